@@ -1,0 +1,160 @@
+"""The one loop: history, tolerance, divergence, callbacks and Ctrl-C live here and nowhere else."""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gradfit.errors import DivergenceError
+from gradfit.history import History, HistoryBuilder, Result, Status
+from gradfit.solvers import Solver, State
+
+__all__ = ["minimize", "DIVERGENCE_GROWTH"]
+
+#: A run has diverged once its loss is this many times its starting loss: a descent method never
+#: gets there, and at a step past 2/L the loss grows geometrically, so it crosses within a few
+#: iterations of the growth being clear.
+DIVERGENCE_GROWTH = 1e3
+
+#: Elements (steps × parameters) per closed-form block; bounds the memory of ``Solver.advance``.
+BLOCK_ELEMENTS = 2**20
+
+Callback = Callable[[State], bool | None]
+
+
+def minimize(
+    objective,
+    solver: Solver,
+    theta0: NDArray[np.float64],
+    *,
+    max_iter: int,
+    tol: float,
+    callbacks: Sequence[Callback] = (),
+) -> Result:
+    """Run ``solver`` on ``objective`` from ``theta0`` until ``‖∇J(θ)‖ ≤ tol·‖∇J(0)‖`` or ``max_iter``.
+
+    Parameters
+    ----------
+    objective : LeastSquares
+        Offers ``loss_grad(θ)``, ``gradient_scale`` and, for divergence messages, ``lipschitz``.
+    solver : Solver
+    theta0 : ndarray of shape (p,)
+    max_iter : int
+        Most updates to make.
+    tol : float
+        Relative gradient-norm tolerance (``0`` runs all ``max_iter`` updates).
+    callbacks : sequence of callables
+        Each is called with every new :class:`State`; returning True stops the run (status "callback").
+        With callbacks the solver steps one update at a time.
+
+    Returns
+    -------
+    Result
+
+    Raises
+    ------
+    DivergenceError
+        When the loss stops being finite or exceeds ``DIVERGENCE_GROWTH`` times its starting value.
+    """
+    state = solver.init(objective, np.asarray(theta0, dtype=np.float64))
+    grad_tol = tol * objective.gradient_scale
+    initial_loss = state.loss
+    history = HistoryBuilder()
+    advance = None if callbacks else getattr(solver, "advance", None)
+    status: Status | None = None
+
+    def diverged(loss: NDArray[np.float64], grad_norm: NDArray[np.float64]) -> NDArray[np.bool_]:
+        with np.errstate(invalid="ignore"):
+            blown = ~np.isfinite(loss) | ~np.isfinite(grad_norm)
+            return blown | ((loss > DIVERGENCE_GROWTH * initial_loss) & (initial_loss > 0))
+
+    def divergence(iteration: int, loss: float) -> DivergenceError:
+        lipschitz = getattr(objective, "lipschitz", None)
+        return DivergenceError(
+            iteration=iteration,
+            loss=float(loss),
+            initial_loss=initial_loss,
+            learning_rate=state.step,
+            stable_bound=2.0 / lipschitz if lipschitz else None,
+            solver=solver.name,
+        )
+
+    try:
+        while True:
+            if state.grad_norm <= grad_tol:
+                status = "tol"
+                break
+            if state.k >= max_iter:
+                status = "max_iter"
+                break
+            if advance is not None:
+                n_steps = min(max_iter - state.k, max(1, BLOCK_ELEMENTS // max(1, objective.n_params)))
+                trajectory = advance(objective, state, n_steps)
+                if trajectory is None:
+                    advance = None
+                    continue
+                bad = diverged(trajectory.loss, trajectory.grad_norm)
+                done = trajectory.grad_norm <= grad_tol
+                first_bad = int(np.argmax(bad)) if bad.any() else n_steps
+                first_done = int(np.argmax(done)) if done.any() else n_steps
+                stop = min(first_bad, first_done, n_steps - 1)
+                history.add(
+                    np.concatenate([[state.loss], trajectory.loss[:stop]]),
+                    np.concatenate([[state.grad_norm], trajectory.grad_norm[:stop]]),
+                    np.full(stop + 1, trajectory.step_size),
+                )
+                if first_bad <= stop:
+                    raise divergence(state.k + first_bad + 1, trajectory.loss[first_bad])
+                state = trajectory.state_at(stop + 1)
+                continue
+            history.add(np.array(state.loss), np.array(state.grad_norm), np.array(state.step))
+            try:
+                with np.errstate(over="raise", invalid="raise", divide="raise"):
+                    new_state = solver.step(objective, state)
+            except FloatingPointError:
+                raise divergence(state.k + 1, np.inf) from None
+            if diverged(np.array(new_state.loss), np.array(new_state.grad_norm)).item():
+                raise divergence(new_state.k, new_state.loss)
+            state = new_state
+            if any(callback(state) for callback in callbacks):
+                status = "callback"
+                break
+    except KeyboardInterrupt:
+        status = "interrupted"
+
+    n_iter = state.k
+    records = _truncate(history.build(), n_iter)
+    return Result(
+        theta=state.theta,
+        n_iter=n_iter,
+        converged=status == "tol",
+        status=status,
+        message=_message(status, n_iter, state.grad_norm, grad_tol, max_iter),
+        history=records,
+        final_loss=state.loss,
+        final_grad_norm=state.grad_norm,
+        grad_tol=grad_tol,
+    )
+
+
+def _truncate(records: History, n_iter: int) -> History:
+    """An interruption can land between recording a state and stepping from it: keep ``n_iter`` entries."""
+    if len(records) == n_iter:
+        return records
+    return History(records.loss[:n_iter], records.grad_norm[:n_iter], records.step_size[:n_iter])
+
+
+def _message(status: Status, n_iter: int, grad_norm: float, grad_tol: float, max_iter: int) -> str:
+    if status == "tol":
+        return f"converged after {n_iter} updates: gradient norm {grad_norm:.3g} ≤ {grad_tol:.3g} (tol × ‖∇J(0)‖)"
+    if status == "max_iter":
+        ratio = grad_norm / grad_tol if grad_tol > 0 else float("inf")
+        return (
+            f"stopped at max_iter={max_iter} before reaching the tolerance: gradient norm {grad_norm:.3g} "
+            f"is {ratio:.3g}× the target {grad_tol:.3g} (tol × ‖∇J(0)‖)"
+        )
+    if status == "callback":
+        return f"stopped by a callback after {n_iter} updates"
+    return f"interrupted after {n_iter} updates; the model holds the last iterate"

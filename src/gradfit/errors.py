@@ -1,0 +1,77 @@
+"""Typed errors. The library raises these; the CLI turns them into one-line messages and exit codes."""
+
+from __future__ import annotations
+
+__all__ = ["GradfitError", "DataError", "DivergenceError", "ModelFileError"]
+
+
+class GradfitError(Exception):
+    """Base class of every error gradfit raises on purpose."""
+
+
+class DataError(GradfitError, ValueError):
+    """The data cannot be used as given: a file, a column, a row or a value is wrong.
+
+    The message names the place (file, line, column) and says what to do.
+    """
+
+
+class ModelFileError(GradfitError, ValueError):
+    """A file is not a gradfit model file (wrong format, truncated, wrong fields or types)."""
+
+
+class DivergenceError(GradfitError, ValueError):
+    """Gradient descent blew up: the loss grew without bound.
+
+    Attributes
+    ----------
+    iteration : int
+        Number of updates made when the divergence became clear.
+    loss : float
+        Loss (in the optimised scale) at that point; may be ``inf``.
+    initial_loss : float
+        Loss at the starting point, same scale.
+    learning_rate : float or None
+        The step size that was used, in the optimised scale.
+    stable_bound : float or None
+        ``2 / L``, the largest constant step for which gradient descent is stable on this problem.
+    """
+
+    def __init__(
+        self,
+        *,
+        iteration: int,
+        loss: float,
+        initial_loss: float,
+        learning_rate: float | None,
+        stable_bound: float | None,
+        solver: str,
+    ) -> None:
+        self.iteration = iteration
+        self.loss = loss
+        self.initial_loss = initial_loss
+        self.learning_rate = learning_rate
+        self.stable_bound = stable_bound
+        self.solver = solver
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        head = (
+            f"solver {self.solver!r} diverged at iteration {self.iteration}: "
+            f"the loss grew from {self.initial_loss:.4g} to {self.loss:.4g}."
+        )
+        if self.learning_rate is None or self.stable_bound is None:
+            return head + " Use a smaller learning rate."
+        auto = self.stable_bound / 2
+        if self.learning_rate > self.stable_bound:
+            why = (
+                f" learning_rate={self.learning_rate:.6g} is above {self.stable_bound:.6g}, the largest "
+                f"stable learning rate (2/L, with L = {1 / auto:.6g} the largest eigenvalue of XᵀX/m in "
+                f"the scale being optimised)."
+            )
+        else:
+            why = (
+                f" learning_rate={self.learning_rate:.6g} is at or near the largest stable learning rate "
+                f"{self.stable_bound:.6g} (2/L)."
+            )
+        return head + why + f" Use learning_rate='auto' (1/L = {auto:.6g}) or any value below {self.stable_bound:.6g}."

@@ -1,0 +1,291 @@
+"""LinearRegression: the scikit-learn facade. Validates at the edge, builds the objective, calls the
+driver, and stores the results on the original feature scale."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from numbers import Integral, Real
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from gradfit.driver import minimize
+from gradfit.history import History
+from gradfit.objective import LeastSquares
+from gradfit.solvers import SOLVERS, make_solver
+from gradfit.solvers.exact import solve_exact
+from gradfit.sources import as_source
+
+__all__ = ["LinearRegression", "OptimumGap"]
+
+#: Solvers that run without iterating.
+DIRECT_SOLVERS = ("exact",)
+
+
+@dataclass(frozen=True)
+class OptimumGap:
+    """How far a fitted model is from the exact least-squares optimum (see ``solve_exact``).
+
+    Attributes
+    ----------
+    coef_optimum : ndarray of shape (d,)
+    intercept_optimum : float
+    coef_error : float
+        ``‖coef − coef*‖ / ‖coef*‖`` (absolute when ``coef* = 0``).
+    intercept_error : float
+        ``|intercept − intercept*|``.
+    loss_gap : float
+        ``J(model) − J(optimum)`` in the target's units (``½ mean squared residual``).
+    """
+
+    coef_optimum: NDArray[np.float64]
+    intercept_optimum: float
+    coef_error: float
+    intercept_error: float
+    loss_gap: float
+
+
+class LinearRegression(RegressorMixin, BaseEstimator):
+    """Least-squares linear regression fitted by gradient descent, with an exact solver beside it.
+
+    Minimises ``J(coef, intercept) = Σ (x_i·coef + intercept − y_i)² / 2m``.
+
+    Parameters
+    ----------
+    solver : {"gd", "exact"}, default="gd"
+        ``"gd"``: gradient descent, ``θ ← θ − α ∇J(θ)``. ``"exact"``: the least-squares solution to
+        the float64 limit (QR on the scaled design with iterative refinement); minimum-norm when
+        the design is rank-deficient.
+    learning_rate : float > 0 or "auto", default="auto"
+        The step α in the coordinates being optimised (standardized ones when ``standardize``).
+        ``"auto"`` is ``1/L``, ``L`` the largest eigenvalue of ``XᵀX/m`` in those coordinates; any
+        ``α < 2/L`` converges and larger ones raise :class:`DivergenceError`.
+    max_iter : int ≥ 1, default=10_000
+        Most gradient updates. Reaching it before ``tol`` raises a ``ConvergenceWarning``.
+    tol : float ≥ 0, default=1e-8
+        Stop when ``‖∇J(θ)‖ ≤ tol · ‖∇J(0)‖`` in the optimised coordinates (a relative gradient-norm
+        criterion; ``0`` runs all ``max_iter`` updates, as the article does).
+    standardize : bool, default=True
+        Optimise over centred (when ``fit_intercept``) and unit-variance features and target, then
+        map the coefficients back. ``False`` runs on the raw design with a column of ones, as the
+        article does; its step sizes then depend on the data's units.
+    fit_intercept : bool, default=True
+        Whether to fit an intercept (it is never penalised, and is an iterated parameter).
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,)
+    intercept_ : float
+    n_iter_ : int
+        Updates made (0 for ``"exact"``).
+    loss_history_ : ndarray of shape (n_iter_,)
+        ``loss_history_[i]`` is the cost ``Σ r²/2m`` (target's units) before update ``i + 1``.
+    history_ : History
+        Loss, gradient norm (optimised coordinates) and step size per update.
+    converged_ : bool
+    status_ : str
+        ``"tol"``, ``"max_iter"``, ``"callback"``, ``"interrupted"`` or ``"exact"``.
+    message_ : str
+        Why the fit stopped, with figures.
+    final_loss_ : float
+        Cost at the returned coefficients (target's units).
+    learning_rate_ : float or None
+        The step actually used (optimised coordinates); None for ``"exact"``.
+    lipschitz_ : float or None
+        ``L``, the largest eigenvalue of ``XᵀX/m`` in the optimised coordinates (2/L is the stable bound).
+    condition_number_ : float or None
+        ``λmax/λmin`` of that matrix; gradient descent needs about ``κ·ln(1/tol)`` updates.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when X had string column names.
+
+    Examples
+    --------
+    >>> from gradfit import LinearRegression
+    >>> from gradfit.datasets import make_article_data
+    >>> X, y = make_article_data(seed=0)
+    >>> model = LinearRegression().fit(X, y)
+    >>> round(float(model.coef_[0]), 2), model.converged_
+    (2.1, True)
+    """
+
+    _parameter_constraints: dict = {
+        "solver": [StrOptions(set(SOLVERS) | set(DIRECT_SOLVERS))],
+        "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "standardize": ["boolean"],
+        "fit_intercept": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        solver: str = "gd",
+        *,
+        learning_rate: float | str = "auto",
+        max_iter: int = 10_000,
+        tol: float = 1e-8,
+        standardize: bool = True,
+        fit_intercept: bool = True,
+    ) -> None:
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.tol = tol
+        self.standardize = standardize
+        self.fit_intercept = fit_intercept
+
+    def fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        coef_init: ArrayLike | None = None,
+        intercept_init: float | None = None,
+    ) -> "LinearRegression":
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        coef_init : array-like of shape (n_features,), optional
+            Starting coefficients (user's units); zeros in the optimised coordinates by default.
+        intercept_init : float, optional
+            Starting intercept; by default the one that goes with ``coef_init`` at θ = 0
+            (the mean of y when standardizing, 0 otherwise).
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            Bad parameters or data (NaN/inf, empty, mismatched lengths, 1-D X, bad ``coef_init``).
+        DivergenceError
+            When the loss grows without bound; the message gives the largest stable learning rate.
+        """
+        self._validate_params()
+        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True, ensure_min_samples=1)
+        source = as_source(X, y)
+        if self.solver in DIRECT_SOLVERS:
+            self._fit_exact(X, y)
+            return self
+        objective = LeastSquares.from_stats(source.stats(), fit_intercept=self.fit_intercept, standardize=self.standardize)
+        theta0 = self._initial_theta(objective, coef_init, intercept_init, X.shape[1])
+        solver = make_solver(self.solver, learning_rate=self.learning_rate)
+        result = minimize(objective, solver, theta0, max_iter=self.max_iter, tol=self.tol)
+        coef, intercept = objective.frame.to_model(result.theta)
+        loss_scale = objective.frame.loss_scale
+        self.coef_, self.intercept_ = coef, intercept
+        self.n_iter_ = result.n_iter
+        self.history_: History = result.history.scaled(loss_scale)
+        self.loss_history_ = self.history_.loss
+        self.converged_ = result.converged
+        self.status_ = result.status
+        self.message_ = result.message
+        with np.errstate(over="ignore"):
+            self.final_loss_ = float(result.final_loss * loss_scale)
+        self.learning_rate_ = solver.step_size(objective)
+        self.lipschitz_ = objective.lipschitz
+        self.condition_number_ = objective.condition_number
+        if result.status == "max_iter" and self.tol > 0:
+            warnings.warn(self._convergence_advice(result.message), ConvergenceWarning, stacklevel=2)
+        elif result.status == "interrupted":
+            warnings.warn(result.message, UserWarning, stacklevel=2)
+        return self
+
+    def _fit_exact(self, X: NDArray[np.float64], y: NDArray[np.float64]) -> None:
+        unit = X.std(axis=0) if self.standardize else None
+        if unit is not None:
+            unit = np.where(unit > 0, unit, 1.0)
+        self.coef_, self.intercept_ = solve_exact(X, y, fit_intercept=self.fit_intercept, column_unit=unit)
+        self.n_iter_ = 0
+        self.history_ = History()
+        self.loss_history_ = self.history_.loss
+        self.converged_ = True
+        self.status_ = "exact"
+        self.message_ = "solved exactly (QR with iterative refinement)"
+        self.final_loss_ = _cost(X, y, self.coef_, self.intercept_)
+        self.learning_rate_ = None
+        self.lipschitz_ = None
+        self.condition_number_ = None
+
+    def _initial_theta(self, objective: LeastSquares, coef_init, intercept_init, n_features: int) -> NDArray[np.float64]:
+        if coef_init is None and intercept_init is None:
+            return np.zeros(objective.n_params)
+        default_coef, default_intercept = objective.frame.to_model(np.zeros(objective.n_params))
+        if coef_init is None:
+            coef = default_coef
+        else:
+            coef = np.asarray(coef_init, dtype=np.float64).reshape(-1)
+            if coef.shape != (n_features,) or not np.all(np.isfinite(coef)):
+                raise ValueError(
+                    f"coef_init must hold {n_features} finite numbers (one per feature); "
+                    f"got shape {np.shape(coef_init)}"
+                )
+        if intercept_init is None:
+            intercept = default_intercept
+        elif not self.fit_intercept:
+            raise ValueError("intercept_init was given but fit_intercept=False; drop one of them")
+        else:
+            intercept = float(intercept_init)
+            if not np.isfinite(intercept):
+                raise ValueError(f"intercept_init must be a finite number; got {intercept_init!r}")
+        return objective.frame.from_model(coef, intercept)
+
+    def _convergence_advice(self, message: str) -> str:
+        advice = f"{self.solver}: {message}. Increase max_iter, raise the learning rate (up to 'auto'), or use solver='exact'."
+        kappa = self.condition_number_
+        if kappa is not None and kappa > 1e3:
+            advice += (
+                f" The problem is ill-conditioned (condition number of XᵀX/m ≈ {kappa:.3g}): gradient descent "
+                f"needs about κ·ln(1/tol) ≈ {kappa * np.log(1 / self.tol):.3g} updates at learning_rate='auto'."
+            )
+        return advice
+
+    def predict(self, X: ArrayLike) -> NDArray[np.float64]:
+        """Predictions ``X @ coef_ + intercept_``, shape (n_samples,)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        return X @ self.coef_ + self.intercept_
+
+    def distance_to_optimum(self, X: ArrayLike, y: ArrayLike) -> OptimumGap:
+        """How far this model is from the exact least-squares fit of (X, y)."""
+        check_is_fitted(self)
+        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True, reset=False)
+        unit = np.where(X.std(axis=0) > 0, X.std(axis=0), 1.0) if self.standardize else None
+        coef_opt, intercept_opt = solve_exact(X, y, fit_intercept=self.fit_intercept, column_unit=unit)
+        norm = float(np.linalg.norm(coef_opt))
+        error = float(np.linalg.norm(self.coef_ - coef_opt))
+        return OptimumGap(
+            coef_optimum=coef_opt,
+            intercept_optimum=intercept_opt,
+            coef_error=error / norm if norm > 0 else error,
+            intercept_error=abs(self.intercept_ - intercept_opt),
+            loss_gap=_cost(X, y, self.coef_, self.intercept_) - _cost(X, y, coef_opt, intercept_opt),
+        )
+
+    def save(self, path: str | Path) -> None:
+        """Write the fitted model as versioned JSON (see :func:`gradfit.load`)."""
+        from gradfit.modelio import save_model
+
+        save_model(self, path)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags
+
+
+def _cost(X: NDArray[np.float64], y: NDArray[np.float64], coef: NDArray[np.float64], intercept: float) -> float:
+    """``Σ r² / 2m`` computed on the data."""
+    with np.errstate(over="ignore"):
+        residual = X @ coef + intercept - y
+        return float(residual @ residual / (2 * X.shape[0]))

@@ -1,0 +1,102 @@
+"""Per-iteration records and the result of a run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["History", "Result", "Status"]
+
+Status = Literal["tol", "max_iter", "callback", "interrupted"]
+
+
+@dataclass(frozen=True)
+class History:
+    """What each update started from: entry ``i`` describes the iterate before update ``i + 1``.
+
+    Attributes
+    ----------
+    loss : ndarray of shape (n_iter,)
+        ``J(θ_i)``, recorded before update ``i + 1`` (as the article records its cost).
+    grad_norm : ndarray of shape (n_iter,)
+        ``‖∇J(θ_i)‖``.
+    step_size : ndarray of shape (n_iter,)
+        Step size used by update ``i + 1``.
+    """
+
+    loss: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
+    grad_norm: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
+    step_size: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
+
+    def __len__(self) -> int:
+        return int(self.loss.shape[0])
+
+    def scaled(self, loss_scale: float) -> "History":
+        """The same history with losses multiplied by ``loss_scale`` (to the target's units)."""
+        with np.errstate(over="ignore"):
+            return History(self.loss * loss_scale, self.grad_norm, self.step_size)
+
+    def to_dict(self) -> dict[str, list[float]]:
+        return {"loss": self.loss.tolist(), "grad_norm": self.grad_norm.tolist(), "step_size": self.step_size.tolist()}
+
+    def to_pandas(self):  # noqa: ANN201 - pandas is optional
+        """The history as a ``pandas.DataFrame`` indexed by iteration (needs pandas)."""
+        try:
+            import pandas as pd
+        except ImportError as error:  # pragma: no cover - depends on the environment
+            raise ImportError("History.to_pandas() needs pandas: pip install pandas") from error
+        frame = pd.DataFrame({"loss": self.loss, "grad_norm": self.grad_norm, "step_size": self.step_size})
+        frame.index.name = "iteration"
+        return frame
+
+
+class HistoryBuilder:
+    """Collects records in blocks and joins them once at the end."""
+
+    def __init__(self) -> None:
+        self._blocks: list[tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]] = []
+
+    def add(self, loss: NDArray[np.float64], grad_norm: NDArray[np.float64], step_size: NDArray[np.float64]) -> None:
+        self._blocks.append((np.atleast_1d(loss), np.atleast_1d(grad_norm), np.atleast_1d(step_size)))
+
+    def build(self) -> History:
+        if not self._blocks:
+            return History()
+        loss, grad_norm, step_size = (np.concatenate(parts).astype(np.float64) for parts in zip(*self._blocks))
+        return History(loss, grad_norm, step_size)
+
+
+@dataclass(frozen=True)
+class Result:
+    """The outcome of :func:`gradfit.driver.minimize`.
+
+    Attributes
+    ----------
+    theta : ndarray of shape (p,)
+        Final iterate, in the optimised coordinates.
+    n_iter : int
+        Number of updates made; ``len(history) == n_iter``.
+    converged : bool
+        Whether the tolerance was met.
+    status : {"tol", "max_iter", "callback", "interrupted"}
+    message : str
+        One sentence saying why the run stopped, with the figures.
+    history : History
+    final_loss, final_grad_norm : float
+        Loss and gradient norm at ``theta``.
+    grad_tol : float
+        The absolute gradient-norm threshold the run aimed for (``tol · ‖∇J(0)‖``).
+    """
+
+    theta: NDArray[np.float64]
+    n_iter: int
+    converged: bool
+    status: Status
+    message: str
+    history: History
+    final_loss: float
+    final_grad_norm: float
+    grad_tol: float

@@ -1,0 +1,189 @@
+"""The least-squares objective in the coordinates being optimised.
+
+With ``Z`` the design in those coordinates (centred and scaled columns, and a column of ones when
+there is an intercept) and ``t`` the target in the same units,
+
+    J(θ) = Σ (Zθ − t)² / 2m = ½ (θᵀGθ − 2bᵀθ + c),   ∇J(θ) = Gθ − b,
+
+with ``G = ZᵀZ/m``, ``b = Zᵀt/m`` and ``c = tᵀt/m``. :class:`Frame` is the affine map between θ and
+the model's ``coef_``/``intercept_`` in the user's units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gradfit.errors import DataError
+from gradfit.sources import SufficientStats
+
+__all__ = ["Frame", "LeastSquares"]
+
+#: Above this many parameters the spectrum is estimated by Lanczos iteration instead of a full
+#: eigendecomposition (O(p³)).
+DENSE_SPECTRUM_MAX = 1024
+
+
+@dataclass(frozen=True)
+class Frame:
+    """Coordinates of the optimisation: ``Z_j = (x_j/x_scale_j − x_shift_j)/x_unit_j`` and
+    ``t = (y/y_scale − y_shift)/y_unit``; θ is ``[θ0, w]`` with an intercept, ``w`` without.
+
+    ``x_scale``/``y_scale`` are exact powers of two (see :func:`gradfit.sources.power_of_two_scale`);
+    the other fields are in the units after that exact rescaling, so every product stays near 1.
+
+    Attributes
+    ----------
+    fit_intercept : bool
+    x_shift, x_unit, x_scale : ndarray of shape (d,)
+    y_shift, y_unit, y_scale : float
+    """
+
+    fit_intercept: bool
+    x_shift: NDArray[np.float64]
+    x_unit: NDArray[np.float64]
+    x_scale: NDArray[np.float64]
+    y_shift: float
+    y_unit: float
+    y_scale: float
+
+    @classmethod
+    def for_stats(cls, stats: SufficientStats, *, fit_intercept: bool, standardize: bool) -> "Frame":
+        """Standardized coordinates (centred when there is an intercept) or the raw ones."""
+        n = stats.n_samples
+        x_var = np.diag(stats.xx) / n
+        y_var = stats.yy / n
+        if standardize and fit_intercept:
+            x_shift, x_unit = stats.x_mean, np.sqrt(x_var)
+            y_shift, y_unit = stats.y_mean, float(np.sqrt(y_var))
+        elif standardize:
+            x_shift, x_unit = np.zeros_like(stats.x_mean), np.sqrt(x_var + stats.x_mean**2)
+            y_shift, y_unit = 0.0, float(np.sqrt(y_var + stats.y_mean**2))
+        else:
+            x_shift, x_unit = np.zeros_like(stats.x_mean), 1.0 / stats.x_scale
+            y_shift, y_unit = 0.0, 1.0 / stats.y_scale
+        # A constant column (or target) has nothing to scale: keep its unit so its weight stays put.
+        x_unit = np.where(x_unit > 0, x_unit, 1.0)
+        y_unit = y_unit if y_unit > 0 else 1.0
+        return cls(
+            fit_intercept=fit_intercept,
+            x_shift=np.asarray(x_shift, dtype=np.float64),
+            x_unit=np.asarray(x_unit, dtype=np.float64),
+            x_scale=stats.x_scale,
+            y_shift=float(y_shift),
+            y_unit=float(y_unit),
+            y_scale=stats.y_scale,
+        )
+
+    @property
+    def n_params(self) -> int:
+        return self.x_shift.shape[0] + int(self.fit_intercept)
+
+    @property
+    def loss_scale(self) -> float:
+        """Factor from a loss in θ's units to a loss in the target's units."""
+        with np.errstate(over="ignore"):
+            return float(np.float64(self.y_unit * self.y_scale) ** 2)
+
+    def to_model(self, theta: NDArray[np.float64]) -> tuple[NDArray[np.float64], float]:
+        """θ (p,) → (coef (d,), intercept) in the user's units."""
+        theta0, weights = (theta[0], theta[1:]) if self.fit_intercept else (0.0, theta)
+        coef_scaled = self.y_unit * weights / self.x_unit
+        intercept_scaled = self.y_shift + self.y_unit * theta0 - float(coef_scaled @ self.x_shift)
+        with np.errstate(over="ignore", under="ignore"):
+            coef = coef_scaled * (self.y_scale / self.x_scale)
+        return coef, float(intercept_scaled * self.y_scale)
+
+    def from_model(self, coef: NDArray[np.float64], intercept: float) -> NDArray[np.float64]:
+        """(coef (d,), intercept) in the user's units → θ (p,). Inverse of :meth:`to_model`."""
+        coef_scaled = np.asarray(coef, dtype=np.float64) * (self.x_scale / self.y_scale)
+        weights = coef_scaled * self.x_unit / self.y_unit
+        if not self.fit_intercept:
+            return weights
+        theta0 = (intercept / self.y_scale - self.y_shift + float(coef_scaled @ self.x_shift)) / self.y_unit
+        return np.concatenate([[theta0], weights])
+
+
+class LeastSquares:
+    """``J(θ) = ½(θᵀGθ − 2bᵀθ + c)`` built from sufficient statistics; O(p²) per evaluation.
+
+    Parameters
+    ----------
+    G : ndarray of shape (p, p)
+    b : ndarray of shape (p,)
+    c : float
+    frame : Frame
+        How θ maps to the model's coefficients.
+    """
+
+    def __init__(self, G: NDArray[np.float64], b: NDArray[np.float64], c: float, frame: Frame) -> None:
+        self.G = G
+        self.b = b
+        self.c = c
+        self.frame = frame
+        self.n_params = b.shape[0]
+
+    @classmethod
+    def from_stats(cls, stats: SufficientStats, *, fit_intercept: bool, standardize: bool) -> "LeastSquares":
+        """The objective in the frame chosen by ``fit_intercept`` and ``standardize``."""
+        frame = Frame.for_stats(stats, fit_intercept=fit_intercept, standardize=standardize)
+        n = stats.n_samples
+        u, u_t = frame.x_unit, frame.y_unit
+        m = (stats.x_mean - frame.x_shift) / u
+        m_t = (stats.y_mean - frame.y_shift) / u_t
+        with np.errstate(over="ignore", invalid="ignore"):
+            zz = stats.xx / n / np.outer(u, u) + np.outer(m, m)
+            zt = stats.xy / n / (u * u_t) + m * m_t
+            tt = stats.yy / n / u_t**2 + m_t**2
+        if not (np.all(np.isfinite(zz)) and np.all(np.isfinite(zt)) and np.isfinite(tt)):
+            raise DataError(
+                "the features or target are too large or too small to square in float64 with "
+                "standardize=False; use standardize=True (the default) or solver='exact'"
+            )
+        if fit_intercept:
+            G = np.block([[np.ones((1, 1)), m[None, :]], [m[:, None], zz]])
+            b = np.concatenate([[m_t], zt])
+        else:
+            G, b = zz, zt
+        return cls(G, b, float(tt), frame)
+
+    def loss_grad(self, theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+        """Loss and gradient at θ: ``(½(θᵀ(∇J − b) + c), Gθ − b)``."""
+        grad = self.G @ theta - self.b
+        return 0.5 * (float(theta @ (grad - self.b)) + self.c), grad
+
+    def hess_vec(self, vector: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``G v``."""
+        return self.G @ vector
+
+    @property
+    def gradient_scale(self) -> float:
+        """``‖∇J(0)‖ = ‖b‖``, the yardstick of the relative tolerance (1 when ``b = 0``)."""
+        norm = float(np.linalg.norm(self.b))
+        return norm if norm > 0 else 1.0
+
+    @cached_property
+    def spectrum(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Eigenvalues (ascending, clipped at 0) and orthonormal eigenvectors of G."""
+        eigenvalues, eigenvectors = np.linalg.eigh(self.G)
+        return np.maximum(eigenvalues, 0.0), eigenvectors
+
+    @cached_property
+    def lipschitz(self) -> float:
+        """L, the largest eigenvalue of G: the gradient's Lipschitz constant."""
+        if self.n_params <= DENSE_SPECTRUM_MAX:
+            return float(self.spectrum[0][-1])
+        from scipy.sparse.linalg import LinearOperator, eigsh
+
+        operator = LinearOperator((self.n_params, self.n_params), matvec=self.hess_vec, dtype=np.float64)
+        return float(eigsh(operator, k=1, which="LA", return_eigenvectors=False, tol=1e-8)[0])
+
+    @cached_property
+    def condition_number(self) -> float:
+        """λmax/λmin of G (``inf`` when G is singular); GD needs about κ·ln(1/tol) steps at 1/L."""
+        eigenvalues = self.spectrum[0]
+        smallest = eigenvalues[0]
+        return float(eigenvalues[-1] / smallest) if smallest > eigenvalues[-1] * 1e-15 else float("inf")

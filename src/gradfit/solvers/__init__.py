@@ -1,0 +1,90 @@
+"""Step-only solvers. Each is a frozen dataclass of hyperparameters with ``init`` and ``step``;
+the loop, the history, the tolerance and divergence checks live in :mod:`gradfit.driver`.
+
+A new solver is one new module registered in :data:`SOLVERS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, ClassVar, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["State", "Trajectory", "Solver", "SOLVERS", "make_solver"]
+
+
+@dataclass(frozen=True)
+class State:
+    """Where a run stands after ``k`` updates.
+
+    Attributes
+    ----------
+    theta : ndarray of shape (p,)
+    k : int
+        Updates made so far.
+    loss : float
+        ``J(θ)``.
+    grad : ndarray of shape (p,)
+        ``∇J(θ)``.
+    grad_norm : float
+    step : float
+        Step size the next update uses.
+    """
+
+    theta: NDArray[np.float64]
+    k: int
+    loss: float
+    grad: NDArray[np.float64]
+    grad_norm: float
+    step: float
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """The next ``n`` states of a run, computed at once (see ``Solver.advance``).
+
+    Attributes
+    ----------
+    loss, grad_norm : ndarray of shape (n,)
+        For the states after updates ``1..n`` counted from the starting state.
+    step_size : float
+        Constant step of these updates.
+    state_at : callable
+        ``state_at(j)`` gives the full :class:`State` after ``j`` updates (1 ≤ j ≤ n).
+    """
+
+    loss: NDArray[np.float64]
+    grad_norm: NDArray[np.float64]
+    step_size: float
+    state_at: Callable[[int], State]
+
+
+class Solver(Protocol):
+    """An optimiser as two pure functions. ``advance`` is optional: a solver whose iterates have a
+    closed form on the objective at hand returns many steps at once, or ``None`` to step instead."""
+
+    name: ClassVar[str]
+
+    def init(self, objective, theta0: NDArray[np.float64]) -> State: ...
+
+    def step(self, objective, state: State) -> State: ...
+
+
+def _registry() -> dict[str, type]:
+    from gradfit.solvers.gd import GradientDescent
+
+    return {GradientDescent.name: GradientDescent}
+
+
+SOLVERS: dict[str, type] = _registry()
+
+
+def make_solver(name: str, **hyperparameters: float | str) -> Solver:
+    """Build the solver registered as ``name`` with its hyperparameters."""
+    try:
+        cls = SOLVERS[name]
+    except KeyError:
+        raise ValueError(f"unknown solver {name!r}; choose one of {sorted(SOLVERS)}") from None
+    return cls(**hyperparameters)

@@ -1,0 +1,162 @@
+"""Where rows live. Every source answers the same questions; ``as_source`` is the only type dispatch.
+
+The least-squares loss depends on the data only through a few sums (DESIGN.md), so the central
+question a source answers is :meth:`Source.stats`: one pass that gathers :class:`SufficientStats`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["Source", "SufficientStats", "as_source", "power_of_two_scale"]
+
+
+def power_of_two_scale(max_abs: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Smallest power of two at or above each value (1 where the value is 0).
+
+    Dividing by a power of two is exact, so data can be brought near 1 before squaring without
+    changing a single bit of its mantissa: features near 1e200 or 1e-200 then neither overflow
+    nor underflow when their products are formed.
+    """
+    max_abs = np.asarray(max_abs, dtype=np.float64)
+    _, exponent = np.frexp(np.where(max_abs > 0, max_abs, 1.0))
+    return np.ldexp(1.0, exponent).astype(np.float64)
+
+
+@dataclass(frozen=True)
+class SufficientStats:
+    """Count, means and centred cross-products of (X/x_scale, y/y_scale): all least squares needs.
+
+    Attributes
+    ----------
+    n_samples : int
+        Number of rows gathered.
+    x_mean : ndarray of shape (d,)
+        Column means of ``X / x_scale``.
+    y_mean : float
+        Mean of ``y / y_scale``.
+    xx : ndarray of shape (d, d)
+        Centred sum of products, ``Σ (x_i - x̄)(x_i - x̄)ᵀ`` in the scaled units.
+    xy : ndarray of shape (d,)
+        Centred ``Σ (x_i - x̄)(y_i - ȳ)`` in the scaled units.
+    yy : float
+        Centred ``Σ (y_i - ȳ)²`` in the scaled units.
+    x_scale : ndarray of shape (d,)
+        Powers of two the columns were divided by (see :func:`power_of_two_scale`).
+    y_scale : float
+        Power of two the target was divided by.
+    """
+
+    n_samples: int
+    x_mean: NDArray[np.float64]
+    y_mean: float
+    xx: NDArray[np.float64]
+    xy: NDArray[np.float64]
+    yy: float
+    x_scale: NDArray[np.float64]
+    y_scale: float
+
+    @classmethod
+    def from_chunk(
+        cls,
+        X: NDArray[np.float64],
+        y: NDArray[np.float64],
+        *,
+        x_scale: NDArray[np.float64],
+        y_scale: float,
+    ) -> "SufficientStats":
+        """Statistics of one chunk, centred on the chunk's own means (two passes over the chunk)."""
+        Xs = X / x_scale
+        ys = y / y_scale
+        x_mean = Xs.mean(axis=0)
+        y_mean = float(ys.mean())
+        Xs -= x_mean
+        ys = ys - y_mean
+        return cls(
+            n_samples=int(X.shape[0]),
+            x_mean=x_mean,
+            y_mean=y_mean,
+            xx=Xs.T @ Xs,
+            xy=Xs.T @ ys,
+            yy=float(ys @ ys),
+            x_scale=np.asarray(x_scale, dtype=np.float64),
+            y_scale=float(y_scale),
+        )
+
+    def merge(self, other: "SufficientStats") -> "SufficientStats":
+        """Pairwise combination (Chan, Golub & LeVeque), as accurate as one two-pass computation.
+
+        With ``δ = x̄_b − x̄_a`` and ``n = n_a + n_b``:
+        ``x̄ = x̄_a + δ n_b/n`` and ``S = S_a + S_b + δδᵀ n_a n_b / n``.
+        """
+        if not (np.array_equal(self.x_scale, other.x_scale) and self.y_scale == other.y_scale):
+            raise ValueError("cannot merge statistics gathered with different scales")
+        if other.n_samples == 0:
+            return self
+        if self.n_samples == 0:
+            return other
+        n_a, n_b = self.n_samples, other.n_samples
+        n = n_a + n_b
+        dx = other.x_mean - self.x_mean
+        dy = other.y_mean - self.y_mean
+        weight = n_a * n_b / n
+        return SufficientStats(
+            n_samples=n,
+            x_mean=self.x_mean + dx * (n_b / n),
+            y_mean=self.y_mean + dy * (n_b / n),
+            xx=self.xx + other.xx + weight * np.outer(dx, dx),
+            xy=self.xy + other.xy + weight * dx * dy,
+            yy=self.yy + other.yy + weight * dy * dy,
+            x_scale=self.x_scale,
+            y_scale=self.y_scale,
+        )
+
+    @property
+    def n_features(self) -> int:
+        return int(self.x_mean.shape[0])
+
+
+def merge_all(parts: list[SufficientStats]) -> SufficientStats:
+    """Merge a list of statistics as a balanced tree, so rounding grows like log(chunks)."""
+    if not parts:
+        raise ValueError("no statistics to merge")
+    while len(parts) > 1:
+        paired = [a.merge(b) for a, b in zip(parts[0::2], parts[1::2])]
+        if len(parts) % 2:
+            paired.append(parts[-1])
+        parts = paired
+    return parts[0]
+
+
+@runtime_checkable
+class Source(Protocol):
+    """Rows of a regression problem, wherever they live.
+
+    Attributes
+    ----------
+    n_samples, n_features : int
+    """
+
+    n_samples: int
+    n_features: int
+
+    def stats(self) -> SufficientStats:
+        """One pass over the rows gathering :class:`SufficientStats`."""
+        ...
+
+    def arrays(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """The design ``X`` (n, d) and target ``y`` (n,) as in-memory arrays (for the exact solver)."""
+        ...
+
+
+def as_source(X: NDArray[np.float64], y: NDArray[np.float64]) -> Source:
+    """Wrap validated data in the source that serves it. The only place that dispatches on type."""
+    from gradfit.sources.memory import MemorySource
+
+    return MemorySource(X, y)
+
+

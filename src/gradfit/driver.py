@@ -149,6 +149,8 @@ def _truncate(records: History, n_iter: int) -> History:
 def _message(status: Status, n_iter: int, grad_norm: float, grad_tol: float, max_iter: int) -> str:
     if status == "tol":
         return f"converged after {n_iter} updates: gradient norm {grad_norm:.3g} ≤ {grad_tol:.3g} (tol × ‖∇J(0)‖)"
+    if status == "max_iter" and grad_tol == 0:
+        return f"made all max_iter={max_iter} updates (tol=0); final gradient norm {grad_norm:.3g}"
     if status == "max_iter":
         ratio = grad_norm / grad_tol if grad_tol > 0 else float("inf")
         return (

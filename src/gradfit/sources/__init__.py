@@ -6,7 +6,7 @@ question a source answers is :meth:`Source.stats`: one pass that gathers :class:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -23,7 +23,9 @@ def power_of_two_scale(max_abs: NDArray[np.float64]) -> NDArray[np.float64]:
     nor underflow when their products are formed.
     """
     max_abs = np.asarray(max_abs, dtype=np.float64)
-    _, exponent = np.frexp(np.where(max_abs > 0, max_abs, 1.0))
+    mantissa, exponent = np.frexp(np.where(max_abs > 0, max_abs, 1.0))
+    # frexp gives value = mantissa·2^exponent with mantissa in [0.5, 1): a power of two has mantissa 0.5.
+    exponent = np.where(mantissa == 0.5, exponent - 1, exponent)
     return np.ldexp(1.0, exponent).astype(np.float64)
 
 
@@ -31,14 +33,18 @@ def power_of_two_scale(max_abs: NDArray[np.float64]) -> NDArray[np.float64]:
 class SufficientStats:
     """Count, means and centred cross-products of (X/x_scale, y/y_scale): all least squares needs.
 
+    Means are kept as ``origin + offset``: every chunk is centred on the same origin (a data row,
+    so the subtraction is exact), which keeps the merged means accurate relative to the data's
+    spread rather than to its magnitude (a mean of 1e6 carries an absolute rounding of 1e-10).
+
     Attributes
     ----------
     n_samples : int
         Number of rows gathered.
-    x_mean : ndarray of shape (d,)
-        Column means of ``X / x_scale``.
-    y_mean : float
-        Mean of ``y / y_scale``.
+    x_origin, x_offset : ndarray of shape (d,)
+        Column means of ``X / x_scale`` are ``x_origin + x_offset``.
+    y_origin, y_offset : float
+        Mean of ``y / y_scale`` is ``y_origin + y_offset``.
     xx : ndarray of shape (d, d)
         Centred sum of products, ``Σ (x_i - x̄)(x_i - x̄)ᵀ`` in the scaled units.
     xy : ndarray of shape (d,)
@@ -52,8 +58,10 @@ class SufficientStats:
     """
 
     n_samples: int
-    x_mean: NDArray[np.float64]
-    y_mean: float
+    x_origin: NDArray[np.float64]
+    x_offset: NDArray[np.float64]
+    y_origin: float
+    y_offset: float
     xx: NDArray[np.float64]
     xy: NDArray[np.float64]
     yy: float
@@ -68,18 +76,26 @@ class SufficientStats:
         *,
         x_scale: NDArray[np.float64],
         y_scale: float,
+        x_origin: NDArray[np.float64] | None = None,
+        y_origin: float = 0.0,
     ) -> "SufficientStats":
-        """Statistics of one chunk, centred on the chunk's own means (two passes over the chunk)."""
-        Xs = X / x_scale
-        ys = y / y_scale
-        x_mean = Xs.mean(axis=0)
-        y_mean = float(ys.mean())
-        Xs -= x_mean
-        ys = ys - y_mean
+        """Statistics of one chunk, centred on the chunk's own means (two passes over the chunk).
+
+        ``x_origin``/``y_origin`` (in the scaled units) must be shared by every chunk that will be merged.
+        """
+        x_origin = np.zeros(X.shape[1]) if x_origin is None else np.asarray(x_origin, dtype=np.float64)
+        Xs = X / x_scale - x_origin
+        ys = y / y_scale - y_origin
+        x_offset = Xs.mean(axis=0)
+        y_offset = float(ys.mean())
+        Xs -= x_offset
+        ys -= y_offset
         return cls(
             n_samples=int(X.shape[0]),
-            x_mean=x_mean,
-            y_mean=y_mean,
+            x_origin=x_origin,
+            x_offset=x_offset,
+            y_origin=float(y_origin),
+            y_offset=y_offset,
             xx=Xs.T @ Xs,
             xy=Xs.T @ ys,
             yy=float(ys @ ys),
@@ -93,31 +109,46 @@ class SufficientStats:
         With ``δ = x̄_b − x̄_a`` and ``n = n_a + n_b``:
         ``x̄ = x̄_a + δ n_b/n`` and ``S = S_a + S_b + δδᵀ n_a n_b / n``.
         """
-        if not (np.array_equal(self.x_scale, other.x_scale) and self.y_scale == other.y_scale):
-            raise ValueError("cannot merge statistics gathered with different scales")
+        same_frame = (
+            np.array_equal(self.x_scale, other.x_scale)
+            and self.y_scale == other.y_scale
+            and np.array_equal(self.x_origin, other.x_origin)
+            and self.y_origin == other.y_origin
+        )
+        if not same_frame:
+            raise ValueError("cannot merge statistics gathered with different scales or origins")
         if other.n_samples == 0:
             return self
         if self.n_samples == 0:
             return other
         n_a, n_b = self.n_samples, other.n_samples
         n = n_a + n_b
-        dx = other.x_mean - self.x_mean
-        dy = other.y_mean - self.y_mean
+        dx = other.x_offset - self.x_offset
+        dy = other.y_offset - self.y_offset
         weight = n_a * n_b / n
-        return SufficientStats(
+        return replace(
+            self,
             n_samples=n,
-            x_mean=self.x_mean + dx * (n_b / n),
-            y_mean=self.y_mean + dy * (n_b / n),
+            x_offset=self.x_offset + dx * (n_b / n),
+            y_offset=self.y_offset + dy * (n_b / n),
             xx=self.xx + other.xx + weight * np.outer(dx, dx),
             xy=self.xy + other.xy + weight * dx * dy,
             yy=self.yy + other.yy + weight * dy * dy,
-            x_scale=self.x_scale,
-            y_scale=self.y_scale,
         )
 
     @property
+    def x_mean(self) -> NDArray[np.float64]:
+        """Column means of ``X / x_scale``."""
+        return self.x_origin + self.x_offset
+
+    @property
+    def y_mean(self) -> float:
+        """Mean of ``y / y_scale``."""
+        return self.y_origin + self.y_offset
+
+    @property
     def n_features(self) -> int:
-        return int(self.x_mean.shape[0])
+        return int(self.x_offset.shape[0])
 
 
 def merge_all(parts: list[SufficientStats]) -> SufficientStats:

@@ -37,10 +37,18 @@ class MemorySource:
         """Gather the statistics chunk by chunk and merge them pairwise."""
         x_scale = power_of_two_scale(np.max(np.abs(self._X), axis=0, initial=0.0))
         y_scale = float(power_of_two_scale(np.max(np.abs(self._y), initial=0.0)))
+        # The first row is the shared origin: subtracting it is exact for nearby values.
+        x_origin = self._X[0] / x_scale
+        y_origin = float(self._y[0] / y_scale)
         step = self.chunk_rows()
         parts = [
             SufficientStats.from_chunk(
-                self._X[start : start + step], self._y[start : start + step], x_scale=x_scale, y_scale=y_scale
+                self._X[start : start + step],
+                self._y[start : start + step],
+                x_scale=x_scale,
+                y_scale=y_scale,
+                x_origin=x_origin,
+                y_origin=y_origin,
             )
             for start in range(0, self.n_samples, step)
         ]

@@ -1,0 +1,27 @@
+"""Shared test helpers: the article's own loop, as the plain reference every GD path is held to."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+def reference_article_loop(X: np.ndarray, y: np.ndarray, *, times: int, alpha: float, theta0) -> tuple[np.ndarray, np.ndarray]:
+    """The article's gradientDescent, written out again here: ones column, cost before each update."""
+    m = len(y)
+    design = np.hstack((np.ones((m, 1)), X))
+    target = y.reshape(m, 1)
+    theta = np.asarray(theta0, dtype=float).reshape(-1, 1)
+    costs = np.empty(times)
+    for i in range(times):
+        diff = design @ theta - target
+        costs[i] = (diff**2).sum() / (2.0 * m)
+        theta = theta - alpha * (design.T @ diff) / m
+    return theta.ravel(), costs
+
+
+@pytest.fixture
+def article_data():
+    from gradfit.datasets import make_article_data
+
+    return make_article_data(seed=2024)

@@ -1,0 +1,282 @@
+"""The core layers against references they do not share code with: plain loops, explicit designs,
+numpy's eigensolver and exact rational arithmetic."""
+
+from __future__ import annotations
+
+import warnings
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from conftest import reference_article_loop
+from gradfit import DivergenceError, LinearRegression
+from gradfit.driver import DIVERGENCE_GROWTH, minimize
+from gradfit.objective import Frame, LeastSquares
+from gradfit.solvers.gd import GradientDescent
+from gradfit.sources import SufficientStats, merge_all, power_of_two_scale
+from gradfit.sources.memory import MemorySource
+
+
+def objective_for(X, y, *, fit_intercept=True, standardize=True) -> LeastSquares:
+    return LeastSquares.from_stats(MemorySource(X, y).stats(), fit_intercept=fit_intercept, standardize=standardize)
+
+
+def explicit_design(X, y, frame: Frame):
+    """Z and t built row by row from the frame's definition, in the user's units."""
+    shift = frame.x_shift * frame.x_scale
+    unit = frame.x_unit * frame.x_scale
+    Z = (X - shift) / unit
+    if frame.fit_intercept:
+        Z = np.hstack([np.ones((X.shape[0], 1)), Z])
+    t = (y - frame.y_shift * frame.y_scale) / (frame.y_unit * frame.y_scale)
+    return Z, t
+
+
+def random_problem(seed, n=60, d=3, scale=1.0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)) * scale + rng.normal(size=d)
+    y = X @ rng.normal(size=d) + 0.5 + 0.1 * rng.normal(size=n)
+    return X, y
+
+
+# ---------------------------------------------------------------- sufficient statistics
+
+
+def exact_centred_stats(X, y):
+    Xf = [[Fraction(v) for v in row] for row in X]
+    yf = [Fraction(v) for v in y]
+    n = len(yf)
+    xm = [sum(col) / n for col in zip(*Xf)]
+    ym = sum(yf) / n
+    d = len(xm)
+    xx = [[sum((r[i] - xm[i]) * (r[j] - xm[j]) for r in Xf) for j in range(d)] for i in range(d)]
+    xy = [sum((r[i] - xm[i]) * (v - ym) for r, v in zip(Xf, yf)) for i in range(d)]
+    return xm, ym, xx, xy
+
+
+def test_chunked_stats_match_exact_rational_arithmetic():
+    rng = np.random.default_rng(1)
+    # A large common offset is where a one-pass sum of squares loses every digit; the pairwise merge must not.
+    X = 1e6 + rng.random((41, 2))
+    y = 3e5 + rng.random(41)
+    origin = {"x_origin": X[0], "y_origin": y[0]}
+    parts = [
+        SufficientStats.from_chunk(X[i : i + 7], y[i : i + 7], x_scale=np.ones(2), y_scale=1.0, **origin)
+        for i in range(0, 41, 7)
+    ]
+    stats = merge_all(parts)
+    xm, ym, xx, xy = exact_centred_stats(X, y)
+    np.testing.assert_allclose(stats.x_mean, [float(v) for v in xm], rtol=1e-15)
+    assert stats.y_mean == pytest.approx(float(ym), rel=1e-15)
+    np.testing.assert_allclose(stats.xx, [[float(v) for v in row] for row in xx], rtol=1e-13)
+    np.testing.assert_allclose(stats.xy, [float(v) for v in xy], rtol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(2, 50), d=st.integers(1, 4), cut=st.floats(0.05, 0.95), seed=st.integers(0, 2**31))
+def test_merge_is_order_free_and_equals_one_chunk(n, d, cut, seed):
+    X, y = random_problem(seed, n=n, d=d)
+    ones = np.ones(d)
+    whole = SufficientStats.from_chunk(X, y, x_scale=ones, y_scale=1.0)
+    k = max(1, min(n - 1, int(cut * n)))
+    a = SufficientStats.from_chunk(X[:k], y[:k], x_scale=ones, y_scale=1.0)
+    b = SufficientStats.from_chunk(X[k:], y[k:], x_scale=ones, y_scale=1.0)
+    for merged in (a.merge(b), b.merge(a)):
+        assert merged.n_samples == n
+        np.testing.assert_allclose(merged.x_mean, whole.x_mean, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(merged.xx, whole.xx, rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(merged.xy, whole.xy, rtol=1e-10, atol=1e-10)
+        assert merged.yy == pytest.approx(whole.yy, rel=1e-10, abs=1e-10)
+
+
+def test_power_of_two_scale_is_exact_and_brackets_the_value():
+    values = np.array([1e-300, 3.0, 4.0, 1e200, 0.0])
+    scale = power_of_two_scale(values)
+    mantissa, _ = np.frexp(scale)
+    assert np.all(mantissa == 0.5)  # a power of two: division by it is exact
+    assert np.all(values <= scale) and np.all(values[:4] > scale[:4] / 2)
+    assert scale[-1] == 1.0
+
+
+# ---------------------------------------------------------------- objective
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("standardize", [True, False])
+def test_loss_and_gradient_equal_the_explicit_design(fit_intercept, standardize):
+    X, y = random_problem(3, n=50, d=3, scale=5.0)
+    objective = objective_for(X, y, fit_intercept=fit_intercept, standardize=standardize)
+    Z, t = explicit_design(X, y, objective.frame)
+    theta = np.random.default_rng(0).normal(size=objective.n_params)
+    loss, grad = objective.loss_grad(theta)
+    residual = Z @ theta - t
+    assert loss == pytest.approx(residual @ residual / (2 * len(y)), rel=1e-10)
+    np.testing.assert_allclose(grad, Z.T @ residual / len(y), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(objective.hess_vec(theta), Z.T @ (Z @ theta) / len(y), rtol=1e-9, atol=1e-12)
+    # central differences: the gradient is the loss's derivative
+    h = 1e-6
+    for i in range(objective.n_params):
+        e = np.zeros(objective.n_params)
+        e[i] = h
+        numeric = (objective.loss_grad(theta + e)[0] - objective.loss_grad(theta - e)[0]) / (2 * h)
+        assert numeric == pytest.approx(grad[i], rel=1e-6, abs=1e-8)
+    assert objective.lipschitz == pytest.approx(np.linalg.eigvalsh(Z.T @ Z / len(y))[-1], rel=1e-12)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    seed=st.integers(0, 2**31),
+    fit_intercept=st.booleans(),
+    standardize=st.booleans(),
+    coef=arrays(np.float64, 3, elements=st.floats(-1e6, 1e6)),
+    intercept=st.floats(-1e6, 1e6),
+)
+def test_frame_maps_model_to_theta_and_back(seed, fit_intercept, standardize, coef, intercept):
+    X, y = random_problem(seed, n=20, d=3, scale=100.0)
+    frame = objective_for(X, y, fit_intercept=fit_intercept, standardize=standardize).frame
+    back_coef, back_intercept = frame.to_model(frame.from_model(coef, intercept))
+    np.testing.assert_allclose(back_coef, coef, rtol=1e-12, atol=1e-6)
+    expected_intercept = intercept if fit_intercept else 0.0
+    assert back_intercept == pytest.approx(expected_intercept, rel=1e-10, abs=1e-4)
+    # and the frame predicts what the model predicts
+    theta = frame.from_model(coef, intercept)
+    Z, t = explicit_design(X, y, frame)
+    predicted = (Z @ theta) * frame.y_unit * frame.y_scale + frame.y_shift * frame.y_scale
+    np.testing.assert_allclose(predicted, X @ coef + expected_intercept, rtol=1e-9, atol=1e-6 * (1 + abs(intercept)))
+
+
+# ---------------------------------------------------------------- solver and driver
+
+
+def stepped(objective, solver, theta0, **options):
+    """The same run forced through one ``step`` at a time (a callback disables closed-form blocks)."""
+    return minimize(objective, solver, theta0, callbacks=[lambda state: None], **options)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**31),
+    fraction=st.floats(0.05, 1.95),
+    fit_intercept=st.booleans(),
+    standardize=st.booleans(),
+    duplicate=st.booleans(),
+)
+def test_closed_form_blocks_make_the_same_iterates_as_stepping(seed, fraction, fit_intercept, standardize, duplicate):
+    X, y = random_problem(seed, n=40, d=3)
+    if duplicate:  # a singular G: the null-space component must stay where it started
+        X = np.hstack([X, X[:, :1]])
+    objective = objective_for(X, y, fit_intercept=fit_intercept, standardize=standardize)
+    solver = GradientDescent(fraction / objective.lipschitz)  # any α < 2/L converges
+    theta0 = np.random.default_rng(seed).normal(size=objective.n_params)
+    fast = minimize(objective, solver, theta0, max_iter=300, tol=1e-9)
+    slow = stepped(objective, solver, theta0, max_iter=300, tol=1e-9)
+    assert abs(fast.n_iter - slow.n_iter) <= 1  # the stopping test may flip on a rounding-level tie
+    n = min(fast.n_iter, slow.n_iter)
+    np.testing.assert_allclose(fast.history.loss[:n], slow.history.loss[:n], rtol=1e-9, atol=1e-13)
+    np.testing.assert_allclose(fast.history.grad_norm[:n], slow.history.grad_norm[:n], rtol=1e-6, atol=1e-11)
+    if fast.n_iter == slow.n_iter:
+        np.testing.assert_allclose(fast.theta, slow.theta, rtol=1e-8, atol=1e-10)
+    assert len(fast.history) == fast.n_iter
+
+
+@pytest.mark.parametrize("stepping", [False, True], ids=["closed-form", "stepped"])
+def test_gd_reproduces_the_article_loop(article_data, stepping):
+    X, y = article_data
+    theta, costs = reference_article_loop(X, y, times=1000, alpha=0.01, theta0=[1.0, 1.0])
+    objective = objective_for(X, y, standardize=False)
+    theta0 = objective.frame.from_model(np.array([1.0]), 1.0)
+    run = stepped if stepping else minimize
+    result = run(objective, GradientDescent(0.01), theta0, max_iter=1000, tol=0.0)
+    assert result.n_iter == 1000 and len(result.history) == 1000 and result.status == "max_iter"
+    np.testing.assert_allclose(result.history.loss, costs, rtol=1e-10)
+    np.testing.assert_allclose(result.theta, theta, rtol=1e-10)
+
+
+def test_estimator_reproduces_the_article_loop_exactly(article_data):
+    X, y = article_data
+    theta, costs = reference_article_loop(X, y, times=1000, alpha=0.01, theta0=[1.0, 1.0])
+    model = LinearRegression(learning_rate=0.01, max_iter=1000, tol=0, standardize=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # tol=0 asks for exactly max_iter updates: no ConvergenceWarning
+        model.fit(X, y, coef_init=[1.0], intercept_init=1.0)
+    assert model.n_iter_ == 1000 and model.loss_history_.shape == (1000,)
+    np.testing.assert_allclose(model.loss_history_, costs, rtol=1e-10)
+    np.testing.assert_allclose([model.intercept_, model.coef_[0]], theta, rtol=1e-10)
+    # and the article's settings stop short of the optimum, as the README says
+    optimum = np.linalg.lstsq(np.hstack([np.ones((100, 1)), X]), y, rcond=None)[0]
+    assert abs(model.coef_[0] - optimum[1]) > 0.2
+
+
+def test_auto_learning_rate_is_one_over_L_of_the_optimised_design(article_data):
+    X, y = article_data
+    for standardize in (True, False):
+        model = LinearRegression(standardize=standardize).fit(X, y)
+        Z, _ = explicit_design(X, y, objective_for(X, y, standardize=standardize).frame)
+        L = np.linalg.eigvalsh(Z.T @ Z / len(y))[-1]
+        assert model.learning_rate_ == pytest.approx(1 / L, rel=1e-12)
+        assert model.converged_
+
+
+def test_tolerance_is_relative_to_the_initial_gradient_and_history_matches_n_iter():
+    X, y = random_problem(7, n=80, d=4)
+    objective = objective_for(X, y)
+    for tol in (1e-3, 1e-6, 1e-10):
+        result = minimize(objective, GradientDescent("auto"), np.zeros(objective.n_params), max_iter=100_000, tol=tol)
+        assert result.converged and result.status == "tol"
+        assert result.final_grad_norm <= tol * np.linalg.norm(objective.b)
+        assert result.history.grad_norm[-1] > tol * np.linalg.norm(objective.b)  # it did not stop late
+        assert len(result.history) == result.n_iter
+
+
+def test_callback_stops_the_run_and_interrupt_keeps_the_last_iterate():
+    X, y = random_problem(8)
+    objective = objective_for(X, y)
+    theta0 = np.zeros(objective.n_params)
+    result = minimize(objective, GradientDescent(0.01), theta0, max_iter=1000, tol=0, callbacks=[lambda s: s.k >= 5])
+    assert result.status == "callback" and result.n_iter == 5 and len(result.history) == 5
+
+    def interrupt(state):
+        if state.k == 3:
+            raise KeyboardInterrupt
+
+    result = minimize(objective, GradientDescent(0.01), theta0, max_iter=1000, tol=0, callbacks=[interrupt])
+    assert result.status == "interrupted" and result.n_iter == 3 and len(result.history) == 3
+    assert not result.converged
+
+
+@pytest.mark.parametrize("stepping", [False, True], ids=["closed-form", "stepped"])
+@pytest.mark.parametrize("factor", [1.05, 1.5, 5.0, 1e8])
+def test_divergence_stops_within_a_few_iterations_of_being_clear(article_data, stepping, factor):
+    X, y = article_data
+    objective = objective_for(X, y, standardize=False)
+    alpha = factor * 2 / objective.lipschitz
+    theta0 = objective.frame.from_model(np.array([1.0]), 1.0)
+    run = stepped if stepping else minimize
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow RuntimeWarning may leak out
+        with pytest.raises(DivergenceError) as caught:
+            run(objective, GradientDescent(alpha), theta0, max_iter=100_000, tol=0)
+    error = caught.value
+    # The loss grows by |1 − αL|² per update once the unstable mode dominates: it has "clearly"
+    # diverged when it has grown DIVERGENCE_GROWTH-fold; allow a few updates for transients.
+    growth = (alpha * objective.lipschitz - 1) ** 2
+    clear_after = np.log(DIVERGENCE_GROWTH) / np.log(growth)
+    assert error.iteration <= clear_after + 12
+    assert error.learning_rate == pytest.approx(alpha)
+    assert error.stable_bound == pytest.approx(2 / objective.lipschitz)
+    assert "2/L" in str(error) and f"{alpha:.6g}" in str(error)
+
+
+def test_gd_from_zero_reaches_the_minimum_norm_solution_of_a_rank_deficient_design():
+    X, y = random_problem(11, n=50, d=2)
+    X = np.hstack([X, X[:, [0]], np.full((50, 1), 3.0)])  # a duplicate and a constant column
+    model = LinearRegression(tol=1e-12, max_iter=100_000).fit(X, y)
+    Xc = X - X.mean(axis=0)
+    expected = np.linalg.pinv(Xc) @ (y - y.mean())
+    np.testing.assert_allclose(model.coef_, expected, rtol=1e-8, atol=1e-10)
+    assert model.coef_[0] == pytest.approx(model.coef_[2], rel=1e-10)
+    assert model.coef_[3] == 0.0

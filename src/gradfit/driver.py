@@ -13,9 +13,9 @@ from gradfit.solvers import Solver, State
 
 __all__ = ["minimize", "DIVERGENCE_GROWTH"]
 
-#: A run has diverged once its loss is this many times its starting loss: a descent method never
-#: gets there, and at a step past 2/L the loss grows geometrically, so it crosses within a few
-#: iterations of the growth being clear.
+#: A run has diverged once its loss is this many times its starting loss (times the solver's
+#: ``transient_growth``): a descent method never gets there, and at a step past 2/L the loss grows
+#: geometrically, so it crosses within a few iterations of the growth being clear.
 DIVERGENCE_GROWTH = 1e3
 
 #: Elements (steps × parameters) per closed-form block; bounds the memory of ``Solver.advance``.
@@ -61,6 +61,10 @@ def minimize(
     state = solver.init(objective, np.asarray(theta0, dtype=np.float64))
     grad_tol = tol * objective.gradient_scale
     initial_loss = state.loss
+    # Momentum methods may raise the loss for a while before it falls (their iteration matrix is
+    # not normal); a solver says by how much at most, and only growth beyond that is divergence.
+    transient = getattr(solver, "transient_growth", None)
+    growth_limit = DIVERGENCE_GROWTH * (transient(objective) if transient else 1.0)
     history = HistoryBuilder()
     advance = None if callbacks else getattr(solver, "advance", None)
     status: Status | None = None
@@ -68,16 +72,16 @@ def minimize(
     def diverged(loss: NDArray[np.float64], grad_norm: NDArray[np.float64]) -> NDArray[np.bool_]:
         with np.errstate(invalid="ignore"):
             blown = ~np.isfinite(loss) | ~np.isfinite(grad_norm)
-            return blown | ((loss > DIVERGENCE_GROWTH * initial_loss) & (initial_loss > 0))
+            return blown | ((loss > growth_limit * initial_loss) & (initial_loss > 0))
 
     def divergence(iteration: int, loss: float) -> DivergenceError:
-        lipschitz = getattr(objective, "lipschitz", None)
+        stable_bound = getattr(solver, "stable_bound", None)
         return DivergenceError(
             iteration=iteration,
             loss=float(loss),
             initial_loss=initial_loss,
             learning_rate=state.step,
-            stable_bound=2.0 / lipschitz if lipschitz else None,
+            stable_bound=stable_bound(objective) if stable_bound else None,
             solver=solver.name,
         )
 
@@ -109,12 +113,13 @@ def minimize(
                     raise divergence(state.k + first_bad + 1, trajectory.loss[first_bad])
                 state = trajectory.state_at(stop + 1)
                 continue
-            history.add(np.array(state.loss), np.array(state.grad_norm), np.array(state.step))
             try:
                 with np.errstate(over="raise", invalid="raise", divide="raise"):
                     new_state = solver.step(objective, state)
             except FloatingPointError:
+                history.add(np.array(state.loss), np.array(state.grad_norm), np.array(state.step))
                 raise divergence(state.k + 1, np.inf) from None
+            history.add(np.array(state.loss), np.array(state.grad_norm), np.array(new_state.step))
             if diverged(np.array(new_state.loss), np.array(new_state.grad_norm)).item():
                 raise divergence(new_state.k, new_state.loss)
             state = new_state

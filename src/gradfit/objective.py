@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gradfit.errors import DataError
-from gradfit.sources import SufficientStats
+from gradfit.sources import Source, SufficientStats
 
 __all__ = ["Frame", "LeastSquares"]
 
@@ -53,7 +53,7 @@ class Frame:
     @classmethod
     def for_stats(cls, stats: SufficientStats, *, fit_intercept: bool, standardize: bool) -> "Frame":
         """Standardized coordinates (centred when there is an intercept) or the raw ones."""
-        n = stats.n_samples
+        n = stats.weight
         x_var = np.diag(stats.xx) / n
         y_var = stats.yy / n
         if standardize and fit_intercept:
@@ -77,6 +77,19 @@ class Frame:
             y_unit=float(y_unit),
             y_scale=stats.y_scale,
         )
+
+    def penalty_weights(self, alpha: float, l1_ratio: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Per-coefficient (ridge, l1) weights in θ's units for the user-unit elastic net.
+
+        With ``coef_j = τ θ_j / σ_j`` (τ, σ the target and column units) and losses divided by τ²:
+        ``ridge_j = α(1 − l1_ratio)/σ_j²`` and ``l1_j = α·l1_ratio/(τ σ_j)``.
+        """
+        with np.errstate(over="ignore", under="ignore", divide="ignore"):
+            sigma = self.x_unit * self.x_scale
+            tau = self.y_unit * self.y_scale
+            ridge = alpha * (1.0 - l1_ratio) / sigma**2
+            l1 = alpha * l1_ratio / (tau * sigma)
+        return np.nan_to_num(ridge, posinf=np.finfo(float).max), np.nan_to_num(l1, posinf=np.finfo(float).max)
 
     @property
     def n_params(self) -> int:
@@ -108,7 +121,10 @@ class Frame:
 
 
 class LeastSquares:
-    """``J(θ) = ½(θᵀGθ − 2bᵀθ + c)`` built from sufficient statistics; O(p²) per evaluation.
+    """``J(θ) = ½(θᵀGθ − 2bᵀθ + c) + Σ_j l1_j |θ_j|`` built from sufficient statistics; O(p²) per evaluation.
+
+    A ridge penalty is folded into ``G`` (it is quadratic too); the L1 part, when present, is
+    handled by :meth:`prox`.
 
     Parameters
     ----------
@@ -117,20 +133,59 @@ class LeastSquares:
     c : float
     frame : Frame
         How θ maps to the model's coefficients.
+    l1 : ndarray of shape (p,), optional
+        Per-coordinate L1 weights (0 for the intercept).
     """
 
-    def __init__(self, G: NDArray[np.float64], b: NDArray[np.float64], c: float, frame: Frame) -> None:
+    def __init__(
+        self,
+        G: NDArray[np.float64],
+        b: NDArray[np.float64],
+        c: float,
+        frame: Frame,
+        *,
+        l1: NDArray[np.float64] | None = None,
+        ridge: NDArray[np.float64] | None = None,
+        source: Source | None = None,
+    ) -> None:
         self.G = G
         self.b = b
         self.c = c
         self.frame = frame
         self.n_params = b.shape[0]
+        self.l1 = l1 if l1 is not None and np.any(l1 > 0) else None
+        self.ridge = ridge if ridge is not None else np.zeros(self.n_params)
+        self.source = source
+        self.stats: SufficientStats | None = None
 
     @classmethod
-    def from_stats(cls, stats: SufficientStats, *, fit_intercept: bool, standardize: bool) -> "LeastSquares":
-        """The objective in the frame chosen by ``fit_intercept`` and ``standardize``."""
+    def from_source(
+        cls, source, *, fit_intercept: bool, standardize: bool, alpha: float = 0.0, l1_ratio: float = 0.0
+    ) -> "LeastSquares":
+        """:meth:`from_stats` on one pass over ``source``, keeping the source for the stochastic solvers."""
+        stats = source.stats()
+        objective = cls.from_stats(stats, fit_intercept=fit_intercept, standardize=standardize, alpha=alpha, l1_ratio=l1_ratio)
+        objective.source = source
+        objective.stats = stats
+        return objective
+
+    @classmethod
+    def from_stats(
+        cls,
+        stats: SufficientStats,
+        *,
+        fit_intercept: bool,
+        standardize: bool,
+        alpha: float = 0.0,
+        l1_ratio: float = 0.0,
+    ) -> "LeastSquares":
+        """The objective in the frame chosen by ``fit_intercept`` and ``standardize``.
+
+        ``alpha``/``l1_ratio`` add scikit-learn's elastic-net penalty on the coefficients in the
+        user's units, ``alpha·(l1_ratio‖coef‖₁ + ½(1 − l1_ratio)‖coef‖²)``; the intercept is never penalised.
+        """
         frame = Frame.for_stats(stats, fit_intercept=fit_intercept, standardize=standardize)
-        n = stats.n_samples
+        n = stats.weight
         u, u_t = frame.x_unit, frame.y_unit
         m = (stats.x_mean - frame.x_shift) / u
         m_t = (stats.y_mean - frame.y_shift) / u_t
@@ -143,17 +198,64 @@ class LeastSquares:
                 "the features or target are too large or too small to square in float64 with "
                 "standardize=False; use standardize=True (the default) or solver='exact'"
             )
+        ridge, l1 = frame.penalty_weights(alpha, l1_ratio)
+        zz = zz + np.diag(ridge)
         if fit_intercept:
             G = np.block([[np.ones((1, 1)), m[None, :]], [m[:, None], zz]])
             b = np.concatenate([[m_t], zt])
+            l1, ridge = np.concatenate([[0.0], l1]), np.concatenate([[0.0], ridge])
         else:
             G, b = zz, zt
-        return cls(G, b, float(tt), frame)
+        return cls(G, b, float(tt), frame, l1=l1, ridge=ridge)
+
+    def design(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Rows of the user's X (k, d) in θ's coordinates, Z (k, p)."""
+        frame = self.frame
+        Z = (X / frame.x_scale - frame.x_shift) / frame.x_unit
+        return np.hstack([np.ones((X.shape[0], 1)), Z]) if frame.fit_intercept else Z
+
+    def target(self, y: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The user's y in θ's units, t."""
+        return (y / self.frame.y_scale - self.frame.y_shift) / self.frame.y_unit
+
+    def batch_gradient(self, theta: NDArray[np.float64], indices: NDArray[np.intp]) -> NDArray[np.float64]:
+        """Unbiased estimate of ∇f(θ) from some rows: ``Z_bᵀ(w_b ∘ (Z_bθ − t_b))·(m/W)/|b| + ridge ∘ θ``.
+
+        Needs the objective to have been built by :meth:`from_source`.
+        """
+        X, y, weight = self.source.rows(indices)
+        Z = self.design(X)
+        residual = Z @ theta - self.target(y)
+        if weight is not None:
+            residual *= weight * (self.stats.n_samples / self.stats.weight)
+        return Z.T @ residual / len(indices) + self.ridge * theta
+
+    @property
+    def has_l1(self) -> bool:
+        return self.l1 is not None
+
+    def penalty(self, theta: NDArray[np.float64]) -> float:
+        """The L1 part, ``Σ l1_j |θ_j|`` (0 without one)."""
+        return float(self.l1 @ np.abs(theta)) if self.l1 is not None else 0.0
+
+    def prox(self, theta: NDArray[np.float64], step: float) -> NDArray[np.float64]:
+        """``argmin_x ‖x − θ‖²/2step + Σ l1_j|x_j|``: soft thresholding (identity without L1)."""
+        if self.l1 is None:
+            return theta
+        return np.sign(theta) * np.maximum(np.abs(theta) - step * self.l1, 0.0)
+
+    def stationarity(self, theta: NDArray[np.float64], grad: NDArray[np.float64]) -> float:
+        """Norm of the smallest subgradient of J at θ (``‖∇J(θ)‖`` without L1); 0 exactly at the optimum."""
+        if self.l1 is None:
+            return float(np.linalg.norm(grad))
+        at_zero = np.sign(grad) * np.maximum(np.abs(grad) - self.l1, 0.0)
+        subgradient = np.where(theta != 0, grad + self.l1 * np.sign(theta), at_zero)
+        return float(np.linalg.norm(subgradient))
 
     def loss_grad(self, theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
-        """Loss and gradient at θ: ``(½(θᵀ(∇J − b) + c), Gθ − b)``."""
+        """Loss (penalty included) and the smooth part's gradient: ``(½(θᵀ(g − b) + c) + h(θ), g = Gθ − b)``."""
         grad = self.G @ theta - self.b
-        return 0.5 * (float(theta @ (grad - self.b)) + self.c), grad
+        return 0.5 * (float(theta @ (grad - self.b)) + self.c) + self.penalty(theta), grad
 
     def hess_vec(self, vector: NDArray[np.float64]) -> NDArray[np.float64]:
         """``G v``."""
@@ -180,6 +282,14 @@ class LeastSquares:
 
         operator = LinearOperator((self.n_params, self.n_params), matvec=self.hess_vec, dtype=np.float64)
         return float(eigsh(operator, k=1, which="LA", return_eigenvectors=False, tol=1e-8)[0])
+
+    @cached_property
+    def strong_convexity(self) -> float:
+        """μ, the smallest eigenvalue of G that is not rounding noise (directions with smaller
+        curvature carry no gradient, so they never slow a method down); 0 when G is zero."""
+        eigenvalues = self.spectrum[0]
+        significant = eigenvalues[eigenvalues > eigenvalues[-1] * self.n_params * np.finfo(float).eps]
+        return float(significant[0]) if significant.size else 0.0
 
     @cached_property
     def condition_number(self) -> float:

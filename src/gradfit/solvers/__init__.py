@@ -12,7 +12,7 @@ from typing import Callable, ClassVar, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["State", "Trajectory", "Solver", "SOLVERS", "make_solver"]
+__all__ = ["State", "Trajectory", "Solver", "SOLVERS", "evaluate", "make_solver"]
 
 
 @dataclass(frozen=True)
@@ -29,8 +29,10 @@ class State:
     grad : ndarray of shape (p,)
         ``∇J(θ)``.
     grad_norm : float
+        Stationarity measure: ``‖∇J(θ)‖``, or the smallest subgradient's norm with an L1 penalty.
     step : float
-        Step size the next update uses.
+        Step size of the update that produced this state (for constant-step methods, the step
+        every update uses, already at the start).
     """
 
     theta: NDArray[np.float64]
@@ -61,11 +63,18 @@ class Trajectory:
     state_at: Callable[[int], State]
 
 
+def evaluate(objective, theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64], float]:
+    """``(J(θ), ∇f(θ), stationarity)``: what every state records about its iterate."""
+    loss, grad = objective.loss_grad(theta)
+    return loss, grad, objective.stationarity(theta, grad)
+
+
 class Solver(Protocol):
     """An optimiser as two pure functions. ``advance`` is optional: a solver whose iterates have a
     closed form on the objective at hand returns many steps at once, or ``None`` to step instead."""
 
     name: ClassVar[str]
+    supports_l1: ClassVar[bool]
 
     def init(self, objective, theta0: NDArray[np.float64]) -> State: ...
 
@@ -73,9 +82,14 @@ class Solver(Protocol):
 
 
 def _registry() -> dict[str, type]:
+    from gradfit.solvers.cg import ConjugateGradient
     from gradfit.solvers.gd import GradientDescent
+    from gradfit.solvers.lbfgs import LBFGS
+    from gradfit.solvers.momentum import HeavyBall, Nesterov
+    from gradfit.solvers.stochastic import SGD, Adam, MiniBatch
 
-    return {GradientDescent.name: GradientDescent}
+    solvers = (GradientDescent, HeavyBall, Nesterov, ConjugateGradient, LBFGS, SGD, MiniBatch, Adam)
+    return {cls.name: cls for cls in solvers}
 
 
 SOLVERS: dict[str, type] = _registry()

@@ -1,4 +1,4 @@
-"""Gradient descent with a constant step: the article's update rule."""
+"""Gradient descent (the article's update rule), proximal for L1 (ISTA), with four step policies."""
 
 from __future__ import annotations
 
@@ -9,20 +9,36 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gradfit.objective import DENSE_SPECTRUM_MAX
-from gradfit.solvers import State, Trajectory
+from gradfit.solvers import State, Trajectory, evaluate
 
-__all__ = ["GradientDescent"]
+__all__ = ["GradientDescent", "STEP_POLICIES"]
+
+#: Named step policies besides a fixed float.
+STEP_POLICIES = ("auto", "armijo", "line_search")
+#: Backtracking shrinks the trial step by this factor.
+BACKTRACK_FACTOR = 0.5
+#: Halvings before giving up on a step (2⁻⁶⁰ of the trial step: only rounding can get there).
+MAX_BACKTRACKS = 60
 
 
 @dataclass(frozen=True)
 class GradientDescent:
-    """``θ_{k+1} = θ_k − α ∇J(θ_k)``.
+    """``θ_{k+1} = prox_{α_k h}(θ_k − α_k ∇f(θ_k))``; without L1 the prox is the identity, so
+    ``θ_{k+1} = θ_k − α_k ∇J(θ_k)``, the article's rule.
 
     Parameters
     ----------
-    learning_rate : float or "auto"
-        The step α in the optimised coordinates; ``"auto"`` is ``1/L`` with ``L`` the largest
-        eigenvalue of ``G = ZᵀZ/m``. Any ``α < 2/L`` converges; ``α > 2/L`` diverges.
+    learning_rate : float, "auto", "armijo" or "line_search"
+        The step α_k in the optimised coordinates.
+
+        - a float: constant α. Any ``α < 2/L`` converges; ``α > 2/L`` diverges.
+        - ``"auto"``: constant ``1/L``, ``L`` the largest eigenvalue of ``G = ZᵀZ/m``.
+        - ``"armijo"``: backtracking from twice the last step, halving until
+          ``f(θ⁺) ≤ f(θ) + ∇f(θ)ᵀ(θ⁺ − θ) + ‖θ⁺ − θ‖²/2α`` (Beck & Teboulle's proximal form of
+          Armijo's rule; without L1 it reads ``f(θ⁺) ≤ f(θ) − ½α‖∇f‖²``). Every ``α ≤ 1/L`` passes.
+          On least squares the test is checked as ``sᵀGs ≤ ‖s‖²/α`` (``s = θ⁺ − θ``), its exact equivalent.
+        - ``"line_search"``: the exact minimiser along −g, ``α = gᵀg / gᵀGg`` (steepest descent;
+          smooth objectives only).
 
     Examples
     --------
@@ -37,28 +53,59 @@ class GradientDescent:
     """
 
     name: ClassVar[str] = "gd"
-    learning_rate: float | Literal["auto"] = "auto"
+    supports_l1: ClassVar[bool] = True
+    learning_rate: float | Literal["auto", "armijo", "line_search"] = "auto"
+
+    @property
+    def constant(self) -> bool:
+        return self.learning_rate not in ("armijo", "line_search")
+
+    def stable_bound(self, objective) -> float:
+        """``2/L``: constant steps above it diverge."""
+        return 2.0 / objective.lipschitz
 
     def step_size(self, objective) -> float:
-        return 1.0 / objective.lipschitz if self.learning_rate == "auto" else float(self.learning_rate)
+        """The constant step, or the first trial step of a search (``1/L``)."""
+        return float(self.learning_rate) if self.learning_rate not in STEP_POLICIES else 1.0 / objective.lipschitz
 
     def init(self, objective, theta0: NDArray[np.float64]) -> State:
-        loss, grad = objective.loss_grad(theta0)
-        return State(theta0, 0, loss, grad, float(np.linalg.norm(grad)), self.step_size(objective))
+        loss, grad, grad_norm = evaluate(objective, theta0)
+        return State(theta0, 0, loss, grad, grad_norm, self.step_size(objective))
 
     def step(self, objective, state: State) -> State:
-        theta = state.theta - state.step * state.grad
-        loss, grad = objective.loss_grad(theta)
-        return State(theta, state.k + 1, loss, grad, float(np.linalg.norm(grad)), state.step)
+        if self.learning_rate == "line_search":
+            curvature = float(state.grad @ objective.hess_vec(state.grad))
+            alpha = float(state.grad @ state.grad) / curvature if curvature > 0 else state.step
+            theta = objective.prox(state.theta - alpha * state.grad, alpha)
+        elif self.learning_rate == "armijo":
+            theta, alpha = self._backtrack(objective, state)
+        else:
+            alpha = state.step
+            theta = objective.prox(state.theta - alpha * state.grad, alpha)
+        loss, grad, grad_norm = evaluate(objective, theta)
+        return State(theta, state.k + 1, loss, grad, grad_norm, alpha)
+
+    def _backtrack(self, objective, state: State) -> tuple[NDArray[np.float64], float]:
+        # On a quadratic f, the test f(θ⁺) ≤ f(θ) + gᵀs + ‖s‖²/2α (s = θ⁺ − θ) is exactly
+        # sᵀGs ≤ ‖s‖²/α. Checked in that form it cannot fail by cancellation near the optimum,
+        # where f(θ⁺) − f(θ) is below the rounding of f itself.
+        alpha = 2.0 * state.step
+        for _ in range(MAX_BACKTRACKS):
+            theta = objective.prox(state.theta - alpha * state.grad, alpha)
+            move = theta - state.theta
+            if float(move @ objective.hess_vec(move)) <= float(move @ move) / alpha:
+                return theta, alpha
+            alpha *= BACKTRACK_FACTOR
+        return state.theta, alpha
 
     def advance(self, objective, state: State, n_steps: int) -> Trajectory | None:
-        """The next ``n_steps`` iterates in closed form, when the objective is a small quadratic.
+        """The next ``n_steps`` iterates in closed form, for a constant step on a small smooth quadratic.
 
         In G's eigenbasis (``G = QΛQᵀ``, ``z = Qᵀθ``, ``β = Qᵀb``) each coordinate evolves alone:
         ``z_k = q^k z_0 + α β S_k`` with ``q = 1 − αλ`` and ``S_k = Σ_{j<k} q^j = (1 − q^k)/(αλ)``.
         These are the same iterates as :meth:`step` (to rounding), at O(p) per step.
         """
-        if objective.n_params > DENSE_SPECTRUM_MAX:
+        if not self.constant or objective.has_l1 or objective.n_params > DENSE_SPECTRUM_MAX:
             return None
         eigenvalues, eigenvectors = objective.spectrum
         alpha = state.step
@@ -80,7 +127,7 @@ class GradientDescent:
 
         def state_at(j: int) -> State:
             theta = eigenvectors @ z[j - 1]
-            loss_j, grad_j = objective.loss_grad(theta)
-            return State(theta, state.k + j, loss_j, grad_j, float(np.linalg.norm(grad_j)), alpha)
+            loss_j, grad_j, grad_norm_j = evaluate(objective, theta)
+            return State(theta, state.k + j, loss_j, grad_j, grad_norm_j, alpha)
 
         return Trajectory(loss=loss, grad_norm=grad_norm, step_size=alpha, state_at=state_at)

@@ -41,16 +41,18 @@ class SufficientStats:
     ----------
     n_samples : int
         Number of rows gathered.
+    weight : float
+        Sum of the sample weights (``n_samples`` when unweighted); means are weighted means.
     x_origin, x_offset : ndarray of shape (d,)
         Column means of ``X / x_scale`` are ``x_origin + x_offset``.
     y_origin, y_offset : float
         Mean of ``y / y_scale`` is ``y_origin + y_offset``.
     xx : ndarray of shape (d, d)
-        Centred sum of products, ``Σ (x_i - x̄)(x_i - x̄)ᵀ`` in the scaled units.
+        Centred weighted sum of products, ``Σ w_i (x_i - x̄)(x_i - x̄)ᵀ`` in the scaled units.
     xy : ndarray of shape (d,)
-        Centred ``Σ (x_i - x̄)(y_i - ȳ)`` in the scaled units.
+        Centred ``Σ w_i (x_i - x̄)(y_i - ȳ)`` in the scaled units.
     yy : float
-        Centred ``Σ (y_i - ȳ)²`` in the scaled units.
+        Centred ``Σ w_i (y_i - ȳ)²`` in the scaled units.
     x_scale : ndarray of shape (d,)
         Powers of two the columns were divided by (see :func:`power_of_two_scale`).
     y_scale : float
@@ -58,6 +60,7 @@ class SufficientStats:
     """
 
     n_samples: int
+    weight: float
     x_origin: NDArray[np.float64]
     x_offset: NDArray[np.float64]
     y_origin: float
@@ -78,6 +81,7 @@ class SufficientStats:
         y_scale: float,
         x_origin: NDArray[np.float64] | None = None,
         y_origin: float = 0.0,
+        sample_weight: NDArray[np.float64] | None = None,
     ) -> "SufficientStats":
         """Statistics of one chunk, centred on the chunk's own means (two passes over the chunk).
 
@@ -86,19 +90,30 @@ class SufficientStats:
         x_origin = np.zeros(X.shape[1]) if x_origin is None else np.asarray(x_origin, dtype=np.float64)
         Xs = X / x_scale - x_origin
         ys = y / y_scale - y_origin
-        x_offset = Xs.mean(axis=0)
-        y_offset = float(ys.mean())
-        Xs -= x_offset
-        ys -= y_offset
+        if sample_weight is None:
+            weight = float(X.shape[0])
+            x_offset = Xs.mean(axis=0)
+            y_offset = float(ys.mean())
+            Xs -= x_offset
+            ys -= y_offset
+            weighted_X = Xs
+        else:
+            weight = float(sample_weight.sum())
+            x_offset = (sample_weight @ Xs) / weight if weight > 0 else np.zeros(X.shape[1])
+            y_offset = float(sample_weight @ ys) / weight if weight > 0 else 0.0
+            Xs -= x_offset
+            ys -= y_offset
+            weighted_X = Xs * sample_weight[:, None]
         return cls(
             n_samples=int(X.shape[0]),
+            weight=weight,
             x_origin=x_origin,
             x_offset=x_offset,
             y_origin=float(y_origin),
             y_offset=y_offset,
-            xx=Xs.T @ Xs,
-            xy=Xs.T @ ys,
-            yy=float(ys @ ys),
+            xx=weighted_X.T @ Xs,
+            xy=weighted_X.T @ ys,
+            yy=float((ys * sample_weight) @ ys) if sample_weight is not None else float(ys @ ys),
             x_scale=np.asarray(x_scale, dtype=np.float64),
             y_scale=float(y_scale),
         )
@@ -106,8 +121,8 @@ class SufficientStats:
     def merge(self, other: "SufficientStats") -> "SufficientStats":
         """Pairwise combination (Chan, Golub & LeVeque), as accurate as one two-pass computation.
 
-        With ``δ = x̄_b − x̄_a`` and ``n = n_a + n_b``:
-        ``x̄ = x̄_a + δ n_b/n`` and ``S = S_a + S_b + δδᵀ n_a n_b / n``.
+        With ``δ = x̄_b − x̄_a`` and weights ``W = W_a + W_b``:
+        ``x̄ = x̄_a + δ W_b/W`` and ``S = S_a + S_b + δδᵀ W_a W_b / W``.
         """
         same_frame = (
             np.array_equal(self.x_scale, other.x_scale)
@@ -117,23 +132,24 @@ class SufficientStats:
         )
         if not same_frame:
             raise ValueError("cannot merge statistics gathered with different scales or origins")
-        if other.n_samples == 0:
-            return self
-        if self.n_samples == 0:
-            return other
-        n_a, n_b = self.n_samples, other.n_samples
-        n = n_a + n_b
+        if other.weight == 0:
+            return replace(self, n_samples=self.n_samples + other.n_samples)
+        if self.weight == 0:
+            return replace(other, n_samples=self.n_samples + other.n_samples)
+        w_a, w_b = self.weight, other.weight
+        total = w_a + w_b
         dx = other.x_offset - self.x_offset
         dy = other.y_offset - self.y_offset
-        weight = n_a * n_b / n
+        cross = w_a * w_b / total
         return replace(
             self,
-            n_samples=n,
-            x_offset=self.x_offset + dx * (n_b / n),
-            y_offset=self.y_offset + dy * (n_b / n),
-            xx=self.xx + other.xx + weight * np.outer(dx, dx),
-            xy=self.xy + other.xy + weight * dx * dy,
-            yy=self.yy + other.yy + weight * dy * dy,
+            n_samples=self.n_samples + other.n_samples,
+            weight=total,
+            x_offset=self.x_offset + dx * (w_b / total),
+            y_offset=self.y_offset + dy * (w_b / total),
+            xx=self.xx + other.xx + cross * np.outer(dx, dx),
+            xy=self.xy + other.xy + cross * dx * dy,
+            yy=self.yy + other.yy + cross * dy * dy,
         )
 
     @property
@@ -183,11 +199,17 @@ class Source(Protocol):
         """The design ``X`` (n, d) and target ``y`` (n,) as in-memory arrays (for the exact solver)."""
         ...
 
+    def rows(self, indices: NDArray[np.intp]) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64] | None]:
+        """Some rows and their weights (for the stochastic solvers)."""
+        ...
 
-def as_source(X: NDArray[np.float64], y: NDArray[np.float64]) -> Source:
+
+def as_source(
+    X: NDArray[np.float64], y: NDArray[np.float64], sample_weight: NDArray[np.float64] | None = None
+) -> Source:
     """Wrap validated data in the source that serves it. The only place that dispatches on type."""
     from gradfit.sources.memory import MemorySource
 
-    return MemorySource(X, y)
+    return MemorySource(X, y, sample_weight)
 
 

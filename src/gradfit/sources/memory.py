@@ -21,12 +21,20 @@ class MemorySource:
     ----------
     X : ndarray of shape (n, d), float64, finite
     y : ndarray of shape (n,), float64, finite
+    sample_weight : ndarray of shape (n,), non-negative, optional
     """
 
-    def __init__(self, X: NDArray[np.float64], y: NDArray[np.float64]) -> None:
+    def __init__(
+        self, X: NDArray[np.float64], y: NDArray[np.float64], sample_weight: NDArray[np.float64] | None = None
+    ) -> None:
         self._X = X
         self._y = y
+        self._weight = sample_weight
         self.n_samples, self.n_features = X.shape
+
+    @property
+    def sample_weight(self) -> NDArray[np.float64] | None:
+        return self._weight
 
     def chunk_rows(self) -> int:
         """Rows per chunk for :meth:`stats` (at least one, at most all)."""
@@ -49,6 +57,7 @@ class MemorySource:
                 y_scale=y_scale,
                 x_origin=x_origin,
                 y_origin=y_origin,
+                sample_weight=None if self._weight is None else self._weight[start : start + step],
             )
             for start in range(0, self.n_samples, step)
         ]
@@ -56,3 +65,18 @@ class MemorySource:
 
     def arrays(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         return self._X, self._y
+
+    def rows(
+        self, indices: NDArray[np.intp]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64] | None]:
+        """``(X[indices], y[indices], sample_weight[indices] or None)`` for the stochastic solvers."""
+        weight = None if self._weight is None else self._weight[indices]
+        return self._X[indices], self._y[indices], weight
+
+    def max_row_norm2(self, transform) -> float:
+        """Largest ``‖transform(x_i)‖²`` over the rows, chunk by chunk (for stochastic step sizes)."""
+        step = self.chunk_rows()
+        return max(
+            float(np.max(np.sum(transform(self._X[start : start + step]) ** 2, axis=1)))
+            for start in range(0, self.n_samples, step)
+        )

@@ -1,0 +1,135 @@
+"""The solver table: every solver × every problem, checked against the exact least-squares answer
+(computed here with numpy's SVD on the explicit design, code gradfit does not share)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from gradfit.driver import minimize
+from gradfit.objective import LeastSquares
+from gradfit.solvers import SOLVERS, make_solver
+from gradfit.sources.memory import MemorySource
+
+DETERMINISTIC = ("gd", "momentum", "nesterov", "cg", "lbfgs")
+STOCHASTIC = ("sgd", "minibatch", "adam")
+
+
+def problem(name: str):
+    rng = np.random.default_rng(abs(hash(name)) % 2**32)
+    if name == "well-conditioned":
+        X = rng.normal(size=(200, 4)) * [1, 10, 0.1, 3] + [5, -2, 0, 1]
+        y = X @ [1.0, -0.5, 20.0, 0.3] + 2.0 + 0.1 * rng.normal(size=200)
+    elif name == "correlated":
+        base = rng.normal(size=(300, 1))
+        X = base + 0.05 * rng.normal(size=(300, 3))
+        y = X @ [1.0, 2.0, -1.0] + 0.01 * rng.normal(size=300)
+    elif name == "duplicate-column":
+        X = rng.normal(size=(100, 2))
+        X = np.hstack([X, X[:, [1]]])
+        y = X @ [1.0, 1.0, 1.0] + 0.1 * rng.normal(size=100)
+    elif name == "wide":  # more columns than rows: many exact fits, the minimum-norm one is the answer
+        X = rng.normal(size=(8, 12))
+        y = rng.normal(size=8)
+    else:
+        raise ValueError(name)
+    return X, y
+
+
+def exact_theta(objective: LeastSquares, X, y):
+    """Minimum-norm least squares in θ's coordinates, from the explicit design (SVD).
+
+    Gradient methods started at θ = 0 converge to the minimum-norm solution of the coordinates
+    they iterate in: with centred columns (standardize=True) the intercept is decoupled and not in
+    the norm; on the raw design with a ones column (the article's frame) it is.
+    """
+    Z = objective.design(X)
+    t = objective.target(y)
+    if objective.frame.fit_intercept and np.any(objective.frame.x_shift != 0):
+        # the intercept is not in the norm: project it out, solve, then recover it
+        Zc = Z[:, 1:] - Z[:, 1:].mean(axis=0)
+        w = np.linalg.pinv(Zc) @ (t - t.mean())
+        theta0 = t.mean() - Z[:, 1:].mean(axis=0) @ w
+        return np.concatenate([[theta0], w])
+    return np.linalg.pinv(Z) @ t
+
+
+PROBLEMS = ("well-conditioned", "correlated", "duplicate-column", "wide")
+
+
+@pytest.mark.parametrize("problem_name", PROBLEMS)
+@pytest.mark.parametrize("solver_name", DETERMINISTIC)
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("standardize", [True, False])
+def test_every_deterministic_solver_reaches_the_exact_answer(solver_name, problem_name, fit_intercept, standardize):
+    X, y = problem(problem_name)
+    objective = LeastSquares.from_source(MemorySource(X, y), fit_intercept=fit_intercept, standardize=standardize)
+    expected = exact_theta(objective, X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = minimize(objective, make_solver(solver_name), np.zeros(objective.n_params), max_iter=1_000_000, tol=1e-11)
+    assert result.converged, result.message
+    assert len(result.history) == result.n_iter
+    scale = max(1.0, float(np.linalg.norm(expected)))
+    kappa = objective.condition_number if np.isfinite(objective.condition_number) else 1e6
+    # gradient tolerance 1e-11·‖b‖ bounds the error in θ by about κ·1e-11 (relative)
+    assert np.linalg.norm(result.theta - expected) <= max(1e-9, 10 * kappa * 1e-11) * scale
+
+
+@pytest.mark.parametrize("solver_name", DETERMINISTIC)
+def test_constant_history_shapes_and_monotone_loss_for_descent_methods(solver_name):
+    X, y = problem("well-conditioned")
+    objective = LeastSquares.from_source(MemorySource(X, y), fit_intercept=True, standardize=True)
+    result = minimize(objective, make_solver(solver_name), np.zeros(objective.n_params), max_iter=5000, tol=1e-10)
+    history = result.history
+    assert history.loss.shape == history.grad_norm.shape == history.step_size.shape == (result.n_iter,)
+    assert np.all(history.step_size > 0)
+    if solver_name in ("gd", "cg", "lbfgs"):  # exact line searches and 1/L steps never raise the loss
+        assert np.all(np.diff(np.append(history.loss, result.final_loss)) <= 1e-15 * abs(history.loss[0]))
+
+
+@pytest.mark.parametrize("policy", ["auto", "armijo", "line_search", 0.3])
+def test_gd_step_policies_all_converge_to_the_same_answer(policy):
+    X, y = problem("correlated")
+    objective = LeastSquares.from_source(MemorySource(X, y), fit_intercept=True, standardize=True)
+    expected = exact_theta(objective, X, y)
+    result = minimize(objective, make_solver("gd", learning_rate=policy), np.zeros(objective.n_params), max_iter=500_000, tol=1e-10)
+    assert result.converged
+    np.testing.assert_allclose(result.theta, expected, rtol=1e-6, atol=1e-8)
+
+
+def test_exact_line_search_takes_the_minimising_step():
+    X, y = problem("well-conditioned")
+    objective = LeastSquares.from_source(MemorySource(X, y), fit_intercept=True, standardize=True)
+    state = make_solver("gd", learning_rate="line_search").init(objective, np.zeros(objective.n_params))
+    new = make_solver("gd", learning_rate="line_search").step(objective, state)
+    # along −g the loss is a parabola; its minimiser makes the new gradient orthogonal to g
+    assert abs(float(new.grad @ state.grad)) <= 1e-12 * float(state.grad @ state.grad)
+    for factor in (0.9, 1.1):
+        trial = state.theta - factor * new.step * state.grad
+        assert objective.loss_grad(trial)[0] > new.loss
+
+
+@pytest.mark.parametrize("solver_name", STOCHASTIC)
+def test_stochastic_solvers_are_reproducible_and_approach_the_answer(solver_name):
+    X, y = problem("well-conditioned")
+    objective = LeastSquares.from_source(MemorySource(X, y), fit_intercept=True, standardize=True)
+    expected = exact_theta(objective, X, y)
+    runs = [
+        minimize(objective, make_solver(solver_name, random_state=seed, schedule="adaptive"), np.zeros(objective.n_params), max_iter=60, tol=1e-12)
+        for seed in (3, 3, 4)
+    ]
+    np.testing.assert_array_equal(runs[0].theta, runs[1].theta)
+    np.testing.assert_array_equal(runs[0].history.loss, runs[1].history.loss)
+    assert not np.array_equal(runs[0].theta, runs[2].theta)
+    start_error = np.linalg.norm(expected)
+    assert np.linalg.norm(runs[0].theta - expected) < 0.05 * start_error
+    assert runs[0].history.loss[-1] < runs[0].history.loss[0]
+
+
+def test_registry_names_match_solver_names():
+    assert set(SOLVERS) == {"gd", "momentum", "nesterov", "cg", "lbfgs", "sgd", "minibatch", "adam"}
+    for name, cls in SOLVERS.items():
+        assert cls.name == name

@@ -20,7 +20,7 @@ from gradfit.history import History
 from gradfit.objective import LeastSquares
 from gradfit.solvers import SOLVERS, make_solver
 from gradfit.solvers.exact import solve_exact
-from gradfit.sources import as_source
+from gradfit.sources import as_source, power_of_two_scale
 
 __all__ = ["LinearRegression", "OptimumGap"]
 
@@ -202,9 +202,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         return self
 
     def _fit_exact(self, X: NDArray[np.float64], y: NDArray[np.float64]) -> None:
-        unit = X.std(axis=0) if self.standardize else None
-        if unit is not None:
-            unit = np.where(unit > 0, unit, 1.0)
+        unit = _column_unit(X) if self.standardize else None
         self.coef_, self.intercept_ = solve_exact(X, y, fit_intercept=self.fit_intercept, column_unit=unit)
         self.n_iter_ = 0
         self.history_ = History()
@@ -260,7 +258,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         """How far this model is from the exact least-squares fit of (X, y)."""
         check_is_fitted(self)
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True, reset=False)
-        unit = np.where(X.std(axis=0) > 0, X.std(axis=0), 1.0) if self.standardize else None
+        unit = _column_unit(X) if self.standardize else None
         coef_opt, intercept_opt = solve_exact(X, y, fit_intercept=self.fit_intercept, column_unit=unit)
         norm = float(np.linalg.norm(coef_opt))
         error = float(np.linalg.norm(self.coef_ - coef_opt))
@@ -282,6 +280,14 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
         return tags
+
+
+def _column_unit(X: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Column standard deviations (1 for a constant column), computed on columns divided by exact
+    powers of two so that features near 1e200 do not overflow when squared, nor 1e-200 underflow."""
+    scale = power_of_two_scale(np.max(np.abs(X), axis=0))
+    unit = (X / scale).std(axis=0) * scale
+    return np.where(unit > 0, unit, 1.0)
 
 
 def _cost(X: NDArray[np.float64], y: NDArray[np.float64], coef: NDArray[np.float64], intercept: float) -> float:

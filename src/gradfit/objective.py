@@ -84,7 +84,12 @@ class Frame:
         With ``coef_j = τ θ_j / σ_j`` (τ, σ the target and column units) and losses divided by τ²:
         ``ridge_j = α(1 − l1_ratio)/σ_j²`` and ``l1_j = α·l1_ratio/(τ σ_j)``.
         """
-        with np.errstate(over="ignore", under="ignore", divide="ignore"):
+        zeros = np.zeros_like(self.x_unit)
+        if alpha == 0:
+            return zeros, zeros
+        # Extreme column scales over/underflow σ²; the limits (no or infinite penalty) are what the
+        # nan_to_num below makes of them.
+        with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
             sigma = self.x_unit * self.x_scale
             tau = self.y_unit * self.y_scale
             ridge = alpha * (1.0 - l1_ratio) / sigma**2
@@ -189,7 +194,9 @@ class LeastSquares:
         u, u_t = frame.x_unit, frame.y_unit
         m = (stats.x_mean - frame.x_shift) / u
         m_t = (stats.y_mean - frame.y_shift) / u_t
-        with np.errstate(over="ignore", invalid="ignore"):
+        # In the raw frame (standardize=False) extreme columns overflow here; that is detected below
+        # and turned into a DataError instead of a warning.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             zz = stats.xx / n / np.outer(u, u) + np.outer(m, m)
             zt = stats.xy / n / (u * u_t) + m * m_t
             tt = stats.yy / n / u_t**2 + m_t**2

@@ -1,0 +1,470 @@
+"""Fitted models as versioned, human-readable JSON; never pickle.
+
+A model file is one JSON object::
+
+    {
+      "format": "gradfit-model",
+      "format_version": 1,
+      "gradfit_version": "0.1.0",
+      "params": {"solver": "gd", "learning_rate": "auto", ...},    # LinearRegression.get_params()
+      "n_features_in": 2,
+      "feature_names": ["rooms", "area"],                          # or null
+      "coef": [2.0999999999999996, -0.5],
+      "intercept": 1.0,
+      "n_iter": 37, "converged": true, "status": "tol", "message": "...",
+      "final_loss": 0.0061,
+      "loss_history": [...],                                      # loss_history_
+      "history": {"loss": [...], "grad_norm": [...], "step_size": [...]},
+      "learning_rate": 1.0, "lipschitz": 1.0, "condition_number": "inf"
+    }
+
+Numbers are written with Python's shortest round-tripping repr, so every float64 (negative zero and
+subnormals included) reads back bit for bit and a loaded model predicts exactly what the saved one
+did. JSON has no infinities or NaN: a non-finite float is written as the string ``"inf"``, ``"-inf"``
+or ``"nan"`` (in ``params`` too) and read back as the float. ``learning_rate``, ``lipschitz`` and
+``condition_number`` are ``null`` when the solver has none (``"exact"``).
+
+Anything that is not such a file is refused with :class:`~gradfit.errors.ModelFileError` (a
+``ValueError``) and a one-line message that names the problem.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from gradfit.errors import ModelFileError
+from gradfit.history import History
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "save_model", "load_model"]
+
+#: Value of the ``"format"`` field.
+FORMAT = "gradfit-model"
+#: The newest file layout this gradfit writes and reads.
+FORMAT_VERSION = 1
+
+#: How the non-finite floats are spelled in a file (JSON numbers cannot hold them).
+_NON_FINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
+
+#: Pickle streams of protocol 2 and later begin with the PROTO opcode and the protocol number.
+_PICKLE_PROTO = 0x80
+
+
+# ----------------------------------------------------------------------------------------- saving
+
+
+def save_model(estimator, path: str | os.PathLike[str]) -> None:
+    """Write a fitted :class:`~gradfit.LinearRegression` to ``path`` as versioned JSON.
+
+    The file is written next to ``path`` under a temporary name and moved into place with
+    :func:`os.replace`, so a crash leaves either the old file or the complete new one.
+
+    Parameters
+    ----------
+    estimator : LinearRegression
+        A fitted model.
+    path : str or path-like
+        Where to write; an existing file is replaced.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        When ``estimator`` has not been fitted.
+    ModelFileError
+        When a parameter holds a value JSON cannot represent (a callable, an array, ...).
+    """
+    from gradfit.estimator import LinearRegression
+
+    if not isinstance(estimator, LinearRegression):
+        raise TypeError(f"save_model expects a gradfit LinearRegression; got {type(estimator).__name__}")
+    check_is_fitted(estimator)
+    _write_atomically(Path(path), _encode_document(_document(estimator)).encode("utf-8"))
+
+
+def _document(estimator) -> dict[str, Any]:
+    import gradfit
+
+    history: History = estimator.history_
+    names = getattr(estimator, "feature_names_in_", None)
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "gradfit_version": gradfit.__version__,
+        "params": {name: _encode_param(name, value) for name, value in estimator.get_params(deep=False).items()},
+        "n_features_in": int(estimator.n_features_in_),
+        "feature_names": None if names is None else [str(name) for name in names],
+        "coef": _encode_floats(estimator.coef_),
+        "intercept": _encode_float(estimator.intercept_),
+        "n_iter": int(estimator.n_iter_),
+        "converged": bool(estimator.converged_),
+        "status": str(estimator.status_),
+        "message": str(estimator.message_),
+        "final_loss": _encode_float(estimator.final_loss_),
+        "loss_history": _encode_floats(estimator.loss_history_),
+        "history": {
+            "loss": _encode_floats(history.loss),
+            "grad_norm": _encode_floats(history.grad_norm),
+            "step_size": _encode_floats(history.step_size),
+        },
+        "learning_rate": _encode_optional_float(estimator.learning_rate_),
+        "lipschitz": _encode_optional_float(estimator.lipschitz_),
+        "condition_number": _encode_optional_float(estimator.condition_number_),
+    }
+
+
+def _encode_float(value) -> float | str:
+    value = float(value)
+    if math.isfinite(value):
+        return value
+    return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+
+
+def _encode_optional_float(value) -> float | str | None:
+    return None if value is None else _encode_float(value)
+
+
+def _encode_floats(values) -> list[float | str]:
+    return [_encode_float(value) for value in np.asarray(values, dtype=np.float64).reshape(-1).tolist()]
+
+
+def _encode_param(name: str, value):
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return _encode_float(value)
+    raise ModelFileError(
+        f"cannot save parameter {name!r}: its value is a {type(value).__name__}, and a model file holds "
+        f"only numbers, strings, booleans and null"
+    )
+
+
+def _encode_document(document: dict[str, Any]) -> str:
+    """Indented JSON with every list on one line, so a long loss history stays readable."""
+
+    def encode(value, indent: str) -> str:
+        if isinstance(value, dict) and value:
+            inner = indent + "  "
+            items = (f"{inner}{json.dumps(key)}: {encode(item, inner)}" for key, item in value.items())
+            return "{\n" + ",\n".join(items) + "\n" + indent + "}"
+        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+    return encode(document, "") + "\n"
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    # os.open applies the umask, so the model file gets the same permissions a plain open() would give.
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+# ---------------------------------------------------------------------------------------- loading
+
+
+def load_model(path: str | os.PathLike[str]):
+    """Read a model written by :func:`save_model`.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    LinearRegression
+        Fitted, with every attribute the saved model had; its predictions are bitwise identical.
+
+    Raises
+    ------
+    ModelFileError
+        When the file is missing or unreadable, is not UTF-8 JSON (a pickle, say), is truncated, is
+        not a gradfit model, has a newer ``format_version`` than this gradfit reads, lacks a field,
+        has a field of the wrong type or inconsistent lengths, or holds parameters that
+        ``LinearRegression`` rejects.
+    """
+    path = Path(path)
+
+    def refuse(problem: str) -> ModelFileError:
+        return ModelFileError(f"{path}: {problem}")
+
+    document = _read_document(path, refuse)
+    reader = _Reader(document, refuse)
+    return reader.model()
+
+
+def _read_document(path: Path, refuse) -> dict[str, Any]:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise refuse("no such model file") from None
+    except IsADirectoryError:
+        raise refuse("is a directory, not a model file") from None
+    except OSError as error:
+        raise refuse(f"cannot read the model file ({error.strerror or error})") from None
+    if len(data) >= 2 and data[0] == _PICKLE_PROTO and data[1] <= 5:
+        raise refuse("looks like a pickle; gradfit model files are JSON and gradfit never unpickles")
+    if b"\x00" in data:
+        raise refuse("is a binary file, not a JSON model file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if error.end == len(data) and error.reason == "unexpected end of data":
+            raise refuse("ends in the middle of a UTF-8 character (truncated file?)") from None
+        raise refuse(f"is not UTF-8 text (invalid byte at offset {error.start}); a model file is JSON") from None
+    if not text.strip():
+        raise refuse("is empty; a model file is a JSON object")
+    try:
+        document = json.loads(text, parse_float=_parse_float, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as error:
+        raise refuse(f"the key {error.args[0]!r} appears twice in one JSON object") from None
+    except _FloatOutOfRange as error:
+        raise refuse(f"the number {error.args[0]} is outside the float64 range") from None
+    except json.JSONDecodeError as error:
+        if _ends_early(text, error):
+            raise refuse(f"JSON ends early at line {error.lineno} column {error.colno} (truncated file?)") from None
+        raise refuse(f"is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
+    except ValueError as error:  # an integer too long to convert, for one
+        raise refuse(f"is not valid JSON: {_one_line(str(error))}") from None
+    except RecursionError:
+        raise refuse("is not a model file: its JSON is nested too deeply") from None
+    if not isinstance(document, dict):
+        raise refuse(f"holds a JSON {_json_type(document)}, not an object; it is not a gradfit model file")
+    return document
+
+
+def _ends_early(text: str, error: json.JSONDecodeError) -> bool:
+    """Whether the JSON would have parsed had the text gone on: the parser failed at the very end,
+    inside a string (it only reports "Unterminated string" when the text runs out), or inside a
+    number or literal that the text cuts short (``[1.``, ``tr``)."""
+    if error.msg == "Extra data":  # a complete document followed by more text
+        return False
+    rest = text[error.pos :]
+    return error.msg.startswith("Unterminated string") or re.fullmatch(r"[0-9A-Za-z.+-]*\s*", rest) is not None
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+class _FloatOutOfRange(Exception):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise _FloatOutOfRange(text)
+    return value
+
+
+def _json_type(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+class _Reader:
+    """Typed access to the fields of a model document; every failure names its field."""
+
+    def __init__(self, document: dict[str, Any], refuse) -> None:
+        self.document = document
+        self.refuse = refuse
+
+    # -------------------------------------------------------------------------------- fields
+
+    def raw(self, name: str, container: dict[str, Any] | None = None, prefix: str = ""):
+        source = self.document if container is None else container
+        if name not in source:
+            raise self.refuse(f"missing field {prefix + name!r}")
+        return source[name]
+
+    def wrong_type(self, name: str, expected: str, value) -> ModelFileError:
+        return self.refuse(f"field {name!r} must be {expected}; got a JSON {_json_type(value)}")
+
+    def string(self, name: str) -> str:
+        value = self.raw(name)
+        if not isinstance(value, str):
+            raise self.wrong_type(name, "a string", value)
+        return value
+
+    def boolean(self, name: str) -> bool:
+        value = self.raw(name)
+        if not isinstance(value, bool):
+            raise self.wrong_type(name, "true or false", value)
+        return value
+
+    def integer(self, name: str, minimum: int) -> int:
+        value = self.raw(name)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.wrong_type(name, "an integer", value)
+        if value < minimum:
+            raise self.refuse(f"field {name!r} must be at least {minimum}; got {value}")
+        return value
+
+    def float_value(self, name: str, value) -> float:
+        decoded = _decode_float(value)
+        if decoded is None:
+            raise self.wrong_type(name, 'a number (or "inf", "-inf", "nan")', value)
+        return decoded
+
+    def number(self, name: str) -> float:
+        return self.float_value(name, self.raw(name))
+
+    def optional_number(self, name: str) -> float | None:
+        value = self.raw(name)
+        return None if value is None else self.float_value(name, value)
+
+    def numbers(self, name: str, container: dict[str, Any] | None = None, prefix: str = "") -> np.ndarray:
+        value = self.raw(name, container, prefix)
+        full_name = prefix + name
+        if not isinstance(value, list):
+            raise self.wrong_type(full_name, "an array of numbers", value)
+        decoded = np.empty(len(value), dtype=np.float64)
+        for index, item in enumerate(value):
+            number = _decode_float(item)
+            if number is None:
+                raise self.refuse(
+                    f"field {full_name!r} must be an array of numbers; item {index} is a JSON {_json_type(item)}"
+                )
+            decoded[index] = number
+        return decoded
+
+    def object(self, name: str) -> dict[str, Any]:
+        value = self.raw(name)
+        if not isinstance(value, dict):
+            raise self.wrong_type(name, "an object", value)
+        return value
+
+    # -------------------------------------------------------------------------------- model
+
+    def model(self):
+        from gradfit.estimator import LinearRegression
+
+        file_format = self.raw("format")
+        if file_format != FORMAT:
+            raise self.refuse(f'"format" is {file_format!r}, not {FORMAT!r}: not a gradfit model file')
+        version = self.integer("format_version", minimum=1)
+        if version > FORMAT_VERSION:
+            raise self.refuse(
+                f"model file format_version {version} is newer than this gradfit reads "
+                f"(format_version {FORMAT_VERSION}); upgrade gradfit to load it"
+            )
+        self.string("gradfit_version")
+
+        estimator = LinearRegression()
+        self.set_params(estimator, self.object("params"))
+
+        n_features = self.integer("n_features_in", minimum=1)
+        coef = self.numbers("coef")
+        if coef.shape[0] != n_features:
+            raise self.refuse(f"'coef' has {coef.shape[0]} values but 'n_features_in' is {n_features}")
+        names = self.feature_names(n_features)
+        loss_history = self.numbers("loss_history")
+        history = self.history()
+        if loss_history.tobytes() != history.loss.tobytes():
+            raise self.refuse("'loss_history' differs from 'history.loss'; they must be the same array")
+
+        estimator.n_features_in_ = n_features
+        if names is not None:
+            estimator.feature_names_in_ = names
+        estimator.coef_ = coef
+        estimator.intercept_ = self.number("intercept")
+        estimator.n_iter_ = self.integer("n_iter", minimum=0)
+        estimator.history_ = history
+        estimator.loss_history_ = history.loss
+        estimator.converged_ = self.boolean("converged")
+        estimator.status_ = self.string("status")
+        estimator.message_ = self.string("message")
+        estimator.final_loss_ = self.number("final_loss")
+        estimator.learning_rate_ = self.optional_number("learning_rate")
+        estimator.lipschitz_ = self.optional_number("lipschitz")
+        estimator.condition_number_ = self.optional_number("condition_number")
+        return estimator
+
+    def set_params(self, estimator, params: dict[str, Any]) -> None:
+        decoded = {name: _NON_FINITE.get(value, value) if isinstance(value, str) else value for name, value in params.items()}
+        known = estimator.get_params(deep=False)
+        unknown = sorted(set(decoded) - set(known))
+        if unknown:
+            raise self.refuse(
+                f"'params' has parameters LinearRegression does not know: {', '.join(map(repr, unknown))}"
+            )
+        try:
+            estimator.set_params(**decoded)
+            estimator._validate_params()
+        except ValueError as error:
+            raise self.refuse(f"'params' are rejected by LinearRegression: {_one_line(str(error))}") from None
+
+    def feature_names(self, n_features: int) -> np.ndarray | None:
+        value = self.raw("feature_names")
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+            raise self.wrong_type("feature_names", "an array of strings or null", value)
+        if len(value) != n_features:
+            raise self.refuse(f"'feature_names' has {len(value)} names but 'n_features_in' is {n_features}")
+        return np.asarray(value, dtype=object)
+
+    def history(self) -> History:
+        records = self.object("history")
+        loss, grad_norm, step_size = (self.numbers(name, records, "history.") for name in ("loss", "grad_norm", "step_size"))
+        if not loss.shape == grad_norm.shape == step_size.shape:
+            raise self.refuse(
+                f"'history' arrays differ in length: loss {loss.shape[0]}, grad_norm {grad_norm.shape[0]}, "
+                f"step_size {step_size.shape[0]}"
+            )
+        return History(loss, grad_norm, step_size)
+
+
+def _decode_float(value) -> float | None:
+    """A JSON number or a spelled-out non-finite float as a float; None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        return value
+    if isinstance(value, int):
+        try:
+            return float(value)
+        except OverflowError:
+            return None
+    if isinstance(value, str):
+        return _NON_FINITE.get(value)
+    return None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

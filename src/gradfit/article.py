@@ -1,0 +1,335 @@
+"""The article's example, read top to bottom: its loop, the same run through gradfit, and the verdict.
+
+The article fits ``y = 2x + 1 + U[-0.2, 0.2]`` on 100 points by gradient descent from ``θ = [1, 1]``,
+with learning rate ``α = 0.01`` and 1000 updates of
+
+    θ ← θ − α Xᵀ(Xθ − y)/m,        X = [1, x]  (a column of ones, then the raw feature),
+
+recording the cost ``J(θ) = Σ(Xθ − y)²/2m`` before each update. It prints θ ≈ (1.0323, 1.9516).
+Those 1000 updates do *not* reach the optimum (≈ (1, 2)): they stop near intercept 1.2, slope 1.7.
+Here ``L``, the largest eigenvalue of ``XᵀX/m``, is about 1.3, so any α below ``2/L`` ≈ 1.5
+converges; to a relative gradient tolerance of 1e-6, ``α = 1/L`` ≈ 0.76 needs about 200 updates
+where α = 0.01 needs 14 000–19 000 (seeds 0–29).
+
+Examples
+--------
+>>> from gradfit.article import run_article
+>>> run = run_article(seed=0)
+>>> run.converged, run.updates_needed > 1000
+(False, True)
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+from sklearn.exceptions import ConvergenceWarning
+
+from gradfit.datasets import make_article_data
+from gradfit.estimator import LinearRegression
+
+__all__ = ["ARTICLE_QUOTE", "ArticleRun", "article_loop", "run_article", "UPDATES_SEARCH_LIMIT"]
+
+#: (intercept, slope) as printed by the article after its 1000 updates at α = 0.01.
+ARTICLE_QUOTE = (1.0323, 1.9516)
+
+#: The article's starting point, (intercept, slope).
+ARTICLE_START = (1.0, 1.0)
+
+#: Most updates run when counting how many a learning rate needs (about 0.3 s of closed-form GD).
+UPDATES_SEARCH_LIMIT = 1_000_000
+
+#: First cap, and its growth factor, of the search for the number of updates needed.
+SEARCH_FIRST_CAP = 1024
+SEARCH_GROWTH = 8
+
+
+def article_loop(
+    X: NDArray[np.float64], y: NDArray[np.float64], *, times: int = 1000, alpha: float = 0.01
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The article's ``gradientDescent``, as printed: the plain reference every GD path is held to.
+
+    Parameters
+    ----------
+    X : ndarray of shape (m, 1)
+        The feature, without the ones column (it is added here, as the article does).
+    y : ndarray of shape (m,)
+    times : int, default=1000
+        Updates to make.
+    alpha : float, default=0.01
+        Learning rate.
+
+    Returns
+    -------
+    theta : ndarray of shape (2,)
+        ``[intercept, slope]`` after ``times`` updates from ``[1, 1]``.
+    costs : ndarray of shape (times,)
+        ``costs[i] = Σ(Xθ_i − y)²/2m``, recorded before update ``i + 1``.
+    """
+    m = len(y)
+    design = np.hstack((np.ones((m, 1)), np.asarray(X, dtype=np.float64).reshape(m, -1)))
+    Y = np.asarray(y, dtype=np.float64).reshape(m, 1)
+    theta = np.array(ARTICLE_START).reshape(2, 1)
+    costs = np.empty(times)
+    for i in range(times):
+        diff = np.dot(design, theta) - Y
+        costs[i] = (diff**2).sum() / (2.0 * m)
+        theta = theta - alpha * (np.dot(design.T, diff) / m)
+    return theta.ravel(), costs
+
+
+@dataclass(frozen=True, eq=False)
+class ArticleRun:
+    """The article's run through gradfit, with the exact optimum and what would have converged.
+
+    All learning rates are in the article's raw scale (design ``[1, x]``, no standardizing).
+
+    Attributes
+    ----------
+    X : ndarray of shape (m, 1)
+    y : ndarray of shape (m,)
+    seed : int or None
+        Seed of :func:`gradfit.datasets.make_article_data` (None: fresh data).
+    learning_rate : float
+        α used.
+    iterations : int
+        Updates made (all of them: the run has ``tol=0``, as the article).
+    tol : float
+        Relative gradient-norm tolerance that convergence is judged by.
+    model : LinearRegression
+        The fitted model; ``model.loss_history_`` equals :func:`article_loop`'s costs.
+    intercept, slope : float
+        θ after ``iterations`` updates.
+    optimum_intercept, optimum_slope, optimum_loss : float
+        The exact least-squares fit and its cost.
+    converged : bool
+        Whether ``‖∇J(θ)‖ ≤ tol·‖∇J(0)‖`` after ``iterations`` updates.
+    grad_norm : float
+        ``‖∇J(θ)‖`` after ``iterations`` updates.
+    grad_tol : float
+        ``tol·‖∇J(0)‖``, the gradient norm that counts as converged.
+    final_loss : float
+        ``J(θ)`` after ``iterations`` updates.
+    updates_needed : int or None
+        Fewest updates at ``learning_rate`` from ``[1, 1]`` that reach ``grad_tol``; None when
+        :data:`UPDATES_SEARCH_LIMIT` (or ``iterations``, if larger) updates do not.
+    auto_learning_rate : float
+        ``1/L``, with ``L`` the largest eigenvalue of ``XᵀX/m`` for the design ``[1, x]``.
+    updates_needed_auto : int or None
+        Same as ``updates_needed``, at ``auto_learning_rate``.
+    stable_bound : float
+        ``2/L``: every constant learning rate below it converges, every one above it diverges.
+    """
+
+    X: NDArray[np.float64] = field(repr=False)
+    y: NDArray[np.float64] = field(repr=False)
+    seed: int | None
+    learning_rate: float
+    iterations: int
+    tol: float
+    model: LinearRegression = field(repr=False)
+    intercept: float
+    slope: float
+    optimum_intercept: float
+    optimum_slope: float
+    optimum_loss: float
+    converged: bool
+    grad_norm: float
+    grad_tol: float
+    final_loss: float
+    updates_needed: int | None
+    auto_learning_rate: float
+    updates_needed_auto: int | None
+    stable_bound: float
+
+    def summary(self) -> str:
+        """A few plain lines: what was found, the exact answer, the article's claim and the verdict."""
+        auto = f"α=1/L={self.auto_learning_rate:.2f}"
+        is_auto = self.learning_rate == self.auto_learning_rate
+        alpha = f"α=1/L={self.learning_rate:.3g}" if is_auto else f"α={self.learning_rate:.3g}"
+        data = f"seed {self.seed}" if self.seed is not None else "fresh random data"
+        lines = [
+            f"The article's gradient descent: {self.iterations} updates at {alpha} from θ=(1, 1), "
+            f"on {len(self.y)} points ({data}).",
+            f"  found          intercept {self.intercept:.4f}  slope {self.slope:.4f}   cost {self.final_loss:.6f}",
+            f"  exact optimum  intercept {self.optimum_intercept:.4f}  slope {self.optimum_slope:.4f}"
+            f"   cost {self.optimum_loss:.6f}",
+            f"  article quotes intercept {ARTICLE_QUOTE[0]:.4f}  slope {ARTICLE_QUOTE[1]:.4f}",
+        ]
+        criterion = f"{self.grad_tol:.3g} (tol={self.tol:g} × ‖∇J(0)‖)"
+        alternatives = (
+            f"{_count(self.updates_needed_auto)} updates at {auto} "
+            f"(anything below 2/L={self.stable_bound:.2f} converges)"
+        )
+        if self.converged:
+            lines.append(f"Converged: gradient norm {self.grad_norm:.3g} ≤ {criterion}.")
+            lines.append(f"It needed {self.updates_needed} of the {self.iterations} updates at {alpha}.")
+            if not is_auto:
+                lines.append(f"For comparison: {alternatives}.")
+            return "\n".join(lines)
+        ratio = self.grad_norm / self.grad_tol
+        lines.append(
+            f"Did NOT converge: gradient norm {self.grad_norm:.3g} is {_times(ratio)} the tolerance {criterion}."
+        )
+        needs = (
+            f"it needs {self.updates_needed} updates at {alpha}"
+            if self.updates_needed is not None
+            else f"{alpha} does not get there within {UPDATES_SEARCH_LIMIT:,} updates"
+        )
+        lines.append(f"{self.iterations} updates at {alpha} stop short: {needs},")
+        lines.append(f"  or {alternatives}.")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict:
+        """The run as plain JSON types (no arrays, no model)."""
+        return {
+            "seed": self.seed,
+            "n_samples": int(len(self.y)),
+            "learning_rate": float(self.learning_rate),
+            "n_iter": int(self.iterations),
+            "tol": float(self.tol),
+            "intercept": float(self.intercept),
+            "coef": [float(self.slope)],
+            "optimum": {
+                "intercept": float(self.optimum_intercept),
+                "coef": [float(self.optimum_slope)],
+                "loss": float(self.optimum_loss),
+            },
+            "converged": bool(self.converged),
+            "final_loss": float(self.final_loss),
+            "grad_norm": float(self.grad_norm),
+            "grad_tol": float(self.grad_tol),
+            "updates_needed": self.updates_needed,
+            "auto_learning_rate": float(self.auto_learning_rate),
+            "updates_needed_auto": self.updates_needed_auto,
+            "stable_bound": float(self.stable_bound),
+            "article_quote": {"intercept": ARTICLE_QUOTE[0], "coef": [ARTICLE_QUOTE[1]]},
+        }
+
+
+def run_article(
+    *,
+    seed: int | None = None,
+    learning_rate: float | Literal["auto"] = 0.01,
+    iterations: int = 1000,
+    tol: float = 1e-6,
+) -> ArticleRun:
+    """Run the article's example through :class:`LinearRegression` and judge the result.
+
+    The fit uses the article's settings exactly: raw design ``[1, x]`` (``standardize=False``),
+    start ``θ = [1, 1]``, and ``tol=0`` so that all ``iterations`` updates are made; its θ and
+    cost record match :func:`article_loop` to rounding.
+
+    Parameters
+    ----------
+    seed : int or None
+        Seed of the article's data (100 points).
+    learning_rate : float > 0 or "auto", default=0.01
+        α in the article's raw scale; ``"auto"`` is ``1/L``.
+    iterations : int ≥ 1, default=1000
+        Updates to make.
+    tol : float > 0, default=1e-6
+        Relative gradient-norm tolerance used to judge convergence: the run has converged when
+        ``‖∇J(θ)‖ ≤ tol·‖∇J(0)‖``, ``∇J(0) = −[mean(y), mean(x·y)]``. It does not stop the run.
+
+    Returns
+    -------
+    ArticleRun
+
+    Raises
+    ------
+    DivergenceError
+        When ``learning_rate`` is past the stable bound ``2/L`` (≈ 1.5 here) and the loss blows up,
+        either within ``iterations`` updates or while counting the updates needed. The message
+        names 2/L. It is left to propagate: callers (the CLI) turn it into a message.
+    ValueError
+        For ``tol ≤ 0`` or parameters the estimator rejects.
+    """
+    if not tol > 0:
+        raise ValueError(f"tol must be positive to judge convergence; got {tol!r}")
+    X, y = make_article_data(seed=seed)
+    intercept0, slope0 = ARTICLE_START
+    model = LinearRegression(learning_rate=learning_rate, max_iter=iterations, tol=0, standardize=False)
+    model.fit(X, y, coef_init=[slope0], intercept_init=intercept0)
+
+    lipschitz = float(model.lipschitz_)
+    search_limit = max(UPDATES_SEARCH_LIMIT, iterations)
+    updates_needed = _updates_needed(X, y, model.learning_rate_, tol=tol, limit=search_limit)
+    updates_needed_auto = _updates_needed(X, y, "auto", tol=tol, limit=search_limit)
+
+    gap = model.distance_to_optimum(X, y)
+    optimum_slope, optimum_intercept = float(gap.coef_optimum[0]), float(gap.intercept_optimum)
+    grad_norm = _gradient_norm(X, y, model.intercept_, float(model.coef_[0]))
+    grad_tol = tol * _gradient_norm(X, y, 0.0, 0.0)
+    return ArticleRun(
+        X=X,
+        y=y,
+        seed=seed,
+        learning_rate=float(model.learning_rate_),
+        iterations=int(model.n_iter_),
+        tol=float(tol),
+        model=model,
+        intercept=float(model.intercept_),
+        slope=float(model.coef_[0]),
+        optimum_intercept=optimum_intercept,
+        optimum_slope=optimum_slope,
+        optimum_loss=_cost(X, y, optimum_intercept, optimum_slope),
+        # The driver's own test, ‖∇J(θ_k)‖ ≤ tol·‖∇J(0)‖, met first at update `updates_needed`;
+        # with α < 2/L the gradient norm never grows again, so it still holds at `iterations`.
+        converged=updates_needed is not None and updates_needed <= model.n_iter_,
+        grad_norm=grad_norm,
+        grad_tol=grad_tol,
+        final_loss=float(model.final_loss_),
+        updates_needed=updates_needed,
+        auto_learning_rate=1.0 / lipschitz,
+        updates_needed_auto=updates_needed_auto,
+        stable_bound=2.0 / lipschitz,
+    )
+
+
+def _updates_needed(
+    X: NDArray[np.float64], y: NDArray[np.float64], learning_rate: float | str, *, tol: float, limit: int
+) -> int | None:
+    """Updates from the article's start until the driver's tolerance test passes (None past ``limit``).
+
+    Closed-form GD costs time in proportion to ``max_iter``, so the cap grows geometrically
+    (×8) up to ``limit``: the work stays within a small factor of the updates actually needed.
+    """
+    intercept0, slope0 = ARTICLE_START
+    cap = min(SEARCH_FIRST_CAP, limit)
+    while True:
+        probe = LinearRegression(learning_rate=learning_rate, max_iter=cap, tol=tol, standardize=False)
+        with warnings.catch_warnings():
+            # Running out of updates means "more than `cap`", not a problem to warn about.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            probe.fit(X, y, coef_init=[slope0], intercept_init=intercept0)
+        if probe.converged_:
+            return int(probe.n_iter_)
+        if cap >= limit:
+            return None
+        cap = min(cap * SEARCH_GROWTH, limit)
+
+
+def _gradient_norm(X: NDArray[np.float64], y: NDArray[np.float64], intercept: float, slope: float) -> float:
+    """``‖∇J‖ = ‖[mean(r), mean(r·x)]‖`` with ``r = intercept + slope·x − y``."""
+    x = X[:, 0]
+    residual = intercept + slope * x - y
+    return float(np.hypot(residual.mean(), (residual * x).mean()))
+
+
+def _cost(X: NDArray[np.float64], y: NDArray[np.float64], intercept: float, slope: float) -> float:
+    """``Σ r²/2m``."""
+    residual = intercept + slope * X[:, 0] - y
+    return float(residual @ residual / (2 * len(y)))
+
+
+def _times(ratio: float) -> str:
+    return f"{ratio:,.0f}×" if ratio >= 10 else f"{ratio:.3g}×"
+
+
+def _count(updates: int | None) -> str:
+    return str(updates) if updates is not None else f"more than {UPDATES_SEARCH_LIMIT:,}"

@@ -202,7 +202,7 @@ def test_file_is_strict_human_readable_json(tmp_path):
     assert document["n_iter"] == model.n_iter_
     assert document["converged"] is True and document["status"] == "tol"
     assert document["message"] == model.message_
-    assert set(document["history"]) == {"loss", "grad_norm", "step_size"}
+    assert set(document["history"]) == {"loss", "grad_norm", "step_size", "elapsed"}
     # Readable: one field per line, each array on a single line, unicode kept as written.
     lines = text.splitlines()
     assert lines[0] == "{" and lines[-1] == "}"

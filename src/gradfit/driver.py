@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import Callable, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
 from gradfit.errors import DivergenceError
-from gradfit.history import History, HistoryBuilder, Result, Status
+from gradfit.history import HistoryBuilder, Result, Status
 from gradfit.solvers import Solver, State
 
 __all__ = ["minimize", "DIVERGENCE_GROWTH"]
@@ -58,7 +59,9 @@ def minimize(
     DivergenceError
         When the loss stops being finite or exceeds ``DIVERGENCE_GROWTH`` times its starting value.
     """
+    started = time.perf_counter()
     state = solver.init(objective, np.asarray(theta0, dtype=np.float64))
+    reached = time.perf_counter() - started  # when the current state was reached
     grad_tol = tol * objective.gradient_scale
     initial_loss = state.loss
     # Momentum methods may raise the loss for a while before it falls (their iteration matrix is
@@ -96,6 +99,7 @@ def minimize(
             if advance is not None:
                 n_steps = min(max_iter - state.k, max(1, BLOCK_ELEMENTS // max(1, objective.n_params)))
                 trajectory = advance(objective, state, n_steps)
+                block_end = time.perf_counter() - started
                 if trajectory is None:
                     advance = None
                     continue
@@ -108,18 +112,20 @@ def minimize(
                     np.concatenate([[state.loss], trajectory.loss[:stop]]),
                     np.concatenate([[state.grad_norm], trajectory.grad_norm[:stop]]),
                     np.full(stop + 1, trajectory.step_size),
+                    reached + (block_end - reached) * np.arange(stop + 1) / n_steps,
                 )
                 if first_bad <= stop:
                     raise divergence(state.k + first_bad + 1, trajectory.loss[first_bad])
                 state = trajectory.state_at(stop + 1)
+                reached = reached + (block_end - reached) * (stop + 1) / n_steps
                 continue
             try:
                 with np.errstate(over="raise", invalid="raise", divide="raise"):
                     new_state = solver.step(objective, state)
             except FloatingPointError:
-                history.add(np.array(state.loss), np.array(state.grad_norm), np.array(state.step))
                 raise divergence(state.k + 1, np.inf) from None
-            history.add(np.array(state.loss), np.array(state.grad_norm), np.array(new_state.step))
+            history.add(state.loss, state.grad_norm, new_state.step, reached)
+            reached = time.perf_counter() - started
             if diverged(np.array(new_state.loss), np.array(new_state.grad_norm)).item():
                 raise divergence(new_state.k, new_state.loss)
             state = new_state
@@ -130,7 +136,7 @@ def minimize(
         status = "interrupted"
 
     n_iter = state.k
-    records = _truncate(history.build(), n_iter)
+    records = history.build().truncated(n_iter)
     return Result(
         theta=state.theta,
         n_iter=n_iter,
@@ -142,13 +148,6 @@ def minimize(
         final_grad_norm=state.grad_norm,
         grad_tol=grad_tol,
     )
-
-
-def _truncate(records: History, n_iter: int) -> History:
-    """An interruption can land between recording a state and stepping from it: keep ``n_iter`` entries."""
-    if len(records) == n_iter:
-        return records
-    return History(records.loss[:n_iter], records.grad_norm[:n_iter], records.step_size[:n_iter])
 
 
 def _message(status: Status, n_iter: int, grad_norm: float, grad_tol: float, max_iter: int) -> str:

@@ -25,11 +25,20 @@ class History:
         ``‖∇J(θ_i)‖``.
     step_size : ndarray of shape (n_iter,)
         Step size used by update ``i + 1``.
+    elapsed : ndarray of shape (n_iter,)
+        Seconds from the start of the run to iterate ``i`` (within a closed-form block of constant
+        steps, spread evenly over the block's time).
     """
 
     loss: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
     grad_norm: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
     step_size: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
+    elapsed: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
+
+    def __post_init__(self) -> None:
+        # Histories written before elapsed times were recorded have none: fill with NaN, not a lie.
+        if self.elapsed.shape[0] != self.loss.shape[0]:
+            object.__setattr__(self, "elapsed", np.full(self.loss.shape[0], np.nan))
 
     def __len__(self) -> int:
         return int(self.loss.shape[0])
@@ -37,10 +46,19 @@ class History:
     def scaled(self, loss_scale: float) -> "History":
         """The same history with losses multiplied by ``loss_scale`` (to the target's units)."""
         with np.errstate(over="ignore"):
-            return History(self.loss * loss_scale, self.grad_norm, self.step_size)
+            return History(self.loss * loss_scale, self.grad_norm, self.step_size, self.elapsed)
+
+    def truncated(self, n_iter: int) -> "History":
+        """The first ``n_iter`` records."""
+        return History(self.loss[:n_iter], self.grad_norm[:n_iter], self.step_size[:n_iter], self.elapsed[:n_iter])
 
     def to_dict(self) -> dict[str, list[float]]:
-        return {"loss": self.loss.tolist(), "grad_norm": self.grad_norm.tolist(), "step_size": self.step_size.tolist()}
+        return {
+            "loss": self.loss.tolist(),
+            "grad_norm": self.grad_norm.tolist(),
+            "step_size": self.step_size.tolist(),
+            "elapsed": self.elapsed.tolist(),
+        }
 
     def to_pandas(self):  # noqa: ANN201 - pandas is optional
         """The history as a ``pandas.DataFrame`` indexed by iteration (needs pandas)."""
@@ -48,7 +66,9 @@ class History:
             import pandas as pd
         except ImportError as error:  # pragma: no cover - depends on the environment
             raise ImportError("History.to_pandas() needs pandas: pip install pandas") from error
-        frame = pd.DataFrame({"loss": self.loss, "grad_norm": self.grad_norm, "step_size": self.step_size})
+        frame = pd.DataFrame(
+            {"loss": self.loss, "grad_norm": self.grad_norm, "step_size": self.step_size, "elapsed": self.elapsed}
+        )
         frame.index.name = "iteration"
         return frame
 
@@ -57,16 +77,16 @@ class HistoryBuilder:
     """Collects records in blocks and joins them once at the end."""
 
     def __init__(self) -> None:
-        self._blocks: list[tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]] = []
+        self._blocks: list[tuple[NDArray[np.float64], ...]] = []
 
-    def add(self, loss: NDArray[np.float64], grad_norm: NDArray[np.float64], step_size: NDArray[np.float64]) -> None:
-        self._blocks.append((np.atleast_1d(loss), np.atleast_1d(grad_norm), np.atleast_1d(step_size)))
+    def add(self, loss, grad_norm, step_size, elapsed) -> None:  # noqa: ANN001 - floats or arrays
+        """Append records: each argument a float or an array of one length."""
+        self._blocks.append(tuple(np.atleast_1d(np.asarray(part, dtype=np.float64)) for part in (loss, grad_norm, step_size, elapsed)))
 
     def build(self) -> History:
         if not self._blocks:
             return History()
-        loss, grad_norm, step_size = (np.concatenate(parts).astype(np.float64) for parts in zip(*self._blocks))
-        return History(loss, grad_norm, step_size)
+        return History(*(np.concatenate(parts) for parts in zip(*self._blocks)))
 
 
 @dataclass(frozen=True)

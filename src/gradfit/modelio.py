@@ -14,7 +14,7 @@ A model file is one JSON object::
       "n_iter": 37, "converged": true, "status": "tol", "message": "...",
       "final_loss": 0.0061,
       "loss_history": [...],                                      # loss_history_
-      "history": {"loss": [...], "grad_norm": [...], "step_size": [...]},
+      "history": {"loss": [...], "grad_norm": [...], "step_size": [...], "elapsed": [...]},
       "learning_rate": 1.0, "lipschitz": 1.0, "condition_number": "inf"
     }
 
@@ -113,6 +113,7 @@ def _document(estimator) -> dict[str, Any]:
             "loss": _encode_floats(history.loss),
             "grad_norm": _encode_floats(history.grad_norm),
             "step_size": _encode_floats(history.step_size),
+            "elapsed": _encode_floats(history.elapsed),
         },
         "learning_rate": _encode_optional_float(estimator.learning_rate_),
         "lipschitz": _encode_optional_float(estimator.lipschitz_),
@@ -442,12 +443,14 @@ class _Reader:
     def history(self) -> History:
         records = self.object("history")
         loss, grad_norm, step_size = (self.numbers(name, records, "history.") for name in ("loss", "grad_norm", "step_size"))
-        if not loss.shape == grad_norm.shape == step_size.shape:
+        # elapsed times came later in format 1; files without them read back with NaN times
+        elapsed = self.numbers("elapsed", records, "history.") if "elapsed" in records else np.full(loss.shape, np.nan)
+        if not loss.shape == grad_norm.shape == step_size.shape == elapsed.shape:
             raise self.refuse(
                 f"'history' arrays differ in length: loss {loss.shape[0]}, grad_norm {grad_norm.shape[0]}, "
-                f"step_size {step_size.shape[0]}"
+                f"step_size {step_size.shape[0]}, elapsed {elapsed.shape[0]}"
             )
-        return History(loss, grad_norm, step_size)
+        return History(loss, grad_norm, step_size, elapsed)
 
 
 def _decode_float(value) -> float | None:

@@ -115,7 +115,7 @@ def test_one_dimensional_X_is_refused_with_the_fix(problem):
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"learning_rate": -0.1}, r"'learning_rate' parameter .* must be a float in the range \(0.0, inf\) or a str among \{'auto'\}. Got -0.1"),
+        ({"learning_rate": -0.1}, r"'learning_rate' parameter .* must be a float in the range \(0.0, inf\) or a str among \{.*'auto'.*\}. Got -0.1"),
         ({"learning_rate": 0}, r"'learning_rate' parameter .* must be a float in the range \(0.0, inf\).* Got 0 instead"),
         ({"learning_rate": 0.0}, r"'learning_rate' parameter .* Got 0.0 instead"),
         ({"learning_rate": "fast"}, r"'learning_rate' parameter .* Got 'fast' instead"),

@@ -29,6 +29,7 @@ FITTED_ATTRIBUTES = (
     "n_iter_",
     "loss_history_",
     "converged_",
+    "solver_",
     "status_",
     "message_",
     "final_loss_",
@@ -164,9 +165,12 @@ def test_exact_model_has_no_step_size_and_saves_null(tmp_path):
     path = tmp_path / "model.json"
     model.save(path)
     document = json.loads(path.read_text(encoding="utf-8"))
-    assert document["learning_rate"] is None and document["lipschitz"] is None and document["condition_number"] is None
+    # no step was taken; the problem's L and condition number are still known and kept
+    assert document["learning_rate"] is None
+    assert document["lipschitz"] == model.lipschitz_ and document["condition_number"] == model.condition_number_
     loaded = load_model(path)
-    assert loaded.learning_rate_ is None and loaded.lipschitz_ is None and loaded.condition_number_ is None
+    assert loaded.learning_rate_ is None
+    assert loaded.lipschitz_ == model.lipschitz_ and loaded.condition_number_ == model.condition_number_
     assert loaded.n_iter_ == 0 and len(loaded.history_) == 0
 
 

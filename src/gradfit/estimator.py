@@ -4,7 +4,7 @@ driver, and stores the results on the original feature scale."""
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -13,19 +13,27 @@ from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from gradfit.driver import minimize
 from gradfit.history import History
 from gradfit.objective import LeastSquares
-from gradfit.solvers import SOLVERS, make_solver
+from gradfit.schedules import SCHEDULES
+from gradfit.solvers import SOLVERS
 from gradfit.solvers.exact import solve_exact
+from gradfit.solvers.gd import LINE_SEARCHES
 from gradfit.sources import as_source, power_of_two_scale
 
 __all__ = ["LinearRegression", "OptimumGap"]
 
 #: Solvers that run without iterating.
 DIRECT_SOLVERS = ("exact",)
+#: Solvers with a proximal step, so they can honour an L1 penalty.
+L1_SOLVERS = tuple(name for name, cls in SOLVERS.items() if cls.supports_l1)
+#: "auto" hands over to the exact solver when κ(G)·ε·margin reaches tol: the gradient computed from
+#: the statistics carries a relative error of about κ·ε, so a smaller tolerance is rounding noise.
+AUTO_EXACT_MARGIN = 10.0
 
 
 @dataclass(frozen=True)
@@ -116,12 +124,18 @@ class LinearRegression(RegressorMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "solver": [StrOptions(set(SOLVERS) | set(DIRECT_SOLVERS))],
-        "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+        "solver": [StrOptions(set(SOLVERS) | set(DIRECT_SOLVERS) | {"auto"})],
+        "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto", *LINE_SEARCHES})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "standardize": ["boolean"],
         "fit_intercept": ["boolean"],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "momentum": [Interval(Real, 0, 1, closed="left"), None],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "schedule": [StrOptions(set(SCHEDULES)), None],
+        "random_state": ["random_state"],
     }
 
     def __init__(
@@ -133,6 +147,12 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         tol: float = 1e-8,
         standardize: bool = True,
         fit_intercept: bool = True,
+        alpha: float = 0.0,
+        l1_ratio: float = 0.0,
+        momentum: float | None = None,
+        batch_size: int | None = None,
+        schedule: str | None = None,
+        random_state: int | np.random.RandomState | None = None,
     ) -> None:
         self.solver = solver
         self.learning_rate = learning_rate
@@ -140,6 +160,12 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         self.tol = tol
         self.standardize = standardize
         self.fit_intercept = fit_intercept
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.momentum = momentum
+        self.batch_size = batch_size
+        self.schedule = schedule
+        self.random_state = random_state
 
     def fit(
         self,
@@ -147,6 +173,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         y: ArrayLike,
         coef_init: ArrayLike | None = None,
         intercept_init: float | None = None,
+        sample_weight: ArrayLike | None = None,
     ) -> "LinearRegression":
         """Fit the model.
 
@@ -159,6 +186,8 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         intercept_init : float, optional
             Starting intercept; by default the one that goes with ``coef_init`` at θ = 0
             (the mean of y when standardizing, 0 otherwise).
+        sample_weight : array-like of shape (n_samples,) or float, optional
+            Non-negative row weights: the loss becomes ``Σ w_i r_i² / 2Σw`` (weighted least squares).
 
         Returns
         -------
@@ -167,19 +196,36 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            Bad parameters or data (NaN/inf, empty, mismatched lengths, 1-D X, bad ``coef_init``).
+            Bad parameters or data (NaN/inf, empty, mismatched lengths, 1-D X, bad ``coef_init`` or
+            ``sample_weight``, an L1 penalty with a solver that cannot honour it).
         DivergenceError
             When the loss grows without bound; the message gives the largest stable learning rate.
         """
         self._validate_params()
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True, ensure_min_samples=1)
-        source = as_source(X, y)
-        if self.solver in DIRECT_SOLVERS:
-            self._fit_exact(X, y)
+        weight = _check_weights(sample_weight, X.shape[0])
+        has_l1 = self.alpha > 0 and self.l1_ratio > 0
+        if has_l1 and self.solver in SOLVERS and not SOLVERS[self.solver].supports_l1 or has_l1 and self.solver == "exact":
+            raise ValueError(
+                f"solver={self.solver!r} cannot honour an L1 penalty (alpha={self.alpha}, l1_ratio={self.l1_ratio}); "
+                f"use one of {', '.join(repr(name) for name in L1_SOLVERS)} or 'auto', or set l1_ratio=0 (ridge)"
+            )
+        if self.learning_rate in LINE_SEARCHES and self.solver != "gd":
+            raise ValueError(
+                f"learning_rate={self.learning_rate!r} is a step policy of solver='gd'; solver={self.solver!r} "
+                f"takes a number or 'auto'"
+            )
+        source = as_source(X, y, weight)
+        objective = LeastSquares.from_source(
+            source, fit_intercept=self.fit_intercept, standardize=self.standardize, alpha=self.alpha, l1_ratio=self.l1_ratio
+        )
+        self._stats = objective.stats
+        self.solver_ = self._resolve_solver(objective)
+        if self.solver_ in DIRECT_SOLVERS:
+            self._fit_exact(X, y, weight, objective)
             return self
-        objective = LeastSquares.from_stats(source.stats(), fit_intercept=self.fit_intercept, standardize=self.standardize)
         theta0 = self._initial_theta(objective, coef_init, intercept_init, X.shape[1])
-        solver = make_solver(self.solver, learning_rate=self.learning_rate)
+        solver = self._make_solver(self.solver_)
         result = minimize(objective, solver, theta0, max_iter=self.max_iter, tol=self.tol)
         coef, intercept = objective.frame.to_model(result.theta)
         loss_scale = objective.frame.loss_scale
@@ -192,7 +238,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         self.message_ = result.message
         with np.errstate(over="ignore"):
             self.final_loss_ = float(result.final_loss * loss_scale)
-        self.learning_rate_ = solver.step_size(objective)
+        self.learning_rate_ = solver.step_size(objective) if hasattr(solver, "step_size") else None
         self.lipschitz_ = objective.lipschitz
         self.condition_number_ = objective.condition_number
         if result.status == "max_iter" and self.tol > 0:
@@ -201,19 +247,63 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             warnings.warn(result.message, UserWarning, stacklevel=2)
         return self
 
-    def _fit_exact(self, X: NDArray[np.float64], y: NDArray[np.float64]) -> None:
-        unit = _column_unit(X) if self.standardize else None
-        self.coef_, self.intercept_ = solve_exact(X, y, fit_intercept=self.fit_intercept, column_unit=unit)
+    def _resolve_solver(self, objective: LeastSquares) -> str:
+        """The solver to run; for ``"auto"``, the fastest that reaches ``tol`` on these data.
+
+        After the one pass that gathers the statistics, every gradient method costs O(p²) per
+        update, so the choice is about updates: conjugate gradients need at most about p of them
+        on a smooth problem; an L1 penalty needs proximal steps (Nesterov/FISTA); and when the
+        statistics cannot resolve the gradient to ``tol`` (``κ·ε`` above it, κ the condition
+        number of G) only the exact solver, which works on the data, gets there.
+        """
+        if self.solver != "auto":
+            return self.solver
+        if objective.has_l1:
+            return "nesterov"
+        if self.alpha == 0 and objective.condition_number * np.finfo(np.float64).eps * AUTO_EXACT_MARGIN >= self.tol:
+            return "exact"
+        return "cg"
+
+    def _make_solver(self, name: str):
+        """The registered solver with the hyperparameters of this estimator that it takes."""
+        cls = SOLVERS[name]
+        takes = {field.name for field in fields(cls)}
+        options: dict = {}
+        if "learning_rate" in takes:
+            options["learning_rate"] = self.learning_rate
+        elif self.learning_rate != "auto":
+            raise ValueError(
+                f"solver={name!r} finds its own steps by exact line search; leave learning_rate='auto' "
+                f"(got {self.learning_rate!r})"
+            )
+        chosen = {"momentum": self.momentum, "batch_size": self.batch_size, "schedule": self.schedule}
+        options.update({key: value for key, value in chosen.items() if key in takes and value is not None})
+        if "random_state" in takes:
+            options["random_state"] = _seed(self.random_state)
+        return cls(**options)
+
+    def _fit_exact(self, X: NDArray[np.float64], y: NDArray[np.float64], weight, objective: LeastSquares) -> None:
+        if self.alpha > 0:
+            # Ridge: (G + diag(ridge)) θ = b is well posed; solve it in the standardized statistics.
+            eigenvalues, eigenvectors = objective.spectrum
+            keep = eigenvalues > eigenvalues[-1] * objective.n_params * np.finfo(np.float64).eps
+            theta = eigenvectors[:, keep] @ ((eigenvectors[:, keep].T @ objective.b) / eigenvalues[keep])
+            self.coef_, self.intercept_ = objective.frame.to_model(theta)
+            how = "solved exactly from the statistics (ridge normal equations by eigendecomposition)"
+        else:
+            unit = _column_unit(X) if self.standardize else None
+            self.coef_, self.intercept_ = _solve_weighted(X, y, weight, fit_intercept=self.fit_intercept, column_unit=unit)
+            how = "solved exactly (QR on the scaled design with iterative refinement)"
         self.n_iter_ = 0
         self.history_ = History()
         self.loss_history_ = self.history_.loss
         self.converged_ = True
         self.status_ = "exact"
-        self.message_ = "solved exactly (QR with iterative refinement)"
-        self.final_loss_ = _cost(X, y, self.coef_, self.intercept_)
+        self.message_ = how
+        self.final_loss_ = _cost(X, y, self.coef_, self.intercept_, weight)
         self.learning_rate_ = None
-        self.lipschitz_ = None
-        self.condition_number_ = None
+        self.lipschitz_ = objective.lipschitz
+        self.condition_number_ = objective.condition_number
 
     def _initial_theta(self, objective: LeastSquares, coef_init, intercept_init, n_features: int) -> NDArray[np.float64]:
         if coef_init is None and intercept_init is None:
@@ -290,8 +380,60 @@ def _column_unit(X: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.where(unit > 0, unit, 1.0)
 
 
-def _cost(X: NDArray[np.float64], y: NDArray[np.float64], coef: NDArray[np.float64], intercept: float) -> float:
-    """``Σ r² / 2m`` computed on the data."""
+def _cost(
+    X: NDArray[np.float64],
+    y: NDArray[np.float64],
+    coef: NDArray[np.float64],
+    intercept: float,
+    weight: NDArray[np.float64] | None = None,
+) -> float:
+    """``Σ w_i r_i² / 2Σw`` computed on the data (``w = 1`` when not given)."""
     with np.errstate(over="ignore"):
         residual = X @ coef + intercept - y
-        return float(residual @ residual / (2 * X.shape[0]))
+        if weight is None:
+            return float(residual @ residual / (2 * X.shape[0]))
+        return float((weight * residual) @ residual / (2 * weight.sum()))
+
+
+def _check_weights(sample_weight: ArrayLike | None, n_samples: int) -> NDArray[np.float64] | None:
+    """Validated sample weights: finite, non-negative, one per row, not all zero (None stays None)."""
+    if sample_weight is None:
+        return None
+    try:
+        weight = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("sample_weight must be numbers, one per row of X") from None
+    if weight.ndim == 0:
+        weight = np.full(n_samples, float(weight))
+    if weight.shape != (n_samples,):
+        raise ValueError(f"sample_weight has shape {weight.shape} but X has {n_samples} rows; give one weight per row")
+    bad = np.flatnonzero(~np.isfinite(weight))
+    if bad.size:
+        raise ValueError(f"sample_weight is NaN or infinite at row {bad[0]} ({bad.size} rows in all)")
+    negative = np.flatnonzero(weight < 0)
+    if negative.size:
+        raise ValueError(f"sample_weight must be non-negative; row {negative[0]} has {weight[negative[0]]:g}")
+    if not weight.sum() > 0:
+        raise ValueError("sample_weight sums to zero: no row would count")
+    return weight
+
+
+def _seed(random_state) -> int:  # noqa: ANN001 - int, RandomState or None
+    """An integer seed: an int is used as given (same seed, same iterates); otherwise one is drawn."""
+    if isinstance(random_state, Integral):
+        return int(random_state)
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def _solve_weighted(X, y, weight, *, fit_intercept: bool, column_unit):  # noqa: ANN001, ANN202
+    """Exact weighted least squares: rows scaled by √w (after weighted centring when there is an intercept)."""
+    if weight is None:
+        return solve_exact(X, y, fit_intercept=fit_intercept, column_unit=column_unit)
+    root = np.sqrt(weight)
+    if not fit_intercept:
+        return solve_exact(X * root[:, None], y * root, fit_intercept=False, column_unit=column_unit)
+    scale = power_of_two_scale(np.max(np.abs(X), axis=0))
+    x_mean = (weight @ (X / scale)) / weight.sum() * scale
+    y_mean = float(weight @ y) / weight.sum()
+    coef, _ = solve_exact((X - x_mean) * root[:, None], (y - y_mean) * root, fit_intercept=False, column_unit=column_unit)
+    return coef, y_mean - float(x_mean @ coef)

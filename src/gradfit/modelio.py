@@ -106,6 +106,7 @@ def _document(estimator) -> dict[str, Any]:
         "n_iter": int(estimator.n_iter_),
         "converged": bool(estimator.converged_),
         "status": str(estimator.status_),
+        "solver": str(estimator.solver_),
         "message": str(estimator.message_),
         "final_loss": _encode_float(estimator.final_loss_),
         "loss_history": _encode_floats(estimator.loss_history_),
@@ -409,6 +410,8 @@ class _Reader:
         estimator.loss_history_ = history.loss
         estimator.converged_ = self.boolean("converged")
         estimator.status_ = self.string("status")
+        # the solver that ran ("auto" resolves to one); files from before it was recorded name the parameter
+        estimator.solver_ = self.string("solver") if "solver" in self.document else estimator.solver
         estimator.message_ = self.string("message")
         estimator.final_loss_ = self.number("final_loss")
         estimator.learning_rate_ = self.optional_number("learning_rate")

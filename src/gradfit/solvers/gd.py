@@ -11,10 +11,10 @@ from numpy.typing import NDArray
 from gradfit.objective import DENSE_SPECTRUM_MAX
 from gradfit.solvers import State, Trajectory, evaluate
 
-__all__ = ["GradientDescent", "STEP_POLICIES"]
+__all__ = ["GradientDescent", "LINE_SEARCHES"]
 
-#: Named step policies besides a fixed float.
-STEP_POLICIES = ("auto", "armijo", "line_search")
+#: Step policies that search along the gradient at every update (the others are constant steps).
+LINE_SEARCHES = ("armijo", "line_search")
 #: Backtracking shrinks the trial step by this factor.
 BACKTRACK_FACTOR = 0.5
 #: Halvings before giving up on a step (2⁻⁶⁰ of the trial step: only rounding can get there).
@@ -58,7 +58,7 @@ class GradientDescent:
 
     @property
     def constant(self) -> bool:
-        return self.learning_rate not in ("armijo", "line_search")
+        return self.learning_rate not in LINE_SEARCHES
 
     def stable_bound(self, objective) -> float:
         """``2/L``: constant steps above it diverge."""
@@ -66,7 +66,7 @@ class GradientDescent:
 
     def step_size(self, objective) -> float:
         """The constant step, or the first trial step of a search (``1/L``)."""
-        return float(self.learning_rate) if self.learning_rate not in STEP_POLICIES else 1.0 / objective.lipschitz
+        return 1.0 / objective.lipschitz if self.learning_rate == "auto" or not self.constant else float(self.learning_rate)
 
     def init(self, objective, theta0: NDArray[np.float64]) -> State:
         loss, grad, grad_norm = evaluate(objective, theta0)

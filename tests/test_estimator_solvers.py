@@ -1,0 +1,168 @@
+"""The solver family through the estimator: regularisation against scikit-learn, weights against
+statsmodels' WLS, "auto", reproducibility, and refusals that name the allowed values."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import ElasticNet, Lasso, Ridge
+
+from gradfit import LinearRegression
+from gradfit.solvers import SOLVERS
+
+GRADIENT_SOLVERS = ("gd", "momentum", "nesterov", "cg", "lbfgs")
+L1_CAPABLE = ("gd", "nesterov", "sgd", "minibatch")
+
+
+def regression_problem(seed=0, n=120, d=5):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)) * rng.uniform(0.5, 20, size=d) + rng.normal(size=d) * 3
+    coef = rng.normal(size=d) * np.array([1, 0, 2, 0, 0.5])[:d]
+    y = X @ coef + 4.0 + rng.normal(size=n)
+    return X, y
+
+
+@pytest.mark.parametrize("solver", GRADIENT_SOLVERS + ("exact", "auto"))
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_ridge_matches_scikit_learn(solver, fit_intercept):
+    X, y = regression_problem(1)
+    alpha = 0.7
+    # gradfit and ElasticNet minimise Σr²/2m + α/2‖w‖²; Ridge minimises Σr² + α'‖w‖², so α' = m·α
+    reference = Ridge(alpha=alpha * len(y), fit_intercept=fit_intercept, solver="svd").fit(X, y)
+    model = LinearRegression(solver=solver, alpha=alpha, l1_ratio=0.0, fit_intercept=fit_intercept, tol=1e-12, max_iter=200_000)
+    model.fit(X, y)
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-6, atol=1e-9)
+    assert model.intercept_ == pytest.approx(reference.intercept_, rel=1e-6, abs=1e-9)
+
+
+@pytest.mark.parametrize("solver", ["gd", "nesterov", "auto"])
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
+def test_lasso_and_elastic_net_match_scikit_learn(solver, l1_ratio):
+    X, y = regression_problem(2)
+    alpha = 0.3
+    reference_cls = Lasso if l1_ratio == 1.0 else ElasticNet
+    options = {} if l1_ratio == 1.0 else {"l1_ratio": l1_ratio}
+    reference = reference_cls(alpha=alpha, tol=1e-14, max_iter=1_000_000, **options).fit(X, y)
+    model = LinearRegression(solver=solver, alpha=alpha, l1_ratio=l1_ratio, tol=1e-13, max_iter=500_000).fit(X, y)
+    assert model.converged_
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-6, atol=1e-8)
+    assert model.intercept_ == pytest.approx(reference.intercept_, rel=1e-6)
+    assert np.sum(model.coef_ == 0.0) == np.sum(reference.coef_ == 0.0)  # the same exact zeros
+
+
+@pytest.mark.parametrize("solver", ["momentum", "cg", "lbfgs", "adam", "exact"])
+def test_l1_with_a_solver_that_cannot_honour_it_is_refused_naming_those_that_can(solver):
+    X, y = regression_problem(3)
+    with pytest.raises(ValueError, match=f"solver='{solver}' cannot honour an L1 penalty") as caught:
+        LinearRegression(solver=solver, alpha=0.1, l1_ratio=0.5).fit(X, y)
+    for name in L1_CAPABLE:
+        assert repr(name) in str(caught.value)
+
+
+@pytest.mark.parametrize("solver", GRADIENT_SOLVERS + ("exact",))
+def test_sample_weight_gives_weighted_least_squares(solver):
+    statsmodels = pytest.importorskip("statsmodels.api")
+    X, y = regression_problem(4)
+    weight = np.random.default_rng(4).uniform(0.1, 5.0, size=len(y))
+    reference = statsmodels.WLS(y, statsmodels.add_constant(X), weights=weight).fit().params
+    model = LinearRegression(solver=solver, tol=1e-12, max_iter=500_000).fit(X, y, sample_weight=weight)
+    np.testing.assert_allclose(np.r_[model.intercept_, model.coef_], reference, rtol=1e-8)
+
+
+def test_integer_weights_equal_repeated_rows():
+    X, y = regression_problem(5, n=40)
+    counts = np.random.default_rng(5).integers(1, 4, size=40)
+    weighted = LinearRegression(tol=1e-12).fit(X, y, sample_weight=counts)
+    repeated = LinearRegression(tol=1e-12).fit(np.repeat(X, counts, axis=0), np.repeat(y, counts))
+    np.testing.assert_allclose(weighted.coef_, repeated.coef_, rtol=1e-9)
+    assert weighted.intercept_ == pytest.approx(repeated.intercept_, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    "weight, message",
+    [
+        (-np.ones(30), "must be non-negative; row 0"),
+        (np.ones(29), "shape \\(29,\\) but X has 30 rows"),
+        (np.r_[np.ones(29), np.nan], "NaN or infinite at row 29"),
+        (np.zeros(30), "sums to zero"),
+        (["a"] * 30, "must be numbers"),
+    ],
+)
+def test_bad_sample_weight_is_refused(weight, message):
+    X, y = regression_problem(6, n=30)
+    with pytest.raises(ValueError, match=message):
+        LinearRegression().fit(X, y, sample_weight=weight)
+
+
+def test_auto_says_which_solver_it_chose():
+    X, y = regression_problem(7)
+    assert LinearRegression(solver="auto").fit(X, y).solver_ == "cg"
+    assert LinearRegression(solver="auto", alpha=0.1, l1_ratio=1.0).fit(X, y).solver_ == "nesterov"
+    # a degree-10 polynomial: the statistics cannot resolve the gradient to tol, only the data can
+    x = np.linspace(0, 1, 40)
+    poly = np.vander(x, 11, increasing=True)[:, 1:]
+    chosen = LinearRegression(solver="auto").fit(poly, np.sin(3 * x))
+    assert chosen.solver_ == "exact" and chosen.converged_
+    assert LinearRegression(solver="nesterov").fit(X, y).solver_ == "nesterov"
+
+
+@pytest.mark.parametrize("solver", ["sgd", "minibatch", "adam"])
+def test_stochastic_solvers_are_reproducible_through_the_estimator(solver):
+    X, y = regression_problem(8, n=300)
+    fits = []
+    for seed in (11, 11, 12):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            fits.append(LinearRegression(solver=solver, random_state=seed, max_iter=30, schedule="adaptive").fit(X, y))
+    np.testing.assert_array_equal(fits[0].coef_, fits[1].coef_)
+    np.testing.assert_array_equal(fits[0].loss_history_, fits[1].loss_history_)
+    assert not np.array_equal(fits[0].coef_, fits[2].coef_)
+    exact = LinearRegression(solver="exact").fit(X, y)
+    assert fits[0].score(X, y) > exact.score(X, y) - 0.01
+
+
+@pytest.mark.parametrize("solver", sorted(SOLVERS))
+def test_every_solver_records_the_same_history_and_warns_at_max_iter(solver):
+    X, y = regression_problem(9)
+    with pytest.warns(ConvergenceWarning, match="max_iter=3"):
+        model = LinearRegression(solver=solver, max_iter=3, tol=1e-15, random_state=0).fit(X, y)
+    history = model.history_
+    assert model.n_iter_ == 3
+    for column in (history.loss, history.grad_norm, history.step_size, history.elapsed):
+        assert column.shape == (3,) and np.all(np.isfinite(column))
+    assert np.all(np.diff(history.elapsed) >= 0)
+    np.testing.assert_array_equal(model.loss_history_, history.loss)
+    frame = history.to_pandas()
+    assert list(frame.columns) == ["loss", "grad_norm", "step_size", "elapsed"] and len(frame) == 3
+
+
+def test_convergence_warning_names_the_condition_number_when_it_explains_the_slowness():
+    rng = np.random.default_rng(10)
+    base = rng.normal(size=(200, 1))
+    X = np.hstack([base, base + 1e-3 * rng.normal(size=(200, 1))])
+    y = X @ [1.0, 1.0] + 0.01 * rng.normal(size=200)
+    with pytest.warns(ConvergenceWarning, match=r"condition number of XᵀX/m ≈ [0-9.e+]+") as caught:
+        LinearRegression(solver="gd", max_iter=100).fit(X, y)
+    assert "solver='exact'" in str(caught[0].message)
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"solver": "cg", "learning_rate": 0.1}, "solver='cg' finds its own steps by exact line search"),
+        ({"solver": "nesterov", "learning_rate": "armijo"}, "learning_rate='armijo' is a step policy of solver='gd'"),
+        ({"alpha": -1.0}, "'alpha' parameter"),
+        ({"l1_ratio": 1.5}, "'l1_ratio' parameter"),
+        ({"momentum": 1.0}, "'momentum' parameter"),
+        ({"batch_size": 0}, "'batch_size' parameter"),
+        ({"schedule": "cosine"}, "'schedule' parameter .* among"),
+        ({"solver": "sgd2"}, "'solver' parameter .*'minibatch'"),
+    ],
+)
+def test_new_parameters_are_validated_with_their_names(params, message):
+    X, y = regression_problem(12, n=20)
+    with pytest.raises(ValueError, match=message):
+        LinearRegression(**params).fit(X, y)

@@ -166,3 +166,34 @@ def test_new_parameters_are_validated_with_their_names(params, message):
     X, y = regression_problem(12, n=20)
     with pytest.raises(ValueError, match=message):
         LinearRegression(**params).fit(X, y)
+
+
+@pytest.mark.parametrize("solver", ["gd", "cg", "exact", "nesterov"])
+def test_summary_matches_statsmodels_whichever_solver_fitted(solver):
+    statsmodels = pytest.importorskip("statsmodels.api")
+    import pandas as pd
+
+    X, y = regression_problem(13)
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+    weight = np.random.default_rng(13).uniform(0.5, 2.0, size=len(y))
+    model = LinearRegression(solver=solver, tol=1e-13, max_iter=500_000).fit(frame, y, sample_weight=weight)
+    reference = statsmodels.WLS(y, statsmodels.add_constant(X), weights=weight).fit()
+    summary = model.summary()
+    np.testing.assert_allclose(summary.coef, reference.params, rtol=1e-8)
+    np.testing.assert_allclose(summary.std_err, reference.bse, rtol=1e-8)
+    np.testing.assert_allclose(summary.t, reference.tvalues, rtol=1e-8)
+    np.testing.assert_allclose(summary.ci_low, reference.conf_int()[:, 0], rtol=1e-8)
+    assert summary.r_squared == pytest.approx(reference.rsquared, rel=1e-8)
+    assert summary.adj_r_squared == pytest.approx(reference.rsquared_adj, rel=1e-8)
+    assert summary.f_statistic == pytest.approx(reference.fvalue, rel=1e-8)
+    text = str(summary)
+    assert "x0" in text and "intercept" in text and "R-squared" in text
+
+
+def test_summary_of_a_loaded_model_asks_for_a_refit(tmp_path):
+    from gradfit import load
+
+    X, y = regression_problem(14)
+    LinearRegression().fit(X, y).save(tmp_path / "m.json")
+    with pytest.raises(ValueError, match="Fit the model again"):
+        load(tmp_path / "m.json").summary()

@@ -7,6 +7,7 @@ import warnings
 from dataclasses import dataclass, fields
 from numbers import Integral, Real
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -24,6 +25,9 @@ from gradfit.solvers import SOLVERS
 from gradfit.solvers.exact import solve_exact
 from gradfit.solvers.gd import LINE_SEARCHES
 from gradfit.sources import as_source, power_of_two_scale
+
+if TYPE_CHECKING:
+    from gradfit.summary import ModelSummary
 
 __all__ = ["LinearRegression", "OptimumGap"]
 
@@ -359,6 +363,26 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             intercept_error=abs(self.intercept_ - intercept_opt),
             loss_gap=_cost(X, y, self.coef_, self.intercept_) - _cost(X, y, coef_opt, intercept_opt),
         )
+
+    def summary(self) -> "ModelSummary":
+        """Inference table of the fitted coefficients: R², adjusted R², F, and per term the standard
+        error, t, p and 95% interval (OLS/WLS formulas, as statsmodels reports them).
+
+        Computed from the sufficient statistics gathered by ``fit`` (never from the rows again), at
+        whatever coefficients the solver reached; ``print(model.summary())`` shows the table.
+        """
+        check_is_fitted(self)
+        stats = getattr(self, "_stats", None)
+        if stats is None:
+            raise ValueError(
+                "summary() needs the training statistics gathered by fit(); a model loaded from a file "
+                "does not carry them. Fit the model again to get its summary."
+            )
+        from gradfit.summary import summarize
+
+        names = [str(name) for name in self.feature_names_in_] if hasattr(self, "feature_names_in_") else None
+        return summarize(stats, self.coef_, self.intercept_ if self.fit_intercept else 0.0,
+                         fit_intercept=self.fit_intercept, feature_names=names)
 
     def save(self, path: str | Path) -> None:
         """Write the fitted model as versioned JSON (see :func:`gradfit.load`)."""

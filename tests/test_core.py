@@ -280,3 +280,36 @@ def test_gd_from_zero_reaches_the_minimum_norm_solution_of_a_rank_deficient_desi
     np.testing.assert_allclose(model.coef_, expected, rtol=1e-8, atol=1e-10)
     assert model.coef_[0] == pytest.approx(model.coef_[2], rel=1e-10)
     assert model.coef_[3] == 0.0
+
+
+@pytest.mark.parametrize("stepping", [False, True], ids=["closed-form", "stepped"])
+def test_recorded_path_is_the_article_loops_iterates_thinned_evenly(article_data, stepping):
+    X, y = article_data
+    times = 1000
+    design = np.hstack([np.ones((100, 1)), X])
+    theta = np.array([1.0, 1.0])
+    iterates = [theta]
+    for _ in range(times):
+        theta = theta - 0.01 * design.T @ (design @ theta - y) / 100
+        iterates.append(theta)
+    iterates = np.array(iterates)
+    objective = objective_for(X, y, standardize=False)
+    theta0 = objective.frame.from_model(np.array([1.0]), 1.0)
+    run = stepped if stepping else minimize
+    result = run(objective, GradientDescent(0.01), theta0, max_iter=times, tol=0, record_path=100)
+    kept = result.path_iterations
+    assert kept[0] == 0 and kept[-1] == times and len(kept) <= 100
+    assert np.all(np.diff(kept) > 0) and len(set(np.diff(kept[:-1]))) == 1  # evenly spaced
+    np.testing.assert_allclose(result.path, iterates[kept], rtol=1e-10)
+
+
+def test_estimator_path_is_in_the_users_units(article_data):
+    X, y = article_data
+    model = LinearRegression(learning_rate=0.01, max_iter=300, tol=0, standardize=False, record_path=True)
+    model.fit(X, y, coef_init=[1.0], intercept_init=1.0)
+    assert model.path_.shape == (301, 2) and model.path_iterations_.tolist() == list(range(301))
+    np.testing.assert_allclose(model.path_[0], [1.0, 1.0])
+    np.testing.assert_allclose(model.path_[-1], [model.intercept_, model.coef_[0]])
+    standardized = LinearRegression(record_path=5).fit(X, y)
+    assert len(standardized.path_) <= 5
+    np.testing.assert_allclose(standardized.path_[-1], [standardized.intercept_, standardized.coef_[0]])

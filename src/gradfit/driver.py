@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gradfit.errors import DivergenceError
-from gradfit.history import HistoryBuilder, Result, Status
+from gradfit.history import HistoryBuilder, PathRecorder, Result, Status
 from gradfit.solvers import Solver, State
 
 __all__ = ["minimize", "DIVERGENCE_GROWTH"]
@@ -33,6 +33,7 @@ def minimize(
     max_iter: int,
     tol: float,
     callbacks: Sequence[Callback] = (),
+    record_path: int | None = None,
 ) -> Result:
     """Run ``solver`` on ``objective`` from ``theta0`` until ``‖∇J(θ)‖ ≤ tol·‖∇J(0)‖`` or ``max_iter``.
 
@@ -49,6 +50,8 @@ def minimize(
     callbacks : sequence of callables
         Each is called with every new :class:`State`; returning True stops the run (status "callback").
         With callbacks the solver steps one update at a time.
+    record_path : int or None
+        Keep up to this many iterates, evenly thinned over the run (see :class:`PathRecorder`).
 
     Returns
     -------
@@ -71,6 +74,9 @@ def minimize(
     history = HistoryBuilder()
     advance = None if callbacks else getattr(solver, "advance", None)
     status: Status | None = None
+    path = PathRecorder(record_path) if record_path else None
+    if path is not None:
+        path.add(np.array([0]), state.theta[None, :])
 
     def diverged(loss: NDArray[np.float64], grad_norm: NDArray[np.float64]) -> NDArray[np.bool_]:
         with np.errstate(invalid="ignore"):
@@ -116,6 +122,9 @@ def minimize(
                 )
                 if first_bad <= stop:
                     raise divergence(state.k + first_bad + 1, trajectory.loss[first_bad])
+                if path is not None:
+                    kept = path.wanted(state.k + 1, state.k + stop + 1)
+                    path.add(kept, trajectory.thetas_at(kept - state.k))
                 state = trajectory.state_at(stop + 1)
                 reached = reached + (block_end - reached) * (stop + 1) / n_steps
                 continue
@@ -129,6 +138,8 @@ def minimize(
             if diverged(np.array(new_state.loss), np.array(new_state.grad_norm)).item():
                 raise divergence(new_state.k, new_state.loss)
             state = new_state
+            if path is not None:
+                path.add(np.array([state.k]), state.theta[None, :])
             if any(callback(state) for callback in callbacks):
                 status = "callback"
                 break
@@ -137,6 +148,7 @@ def minimize(
 
     n_iter = state.k
     records = history.build().truncated(n_iter)
+    path_iterations, path_thetas = path.build(state.k, state.theta) if path is not None else (None, None)
     return Result(
         theta=state.theta,
         n_iter=n_iter,
@@ -147,6 +159,8 @@ def minimize(
         final_loss=state.loss,
         final_grad_norm=state.grad_norm,
         grad_tol=grad_tol,
+        path_iterations=path_iterations,
+        path=path_thetas,
     )
 
 

@@ -33,6 +33,8 @@ __all__ = ["LinearRegression", "OptimumGap"]
 
 #: Solvers that run without iterating.
 DIRECT_SOLVERS = ("exact",)
+#: Iterates kept by ``record_path=True`` (evenly thinned over longer runs).
+DEFAULT_PATH_POINTS = 2000
 #: Solvers with a proximal step, so they can honour an L1 penalty.
 L1_SOLVERS = tuple(name for name, cls in SOLVERS.items() if cls.supports_l1)
 #: "auto" hands over to the exact solver when κ(G)·ε·margin reaches tol: the gradient computed from
@@ -89,6 +91,20 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         article does; its step sizes then depend on the data's units.
     fit_intercept : bool, default=True
         Whether to fit an intercept (it is never penalised, and is an iterated parameter).
+    alpha : float ≥ 0, default=0
+        Penalty strength, in scikit-learn's ElasticNet convention (``Ridge(alpha=a)`` is ``a/m`` here).
+    l1_ratio : float in [0, 1], default=0
+        Share of L1 in the penalty: 0 ridge, 1 lasso. L1 needs a proximal solver (gd, nesterov, sgd, minibatch).
+    momentum : float in [0, 1) or None
+        Momentum of "momentum"/"nesterov"; None derives it from L and μ.
+    batch_size : int or None
+        Rows per update of the stochastic solvers (sgd: 1, minibatch/adam: 64 by default).
+    schedule : {"constant", "invscaling", "adaptive"} or None
+        Step schedule of the stochastic solvers (per epoch; invscaling for sgd/minibatch, constant for adam).
+    random_state : int, RandomState or None
+        Seed of the stochastic solvers' row order: the same int gives the same result.
+    record_path : bool or int, default=False
+        Keep the iterates (up to 2000, or this many, evenly thinned) in ``path_`` for plots.
 
     Attributes
     ----------
@@ -113,6 +129,10 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         ``L``, the largest eigenvalue of ``XᵀX/m`` in the optimised coordinates (2/L is the stable bound).
     condition_number_ : float or None
         ``λmax/λmin`` of that matrix; gradient descent needs about ``κ·ln(1/tol)`` updates.
+    path_ : ndarray of shape (n_points, 1 + n_features)
+        With ``record_path``: ``[intercept, *coef]`` at kept iterates, in the user's units.
+    path_iterations_ : ndarray of shape (n_points,)
+        The iteration number of each row of ``path_`` (0 is the start; the last is the final model).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when X had string column names.
@@ -140,6 +160,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         "batch_size": [Interval(Integral, 1, None, closed="left"), None],
         "schedule": [StrOptions(set(SCHEDULES)), None],
         "random_state": ["random_state"],
+        "record_path": ["boolean", Interval(Integral, 2, None, closed="left")],
     }
 
     def __init__(
@@ -157,6 +178,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         batch_size: int | None = None,
         schedule: str | None = None,
         random_state: int | np.random.RandomState | None = None,
+        record_path: bool | int = False,
     ) -> None:
         self.solver = solver
         self.learning_rate = learning_rate
@@ -170,6 +192,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         self.batch_size = batch_size
         self.schedule = schedule
         self.random_state = random_state
+        self.record_path = record_path
 
     def fit(
         self,
@@ -230,8 +253,13 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             return self
         theta0 = self._initial_theta(objective, coef_init, intercept_init, X.shape[1])
         solver = self._make_solver(self.solver_)
-        result = minimize(objective, solver, theta0, max_iter=self.max_iter, tol=self.tol)
+        capacity = (DEFAULT_PATH_POINTS if self.record_path is True else int(self.record_path)) if self.record_path else None
+        result = minimize(objective, solver, theta0, max_iter=self.max_iter, tol=self.tol, record_path=capacity)
         coef, intercept = objective.frame.to_model(result.theta)
+        if result.path is not None:
+            models = [objective.frame.to_model(theta) for theta in result.path]
+            self.path_ = np.array([[intercept_k, *coef_k] for coef_k, intercept_k in models])
+            self.path_iterations_ = result.path_iterations
         loss_scale = objective.frame.loss_scale
         self.coef_, self.intercept_ = coef, intercept
         self.n_iter_ = result.n_iter

@@ -8,7 +8,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["History", "Result", "Status"]
+__all__ = ["History", "PathRecorder", "Result", "Status"]
 
 Status = Literal["tol", "max_iter", "callback", "interrupted"]
 
@@ -89,6 +89,47 @@ class HistoryBuilder:
         return History(*(np.concatenate(parts) for parts in zip(*self._blocks)))
 
 
+class PathRecorder:
+    """Keeps at most ``capacity`` iterates, evenly thinned: every ``stride``-th iterate is kept, and
+    when the buffer fills, every other one is dropped and the stride doubles. Memory stays
+    O(capacity · p) however long the run.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        if capacity < 2:
+            raise ValueError(f"a path needs room for at least 2 iterates; got capacity={capacity}")
+        self.capacity = capacity
+        self.stride = 1
+        self._iterations: list[int] = []
+        self._thetas: list[NDArray[np.float64]] = []
+
+    def wanted(self, first: int, last: int) -> NDArray[np.intp]:
+        """Iteration numbers in ``[first, last]`` the current stride keeps."""
+        start = -(-first // self.stride) * self.stride
+        return np.arange(start, last + 1, self.stride, dtype=np.intp)
+
+    def add(self, iterations: NDArray[np.intp], thetas: NDArray[np.float64]) -> None:
+        """Record iterates (rows of ``thetas``) taken at ``iterations``, increasing."""
+        for k, theta in zip(iterations.tolist(), np.atleast_2d(thetas)):
+            if k % self.stride:
+                continue
+            self._iterations.append(k)
+            self._thetas.append(np.array(theta, dtype=np.float64))
+            if len(self._iterations) >= self.capacity:
+                self.stride *= 2
+                keep = [i for i, kept in enumerate(self._iterations) if kept % self.stride == 0]
+                self._iterations = [self._iterations[i] for i in keep]
+                self._thetas = [self._thetas[i] for i in keep]
+
+    def build(self, final_iteration: int, final_theta: NDArray[np.float64]) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+        """``(iterations (k,), thetas (k, p))``, always ending with the final iterate."""
+        iterations, thetas = list(self._iterations), list(self._thetas)
+        if not iterations or iterations[-1] != final_iteration:
+            iterations.append(final_iteration)
+            thetas.append(np.array(final_theta, dtype=np.float64))
+        return np.array(iterations, dtype=np.intp), np.vstack(thetas)
+
+
 @dataclass(frozen=True)
 class Result:
     """The outcome of :func:`gradfit.driver.minimize`.
@@ -109,6 +150,10 @@ class Result:
         Loss and gradient norm at ``theta``.
     grad_tol : float
         The absolute gradient-norm threshold the run aimed for (``tol · ‖∇J(0)‖``).
+    path_iterations : ndarray of shape (k,) or None
+        With ``record_path``: the iteration numbers of the kept iterates (0 first, the last last).
+    path : ndarray of shape (k, p) or None
+        The kept iterates θ.
     """
 
     theta: NDArray[np.float64]
@@ -120,3 +165,5 @@ class Result:
     final_loss: float
     final_grad_norm: float
     grad_tol: float
+    path_iterations: NDArray[np.intp] | None = None
+    path: NDArray[np.float64] | None = None

@@ -55,12 +55,15 @@ class Trajectory:
         Constant step of these updates.
     state_at : callable
         ``state_at(j)`` gives the full :class:`State` after ``j`` updates (1 ≤ j ≤ n).
+    thetas_at : callable
+        ``thetas_at(js)`` gives the iterates after ``js`` updates as rows (for recording a path).
     """
 
     loss: NDArray[np.float64]
     grad_norm: NDArray[np.float64]
     step_size: float
     state_at: Callable[[int], State]
+    thetas_at: Callable[[NDArray[np.intp]], NDArray[np.float64]]
 
 
 def evaluate(objective, theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64], float]:

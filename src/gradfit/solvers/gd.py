@@ -130,4 +130,7 @@ class GradientDescent:
             loss_j, grad_j, grad_norm_j = evaluate(objective, theta)
             return State(theta, state.k + j, loss_j, grad_j, grad_norm_j, alpha)
 
-        return Trajectory(loss=loss, grad_norm=grad_norm, step_size=alpha, state_at=state_at)
+        def thetas_at(js: NDArray[np.intp]) -> NDArray[np.float64]:
+            return z[js - 1] @ eigenvectors.T
+
+        return Trajectory(loss=loss, grad_norm=grad_norm, step_size=alpha, state_at=state_at, thetas_at=thetas_at)

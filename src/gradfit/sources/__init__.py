@@ -12,7 +12,20 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Source", "SufficientStats", "as_source", "power_of_two_scale"]
+__all__ = ["Source", "SufficientStats", "as_source", "power_of_two_scale", "safe_scale"]
+
+
+#: Columns whose largest magnitude lies within 2^±SAFE_EXPONENT are used as they are: their products
+#: summed over up to 2^40 rows stay far inside float64's range (2^±1022), so dividing by a power of
+#: two (a pass over the data) would change nothing.
+SAFE_EXPONENT = 400
+
+
+def safe_scale(max_abs: NDArray[np.float64]) -> NDArray[np.float64]:
+    """1 for columns whose squares cannot overflow or underflow, else :func:`power_of_two_scale`."""
+    max_abs = np.asarray(max_abs, dtype=np.float64)
+    safe = (max_abs == 0) | ((max_abs < 2.0**SAFE_EXPONENT) & (max_abs > 2.0**-SAFE_EXPONENT))
+    return np.where(safe, 1.0, power_of_two_scale(max_abs))
 
 
 def power_of_two_scale(max_abs: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -82,13 +95,21 @@ class SufficientStats:
         x_origin: NDArray[np.float64] | None = None,
         y_origin: float = 0.0,
         sample_weight: NDArray[np.float64] | None = None,
+        work: NDArray[np.float64] | None = None,
     ) -> "SufficientStats":
         """Statistics of one chunk, centred on the chunk's own means (two passes over the chunk).
 
         ``x_origin``/``y_origin`` (in the scaled units) must be shared by every chunk that will be merged.
+        ``work``, a scratch array with at least X's rows and columns, saves allocating (and
+        page-faulting) a fresh chunk-sized copy for every chunk.
         """
         x_origin = np.zeros(X.shape[1]) if x_origin is None else np.asarray(x_origin, dtype=np.float64)
-        Xs = X / x_scale - x_origin
+        Xs = np.empty_like(X) if work is None else work[: X.shape[0], : X.shape[1]]
+        if np.all(x_scale == 1.0):
+            np.subtract(X, x_origin, out=Xs)
+        else:
+            np.divide(X, x_scale, out=Xs)
+            Xs -= x_origin
         ys = y / y_scale - y_origin
         if sample_weight is None:
             weight = float(X.shape[0])

@@ -1,0 +1,396 @@
+"""End to end: the installed ``gradfit`` command, run as a subprocess on files in a temporary folder."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LinearRegression as SklearnLinearRegression
+
+import gradfit
+from gradfit.sources.files import read_csv_table
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+#: The console script next to this interpreter when the package is installed; else ``python -m``.
+_SCRIPT = Path(sys.executable).with_name("gradfit")
+COMMAND = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "gradfit.cli"]
+
+#: Seconds any one command may take (the demo imports matplotlib and runs a few thousand updates).
+TIMEOUT = 120
+
+
+@dataclass
+class Outcome:
+    code: int
+    stdout: str
+    stderr: str
+
+    def __str__(self) -> str:
+        return f"exit code {self.code}\n--- stdout ---\n{self.stdout}\n--- stderr ---\n{self.stderr}"
+
+
+def gradfit_cli(*args: str | Path, cwd: Path) -> Outcome:
+    done = subprocess.run(
+        [*COMMAND, *map(str, args)], cwd=cwd, capture_output=True, text=True, encoding="utf-8", timeout=TIMEOUT
+    )
+    return Outcome(done.returncode, done.stdout, done.stderr)
+
+
+def expect(outcome: Outcome, code: int) -> Outcome:
+    assert outcome.code == code, str(outcome)
+    assert "Traceback" not in outcome.stdout + outcome.stderr, str(outcome)
+    return outcome
+
+
+def expect_error(outcome: Outcome, code: int, *fragments: str) -> str:
+    """One line ``error: ...`` on stderr, nothing on stdout, the given exit code; returns the line."""
+    expect(outcome, code)
+    lines = outcome.stderr.splitlines()
+    assert len(lines) == 1, str(outcome)
+    assert lines[0].startswith("error: "), str(outcome)
+    assert outcome.stdout == "", str(outcome)
+    for fragment in fragments:
+        assert fragment in lines[0], str(outcome)
+    return lines[0]
+
+
+def is_png(path: Path) -> bool:
+    return path.is_file() and path.read_bytes()[: len(PNG_SIGNATURE)] == PNG_SIGNATURE
+
+
+def write_csv(path: Path, header: list[str], rows: np.ndarray) -> Path:
+    lines = [",".join(header)] + [",".join(repr(float(value)) for value in row) for row in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def problem(tmp_path_factory):
+    """A three-feature CSV (plus a text column) and its arrays."""
+    folder = tmp_path_factory.mktemp("problem")
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((150, 3)) * [1.0, 10.0, 0.1] + [0.0, 50.0, -3.0]
+    y = X @ [1.5, -0.25, 4.0] + 2.0 + 0.1 * rng.standard_normal(150)
+    path = write_csv(folder / "train.csv", ["rooms", "area", "age", "price"], np.column_stack([X, y]))
+    return path, X, y
+
+
+# --- help ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "words"),
+    [
+        ([], ["demo", "fit", "predict"]),
+        (["demo"], ["--seed", "--learning-rate", "--iterations", "--out", "--json"]),
+        (
+            ["fit"],
+            ["--target", "--features", "--solver", "--learning-rate", "--max-iter", "--tol", "--no-standardize",
+             "--drop-missing", "--json", "--save", "--force"],
+        ),
+        (["predict"], ["MODEL", "CSV", "--output", "--force"]),
+    ],
+    ids=["gradfit", "demo", "fit", "predict"],
+)
+def test_help(tmp_path, command, words):
+    outcome = expect(gradfit_cli(*command, "--help", cwd=tmp_path), 0)
+    assert "Usage" in outcome.stdout
+    for word in words:
+        assert word in outcome.stdout, str(outcome)
+
+
+def test_no_arguments_shows_help(tmp_path):
+    outcome = gradfit_cli(cwd=tmp_path)
+    assert outcome.code == 2 and "Usage" in outcome.stdout, str(outcome)
+    assert "error" not in outcome.stderr
+
+
+# --- demo ----------------------------------------------------------------------------------------
+
+
+def test_demo_default_summary_and_figures(tmp_path):
+    outcome = expect(gradfit_cli("demo", "--seed", "3", cwd=tmp_path), 0)
+    text = outcome.stdout
+    for fragment in ("θ found", "exact optimum", "article quotes", "1.0323", "1.9516", "Did NOT converge",
+                     "stop short of the optimum", "1000 updates at α = 0.01", "1/L", "2/L"):
+        assert fragment in text, str(outcome)
+    assert is_png(tmp_path / "demo-output" / "data.png")
+    assert is_png(tmp_path / "demo-output" / "loss.png")
+    assert outcome.stderr == "", str(outcome)
+
+
+def test_demo_json_at_article_settings(tmp_path):
+    outcome = expect(gradfit_cli("demo", "--seed", "0", "--json", "--out", "figures", cwd=tmp_path), 0)
+    run = json.loads(outcome.stdout)  # the whole of stdout is one JSON object
+    assert isinstance(run, dict)
+    assert run["converged"] is False
+    assert run["learning_rate"] == 0.01 and run["n_iter"] == 1000
+    assert isinstance(run["intercept"], float)
+    assert isinstance(run["coef"], list) and len(run["coef"]) == 1 and isinstance(run["coef"][0], float)
+    assert run["optimum"]["intercept"] == pytest.approx(1.0, abs=0.15)
+    assert run["optimum"]["coef"][0] == pytest.approx(2.0, abs=0.2)
+    # Stopped short: farther from the optimum than the optimum is from the truth's noise.
+    assert abs(run["coef"][0] - run["optimum"]["coef"][0]) > 0.1
+    for key, kind in [("final_loss", float), ("grad_norm", float), ("updates_needed", int),
+                      ("auto_learning_rate", float), ("updates_needed_auto", int), ("stable_bound", float)]:
+        assert isinstance(run[key], kind), key
+    assert run["updates_needed"] > 1000 > run["updates_needed_auto"]
+    assert run["stable_bound"] == pytest.approx(2 * run["auto_learning_rate"])
+    assert run["article_quote"] == {"intercept": 1.0323, "coef": [1.9516]}
+    assert is_png(tmp_path / run["data_plot"]) and is_png(tmp_path / run["loss_plot"])
+    assert Path(run["data_plot"]).parent == Path("figures")
+
+
+def test_demo_json_auto_learning_rate_converges(tmp_path):
+    outcome = expect(gradfit_cli("demo", "--seed", "0", "--learning-rate", "auto", "--json", cwd=tmp_path), 0)
+    run = json.loads(outcome.stdout)
+    assert run["converged"] is True
+    assert run["learning_rate"] == pytest.approx(run["auto_learning_rate"])
+    assert run["intercept"] == pytest.approx(run["optimum"]["intercept"], abs=1e-5)
+    assert run["coef"][0] == pytest.approx(run["optimum"]["coef"][0], abs=1e-5)
+
+
+def test_demo_divergent_learning_rate_is_one_line(tmp_path):
+    line = expect_error(gradfit_cli("demo", "--seed", "0", "--learning-rate", "2", cwd=tmp_path), 1, "2/L", "diverged")
+    assert "learning_rate=2" in line
+
+
+@pytest.mark.parametrize("value", ["fast", "0", "-1", "nan"])
+def test_demo_bad_learning_rate_is_a_usage_error(tmp_path, value):
+    expect_error(gradfit_cli("demo", "--learning-rate", value, cwd=tmp_path), 2, "--learning-rate")
+
+
+def test_demo_out_is_a_file(tmp_path):
+    (tmp_path / "taken").write_text("mine")
+    outcome = gradfit_cli("demo", "--out", "taken", cwd=tmp_path)
+    assert outcome.code == 2 and "Traceback" not in outcome.stderr, str(outcome)
+    assert (tmp_path / "taken").read_text() == "mine"
+
+
+# --- fit -----------------------------------------------------------------------------------------
+
+
+def test_fit_exact_json_matches_sklearn(tmp_path, problem):
+    path, X, y = problem
+    outcome = expect(gradfit_cli("fit", path, "--target", "price", "--solver", "exact", "--json", cwd=tmp_path), 0)
+    result = json.loads(outcome.stdout)
+    reference = SklearnLinearRegression().fit(X, y)
+    assert list(result["coef"]) == ["rooms", "area", "age"]
+    np.testing.assert_allclose(list(result["coef"].values()), reference.coef_, rtol=1e-6, atol=1e-6)
+    assert result["intercept"] == pytest.approx(reference.intercept_, rel=1e-6, abs=1e-6)
+    assert result["n_samples"] == 150
+    assert result["n_iter"] == 0 and result["converged"] is True and result["solver"] == "exact"
+    assert isinstance(result["final_loss"], float) and isinstance(result["message"], str)
+
+
+def test_fit_gd_json_converges_to_sklearn(tmp_path, problem):
+    path, X, y = problem
+    outcome = expect(gradfit_cli("fit", path, "--target", "price", "--json", cwd=tmp_path), 0)
+    result = json.loads(outcome.stdout)
+    reference = SklearnLinearRegression().fit(X, y)
+    assert result["solver"] == "gd" and result["converged"] is True and result["n_iter"] > 0
+    np.testing.assert_allclose(list(result["coef"].values()), reference.coef_, rtol=1e-5)
+    assert outcome.stderr == ""
+
+
+def test_fit_features_subset_in_given_order(tmp_path, problem):
+    path, X, y = problem
+    outcome = expect(
+        gradfit_cli("fit", path, "--target", "price", "--features", "age, rooms", "--solver", "exact", "--json",
+                    cwd=tmp_path),
+        0,
+    )
+    result = json.loads(outcome.stdout)
+    reference = SklearnLinearRegression().fit(X[:, [2, 0]], y)
+    assert list(result["coef"]) == ["age", "rooms"]
+    np.testing.assert_allclose(list(result["coef"].values()), reference.coef_, rtol=1e-6)
+
+
+def test_fit_table_names_every_feature(tmp_path, problem):
+    path, _, _ = problem
+    outcome = expect(gradfit_cli("fit", path, "--target", "price", cwd=tmp_path), 0)
+    for word in ("rooms", "area", "age", "intercept", "n_samples", "150", "n_iter", "converged", "solver", "message"):
+        assert word in outcome.stdout, str(outcome)
+
+
+def test_fit_convergence_warning_is_one_line(tmp_path, problem):
+    path, _, _ = problem
+    outcome = expect(gradfit_cli("fit", path, "--target", "price", "--max-iter", "2", "--json", cwd=tmp_path), 0)
+    assert json.loads(outcome.stdout)["converged"] is False
+    lines = outcome.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("warning: "), str(outcome)
+    assert "max_iter" in lines[0]
+    assert "ConvergenceWarning" not in outcome.stderr and "warnings.warn" not in outcome.stderr
+
+
+def test_fit_drop_missing(tmp_path):
+    path = tmp_path / "holes.csv"
+    path.write_text("x,y\n0,1\n1,3\n,5\n2,NA\n3,7\n", encoding="utf-8")
+    line = expect_error(gradfit_cli("fit", path, "--target", "x", cwd=tmp_path), 2, "line 4", "--drop-missing")
+    assert "'x'" in line
+    outcome = expect(gradfit_cli("fit", path, "--target", "y", "--drop-missing", "--solver", "exact", "--json",
+                                 cwd=tmp_path), 0)
+    result = json.loads(outcome.stdout)
+    assert (result["n_samples"], result["n_dropped"], result["n_rows_read"]) == (3, 2, 5)
+    assert result["coef"]["x"] == pytest.approx(2.0) and result["intercept"] == pytest.approx(1.0)
+    assert "dropped 2 of 5 rows" in outcome.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--learning-rate", "quick"], "--learning-rate"),
+        (["--features", "rooms,,age"], "--features"),
+        (["--solver", "magic"], "--solver"),
+        (["--max-iter", "0"], "--max-iter"),
+        (["--tol", "-1"], "--tol"),
+        (["--no-such-option"], "--no-such-option"),
+    ],
+)
+def test_fit_bad_options_are_usage_errors(tmp_path, problem, args, fragment):
+    path, _, _ = problem
+    expect_error(gradfit_cli("fit", path, "--target", "price", *args, cwd=tmp_path), 2, fragment)
+
+
+def test_fit_without_target_is_a_usage_error(tmp_path, problem):
+    path, _, _ = problem
+    expect_error(gradfit_cli("fit", path, cwd=tmp_path), 2, "--target")
+
+
+def test_fit_divergent_learning_rate(tmp_path, problem):
+    path, _, _ = problem
+    expect_error(gradfit_cli("fit", path, "--target", "price", "--learning-rate", "5", cwd=tmp_path), 1, "2/L")
+
+
+# --- bad files -----------------------------------------------------------------------------------
+
+BAD_FILES = {
+    "empty": (b"", "empty"),
+    "header only": (b"x,y\n", "no data rows"),
+    "missing target": (b"a,b\n1,2\n", "no column named 'y'"),
+    "duplicate columns": (b"x,x,y\n1,2,3\n", "appears twice"),
+    "ragged row": (b"x,y\n1,2\n3,4,5\n", "line 3: expected 2 fields"),
+    "non-numeric": (b"x,y\n1,2\nthree,4\n", "line 3, column 'x': 'three' is not a number"),
+    "missing cell": (b"x,y\n1,2\n3,\n", "line 3, column 'y'"),
+    "NaN cell": (b"x,y\n1,NaN\n", "--drop-missing"),
+    "inf": (b"x,y\n1,2\ninf,4\n", "not a finite number"),
+    "not UTF-8": ("x,y\n1,2\n3,4\n5,\u00e9\n".encode("latin-1"), "line 4: byte"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_FILES))
+def test_fit_bad_file_is_one_line(tmp_path, case):
+    content, fragment = BAD_FILES[case]
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    expect_error(gradfit_cli("fit", path, "--target", "y", cwd=tmp_path), 2, fragment, "bad.csv")
+
+
+def test_fit_missing_file(tmp_path):
+    expect_error(gradfit_cli("fit", "absent.csv", "--target", "y", cwd=tmp_path), 2, "absent.csv", "no such file")
+
+
+def test_fit_directory(tmp_path):
+    (tmp_path / "folder").mkdir()
+    expect_error(gradfit_cli("fit", "folder", "--target", "y", cwd=tmp_path), 2, "directory")
+
+
+def test_fit_unknown_feature_lists_columns(tmp_path, problem):
+    path, _, _ = problem
+    expect_error(
+        gradfit_cli("fit", path, "--target", "price", "--features", "rooms,floors", cwd=tmp_path),
+        2, "'floors'", "rooms, area, age, price",
+    )
+
+
+# --- save and predict ----------------------------------------------------------------------------
+
+
+# The CLI predicts from the same C-ordered array (a DataFrame's column order can change the last bit).
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names:UserWarning")
+def test_save_then_predict_equals_model_predict(tmp_path, problem):
+    path, _, _ = problem
+    expect(gradfit_cli("fit", path, "--target", "price", "--save", "model.json", cwd=tmp_path), 0)
+    model = gradfit.load(tmp_path / "model.json")
+    assert list(model.feature_names_in_) == ["rooms", "area", "age"]
+
+    # Columns in another order, and an extra one: predict picks them by name.
+    table = read_csv_table(path, target="price")
+    shuffled = tmp_path / "new.csv"
+    write_csv(shuffled, ["age", "note", "rooms", "area"],
+              np.column_stack([table.X[:, 2], np.zeros(len(table.X)), table.X[:, 0], table.X[:, 1]]))
+    outcome = expect(gradfit_cli("predict", "model.json", shuffled, cwd=tmp_path), 0)
+    lines = outcome.stdout.splitlines()
+    assert lines[0] == "prediction"
+    predicted = np.array([float(line) for line in lines[1:]])
+    np.testing.assert_array_equal(predicted, model.predict(table.X))
+
+    expect(gradfit_cli("predict", "model.json", shuffled, "--output", "out.csv", cwd=tmp_path), 0)
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8") == outcome.stdout
+
+
+def test_save_refuses_to_overwrite(tmp_path, problem):
+    path, _, _ = problem
+    target = tmp_path / "model.json"
+    target.write_text("precious", encoding="utf-8")
+    expect_error(gradfit_cli("fit", path, "--target", "price", "--save", target, cwd=tmp_path), 2,
+                 "already exists", "--force")
+    assert target.read_text(encoding="utf-8") == "precious"
+    expect(gradfit_cli("fit", path, "--target", "price", "--save", target, "--force", cwd=tmp_path), 0)
+    assert gradfit.load(target).n_features_in_ == 3
+
+
+def test_save_into_missing_folder(tmp_path, problem):
+    path, _, _ = problem
+    expect_error(gradfit_cli("fit", path, "--target", "price", "--save", "no/such/model.json", cwd=tmp_path), 2,
+                 "does not exist")
+
+
+def test_predict_output_refuses_to_overwrite(tmp_path, problem):
+    path, _, _ = problem
+    expect(gradfit_cli("fit", path, "--target", "price", "--save", "model.json", cwd=tmp_path), 0)
+    (tmp_path / "out.csv").write_text("precious", encoding="utf-8")
+    expect_error(gradfit_cli("predict", "model.json", path, "--output", "out.csv", cwd=tmp_path), 2, "already exists")
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8") == "precious"
+    expect(gradfit_cli("predict", "model.json", path, "--output", "out.csv", "--force", cwd=tmp_path), 0)
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8").startswith("prediction\n")
+
+
+def test_predict_names_missing_columns(tmp_path, problem):
+    path, _, _ = problem
+    expect(gradfit_cli("fit", path, "--target", "price", "--save", "model.json", cwd=tmp_path), 0)
+    (tmp_path / "few.csv").write_text("rooms,age\n1,2\n", encoding="utf-8")
+    expect_error(gradfit_cli("predict", "model.json", "few.csv", cwd=tmp_path), 2, "'area'", "rooms, age")
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [(b"", "empty"), (b"{\"format\": \"something else\"}", "not a gradfit model"), (b"\x80\x04K\x01.", "pickle")],
+    ids=["empty", "not a model", "pickle"],
+)
+def test_predict_bad_model_file(tmp_path, problem, content, fragment):
+    path, _, _ = problem
+    (tmp_path / "model.json").write_bytes(content)
+    expect_error(gradfit_cli("predict", "model.json", path, cwd=tmp_path), 2, fragment)
+
+
+def test_predict_missing_model_file(tmp_path, problem):
+    path, _, _ = problem
+    expect_error(gradfit_cli("predict", "absent.json", path, cwd=tmp_path), 2, "absent.json")
+
+
+def test_module_entry_point(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "gradfit.cli", "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=TIMEOUT
+    )
+    assert done.returncode == 0 and "fit" in done.stdout, done.stderr
+
+
+def test_console_script_is_installed():
+    assert _SCRIPT.exists(), f"{_SCRIPT} is missing: install the package (pip install -e .)"

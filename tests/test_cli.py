@@ -92,7 +92,7 @@ def problem(tmp_path_factory):
         (
             ["fit"],
             ["--target", "--features", "--solver", "--learning-rate", "--max-iter", "--tol", "--no-standardize",
-             "--drop-missing", "--json", "--save", "--force"],
+             "--drop-missing", "--json", "--save", "--force", "--alpha", "--l1-ratio", "--summary"],
         ),
         (["predict"], ["MODEL", "CSV", "--output", "--force"]),
     ],
@@ -394,3 +394,38 @@ def test_module_entry_point(tmp_path):
 
 def test_console_script_is_installed():
     assert _SCRIPT.exists(), f"{_SCRIPT} is missing: install the package (pip install -e .)"
+
+
+# --- the solver family on the command line ---------------------------------------------------------
+
+
+def test_fit_summary_in_json_matches_statsmodels(tmp_path, problem):
+    statsmodels = pytest.importorskip("statsmodels.api")
+    path, X, y = problem
+    outcome = expect(gradfit_cli("fit", path, "--target", "price", "--solver", "auto", "--summary", "--json", cwd=tmp_path), 0)
+    result = json.loads(outcome.stdout)
+    reference = statsmodels.OLS(y, statsmodels.add_constant(X)).fit()
+    assert result["solver"] == "cg"  # what "auto" chose is reported
+    summary = result["summary"]
+    assert summary["r_squared"] == pytest.approx(reference.rsquared, rel=1e-8)
+    np.testing.assert_allclose([term["std_err"] for term in summary["terms"]], reference.bse, rtol=1e-6)
+    assert [term["name"] for term in summary["terms"]] == ["intercept", "rooms", "area", "age"]
+
+
+def test_fit_summary_table_is_printed(tmp_path, problem):
+    path, _, _ = problem
+    outcome = expect(gradfit_cli("fit", path, "--target", "price", "--summary", cwd=tmp_path), 0)
+    for words in ("R-squared", "F-statistic", "std err", "P>|t|", "rooms", "intercept"):
+        assert words in outcome.stdout, str(outcome)
+
+
+def test_fit_lasso_and_refusal_of_l1_for_cg(tmp_path, problem):
+    path, _, _ = problem
+    outcome = expect(gradfit_cli("fit", path, "--target", "price", "--alpha", "0.5", "--l1-ratio", "1", "--solver", "nesterov", "--json", cwd=tmp_path), 0)
+    assert json.loads(outcome.stdout)["solver"] == "nesterov"
+    expect_error(
+        gradfit_cli("fit", path, "--target", "price", "--alpha", "0.5", "--l1-ratio", "1", "--solver", "cg", cwd=tmp_path),
+        2,
+        "cannot honour an L1 penalty",
+        "'nesterov'",
+    )

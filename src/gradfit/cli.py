@@ -46,6 +46,7 @@ import gradfit
 from gradfit.errors import DataError, DivergenceError, GradfitError
 from gradfit.estimator import DIRECT_SOLVERS, LinearRegression
 from gradfit.solvers import SOLVERS
+from gradfit.solvers.gd import LINE_SEARCHES
 from gradfit.sources.files import read_csv_table
 
 __all__ = ["app", "main", "EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_INTERRUPTED"]
@@ -61,7 +62,9 @@ DEBUG_VARIABLE = "GRADFIT_DEBUG"
 #: The estimator's defaults, shown in ``--help`` and used when an option is left out.
 _DEFAULTS = LinearRegression().get_params()
 
-SolverName = enum.Enum("SolverName", {name: name for name in sorted(set(SOLVERS) | set(DIRECT_SOLVERS))}, type=str)
+SolverName = enum.Enum(
+    "SolverName", {name: name for name in sorted(set(SOLVERS) | set(DIRECT_SOLVERS) | {"auto"})}, type=str
+)
 
 app = typer.Typer(
     name="gradfit",
@@ -142,15 +145,16 @@ def fit(
     solver: Annotated[
         SolverName,
         typer.Option(
-            help="'gd': gradient descent; 'exact': the least-squares solution directly. The others are the "
-            "registry's iterative solvers (gradfit.solvers)."
+            help="'gd': gradient descent; 'exact': the least-squares solution directly; 'auto': the fastest that "
+            "reaches --tol (the output says which ran). The others are the registry's iterative solvers."
         ),
     ] = SolverName(_DEFAULTS["solver"]),
     learning_rate: Annotated[
         str,
         typer.Option(
             "--learning-rate",
-            help="Step size in the optimised (standardized) coordinates: a positive number, or 'auto' for 1/L.",
+            help="Step size in the optimised (standardized) coordinates: a positive number, 'auto' for 1/L, "
+            "or for --solver gd 'armijo' (backtracking) or 'line_search' (exact minimising step).",
         ),
     ] = str(_DEFAULTS["learning_rate"]),
     max_iter: Annotated[
@@ -164,6 +168,20 @@ def fit(
         bool,
         typer.Option(
             "--no-standardize", help="Optimise on the raw columns (step sizes then depend on their units)."
+        ),
+    ] = False,
+    alpha: Annotated[
+        float,
+        typer.Option(min=0.0, help="Penalty strength (scikit-learn's ElasticNet convention); 0: plain least squares."),
+    ] = _DEFAULTS["alpha"],
+    l1_ratio: Annotated[
+        float,
+        typer.Option("--l1-ratio", min=0.0, max=1.0, help="Share of L1 in the penalty: 0 ridge, 1 lasso."),
+    ] = _DEFAULTS["l1_ratio"],
+    summary: Annotated[
+        bool,
+        typer.Option(
+            "--summary", help="Also print R², F and per-coefficient standard errors, t, p and 95% intervals."
         ),
     ] = False,
     drop_missing: Annotated[
@@ -183,7 +201,13 @@ def fit(
         _check_writable(save, force=force, flag="--save")
     table = read_csv_table(path, target=target, features=feature_list, drop_missing=drop_missing)
     model = LinearRegression(
-        solver=solver.value, learning_rate=rate, max_iter=max_iter, tol=tol, standardize=not no_standardize
+        solver=solver.value,
+        learning_rate=rate,
+        max_iter=max_iter,
+        tol=tol,
+        standardize=not no_standardize,
+        alpha=alpha,
+        l1_ratio=l1_ratio,
     )
     with _warnings_to_stderr():
         model.fit(table.X, table.y)
@@ -205,7 +229,7 @@ def fit(
         "n_samples": table.n_samples,
         "n_rows_read": table.n_rows_read,
         "n_dropped": table.n_dropped,
-        "solver": model.solver,
+        "solver": model.solver_,
         "learning_rate": model.learning_rate_,
         "n_iter": int(model.n_iter_),
         "converged": bool(model.converged_),
@@ -214,10 +238,15 @@ def fit(
         "message": model.message_,
         "saved": None if save is None else str(save),
     }
+    inference = model.summary() if summary else None
+    if inference is not None:
+        result["summary"] = inference.to_dict()
     if json_output:
         _print_json(result)
     else:
         _print_fit(result)
+        if inference is not None:
+            stdout.print(escape(str(inference)), highlight=False)
 
 
 @app.command()
@@ -329,15 +358,17 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 
 def _parse_learning_rate(text: str) -> float | str:
-    """``'auto'`` or a positive finite number; a usage error otherwise."""
-    if text.strip().lower() == "auto":
-        return "auto"
+    """``'auto'``, a line search (``'armijo'``, ``'line_search'``) or a positive finite number; a usage error otherwise."""
+    if text.strip().lower() in ("auto", *LINE_SEARCHES):
+        return text.strip().lower()
     try:
         value = float(text)
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and value > 0):
-        raise typer.BadParameter(f"{text!r} is not a positive number or 'auto'", param_hint="'--learning-rate'")
+        raise typer.BadParameter(
+            f"{text!r} is not a positive number, 'auto', 'armijo' or 'line_search'", param_hint="'--learning-rate'"
+        )
     return value
 
 

@@ -42,6 +42,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from sklearn.linear_model import LinearRegression
 
+from references import correct_digits, exact_least_squares
+
 from gradfit.errors import DataError
 from gradfit.solvers.exact import COLUMN_BLOCK, ROW_BLOCK, _Residuals, solve_exact
 
@@ -54,40 +56,6 @@ REQUIRED_DIGITS = 15.0
 # ----------------------------------------------------------------------------------------------
 # Exact references
 # ----------------------------------------------------------------------------------------------
-
-
-def exact_least_squares(X, y, *, fit_intercept: bool) -> list[Fraction]:
-    """The unique least-squares solution of the float data, in exact rational arithmetic.
-
-    Normal equations ``(AᵀA) x = Aᵀy`` over ``Fraction`` (every float converts exactly), solved by
-    Gaussian elimination. Returns ``[intercept, coef_1, ..., coef_d]`` when ``fit_intercept``.
-    """
-    rows = [[Fraction(float(v)) for v in row] for row in np.asarray(X)]
-    if fit_intercept:
-        rows = [[Fraction(1)] + row for row in rows]
-    target = [Fraction(float(v)) for v in y]
-    p = len(rows[0])
-    gram = [[sum((row[i] * row[j] for row in rows), Fraction(0)) for j in range(p)] for i in range(p)]
-    rhs = [sum((row[i] * t for row, t in zip(rows, target)), Fraction(0)) for i in range(p)]
-    system = [gram[i] + [rhs[i]] for i in range(p)]
-    for col in range(p):
-        pivot = next(i for i in range(col, p) if system[i][col] != 0)  # StopIteration: singular
-        system[col], system[pivot] = system[pivot], system[col]
-        for i in range(col + 1, p):
-            factor = system[i][col] / system[col][col]
-            if factor:
-                system[i] = [a - factor * b for a, b in zip(system[i], system[col])]
-    solution = [Fraction(0)] * p
-    for i in reversed(range(p)):
-        tail = sum((system[i][j] * solution[j] for j in range(i + 1, p)), Fraction(0))
-        solution[i] = (system[i][p] - tail) / system[i][i]
-    return solution
-
-
-def correct_digits(estimate, exact) -> float:
-    """``-log10`` of the largest componentwise relative error (``inf`` when exact)."""
-    worst = max(abs(Fraction(float(e)) - x) / abs(x) for e, x in zip(estimate, exact) if x != 0)
-    return math.inf if worst == 0 else -math.log10(worst)
 
 
 def solved(X, y, *, fit_intercept=True, **kwargs) -> list[float]:

@@ -26,6 +26,13 @@ __all__ = ["Frame", "LeastSquares"]
 #: eigendecomposition (O(p³)).
 DENSE_SPECTRUM_MAX = 1024
 
+#: From this condition number of G on, float64 statistics limit the iterative solvers (their
+#: gradient Gθ − b carries rounding of about κ·ε relative): small in-memory problems then get
+#: double-double statistics and gradients (see :meth:`LeastSquares.with_extended_precision`).
+EXTENDED_PRECISION_CONDITION = 1e5
+#: ... as long as gathering them stays cheap: n·(p + 1)² at most this.
+EXTENDED_PRECISION_MAX_WORK = 5e7
+
 
 @dataclass(frozen=True)
 class Frame:
@@ -162,6 +169,7 @@ class LeastSquares:
         self.ridge = ridge if ridge is not None else np.zeros(self.n_params)
         self.source = source
         self.stats: SufficientStats | None = None
+        self.extended: tuple | None = None  # double-double (G, b) pairs, see with_extended_precision
 
     @classmethod
     def from_source(
@@ -172,7 +180,39 @@ class LeastSquares:
         objective = cls.from_stats(stats, fit_intercept=fit_intercept, standardize=standardize, alpha=alpha, l1_ratio=l1_ratio)
         objective.source = source
         objective.stats = stats
+        X, _ = source.arrays()
+        if (
+            objective.n_params <= DENSE_SPECTRUM_MAX
+            and objective.condition_number >= EXTENDED_PRECISION_CONDITION
+            and X.shape[0] * (objective.n_params + 1) ** 2 <= EXTENDED_PRECISION_MAX_WORK
+        ):
+            objective.with_extended_precision()
         return objective
+
+    def with_extended_precision(self) -> "LeastSquares":
+        """Recompute G, b and c from the rows in double-double, and evaluate gradients that way.
+
+        The rows are mapped to θ's coordinates (one rounding per entry, a perturbation of the data
+        of relative size ε), then ``[Z, t]ᵀ[Z, t]/m`` is formed to about ε² (exact products of
+        21-bit slices), and every gradient ``Gθ − b`` is evaluated with exact products and
+        compensated sums. What limits the iterative solvers is then the problem's own sensitivity,
+        about κ(Z)·ε = √κ(G)·ε, not κ(G)·ε. Needs the rows in memory (the source's ``arrays``).
+        """
+        from gradfit.solvers.exact import add_to_pair, gram_double_double
+
+        X, y = self.source.arrays()
+        weight = getattr(self.source, "sample_weight", None)
+        augmented = np.hstack([self.design(X), self.target(y)[:, None]])
+        if weight is not None:
+            augmented *= np.sqrt(weight)[:, None]
+        hi, lo = gram_double_double(augmented, divisor=float(X.shape[0] if weight is None else weight.sum()))
+        p = self.n_params
+        G_pair = add_to_pair((hi[:p, :p], lo[:p, :p]), np.diag(self.ridge))
+        self.extended = (G_pair, (hi[:p, p], lo[:p, p]))
+        self.G, self.b, self.c = G_pair[0], hi[:p, p], float(hi[p, p] + lo[p, p])
+        for cached in ("spectrum", "lipschitz", "strong_convexity", "condition_number"):
+            self.__dict__.pop(cached, None)
+        return self
 
     @classmethod
     def from_stats(
@@ -261,7 +301,12 @@ class LeastSquares:
 
     def loss_grad(self, theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
         """Loss (penalty included) and the smooth part's gradient: ``(½(θᵀ(g − b) + c) + h(θ), g = Gθ − b)``."""
-        grad = self.G @ theta - self.b
+        if self.extended is not None:
+            from gradfit.solvers.exact import affine_double_double
+
+            grad = affine_double_double(*self.extended, theta)
+        else:
+            grad = self.G @ theta - self.b
         return 0.5 * (float(theta @ (grad - self.b)) + self.c) + self.penalty(theta), grad
 
     def hess_vec(self, vector: NDArray[np.float64]) -> NDArray[np.float64]:

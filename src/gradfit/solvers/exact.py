@@ -650,3 +650,102 @@ def _unscale(d, columns, z, exponents, intercept, y_exponent):
             "the least-squares coefficients are too large to represent in float64; rescale X or y"
         ) from None
     return coef, intercept
+
+
+# ----------------------------------------------------------------------------------------------
+# Double-double statistics, for gradient methods on small ill-conditioned problems
+# ----------------------------------------------------------------------------------------------
+
+#: Veltkamp's splitter for float64: ``(2**27 + 1)·a`` splits ``a`` into two 26-bit halves.
+_VELTKAMP = 2.0**27 + 1.0
+
+
+def _two_product(a, b):
+    """Dekker's TwoProduct: ``p + e == a·b`` exactly, ``p = fl(a·b)`` (no overflow assumed)."""
+    p = a * b
+    a_big = _VELTKAMP * a
+    a_hi = a_big - (a_big - a)
+    a_lo = a - a_hi
+    b_big = _VELTKAMP * b
+    b_hi = b_big - (b_big - b)
+    b_lo = b - b_hi
+    e = ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    return p, e
+
+
+def _sum_pair(terms: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``(hi, lo)`` with ``hi + lo`` the sum of ``terms`` over axis 0 to about ``u²·Σ|t|`` (a TwoSum tree)."""
+    hi = np.array(terms, dtype=np.float64)
+    lo = np.zeros(hi.shape[1:])
+    while hi.shape[0] > 1:
+        half = hi.shape[0] // 2
+        s, e = _two_sum(hi[:half], hi[half : 2 * half])
+        lo += e.sum(axis=0)
+        hi = np.concatenate([s, hi[2 * half :]]) if hi.shape[0] % 2 else s
+    head, tail = _two_sum(hi[0], lo)  # renormalise: |tail| ≤ u·|head|
+    return head, tail
+
+
+def _divide_pair(hi, lo, divisor: float):
+    """``(hi + lo)/divisor`` in double-double."""
+    q = hi / divisor
+    p, e = _two_product(q, divisor)
+    return _two_sum(q, ((hi - p) - e + lo) / divisor)
+
+
+def gram_double_double(
+    A: NDArray[np.float64], *, divisor: float | None = None
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``AᵀA/n`` (or ``/divisor``) as a double-double pair ``(hi, lo)``, accurate to about ``u²``
+    relative to ``|A|ᵀ|A|/n``.
+
+    Columns are scaled by powers of two into [-1, 1) and split into 21-bit slices (see
+    :func:`_split`); the slice products over blocks of ``ROW_BLOCK`` rows are exact in BLAS, and
+    their sum is taken with TwoSums. Cost: about 16 BLAS products of A's size; meant for small
+    problems (the estimator uses it when ``n·p²`` is small and the problem ill-conditioned).
+
+    Parameters
+    ----------
+    A : ndarray of shape (n, q)
+
+    Returns
+    -------
+    hi, lo : ndarray of shape (q, q)
+    """
+    n, q = A.shape
+    exponents = _exponent(np.max(np.abs(A), axis=0, initial=0.0))
+    scaled = _times_power_of_two(A, -exponents)
+    slices = np.empty((_SLICES, n, q))
+    _split(scaled, list(slices))
+    terms = [
+        slices[k, start : start + ROW_BLOCK].T @ slices[l, start : start + ROW_BLOCK]
+        for start in range(0, n, ROW_BLOCK)
+        for k in range(_SLICES)
+        for l in range(_SLICES)
+    ]
+    hi, lo = _sum_pair(np.stack(terms))
+    scale = np.add.outer(exponents, exponents)
+    hi = _times_power_of_two(hi.ravel(), scale.ravel()).reshape(q, q)
+    lo = _times_power_of_two(lo.ravel(), scale.ravel()).reshape(q, q)
+    return _divide_pair(hi, lo, float(n if divisor is None else divisor))
+
+
+def add_to_pair(pair, values):
+    """``(hi, lo) + values`` as a renormalised double-double pair."""
+    hi, e = _two_sum(pair[0], values)
+    return hi, pair[1] + e
+
+
+def affine_double_double(G_pair, b_pair, theta: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``G θ − b`` for double-double ``G`` (p, p) and ``b`` (p,), rounded once at the end.
+
+    Near a least-squares optimum ``Gθ`` and ``b`` agree in most of their digits; computed in
+    float64 the gradient then drowns in rounding of size ``u·|G||θ|``. Here every product is
+    exact (TwoProduct) and the sum is a TwoSum tree, so the error is about ``u·|Gθ − b|``.
+    """
+    G_hi, G_lo = G_pair
+    b_hi, b_lo = b_pair
+    products, errors = _two_product(G_hi, theta[None, :])
+    terms = np.concatenate([products.T, errors.T, (G_lo @ theta)[None, :], -b_hi[None, :], -b_lo[None, :]])
+    hi, lo = _sum_pair(terms)
+    return hi + lo

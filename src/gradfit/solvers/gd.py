@@ -107,6 +107,8 @@ class GradientDescent:
         """
         if not self.constant or objective.has_l1 or objective.n_params > DENSE_SPECTRUM_MAX:
             return None
+        if getattr(objective, "extended", None) is not None:
+            return None  # gradients in double-double: step, so every iterate gets one
         eigenvalues, eigenvectors = objective.spectrum
         alpha = state.step
         beta = eigenvectors.T @ objective.b

@@ -21,6 +21,8 @@ DIVERGENCE_GROWTH = 1e3
 
 #: Elements (steps × parameters) per closed-form block; bounds the memory of ``Solver.advance``.
 BLOCK_ELEMENTS = 2**20
+#: Steps in the first closed-form block; each next block is twice as long.
+FIRST_BLOCK_STEPS = 1024
 
 Callback = Callable[[State], bool | None]
 
@@ -73,6 +75,7 @@ def minimize(
     growth_limit = DIVERGENCE_GROWTH * (transient(objective) if transient else 1.0)
     history = HistoryBuilder()
     advance = None if callbacks else getattr(solver, "advance", None)
+    block_steps = FIRST_BLOCK_STEPS
     status: Status | None = None
     path = PathRecorder(record_path) if record_path else None
     if path is not None:
@@ -103,7 +106,8 @@ def minimize(
                 status = "max_iter"
                 break
             if advance is not None:
-                n_steps = min(max_iter - state.k, max(1, BLOCK_ELEMENTS // max(1, objective.n_params)))
+                n_steps = min(max_iter - state.k, block_steps, max(1, BLOCK_ELEMENTS // max(1, objective.n_params)))
+                block_steps *= 2  # blocks grow, so a run that converges early computes little past it
                 trajectory = advance(objective, state, n_steps)
                 block_end = time.perf_counter() - started
                 if trajectory is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 
 import numpy as np
 from numpy.typing import NDArray
@@ -13,9 +14,9 @@ from gradfit.sources import SufficientStats, merge_all, safe_scale
 
 __all__ = ["MemorySource"]
 
-#: Bytes per chunk (16,384 rows of 64 features): large enough that BLAS runs its products at full
-#: speed, small enough that a chunk's scaled, centred copy stays in cache while they are formed.
-CHUNK_BYTES = 8 * 2**20
+#: Bytes per chunk: small enough that a chunk's centred copy stays in L2 while it is reduced and
+#: multiplied (measured on 1,000,000 × 50: 2.0× one X.T@X at 256-512 KiB, 2.9× at 1-2 MiB, 3.3× at 8 MiB).
+CHUNK_BYTES = 512 * 2**10
 
 
 class MemorySource:
@@ -87,11 +88,18 @@ class MemorySource:
         y_scale = float(safe_scale(np.max(np.abs(self._y), initial=0.0)))
         y_origin = float(self._y[0] / y_scale)
         x_scale = np.ones(self.n_features)
-        with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
+        # Threads pay off from two chunks on; below that, starting them (and capping BLAS, which
+        # costs milliseconds of library inspection) would dwarf the work.
+        parallel = workers > 1
+        with ExitStack() as stack:
+            if parallel:
+                stack.enter_context(threadpool_limits(limits=1, user_api="blas"))
+                pool = stack.enter_context(ThreadPoolExecutor(workers))
             while True:
                 # The first row is the shared origin: subtracting it is exact for nearby values.
                 x_origin = self._X[0] / x_scale
-                results = list(pool.map(lambda worker: gather(worker, x_scale, x_origin), range(workers)))
+                run = (lambda worker: gather(worker, x_scale, x_origin))  # noqa: E731 - closes over the scale
+                results = list(pool.map(run, range(workers))) if parallel else [run(0)]
                 needed = safe_scale(np.max([largest for _, largest in results], axis=0))
                 if np.array_equal(needed, x_scale) or not np.all(x_scale == 1.0):
                     break

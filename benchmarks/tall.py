@@ -1,0 +1,82 @@
+"""Tall dense data: one pass of sufficient statistics against one ``X.T @ X`` (issue 4).
+
+Target: on 2,000,000 × 50, ``solver="auto"``, ``"gd"`` and ``"cg"`` reach 1e-10 relative coefficient
+error in at most 1.3× the time of one ``X.T @ X`` measured in the same process.
+
+    python benchmarks/tall.py [--rows 2000000] [--features 50] [--repeats 5]
+
+Prints medians over the repeats, each as a ratio to the ``X.T @ X`` median, with scikit-learn's
+LinearRegression beside them, and every fit's relative coefficient error against gradfit's exact
+solver.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+import warnings
+
+import numpy as np
+from sklearn.linear_model import LinearRegression as SklearnLinearRegression
+
+from gradfit import LinearRegression
+
+TARGET_RATIO = 1.3
+TARGET_ERROR = 1e-10
+
+
+def median_time(function, *, repeats: int) -> float:
+    function()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=2_000_000)
+    parser.add_argument("--features", type=int, default=50)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((args.rows, args.features)) * rng.uniform(0.5, 5.0, args.features) + rng.normal(size=args.features)
+    y = X @ rng.normal(size=args.features) + 3.0 + rng.standard_normal(args.rows)
+    reference = LinearRegression(solver="exact").fit(X, y)
+    truth = np.r_[reference.intercept_, reference.coef_]
+
+    anchor = median_time(lambda: X.T @ X, repeats=args.repeats)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}, numpy {np.__version__}")
+    print(f"data: {args.rows:,} × {args.features} float64 ({X.nbytes / 2**20:.0f} MiB); medians of {args.repeats}")
+    print(f"{'method':34s} {'time (s)':>9s} {'÷ X.T@X':>8s} {'rel. error':>11s}")
+    print(f"{'X.T @ X (anchor)':34s} {anchor:9.3f} {1.0:8.2f} {'':>11s}")
+    status = 0
+    for solver in ("auto", "gd", "cg"):
+        model = LinearRegression(solver=solver, tol=1e-12)
+        seconds = median_time(lambda: model.fit(X, y), repeats=args.repeats)
+        error = float(np.max(np.abs(np.r_[model.intercept_, model.coef_] - truth) / np.abs(truth)))
+        ratio = seconds / anchor
+        met = ratio <= TARGET_RATIO and error <= TARGET_ERROR
+        status |= 0 if met else 1
+        label = f"gradfit {solver}" + (f" (ran {model.solver_})" if solver == "auto" else "")
+        print(f"{label:34s} {seconds:9.3f} {ratio:8.2f} {error:11.1e}  {'MET' if met else 'MISSED'}")
+    exact_seconds = median_time(lambda: LinearRegression(solver="exact").fit(X, y), repeats=max(1, args.repeats // 2))
+    print(f"{'gradfit exact (QR + refinement)':34s} {exact_seconds:9.3f} {exact_seconds / anchor:8.2f} {0.0:11.1e}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sklearn_model = SklearnLinearRegression()
+        seconds = median_time(lambda: sklearn_model.fit(X, y), repeats=args.repeats)
+    error = float(np.max(np.abs(np.r_[sklearn_model.intercept_, sklearn_model.coef_] - truth) / np.abs(truth)))
+    print(f"{'scikit-learn LinearRegression':34s} {seconds:9.3f} {seconds / anchor:8.2f} {error:11.1e}")
+    print(f"target: gradfit auto/gd/cg ≤ {TARGET_RATIO}× X.T@X at ≤ {TARGET_ERROR:g} relative error")
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

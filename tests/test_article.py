@@ -241,3 +241,19 @@ def test_the_quote_is_not_what_the_articles_settings_give():
     """On every draw of the article's data, its 1000 updates stop well short of its quoted slope."""
     slopes = [article_loop(*make_article_data(seed=seed))[0][1] for seed in range(20)]
     assert max(slopes) < ARTICLE_QUOTE[1] - 0.2
+
+
+def test_ctrl_c_during_the_run_stops_it_instead_of_being_swallowed(monkeypatch):
+    """The driver turns Ctrl-C into status "interrupted"; run_article must not carry on after it."""
+    import gradfit.article as article
+    from gradfit.driver import minimize as real_minimize
+
+    def interrupted_minimize(*args, **kwargs):
+        def interrupt(state):
+            raise KeyboardInterrupt
+
+        return real_minimize(*args, **{**kwargs, "callbacks": [interrupt]})
+
+    monkeypatch.setattr("gradfit.estimator.minimize", interrupted_minimize)
+    with pytest.raises(KeyboardInterrupt), pytest.warns(UserWarning, match="interrupted after"):
+        article.run_article(seed=0)

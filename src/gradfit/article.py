@@ -43,10 +43,6 @@ ARTICLE_START = (1.0, 1.0)
 #: Most updates run when counting how many a learning rate needs (about 0.3 s of closed-form GD).
 UPDATES_SEARCH_LIMIT = 1_000_000
 
-#: First cap, and its growth factor, of the search for the number of updates needed.
-SEARCH_FIRST_CAP = 1024
-SEARCH_GROWTH = 8
-
 
 def article_loop(
     X: NDArray[np.float64], y: NDArray[np.float64], *, times: int = 1000, alpha: float = 0.01
@@ -255,6 +251,7 @@ def run_article(
     intercept0, slope0 = ARTICLE_START
     model = LinearRegression(learning_rate=learning_rate, max_iter=iterations, tol=0, standardize=False)
     model.fit(X, y, coef_init=[slope0], intercept_init=intercept0)
+    _raise_if_interrupted(model)
 
     lipschitz = float(model.lipschitz_)
     search_limit = max(UPDATES_SEARCH_LIMIT, iterations)
@@ -296,22 +293,23 @@ def _updates_needed(
 ) -> int | None:
     """Updates from the article's start until the driver's tolerance test passes (None past ``limit``).
 
-    Closed-form GD costs time in proportion to ``max_iter``, so the cap grows geometrically
-    (×8) up to ``limit``: the work stays within a small factor of the updates actually needed.
+    The driver evaluates constant-step GD in closed-form blocks that double in length, so one run
+    with ``max_iter=limit`` costs time in proportion to the updates actually needed.
     """
     intercept0, slope0 = ARTICLE_START
-    cap = min(SEARCH_FIRST_CAP, limit)
-    while True:
-        probe = LinearRegression(learning_rate=learning_rate, max_iter=cap, tol=tol, standardize=False)
-        with warnings.catch_warnings():
-            # Running out of updates means "more than `cap`", not a problem to warn about.
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            probe.fit(X, y, coef_init=[slope0], intercept_init=intercept0)
-        if probe.converged_:
-            return int(probe.n_iter_)
-        if cap >= limit:
-            return None
-        cap = min(cap * SEARCH_GROWTH, limit)
+    probe = LinearRegression(learning_rate=learning_rate, max_iter=limit, tol=tol, standardize=False)
+    with warnings.catch_warnings():
+        # Running out of updates means "more than `limit`", not a problem to warn about.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        probe.fit(X, y, coef_init=[slope0], intercept_init=intercept0)
+    _raise_if_interrupted(probe)
+    return int(probe.n_iter_) if probe.converged_ else None
+
+
+def _raise_if_interrupted(model: LinearRegression) -> None:
+    """The driver turns Ctrl-C into a model that says "interrupted"; here it must stop the whole run."""
+    if model.status_ == "interrupted":
+        raise KeyboardInterrupt
 
 
 def _gradient_norm(X: NDArray[np.float64], y: NDArray[np.float64], intercept: float, slope: float) -> float:

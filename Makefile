@@ -21,6 +21,8 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/article.py
+	$(BIN)/python benchmarks/tall.py
+	$(BIN)/python benchmarks/solvers.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache

@@ -197,3 +197,15 @@ def test_summary_of_a_loaded_model_asks_for_a_refit(tmp_path):
     LinearRegression().fit(X, y).save(tmp_path / "m.json")
     with pytest.raises(ValueError, match="Fit the model again"):
         load(tmp_path / "m.json").summary()
+
+
+def test_a_source_can_be_fitted_directly_and_carries_its_target():
+    from gradfit.sources.memory import MemorySource
+
+    X, y = regression_problem(15)
+    from_arrays = LinearRegression(solver="cg", tol=1e-12).fit(X, y)
+    from_source = LinearRegression(solver="cg", tol=1e-12).fit(MemorySource(X, y))
+    np.testing.assert_allclose(from_source.coef_, from_arrays.coef_, rtol=1e-12)
+    assert from_source.n_features_in_ == X.shape[1]
+    with pytest.raises(ValueError, match="carries its own target"):
+        LinearRegression().fit(MemorySource(X, y), y)

@@ -24,7 +24,7 @@ from gradfit.schedules import SCHEDULES
 from gradfit.solvers import SOLVERS
 from gradfit.solvers.exact import solve_exact
 from gradfit.solvers.gd import LINE_SEARCHES
-from gradfit.sources import as_source, power_of_two_scale
+from gradfit.sources import InMemorySource, Source, as_source, power_of_two_scale
 
 if TYPE_CHECKING:
     from gradfit.summary import ModelSummary
@@ -33,6 +33,8 @@ __all__ = ["LinearRegression", "OptimumGap"]
 
 #: Solvers that run without iterating.
 DIRECT_SOLVERS = ("exact",)
+#: Solvers that draw random rows, which only an in-memory source can give.
+STOCHASTIC_SOLVERS = ("sgd", "minibatch", "adam")
 #: Iterates kept by ``record_path=True`` (evenly thinned over longer runs).
 DEFAULT_PATH_POINTS = 2000
 #: Solvers with a proximal step, so they can honour an L1 penalty.
@@ -196,8 +198,8 @@ class LinearRegression(RegressorMixin, BaseEstimator):
 
     def fit(
         self,
-        X: ArrayLike,
-        y: ArrayLike,
+        X: ArrayLike | Source,
+        y: ArrayLike | None = None,
         coef_init: ArrayLike | None = None,
         intercept_init: float | None = None,
         sample_weight: ArrayLike | None = None,
@@ -206,7 +208,8 @@ class LinearRegression(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or a :class:`~gradfit.sources.Source`
+            A source (for example files streamed in batches) carries its own target: then no ``y``.
         y : array-like of shape (n_samples,)
         coef_init : array-like of shape (n_features,), optional
             Starting coefficients (user's units); zeros in the optimised coordinates by default.
@@ -229,8 +232,36 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             When the loss grows without bound; the message gives the largest stable learning rate.
         """
         self._validate_params()
-        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True, ensure_min_samples=1)
-        weight = _check_weights(sample_weight, X.shape[0])
+        if isinstance(X, Source):
+            source = self._check_source(X, y, sample_weight)
+        else:
+            X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True, ensure_min_samples=1)
+            source = as_source(X, y, _check_weights(sample_weight, X.shape[0]))
+        for message, category in self._fit_objective(source, coef_init, intercept_init):
+            warnings.warn(message, category, stacklevel=2)
+        return self
+
+    def _check_source(self, source: Source, y, sample_weight) -> Source:  # noqa: ANN001
+        """Validate a :class:`~gradfit.sources.Source` given as X (a file or directory streamed in batches, ...)."""
+        if y is not None or sample_weight is not None:
+            raise ValueError(
+                "a Source carries its own target (and weights): call fit(source) without y or sample_weight"
+            )
+        if self.solver in STOCHASTIC_SOLVERS and not isinstance(source, InMemorySource):
+            raise ValueError(
+                f"solver={self.solver!r} draws random rows, which a streamed source cannot give; use 'cg', "
+                f"'nesterov', 'gd', 'exact' or 'auto'"
+            )
+        self.n_features_in_ = source.n_features
+        names = getattr(source, "feature_names", None)
+        if names is not None:
+            self.feature_names_in_ = np.asarray(names, dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        return source
+
+    def _fit_objective(self, source: Source, coef_init, intercept_init) -> list[tuple[str, type[Warning]]]:  # noqa: ANN001
+        """Fit on ``source``; returns the warnings for :meth:`fit` to raise at the caller's line."""
         has_l1 = self.alpha > 0 and self.l1_ratio > 0
         if has_l1 and self.solver in SOLVERS and not SOLVERS[self.solver].supports_l1 or has_l1 and self.solver == "exact":
             raise ValueError(
@@ -242,16 +273,15 @@ class LinearRegression(RegressorMixin, BaseEstimator):
                 f"learning_rate={self.learning_rate!r} is a step policy of solver='gd'; solver={self.solver!r} "
                 f"takes a number or 'auto'"
             )
-        source = as_source(X, y, weight)
         objective = LeastSquares.from_source(
             source, fit_intercept=self.fit_intercept, standardize=self.standardize, alpha=self.alpha, l1_ratio=self.l1_ratio
         )
         self._stats = objective.stats
         self.solver_ = self._resolve_solver(objective)
         if self.solver_ in DIRECT_SOLVERS:
-            self._fit_exact(X, y, weight, objective)
-            return self
-        theta0 = self._initial_theta(objective, coef_init, intercept_init, X.shape[1])
+            self._fit_exact(source, objective)
+            return []
+        theta0 = self._initial_theta(objective, coef_init, intercept_init, source.n_features)
         solver = self._make_solver(self.solver_)
         capacity = (DEFAULT_PATH_POINTS if self.record_path is True else int(self.record_path)) if self.record_path else None
         result = minimize(objective, solver, theta0, max_iter=self.max_iter, tol=self.tol, record_path=capacity)
@@ -274,10 +304,10 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         self.lipschitz_ = objective.lipschitz
         self.condition_number_ = objective.condition_number
         if result.status == "max_iter" and self.tol > 0:
-            warnings.warn(self._convergence_advice(result.message), ConvergenceWarning, stacklevel=2)
-        elif result.status == "interrupted":
-            warnings.warn(result.message, UserWarning, stacklevel=2)
-        return self
+            return [(self._convergence_advice(result.message), ConvergenceWarning)]
+        if result.status == "interrupted":
+            return [(result.message, UserWarning)]
+        return []
 
     def _resolve_solver(self, objective: LeastSquares) -> str:
         """The solver to run; for ``"auto"``, the fastest that reaches ``tol`` on these data.
@@ -314,25 +344,30 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             options["random_state"] = _seed(self.random_state)
         return cls(**options)
 
-    def _fit_exact(self, X: NDArray[np.float64], y: NDArray[np.float64], weight, objective: LeastSquares) -> None:
-        if self.alpha > 0:
-            # Ridge: (G + diag(ridge)) θ = b is well posed; solve it in the standardized statistics.
+    def _fit_exact(self, source: Source, objective: LeastSquares) -> None:
+        if self.alpha > 0 or not isinstance(source, InMemorySource):
+            # Ridge, or rows that are streamed: (G + diag(ridge)) θ = b from the statistics, by a
+            # (pseudo-)inverse in G's eigenbasis; accurate to about κ(G)·ε.
             eigenvalues, eigenvectors = objective.spectrum
             keep = eigenvalues > eigenvalues[-1] * objective.n_params * np.finfo(np.float64).eps
             theta = eigenvectors[:, keep] @ ((eigenvectors[:, keep].T @ objective.b) / eigenvalues[keep])
             self.coef_, self.intercept_ = objective.frame.to_model(theta)
-            how = "solved exactly from the statistics (ridge normal equations by eigendecomposition)"
+            how = "solved exactly from the statistics (normal equations by eigendecomposition)"
+            with np.errstate(over="ignore"):
+                self.final_loss_ = float(objective.loss_grad(theta)[0] * objective.frame.loss_scale)
         else:
+            X, y = source.arrays()
+            weight = source.sample_weight
             unit = _column_unit(X) if self.standardize else None
             self.coef_, self.intercept_ = _solve_weighted(X, y, weight, fit_intercept=self.fit_intercept, column_unit=unit)
             how = "solved exactly (QR on the scaled design with iterative refinement)"
+            self.final_loss_ = _cost(X, y, self.coef_, self.intercept_, weight)
         self.n_iter_ = 0
         self.history_ = History()
         self.loss_history_ = self.history_.loss
         self.converged_ = True
         self.status_ = "exact"
         self.message_ = how
-        self.final_loss_ = _cost(X, y, self.coef_, self.intercept_, weight)
         self.learning_rate_ = None
         self.lipschitz_ = objective.lipschitz
         self.condition_number_ = objective.condition_number

@@ -180,11 +180,11 @@ class LeastSquares:
         objective = cls.from_stats(stats, fit_intercept=fit_intercept, standardize=standardize, alpha=alpha, l1_ratio=l1_ratio)
         objective.source = source
         objective.stats = stats
-        X, _ = source.arrays()
         if (
-            objective.n_params <= DENSE_SPECTRUM_MAX
+            hasattr(source, "arrays")  # rows in memory; a streaming source keeps float64 statistics
+            and objective.n_params <= DENSE_SPECTRUM_MAX
             and objective.condition_number >= EXTENDED_PRECISION_CONDITION
-            and X.shape[0] * (objective.n_params + 1) ** 2 <= EXTENDED_PRECISION_MAX_WORK
+            and source.n_samples * (objective.n_params + 1) ** 2 <= EXTENDED_PRECISION_MAX_WORK
         ):
             objective.with_extended_precision()
         return objective

@@ -12,7 +12,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Source", "SufficientStats", "as_source", "power_of_two_scale", "safe_scale"]
+__all__ = ["Source", "InMemorySource", "SufficientStats", "as_source", "power_of_two_scale", "safe_scale"]
 
 
 #: Columns whose largest magnitude lies within 2^±SAFE_EXPONENT are used as they are: their products
@@ -215,6 +215,11 @@ class Source(Protocol):
     def stats(self) -> SufficientStats:
         """One pass over the rows gathering :class:`SufficientStats`."""
         ...
+
+
+@runtime_checkable
+class InMemorySource(Source, Protocol):
+    """A source whose rows are in memory: the exact solver and the stochastic solvers need that."""
 
     def arrays(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """The design ``X`` (n, d) and target ``y`` (n,) as in-memory arrays (for the exact solver)."""

@@ -19,24 +19,10 @@ import time
 import numpy as np
 
 from gradfit import LinearRegression
+from gradfit.article import article_loop
 from gradfit.datasets import make_article_data
 
 TARGET_RATIO = 0.2
-
-
-def article_loop(X: np.ndarray, y: np.ndarray, times: int = 1000, alpha: float = 0.01):
-    """The article's gradientDescent as printed (ones column, θ = [1, 1], cost before each update)."""
-    design = np.hstack((np.ones((len(y), 1)), X))
-    Y = y.reshape(-1, 1)
-    m = len(Y)
-    theta = np.array([1, 1]).reshape(2, 1)
-    loss = {}
-    for i in range(times):
-        diff = np.dot(design, theta) - Y
-        cost = (diff**2).sum() / (2.0 * m)
-        loss[i] = cost
-        theta = theta - alpha * (np.dot(design.T, diff) / m)
-    return theta.ravel(), np.array(list(loss.values()))
 
 
 def gradfit_fit(X: np.ndarray, y: np.ndarray):

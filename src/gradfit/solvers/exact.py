@@ -149,19 +149,8 @@ def _two_sum(a, b):
 
 
 def _accurate_sum(terms: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Sum ``terms`` over axis 0 as if in twice the working precision, then round.
-
-    A binary tree of TwoSums keeps the leading parts exact; the rounding errors, each below
-    ``u·|partial sum|``, are summed in float64, which is a second-order error (``≈ log₂(N)²·u²·Σ|t|``).
-    """
-    hi = np.array(terms, dtype=np.float64)
-    lo = np.zeros(hi.shape[1:])
-    while hi.shape[0] > 1:
-        half = hi.shape[0] // 2
-        s, e = _two_sum(hi[:half], hi[half : 2 * half])
-        lo += e.sum(axis=0)
-        hi = np.concatenate([s, hi[2 * half :]]) if hi.shape[0] % 2 else s
-    return hi[0] + lo if hi.shape[0] else lo
+    """Sum ``terms`` over axis 0 as if in twice the working precision, then round (see :func:`_sum_pair`)."""
+    return _sum_pair(terms)[0]
 
 
 def _split(values: NDArray[np.float64], out: list[NDArray[np.float64]]) -> None:
@@ -675,8 +664,12 @@ def _two_product(a, b):
 
 def _sum_pair(terms: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """``(hi, lo)`` with ``hi + lo`` the sum of ``terms`` over axis 0 to about ``u²·Σ|t|`` (a TwoSum tree)."""
+    # A binary tree of TwoSums keeps the leading parts exact; the rounding errors, each below
+    # u·|partial sum|, are summed in float64: a second-order error (≈ log₂(N)²·u²·Σ|t|).
     hi = np.array(terms, dtype=np.float64)
     lo = np.zeros(hi.shape[1:])
+    if hi.shape[0] == 0:
+        return lo, np.zeros_like(lo)
     while hi.shape[0] > 1:
         half = hi.shape[0] // 2
         s, e = _two_sum(hi[:half], hi[half : 2 * half])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Callable, Sequence
 
 import numpy as np
@@ -23,6 +24,9 @@ DIVERGENCE_GROWTH = 1e3
 BLOCK_ELEMENTS = 2**20
 #: Steps in the first closed-form block; each next block is twice as long.
 FIRST_BLOCK_STEPS = 1024
+#: A run is recentred (see ``LeastSquares.recentred``) once its gradient is within this factor of
+#: the rounding floor ``ε·L·‖θ‖``, below which steps on θ itself start to round away.
+RECENTRE_FACTOR = 16.0
 
 Callback = Callable[[State], bool | None]
 
@@ -78,6 +82,9 @@ def minimize(
     block_steps = FIRST_BLOCK_STEPS
     status: Status | None = None
     path = PathRecorder(record_path) if record_path else None
+    anchor = np.zeros_like(state.theta)  # θ = anchor + the state's coordinates, once recentred
+    recentre = getattr(objective, "can_recentre", False) and not getattr(solver, "stochastic", False)
+    floor = RECENTRE_FACTOR * np.finfo(np.float64).eps * objective.lipschitz if recentre else 0.0
     if path is not None:
         path.add(np.array([0]), state.theta[None, :])
 
@@ -105,6 +112,11 @@ def minimize(
             if state.k >= max_iter:
                 status = "max_iter"
                 break
+            if recentre and state.grad_norm <= floor * float(np.linalg.norm(state.theta)):
+                # The solver restarts (momentum and memory are lost) from δ = 0 at the same point.
+                anchor = anchor + state.theta
+                objective = objective.recentred(state.theta)
+                state = replace(solver.init(objective, np.zeros_like(state.theta)), k=state.k)
             if advance is not None:
                 n_steps = min(max_iter - state.k, block_steps, max(1, BLOCK_ELEMENTS // max(1, objective.n_params)))
                 block_steps *= 2  # blocks grow, so a run that converges early computes little past it
@@ -128,7 +140,7 @@ def minimize(
                     raise divergence(state.k + first_bad + 1, trajectory.loss[first_bad])
                 if path is not None:
                     kept = path.wanted(state.k + 1, state.k + stop + 1)
-                    path.add(kept, trajectory.thetas_at(kept - state.k))
+                    path.add(kept, anchor + trajectory.thetas_at(kept - state.k))
                 state = trajectory.state_at(stop + 1)
                 reached = reached + (block_end - reached) * (stop + 1) / n_steps
                 continue
@@ -143,7 +155,7 @@ def minimize(
                 raise divergence(new_state.k, new_state.loss)
             state = new_state
             if path is not None:
-                path.add(np.array([state.k]), state.theta[None, :])
+                path.add(np.array([state.k]), (anchor + state.theta)[None, :])
             if any(callback(state) for callback in callbacks):
                 status = "callback"
                 break
@@ -152,9 +164,10 @@ def minimize(
 
     n_iter = state.k
     records = history.build().truncated(n_iter)
-    path_iterations, path_thetas = path.build(state.k, state.theta) if path is not None else (None, None)
+    theta = anchor + state.theta
+    path_iterations, path_thetas = path.build(state.k, theta) if path is not None else (None, None)
     return Result(
-        theta=state.theta,
+        theta=theta,
         n_iter=n_iter,
         converged=status == "tol",
         status=status,

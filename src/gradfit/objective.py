@@ -255,6 +255,30 @@ class LeastSquares:
             G, b = zz, zt
         return cls(G, b, float(tt), frame, l1=l1, ridge=ridge)
 
+    @property
+    def can_recentre(self) -> bool:
+        """Whether :meth:`recentred` applies: double-double statistics and no L1 part."""
+        return self.extended is not None and self.l1 is None
+
+    def recentred(self, anchor: NDArray[np.float64]) -> "LeastSquares":
+        """The same objective in the coordinates ``δ = θ − anchor``: ``J(anchor + δ)``.
+
+        ``b' = b − G·anchor = −∇J(anchor)`` is formed in double-double, so the new coordinates
+        resolve steps far below the float spacing of θ itself. Iterates near the optimum stop moving
+        when ``α·∇J`` falls under half an ulp of θ; after recentring they move again. Needs
+        :attr:`can_recentre`.
+        """
+        from gradfit.solvers.exact import affine_pair
+
+        G_pair, b_pair = self.extended
+        minus_hi, minus_lo = affine_pair(G_pair, b_pair, anchor)
+        shifted = LeastSquares(self.G, -minus_hi, 2.0 * self.loss_grad(anchor)[0], self.frame, ridge=self.ridge)
+        shifted.extended = (G_pair, (-minus_hi, -minus_lo))
+        for cached in ("spectrum", "lipschitz", "strong_convexity", "condition_number"):
+            if cached in self.__dict__:
+                shifted.__dict__[cached] = self.__dict__[cached]
+        return shifted
+
     def design(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
         """Rows of the user's X (k, d) in θ's coordinates, Z (k, p)."""
         frame = self.frame

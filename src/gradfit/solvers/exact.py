@@ -730,7 +730,13 @@ def add_to_pair(pair, values):
 
 
 def affine_double_double(G_pair, b_pair, theta: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``G θ − b`` for double-double ``G`` (p, p) and ``b`` (p,), rounded once at the end.
+    """``G θ − b`` for double-double ``G`` and ``b``, rounded once (see :func:`affine_pair`)."""
+    hi, lo = affine_pair(G_pair, b_pair, theta)
+    return hi + lo
+
+
+def affine_pair(G_pair, b_pair, theta: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``G θ − b`` for double-double ``G`` (p, p) and ``b`` (p,), as a double-double pair.
 
     Near a least-squares optimum ``Gθ`` and ``b`` agree in most of their digits; computed in
     float64 the gradient then drowns in rounding of size ``u·|G||θ|``. Here every product is
@@ -740,5 +746,4 @@ def affine_double_double(G_pair, b_pair, theta: NDArray[np.float64]) -> NDArray[
     b_hi, b_lo = b_pair
     products, errors = _two_product(G_hi, theta[None, :])
     terms = np.concatenate([products.T, errors.T, (G_lo @ theta)[None, :], -b_hi[None, :], -b_lo[None, :]])
-    hi, lo = _sum_pair(terms)
-    return hi + lo
+    return _sum_pair(terms)

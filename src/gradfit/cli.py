@@ -1,4 +1,5 @@
-"""The ``gradfit`` command: ``demo``, ``fit`` and ``predict``. The only module importing typer and rich.
+"""The ``gradfit`` command: ``demo``, ``fit``, ``predict``, ``sweep`` and ``report``. The only module importing
+typer and rich.
 
 The commands are thin: they parse options, call the library, and print. The library raises typed
 errors; :func:`main` turns each into one line on stderr, ``error: <message>``, and an exit code.
@@ -45,6 +46,9 @@ from rich.table import Table
 import gradfit
 from gradfit.errors import DataError, DivergenceError, GradfitError
 from gradfit.estimator import DIRECT_SOLVERS, LinearRegression
+from gradfit.learning import DEFAULT_MAX_ITER as DEFAULT_SWEEP_MAX_ITER
+from gradfit.learning import DEFAULT_TOL as DEFAULT_SWEEP_TOL
+from gradfit.report import REPORT_FRAMES as DEFAULT_REPORT_FRAMES
 from gradfit.solvers import SOLVERS
 from gradfit.solvers.gd import LINE_SEARCHES
 from gradfit.sources.files import read_csv_table
@@ -61,6 +65,9 @@ DEBUG_VARIABLE = "GRADFIT_DEBUG"
 
 #: The estimator's defaults, shown in ``--help`` and used when an option is left out.
 _DEFAULTS = LinearRegression().get_params()
+
+#: Most frames ``gradfit report --frames`` accepts (each costs a full redraw, and bytes in the page).
+MAX_REPORT_FRAMES = 200
 
 SolverName = enum.Enum(
     "SolverName", {name: name for name in sorted(set(SOLVERS) | set(DIRECT_SOLVERS) | {"auto"})}, type=str
@@ -101,11 +108,21 @@ def demo(
     out: Annotated[
         Path,
         typer.Option(
-            "--out", file_okay=False, help="Folder for data.png and loss.png (created; those two files are replaced)."
+            "--out",
+            file_okay=False,
+            help="Folder for data.png and loss.png, and report.html with --report (created; those files are replaced).",
         ),
     ] = Path("demo-output"),
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one JSON object (the run and the figure paths) instead of the summary.")
+    ] = False,
+    report: Annotated[
+        bool,
+        typer.Option(
+            "--report",
+            help="Also write report.html to --out: one self-contained page with the bowl, the path, a learning-rate "
+            "sweep and an animation of the fit, each explained (see 'gradfit report').",
+        ),
     ] = False,
 ) -> None:
     """Run the article's gradient descent on its y = 2x + 1 example and show how far it gets.
@@ -126,10 +143,14 @@ def demo(
             raise KeyboardInterrupt
         data_plot = plot_data_fit(run.X, run.y, run.model, out / "data.png")
         loss_plot = plot_loss(run.model, out / "loss.png", optimum_loss=run.optimum_loss)
+        report_path = _write_article_report(run, out) if report else None
     if json_output:
-        _print_json({**run.to_json(), "data_plot": str(data_plot), "loss_plot": str(loss_plot)})
+        extra = {"report": str(report_path)} if report_path is not None else {}
+        _print_json({**run.to_json(), "data_plot": str(data_plot), "loss_plot": str(loss_plot), **extra})
         return
     _print_demo(run, data_plot, loss_plot)
+    if report_path is not None:
+        stdout.print(f"Report: {escape(str(report_path))}")
 
 
 @app.command()
@@ -287,6 +308,182 @@ def predict(
     with open(output, "w" if force else "x", encoding="utf-8", newline="") as handle:
         handle.write(text)
     stdout.print(f"wrote {len(predictions)} predictions to {escape(str(output))}")
+
+
+# --- the learners' toolkit: sweep and report -----------------------------------------------------
+
+CsvArgument = Annotated[
+    Path | None,
+    typer.Argument(
+        metavar="[CSV]",
+        help="CSV file with a header line naming the columns. Default: the article's 100 points (see --seed).",
+        show_default=False,
+    ),
+]
+TargetOption = Annotated[
+    str | None, typer.Option(help="Name of the column to predict (needed with a CSV).", show_default=False)
+]
+FeaturesOption = Annotated[
+    str | None,
+    typer.Option(help="Comma-separated feature columns of the CSV, e.g. 'a,b'. Default: every column but the target."),
+]
+DropMissingOption = Annotated[
+    bool, typer.Option("--drop-missing", help="Leave out CSV rows with a missing value in a used column.")
+]
+SeedOption = Annotated[
+    int | None,
+    typer.Option(help="Seed of the article's 100 random points (without a CSV). Default: fresh data each run."),
+]
+LearningRatesOption = Annotated[
+    str | None,
+    typer.Option(
+        "--learning-rates",
+        help="Comma-separated learning rates for the sweep, e.g. '0.01,0.5,1.6'. Default: 0.1, 0.5, 1, 1.9 and 2.1 "
+        "times 1/L (one past the stable bound 2/L), plus the article's 0.01 on the article's data. In the article's "
+        "raw scale for its data, in standardized coordinates for a CSV.",
+        show_default=False,
+    ),
+]
+
+
+@app.command()
+def sweep(
+    path: CsvArgument = None,
+    target: TargetOption = None,
+    features: FeaturesOption = None,
+    drop_missing: DropMissingOption = False,
+    seed: SeedOption = None,
+    learning_rates: LearningRatesOption = None,
+    max_iter: Annotated[
+        int, typer.Option("--max-iter", min=1, help="Most updates per learning rate.")
+    ] = DEFAULT_SWEEP_MAX_ITER,
+    tol: Annotated[
+        float,
+        typer.Option(help="A run has converged when its gradient norm is at most tol times its starting value (> 0)."),
+    ] = DEFAULT_SWEEP_TOL,
+    out: Annotated[
+        Path, typer.Option("--out", file_okay=False, help="Folder for sweep.png (created; that file is replaced).")
+    ] = Path("sweep-output"),
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object (the table and the figure path) instead of the table.")
+    ] = False,
+) -> None:
+    """Run gradient descent at several learning rates and compare: too small, just right, too large.
+
+    Prints, for each learning rate, the updates it needed to converge, 'did not converge in N updates', or
+    'diverged at iteration k', with the final cost; draws all the cost curves on one log-scale figure.
+    The article's data run with the article's settings (raw design, start θ = (1, 1)); a CSV runs on
+    standardized features.
+    """
+    from gradfit.plots import plot_sweep
+
+    rates = _parse_learning_rates(learning_rates)
+    with _warnings_to_stderr():
+        result = _run_sweep(path, target=target, features=features, drop_missing=drop_missing, seed=seed,
+                            learning_rates=rates, max_iter=max_iter, tol=tol)
+        figure = plot_sweep(result, out / "sweep.png", target_name=target or "y")
+    if json_output:
+        _print_json({**result.to_dict(), "plot": str(figure)})
+        return
+    _print_sweep(result)
+    stdout.print()
+    stdout.print(f"Figure: {escape(str(figure))}")
+
+
+@app.command()
+def report(
+    path: CsvArgument = None,
+    target: TargetOption = None,
+    features: FeaturesOption = None,
+    drop_missing: DropMissingOption = False,
+    seed: SeedOption = None,
+    learning_rate: Annotated[
+        str | None,
+        typer.Option(
+            "--learning-rate",
+            help="Step size of the reported run: a positive number or 'auto' (1/L). Default: the article's 0.01 on "
+            "its data, 'auto' on a CSV.",
+            show_default=False,
+        ),
+    ] = None,
+    max_iter: Annotated[
+        int | None,
+        typer.Option(
+            "--max-iter",
+            min=1,
+            help="Updates of the reported run: all of them on the article's data (default 1000, as the article), "
+            "at most this many on a CSV (default 10000, stopping at convergence).",
+            show_default=False,
+        ),
+    ] = None,
+    learning_rates: LearningRatesOption = None,
+    surface: Annotated[
+        str | None,
+        typer.Option(
+            help="Two parameters spanning the picture of the cost bowl, e.g. 'intercept,area' or 'rooms,area'. "
+            "Default: the intercept and the first feature.",
+            show_default=False,
+        ),
+    ] = None,
+    frames: Annotated[
+        int, typer.Option(min=2, max=MAX_REPORT_FRAMES, help="Frames of the animation of the fit.")
+    ] = DEFAULT_REPORT_FRAMES,
+    out: Annotated[
+        Path, typer.Option("--out", file_okay=False, help="Folder for report.html (created; that file is replaced).")
+    ] = Path("report-output"),
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object (the report's path and the run's outcome).")
+    ] = False,
+) -> None:
+    """Write one self-contained HTML report of a gradient-descent fit, explained for learners.
+
+    The data and the fit, the cost per update, the cost bowl with the path of the iterates, a learning-rate
+    sweep, an animation of the fit, the convergence verdict and the coefficient table, each with a few plain
+    sentences. Every image is embedded: the file can be opened offline, mailed or archived on its own.
+    """
+    from gradfit.report import data_report, write_report
+
+    rate = _parse_learning_rate(learning_rate) if learning_rate is not None else None
+    rates = _parse_learning_rates(learning_rates)
+    coordinates = _parse_surface(surface)
+    with _warnings_to_stderr():
+        if path is None:
+            _refuse_csv_options(target=target, features=features, drop_missing=drop_missing)
+            from gradfit.article import run_article
+
+            options: dict = {"seed": seed}
+            if rate is not None:
+                options["learning_rate"] = rate
+            if max_iter is not None:
+                options["iterations"] = max_iter
+            if coordinates is not None:
+                raise typer.BadParameter("the article's data have one feature, so the bowl is always over the "
+                                         "intercept and the slope; --surface picks a slice of a CSV's bowl",
+                                         param_hint="'--surface'")
+            run = run_article(**options)
+            if run.model.status_ == "interrupted":
+                raise KeyboardInterrupt
+            report_path = _write_article_report(run, out, learning_rates=rates, frames=frames)
+            model = run.model
+        else:
+            table, model = _fit_csv_for_report(path, target=target, features=features, drop_missing=drop_missing,
+                                               seed=seed, learning_rate=rate, max_iter=max_iter,
+                                               coordinates=coordinates)
+            document = data_report(
+                table.X, table.y, model, feature_names=table.feature_names, target_name=table.target,
+                source=path.name, learning_rates=rates, coordinates=coordinates or (0, 1), frames=frames,
+            )
+            report_path = write_report(document, out)
+    if json_output:
+        _print_json({
+            "report": str(report_path),
+            "converged": bool(model.converged_),
+            "n_iter": int(model.n_iter_),
+            "final_loss": float(model.final_loss_),
+            "message": model.message_,
+        })
+        return
+    stdout.print(f"Report: {escape(str(report_path))}")
 
 
 # --- entry point ---------------------------------------------------------------------------------
@@ -498,6 +695,120 @@ def _print_demo(run, data_plot: Path, loss_plot: Path) -> None:
     stdout.print(f"  Any constant α below 2/L = {run.stable_bound:.4g} converges; a larger one diverges.")
     stdout.print()
     stdout.print(f"Figures: {escape(str(data_plot))}, {escape(str(loss_plot))}")
+
+
+def _parse_learning_rates(text: str | None) -> list[float] | None:
+    """Comma-separated positive finite numbers, or None; a usage error otherwise."""
+    if text is None:
+        return None
+    rates = []
+    for part in text.split(","):
+        try:
+            value = float(part)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value > 0):
+            raise typer.BadParameter(
+                f"{part.strip()!r} is not a positive number; give learning rates separated by commas, e.g. '0.01,0.5'",
+                param_hint="'--learning-rates'",
+            )
+        rates.append(value)
+    return rates
+
+
+def _parse_surface(text: str | None) -> tuple[str, str] | None:
+    if text is None:
+        return None
+    names = [name.strip() for name in text.split(",")]
+    if len(names) != 2 or not all(names) or names[0] == names[1]:
+        raise typer.BadParameter(
+            f"{text!r}: give two different parameters separated by a comma, e.g. 'intercept,area'",
+            param_hint="'--surface'",
+        )
+    return names[0], names[1]
+
+
+def _refuse_csv_options(*, target: str | None, features: str | None, drop_missing: bool) -> None:
+    given = [flag for flag, value in (("--target", target), ("--features", features), ("--drop-missing", drop_missing))
+             if value]
+    if given:
+        raise typer.BadParameter(f"{', '.join(given)} applies to a CSV file; give one, or leave it out to use the "
+                                 "article's data", param_hint=f"'{given[0]}'")
+
+
+def _read_csv_for_toolkit(path: Path, *, target: str | None, features: str | None, drop_missing: bool,
+                          seed: int | None):
+    if target is None:
+        raise typer.BadParameter("a CSV needs --target, the column to predict", param_hint="'--target'")
+    if seed is not None:
+        raise typer.BadParameter("--seed draws the article's data; leave it out with a CSV", param_hint="'--seed'")
+    table = read_csv_table(path, target=target, features=_parse_features(features), drop_missing=drop_missing)
+    if table.n_dropped:
+        _note(f"dropped {table.n_dropped} of {table.n_rows_read} rows with a missing value (--drop-missing)")
+    return table
+
+
+def _run_sweep(path: Path | None, *, target, features, drop_missing: bool, seed: int | None,
+               learning_rates: list[float] | None, max_iter: int, tol: float):  # noqa: ANN001
+    from gradfit.learning import article_sweep, sweep_learning_rates
+
+    if path is None:
+        _refuse_csv_options(target=target, features=features, drop_missing=drop_missing)
+        return article_sweep(seed=seed, learning_rates=learning_rates, max_iter=max_iter, tol=tol)
+    table = _read_csv_for_toolkit(path, target=target, features=features, drop_missing=drop_missing, seed=seed)
+    return sweep_learning_rates(
+        table.X, table.y, learning_rates=learning_rates, max_iter=max_iter, tol=tol, standardize=True,
+        problem=f"{path.name} ({table.n_samples} rows, {len(table.feature_names)} features, standardized)",
+    )
+
+
+def _fit_csv_for_report(path: Path, *, target, features, drop_missing: bool, seed: int | None,
+                        learning_rate: float | str | None, max_iter: int | None,
+                        coordinates: tuple[str, str] | None):  # noqa: ANN001, ANN202
+    table = _read_csv_for_toolkit(path, target=target, features=features, drop_missing=drop_missing, seed=seed)
+    unknown = [name for name in coordinates or () if name != "intercept" and name not in table.feature_names]
+    if unknown:
+        raise typer.BadParameter(
+            f"{unknown[0]!r} is neither 'intercept' nor a feature ({', '.join(table.feature_names)})",
+            param_hint="'--surface'",
+        )
+    model = LinearRegression(
+        solver="gd",
+        learning_rate=_DEFAULTS["learning_rate"] if learning_rate is None else learning_rate,
+        max_iter=_DEFAULTS["max_iter"] if max_iter is None else max_iter,
+        record_path=True,
+    )
+    model.fit(table.X, table.y)
+    if model.status_ == "interrupted":
+        raise KeyboardInterrupt
+    # As 'gradfit fit' does: the CSV's column names, for the coefficient table.
+    model.feature_names_in_ = np.asarray(table.feature_names, dtype=object)
+    return table, model
+
+
+def _write_article_report(run, out: Path, *, learning_rates: list[float] | None = None,
+                          frames: int = DEFAULT_REPORT_FRAMES) -> Path:  # noqa: ANN001 - ArticleRun
+    from gradfit.report import article_report, write_report
+
+    return write_report(article_report(run, learning_rates=learning_rates, frames=frames), out)
+
+
+def _print_sweep(result) -> None:  # noqa: ANN001 - LearningRateSweep
+    stdout.print(f"[bold]Learning-rate sweep[/] on {escape(result.problem)}")
+    stdout.print(
+        f"L = {result.lipschitz:.4g}: 1/L = {result.auto_learning_rate:.4g} ('auto'), stable below 2/L = "
+        f"{result.stable_bound:.4g}; at most {result.max_iter:,} updates, tol {result.tol:g}"
+    )
+    stdout.print()
+    table = Table(show_edge=False)
+    table.add_column("learning rate", justify="right")
+    table.add_column("× 1/L", justify="right")
+    table.add_column("outcome")
+    table.add_column("final loss", justify="right")
+    styles = {"converged": "green", "max_iter": "yellow", "diverged": "bold red"}
+    for run, (rate, factor, verdict, loss) in zip(result.runs, result.rows()):
+        table.add_row(rate, factor.removesuffix("/L"), f"[{styles[run.outcome]}]{escape(verdict)}[/]", loss)
+    stdout.print(table)
 
 
 def _updates(count: int | None) -> str:

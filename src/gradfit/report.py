@@ -1,0 +1,511 @@
+"""One self-contained HTML report of a gradient-descent fit: what it did, and why it works.
+
+The report has the data and the fit, the cost per update, the cost "bowl" with the path of the
+iterates, a learning-rate sweep, an animation of the line moving, the convergence verdict and the
+coefficient table, each with a few plain sentences. Every image is embedded as a ``data:`` URI
+(PNG, and the GIF of the animation) and the page loads nothing else: no scripts, fonts, style
+sheets or links to the network (a Content-Security-Policy says so to the browser, too).
+
+:func:`article_report` builds it for the article's run, :func:`data_report` for a model fitted to
+the user's data; :func:`write_report` writes it. The figures come from :mod:`gradfit.plots`.
+The report never refits the user's model. It runs the sweep (that is its purpose), and for the
+article it replays the run once with ``record_path=True`` when the run did not keep its path.
+
+Examples
+--------
+>>> from gradfit.article import run_article
+>>> from gradfit.report import article_report, write_report
+>>> html = article_report(run_article(seed=0, iterations=100), frames=4)
+>>> html.startswith("<!DOCTYPE html>")
+True
+"""
+
+from __future__ import annotations
+
+import base64
+import html as html_escape
+import math
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.base import clone
+
+import gradfit
+from gradfit.learning import DEFAULT_MAX_ITER, DEFAULT_TOL, LearningRateSweep, article_sweep, sweep_learning_rates
+
+__all__ = ["REPORT_NAME", "Section", "article_report", "data_report", "write_report"]
+
+#: File name of the report inside the output folder.
+REPORT_NAME = "report.html"
+
+#: Distinct frames of the embedded animation.
+REPORT_FRAMES = 30
+
+#: Allow nothing but inline styles and data: images, so that the page cannot reach the network.
+CONTENT_SECURITY_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+
+STYLE = """
+:root { color-scheme: light; }
+body { margin: 0; background: #f4f5f7; color: #1d1f23;
+       font: 17px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", Arial, sans-serif; }
+main { max-width: 1000px; margin: 0 auto; padding: 24px 28px 48px; background: #fff; }
+h1 { font-size: 1.9em; margin: 0.3em 0 0.2em; }
+h2 { font-size: 1.35em; margin: 1.8em 0 0.4em; padding-top: 0.6em; border-top: 1px solid #dde1e6; }
+p { margin: 0.5em 0; }
+.lead { font-size: 1.08em; color: #33373d; }
+.meta { color: #5f6670; font-size: 0.9em; }
+nav ol { columns: 2; margin: 0.4em 0; padding-left: 1.4em; }
+nav a, a { color: #0b5cad; }
+figure { margin: 0.8em 0; }
+figure img { display: block; max-width: 100%; height: auto; border: 1px solid #e3e6ea; border-radius: 4px; }
+figcaption { color: #4a5058; font-size: 0.92em; margin-top: 0.3em; }
+.badge { display: inline-block; padding: 0.15em 0.6em; border-radius: 0.8em; font-weight: 600; }
+.good { background: #dff3e4; color: #14532d; }
+.bad { background: #fde2e1; color: #7f1d1d; }
+.glance { background: #f0f6ff; border-left: 4px solid #0b5cad; padding: 0.6em 1em; margin: 1em 0; }
+pre { background: #f6f8fa; border: 1px solid #e3e6ea; border-radius: 4px; padding: 0.8em 1em; overflow-x: auto;
+      font: 14px/1.45 ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; }
+table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.95em; font-variant-numeric: tabular-nums; }
+th, td { padding: 0.3em 0.8em; border-bottom: 1px solid #e3e6ea; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+thead th { background: #f6f8fa; }
+td.diverged, td.max_iter, td.converged { text-align: left; }
+td.diverged { color: #b91c1c; font-weight: 600; }
+td.max_iter { color: #92400e; }
+td.converged { color: #166534; }
+footer { margin-top: 3em; color: #6b7280; font-size: 0.85em; }
+"""
+
+
+@dataclass(frozen=True)
+class Section:
+    """One part of the report.
+
+    Attributes
+    ----------
+    anchor : str
+        Id of the section (for the table of contents).
+    title : str
+    text : str
+        Plain-language explanation, as HTML (already escaped).
+    image : bytes or None
+        A PNG or GIF to embed.
+    mime : str
+        ``image/png`` or ``image/gif``.
+    alt : str
+        Text alternative of the image.
+    body : str
+        Further HTML after the image (a table, a verdict).
+    """
+
+    anchor: str
+    title: str
+    text: str
+    image: bytes | None = None
+    mime: str = "image/png"
+    alt: str = ""
+    body: str = ""
+
+
+def article_report(
+    run,
+    *,
+    learning_rates: Sequence[float] | None = None,
+    sweep: LearningRateSweep | None = None,
+    frames: int = REPORT_FRAMES,
+) -> str:
+    """The HTML report of the article's run.
+
+    Parameters
+    ----------
+    run : gradfit.article.ArticleRun
+        From :func:`gradfit.article.run_article`. If its model kept no path, the run is replayed
+        once with ``record_path=True`` (same data, settings and start, so the same iterates).
+    learning_rates : sequence of float, optional
+        Rates of the sweep (default: the article's 0.01 and fractions and multiples of 1/L).
+    sweep : LearningRateSweep, optional
+        A sweep already run on ``run``'s data (then ``learning_rates`` is ignored).
+    frames : int, default=30
+        Distinct frames of the animation.
+
+    Returns
+    -------
+    str
+        The whole HTML document.
+    """
+    from gradfit.article import ARTICLE_START
+    from gradfit.datasets import ARTICLE_INTERCEPT, ARTICLE_SLOPE
+    from gradfit.plots import data_fit_figure
+
+    intercept0, slope0 = ARTICLE_START
+    model = run.model
+    if getattr(model, "path_", None) is None:
+        model = clone(model).set_params(record_path=True).fit(run.X, run.y, coef_init=[slope0], intercept_init=intercept0)
+    if sweep is None:
+        sweep = article_sweep(seed=run.seed, X=run.X, y=run.y, learning_rates=learning_rates)
+    alpha = _alpha_text(run.learning_rate, run.auto_learning_rate)
+    data = f"seed {run.seed}" if run.seed is not None else "fresh random data"
+    converged = bool(run.converged)
+    intro = (
+        f"The article fits a straight line to {len(run.y)} points scattered around y = 2x + 1 ({data}) by "
+        f"gradient descent: start from intercept 1 and slope 1, then {run.iterations:,} times take a step "
+        f"downhill on the cost, of size {alpha} times the gradient. This report shows what those steps do, "
+        f"and why they work (or do not)."
+    )
+    glance = (
+        f"After {run.iterations:,} updates the line is y = {run.slope:.4f}x + {run.intercept:.4f}; the best "
+        f"possible line is y = {run.optimum_slope:.4f}x + {run.optimum_intercept:.4f}. "
+        + ("The run reached the bottom of the bowl." if converged else
+           f"The run stopped short of the bottom: {_needs_text(run)}")
+    )
+    fit_figure = data_fit_figure(run.X, run.y, model, true_line=(ARTICLE_SLOPE, ARTICLE_INTERCEPT),
+                                 title="The article's data, the true line and the line gradient descent found")
+    verdict_body = (
+        f"<p>{_badge(converged)}</p>"
+        f"<pre>{_escape(run.summary())}</pre>"
+        f"<p>The estimator's own account: {_escape(model.message_)}.</p>"
+    )
+    sections = _sections(
+        X=run.X, y=run.y, model=model, sweep=sweep, fit_figure=fit_figure, optimum_loss=run.optimum_loss,
+        true_line=(ARTICLE_SLOPE, ARTICLE_INTERCEPT), feature_names=["x"], target_name="y", frames=frames,
+        verdict_text=_verdict_text(converged, run.iterations, alpha), verdict_body=verdict_body,
+        coordinates=(0, 1),
+    )
+    return _document("Why gradient descent works: the article's example", intro, glance, sections)
+
+
+def data_report(
+    X: ArrayLike,
+    y: ArrayLike,
+    model,
+    *,
+    feature_names: Sequence[str] | None = None,
+    target_name: str = "y",
+    source: str = "the data",
+    learning_rates: Sequence[float] | None = None,
+    sweep: LearningRateSweep | None = None,
+    sweep_max_iter: int = DEFAULT_MAX_ITER,
+    sweep_tol: float = DEFAULT_TOL,
+    coordinates: tuple[int | str, int | str] = (0, 1),
+    frames: int = REPORT_FRAMES,
+) -> str:
+    """The HTML report of a gradient-descent model fitted to the user's data.
+
+    Parameters
+    ----------
+    X : array-like of shape (m, d)
+    y : array-like of shape (m,)
+    model : LinearRegression
+        Fitted on (X, y) by an iterative solver with ``record_path=True``.
+    feature_names : sequence of str, optional
+    target_name : str
+    source : str
+        Where the data came from, in words (e.g. the CSV file's name).
+    learning_rates : sequence of float, optional
+        Rates of the sweep, in the model's optimised coordinates (default: fractions and multiples of 1/L).
+    sweep : LearningRateSweep, optional
+        A sweep already run on these data (then ``learning_rates`` is ignored).
+    sweep_max_iter, sweep_tol
+        Updates per sweep run and its tolerance.
+    coordinates : pair of int or str, default=(0, 1)
+        The two parameters of the cost slice (see :func:`gradfit.plots.loss_surface`).
+    frames : int, default=30
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        When the model has no recorded path (fit it with ``record_path=True``) or was solved directly.
+    """
+    from gradfit.plots import data_fit_figure, predicted_actual_figure
+
+    if getattr(model, "path_", None) is None:
+        raise ValueError("the report needs the path of the iterates: fit the model with record_path=True "
+                         "and an iterative solver")
+    x = np.asarray(X, dtype=np.float64)
+    target = np.asarray(y, dtype=np.float64).reshape(-1)
+    names = [str(name) for name in feature_names] if feature_names is not None else (
+        ["x"] if x.shape[1] == 1 else [f"x{index}" for index in range(x.shape[1])]
+    )
+    if sweep is None:
+        sweep = sweep_learning_rates(x, target, learning_rates=learning_rates, standardize=model.standardize,
+                                     max_iter=sweep_max_iter, tol=sweep_tol, problem=source)
+    from gradfit.solvers.exact import solve_exact
+
+    coef_star, intercept_star = solve_exact(x, target, fit_intercept=model.fit_intercept)
+    residual = x @ coef_star + intercept_star - target
+    optimum_loss = float(residual @ residual / (2 * target.size))
+    if x.shape[1] == 1:
+        fit_figure = data_fit_figure(x, target, model, true_line=None,
+                                     title=f"{target_name} against {names[0]}, with the fitted line")
+        fit_axes = fit_figure.axes[0]
+        fit_axes.set_xlabel(names[0])
+        fit_axes.set_ylabel(target_name)
+    else:
+        fit_figure = predicted_actual_figure(x, target, model, target_name=target_name)
+    scale = "standardized" if model.standardize else "raw"
+    rate = model.learning_rate_
+    alpha = (f"{rate:.4g} ({rate * model.lipschitz_:.3g}/L, in {scale} coordinates)" if rate is not None
+             else "found by line search")
+    converged = bool(model.converged_)
+    intro = (
+        f"A linear model for {_quote(target_name)} from {len(names)} feature{'s' if len(names) != 1 else ''} "
+        f"({_escape(', '.join(names))}) fitted to {target.size:,} rows of {_escape(source)} by "
+        f"{_escape(model.solver_)} with learning rate {alpha}. This report shows what the updates did, and why."
+    )
+    gap = float(model.final_loss_) - optimum_loss
+    glance = (
+        f"{int(model.n_iter_):,} updates brought the cost from {float(model.loss_history_[0]):.4g} to "
+        f"{float(model.final_loss_):.4g}; the least possible is {optimum_loss:.4g} "
+        f"({'a gap of ' + format(gap, '.3g') if gap > 0 else 'reached'})."
+    )
+    verdict_body = f"<p>{_badge(converged)}</p><pre>{_escape(model.message_)}</pre>"
+    sections = _sections(
+        X=x, y=target, model=model, sweep=sweep, fit_figure=fit_figure, optimum_loss=optimum_loss, true_line=None,
+        feature_names=names, target_name=target_name, frames=frames,
+        verdict_text=_verdict_text(converged, int(model.n_iter_), alpha), verdict_body=verdict_body,
+        coordinates=coordinates,
+    )
+    return _document(f"Gradient descent on {source}", intro, glance, sections)
+
+
+def write_report(document: str, out: str | Path, *, name: str = REPORT_NAME) -> Path:
+    """Write ``document`` to ``out / name`` (folders created; an existing report there is replaced).
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(document, encoding="utf-8")
+    return path
+
+
+# --- building blocks ------------------------------------------------------------------------------
+
+
+def _sections(*, X, y, model, sweep: LearningRateSweep, fit_figure, optimum_loss: float, true_line,
+              feature_names: list[str], target_name: str, frames: int, verdict_text: str, verdict_body: str,
+              coordinates) -> list[Section]:  # noqa: ANN001 - arrays and a Figure
+    from gradfit.plots import animate_fit, loss_figure, loss_surface, png_bytes, sweep_figure
+
+    one_feature = len(feature_names) == 1
+    n_updates = int(model.n_iter_)
+    sections = []
+
+    fit_text = (
+        f"Each green dot is one data point ({_escape(feature_names[0])} across, {_escape(target_name)} up). "
+        "The dashed blue line is the line gradient descent ended with; "
+        + ("the red line is the line the points were drawn around. The closer the two lines, the better the fit."
+           if true_line is not None else "it is the line that makes the squared vertical distances to the dots small.")
+        if one_feature else
+        "With several features there is no single line to draw. Instead each dot is one row: across, the value "
+        "the model predicts; up, the actual value. A perfect model would put every dot on the red diagonal."
+    )
+    sections.append(Section("data", "The data and the fit", fit_text, png_bytes(fit_figure),
+                            alt="Scatter of the data with the fitted model"))
+
+    sections.append(Section(
+        "loss", "The cost at each update",
+        "The cost J(θ) is half the average squared vertical distance between the line and the points: one number "
+        "that says how wrong the line is. Gradient descent lowers it at every update. The curve falls steeply at "
+        "first, while the line is far off, and flattens as it nears the bottom, because the steps are proportional "
+        "to the slope of the cost, which shrinks there. The dashed line is the lowest cost any line can reach "
+        "(the exact least-squares answer).",
+        png_bytes(loss_figure(model, optimum_loss=optimum_loss,
+                              title=f"Cost per gradient-descent update ({n_updates:,} updates)")),
+        alt="Cost per update, falling towards the optimum"))
+
+    names = ", ".join(str(item) for item in coordinates)
+    bowl_text = (
+        (f"Every choice of intercept θ₀ and slope θ₁ (the change in {_escape(target_name)} per unit of "
+         f"{_escape(feature_names[0])}) gives a line, and every line has a cost. Drawn over all "
+         "choices, the cost is a bowl: the top panel shows it from above, with rings of equal cost, the bottom one "
+         "in 3D. ")
+        if one_feature else
+        (f"With {len(feature_names)} features the cost is a bowl in {len(feature_names) + 1} dimensions. This is a "
+         f"slice through its bottom: two parameters ({_escape(names)}) vary and the others stay at their best "
+         "values; the path is the shadow of the iterates on that slice. ")
+    ) + (
+        "Gradient descent starts at the white dot and at every update moves straight downhill, across the rings "
+        "(along minus the gradient), by the learning rate times the steepness. The star marks the bottom, the best "
+        "parameters. In a long, narrow valley the steepest way down points mostly across the valley, not along it, "
+        "so the path first drops to the valley floor and then creeps along it."
+    ) + (
+        " Here the updates were made on standardized features (each rescaled to mean 0 and spread 1), where the "
+        "bowl is nearly round; in these original units the steps need not cross the rings at right angles."
+        if model.standardize else ""
+    )
+    sections.append(Section(
+        "bowl", "The bowl and the path of the iterates", bowl_text,
+        png_bytes(loss_surface(model, X, y, coordinates=coordinates, view_3d=one_feature,
+                               feature_names=feature_names, target_name=target_name)),
+        alt="Contours of the cost with the path of gradient descent"))
+
+    sweep_text = (
+        "The same problem run from the same start at several learning rates, measured in units of 1/L, where L "
+        "is the steepest curvature of the bowl. Each curve is the cost above the best possible, on a log scale, "
+        "so steady progress is a straight line. Too small a rate crawls; larger rates go faster, up to about 2/L; "
+        f"past 2/L (here {sweep.stable_bound:.4g}) every step overshoots the bottom by more than the one before, "
+        "and the cost explodes: the run is stopped and marked with a cross."
+    )
+    sections.append(Section(
+        "sweep", "Learning rates: too small, just right, too large", sweep_text,
+        png_bytes(sweep_figure(sweep, target_name=target_name)),
+        alt="Cost curves at several learning rates on a log scale", body=_sweep_table(sweep)))
+
+    with tempfile.TemporaryDirectory(prefix="gradfit-report-") as folder:
+        gif = animate_fit(model, X, y, Path(folder) / "fit.gif", frames=frames, true_line=true_line,
+                          target_name=target_name)
+        animation = gif.read_bytes()
+    movie_text = (
+        "The fit as it happens: the line at a selection of updates (more of the early, fast ones), with the cost "
+        "curve growing beside it. Watch the line swing towards the points while the cost drops."
+        if one_feature else
+        "The fit as it happens: the predictions at a selection of updates gather on the diagonal while the cost "
+        "curve grows beside them."
+    )
+    sections.append(Section("animation", "The fit, moving", movie_text, animation, mime="image/gif",
+                            alt="Animation of the fitted line moving as the cost falls"))
+
+    sections.append(Section("verdict", "Did it converge?", verdict_text, body=verdict_body))
+
+    sections.append(Section(
+        "coefficients", "The coefficients",
+        "The fitted coefficients, each with its standard error (how much it would vary with new data of the same "
+        "kind), t and p (whether it is distinguishable from zero) and a 95% interval, as a statistics package "
+        "reports them, for the coefficients where gradient descent stopped.",
+        body=_summary_table(model, feature_names)))
+    return sections
+
+
+def _document(title: str, intro: str, glance: str, sections: list[Section]) -> str:
+    contents = "".join(f'<li><a href="#{section.anchor}">{_escape(section.title)}</a></li>' for section in sections)
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_escape(title)}</title><style>{STYLE}</style></head>",
+        "<body><main>",
+        f"<h1>{_escape(title)}</h1>",
+        f'<p class="lead">{intro}</p>',
+        f'<div class="glance"><strong>At a glance.</strong> {glance}</div>',
+        f"<nav><ol>{contents}</ol></nav>",
+    ]
+    for section in sections:
+        parts.append(f'<section id="{section.anchor}"><h2>{_escape(section.title)}</h2><p>{section.text}</p>')
+        if section.image is not None:
+            data = base64.b64encode(section.image).decode("ascii")
+            parts.append(f'<figure><img src="data:{section.mime};base64,{data}" alt="{_escape(section.alt)}">'
+                         f"<figcaption>{_escape(section.alt)}.</figcaption></figure>")
+        parts.append(section.body)
+        parts.append("</section>")
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    parts.append(f"<footer>Written by gradfit {_escape(gradfit.__version__)} on {stamp}. "
+                 "Self-contained: every image is embedded in this file.</footer>")
+    parts.append("</main></body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _sweep_table(sweep: LearningRateSweep) -> str:
+    rows = []
+    for run, (rate, factor, verdict, loss) in zip(sweep.runs, sweep.rows()):
+        rows.append(f"<tr><td>{rate}</td><td>{factor}</td><td class=\"{run.outcome}\">{_escape(verdict)}</td>"
+                    f"<td>{loss}</td></tr>")
+    return (
+        f"<p class=\"meta\">Problem: {_escape(sweep.problem)}. L = {sweep.lipschitz:.4g}, 1/L = {sweep.auto_learning_rate:.4g}, "
+        f"2/L = {sweep.stable_bound:.4g}; at most {sweep.max_iter:,} updates, tolerance {sweep.tol:g} × the starting "
+        f"gradient; learning rates in {'standardized' if sweep.standardize else 'raw'} coordinates.</p>"
+        "<table><thead><tr><th>learning rate</th><th>as a multiple of 1/L</th><th style=\"text-align: left\">outcome</th>"
+        "<th>final cost</th>"
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _summary_table(model, feature_names: list[str]) -> str:  # noqa: ANN001
+    try:
+        summary = model.summary().to_dict()
+    except ValueError as error:
+        return f"<p>{_escape(str(error))}</p>"
+    features = [term for term in summary["terms"] if term["name"] != "intercept"]
+    if not hasattr(model, "feature_names_in_") and len(features) == len(feature_names):
+        # A model fitted on a plain array calls its features x0, x1, …; use the names the report shows.
+        for term, name in zip(features, feature_names):
+            term["name"] = name
+    facts = [
+        ("observations", f"{summary['n_samples']:,}"),
+        ("R²", _number(summary["r_squared"])),
+        ("adjusted R²", _number(summary["adj_r_squared"])),
+        ("residual standard deviation σ", _number(summary["sigma"])),
+        ("F statistic (p)", f"{_number(summary['f_statistic'])} ({_number(summary['f_pvalue'], 3)})"),
+    ]
+    head = "".join(f"<tr><td>{_escape(name)}</td><td>{value}</td></tr>" for name, value in facts)
+    terms = "".join(
+        f"<tr><td>{_escape(term['name'])}</td><td>{_number(term['coef'])}</td><td>{_number(term['std_err'])}</td>"
+        f"<td>{_number(term['t'])}</td><td>{_number(term['p_value'], 3)}</td>"
+        f"<td>{_number(term['ci_low'])}</td><td>{_number(term['ci_high'])}</td></tr>"
+        for term in summary["terms"]
+    )
+    level = summary.get("confidence_level", 0.95)
+    low, high = (1 - level) / 2, 1 - (1 - level) / 2
+    notes = "".join(f"<p class=\"meta\">{_escape(str(note))}</p>" for note in summary.get("notes", []))
+    return (
+        f"<table><tbody>{head}</tbody></table>"
+        "<table><thead><tr><th>term</th><th>coefficient</th><th>std err</th><th>t</th><th>P&gt;|t|</th>"
+        f"<th>[{low:g}</th><th>{high:g}]</th></tr></thead><tbody>{terms}</tbody></table>{notes}"
+    )
+
+
+def _verdict_text(converged: bool, iterations: int, alpha: str) -> str:
+    if converged:
+        return (f"Yes: within {iterations:,} updates at learning rate {_escape(alpha)} the gradient became small "
+                "enough (a tiny fraction of where it started) to call the bottom of the bowl reached.")
+    return (f"No: after {iterations:,} updates at learning rate {_escape(alpha)} the gradient is still far from "
+            "zero, so the parameters are not yet at the bottom of the bowl. More updates or a larger learning rate "
+            "(below the stable bound 2/L) would get there.")
+
+
+def _needs_text(run) -> str:  # noqa: ANN001 - ArticleRun
+    alpha = _alpha_text(run.learning_rate, run.auto_learning_rate)
+    auto = (f"{run.updates_needed_auto:,} updates at α = 1/L = {run.auto_learning_rate:.3g}"
+            if run.updates_needed_auto is not None else "more at α = 1/L")
+    if run.updates_needed is not None:
+        return f"it needs {run.updates_needed:,} updates at α = {alpha}, or {auto}."
+    return f"α = {alpha} does not get there within a million updates; {auto} would."
+
+
+def _alpha_text(rate: float, auto: float) -> str:
+    return f"1/L = {rate:.3g}" if rate == auto else f"{rate:.3g}"
+
+
+def _badge(converged: bool) -> str:
+    return ('<span class="badge good">Converged</span>' if converged
+            else '<span class="badge bad">Did not converge</span>')
+
+
+def _number(value, digits: int = 4) -> str:  # noqa: ANN001 - float or the summary's text for non-finite
+    if isinstance(value, str):
+        return _escape(value)
+    if value is None or not math.isfinite(value):
+        return "–"
+    return f"{value:.{digits}g}"
+
+
+def _quote(text: str) -> str:
+    return f"“{_escape(text)}”"
+
+
+def _escape(text: str) -> str:
+    return html_escape.escape(str(text), quote=True)

@@ -209,3 +209,20 @@ def test_a_source_can_be_fitted_directly_and_carries_its_target():
     assert from_source.n_features_in_ == X.shape[1]
     with pytest.raises(ValueError, match="carries its own target"):
         LinearRegression().fit(MemorySource(X, y), y)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "minibatch", "adam"])
+def test_stochastic_solvers_weight_their_batches(solver):
+    """Weighted batches estimate the weighted gradient: heavy rows pull the fit towards WLS, not OLS."""
+    rng = np.random.default_rng(16)
+    X = rng.normal(size=(400, 2))
+    # two populations with different slopes; the weights favour the second
+    second = np.arange(400) >= 200
+    y = np.where(second, X @ [3.0, -1.0], X @ [-3.0, 1.0]) + 0.01 * rng.normal(size=400)
+    weight = np.where(second, 50.0, 1.0)
+    wls = LinearRegression(solver="exact").fit(X, y, sample_weight=weight)
+    ols = LinearRegression(solver="exact").fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = LinearRegression(solver=solver, random_state=0, max_iter=200, schedule="adaptive").fit(X, y, sample_weight=weight)
+    assert np.linalg.norm(model.coef_ - wls.coef_) < 0.1 * np.linalg.norm(ols.coef_ - wls.coef_)

@@ -74,14 +74,18 @@ class LinearRegression(RegressorMixin, BaseEstimator):
 
     Parameters
     ----------
-    solver : {"gd", "exact"}, default="gd"
-        ``"gd"``: gradient descent, ``θ ← θ − α ∇J(θ)``. ``"exact"``: the least-squares solution to
-        the float64 limit (QR on the scaled design with iterative refinement); minimum-norm when
-        the design is rank-deficient.
-    learning_rate : float > 0 or "auto", default="auto"
+    solver : str, default="gd"
+        ``"gd"``: gradient descent, ``θ ← θ − α ∇J(θ)`` (proximal with L1). ``"momentum"`` (heavy
+        ball), ``"nesterov"`` (FISTA with L1), ``"cg"``, ``"lbfgs"``: accelerated and quasi-Newton
+        methods on the same objective. ``"sgd"``, ``"minibatch"``, ``"adam"``: stochastic, one update
+        of the history per epoch. ``"exact"``: the least-squares solution to the float64 limit (QR on
+        the scaled design with iterative refinement; minimum-norm when rank-deficient). ``"auto"``:
+        the fastest that reaches ``tol`` on these data; ``solver_`` says which ran.
+    learning_rate : float > 0, "auto", "armijo" or "line_search", default="auto"
         The step α in the coordinates being optimised (standardized ones when ``standardize``).
         ``"auto"`` is ``1/L``, ``L`` the largest eigenvalue of ``XᵀX/m`` in those coordinates; any
-        ``α < 2/L`` converges and larger ones raise :class:`DivergenceError`.
+        constant ``α < 2/L`` converges and larger ones raise :class:`DivergenceError`. For ``"gd"``,
+        ``"armijo"`` backtracks and ``"line_search"`` takes the exact minimising step.
     max_iter : int ≥ 1, default=10_000
         Most gradient updates. Reaching it before ``tol`` raises a ``ConvergenceWarning``.
     tol : float ≥ 0, default=1e-8

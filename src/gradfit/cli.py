@@ -34,6 +34,7 @@ import sys
 import threading
 import warnings
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Iterator, Sequence
 
@@ -214,13 +215,16 @@ def fit(
         typer.Option(dir_okay=False, help="Write the fitted model to this JSON file (see 'gradfit predict')."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Let --save replace an existing file.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", help="No progress bar while Parquet files or directories are streamed.")
+    ] = False,
 ) -> None:
-    """Fit a linear model to a CSV file and print its coefficients."""
+    """Fit a linear model to a CSV file (read in memory), or to a Parquet file or a directory of CSV
+    or Parquet files (streamed in record batches, never held in memory), and print its coefficients."""
     feature_list = _parse_features(features)
     rate = _parse_learning_rate(learning_rate)
     if save is not None:
         _check_writable(save, force=force, flag="--save")
-    table = read_csv_table(path, target=target, features=feature_list, drop_missing=drop_missing)
     model = LinearRegression(
         solver=solver.value,
         learning_rate=rate,
@@ -230,13 +234,18 @@ def fit(
         alpha=alpha,
         l1_ratio=l1_ratio,
     )
-    with _warnings_to_stderr():
-        model.fit(table.X, table.y)
+    if path.is_dir() or path.suffix.lower() == ".parquet":
+        table = _fit_streamed(model, path, target=target, features=feature_list, drop_missing=drop_missing,
+                              show_progress=not (json_output or quiet) and sys.stderr.isatty())
+    else:
+        table = read_csv_table(path, target=target, features=feature_list, drop_missing=drop_missing)
+        with _warnings_to_stderr():
+            model.fit(table.X, table.y)
+        # Fitted on a plain array, the estimator cannot know the CSV's column names; record them as
+        # scikit-learn does for a DataFrame, so that the saved model can pick its columns when predicting.
+        model.feature_names_in_ = np.asarray(table.feature_names, dtype=object)
     if model.status_ == "interrupted":
         raise KeyboardInterrupt
-    # Fitted on a plain array, the estimator cannot know the CSV's column names; record them as
-    # scikit-learn does for a DataFrame, so that the saved model can pick its columns when predicting.
-    model.feature_names_in_ = np.asarray(table.feature_names, dtype=object)
     if save is not None:
         _check_writable(save, force=force, flag="--save")
         model.save(save)
@@ -567,6 +576,42 @@ def _parse_learning_rate(text: str) -> float | str:
             f"{text!r} is not a positive number, 'auto', 'armijo' or 'line_search'", param_hint="'--learning-rate'"
         )
     return value
+
+
+@dataclass(frozen=True)
+class _StreamedTable:
+    """What ``fit`` reports about streamed files (the fields of a CsvTable it uses)."""
+
+    target: str
+    feature_names: list[str]
+    n_samples: int
+    n_rows_read: int
+    n_dropped: int = 0
+
+
+def _fit_streamed(model: LinearRegression, path: Path, *, target: str, features, drop_missing: bool,  # noqa: ANN001
+                  show_progress: bool) -> _StreamedTable:
+    """Fit ``model`` on files streamed through pyarrow, with a progress bar on stderr."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from gradfit.sources.arrow import FileSource
+
+    if drop_missing:
+        raise DataError(
+            f"{path}: --drop-missing works on a CSV file read in memory; streamed files must have no "
+            "missing values in the columns used"
+        )
+    columns = [TextColumn("reading {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    with Progress(*columns, console=Console(stderr=True), transient=True, disable=not show_progress) as bar:
+        task = bar.add_task(str(path), total=None)
+
+        def report(rows_done: int, rows_total: int | None) -> None:
+            bar.update(task, completed=rows_done, total=rows_total)
+
+        source = FileSource(path, target=target, features=features, progress=report)
+        with _warnings_to_stderr():
+            model.fit(source)
+    return _StreamedTable(target, list(source.feature_names), source.n_samples, source.n_samples)
 
 
 def _parse_features(text: str | None) -> list[str] | None:

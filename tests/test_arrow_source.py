@@ -1,0 +1,454 @@
+"""FileSource: CSV and Parquet streamed in record batches give the in-memory fit, and bad files one clear error."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gradfit import LinearRegression
+from gradfit.errors import DataError
+from gradfit.sources import Source, SufficientStats
+from gradfit.sources.arrow import FileSource, csv, parquet
+from gradfit.sources.memory import MemorySource
+
+RTOL = 1e-9
+
+
+def make_data(n: int = 1000, d: int = 4, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    # Columns with different units and offsets, so centring and scaling matter.
+    X = rng.standard_normal((n, d)) * np.logspace(-2, 3, d) + np.linspace(-50, 1e4, d)
+    y = X @ np.linspace(1, -2, d) + 7.0 + rng.standard_normal(n)
+    return X, y
+
+
+def table(X: np.ndarray, y: np.ndarray, names: list[str] | None = None) -> pa.Table:
+    names = names or [f"x{j}" for j in range(X.shape[1])]
+    return pa.table({**{name: X[:, j] for j, name in enumerate(names)}, "y": y})
+
+
+def write_parquet(path, X, y, *, parts: int = 1, row_group_size: int | None = None):
+    if parts == 1:
+        pq.write_table(table(X, y), path, row_group_size=row_group_size)
+        return path
+    path.mkdir()
+    for index, rows in enumerate(np.array_split(np.arange(len(y)), parts)):
+        pq.write_table(table(X[rows], y[rows]), path / f"part-{index:03d}.parquet", row_group_size=row_group_size)
+    return path
+
+
+def write_csv(path, X, y, *, parts: int = 1):
+    if parts == 1:
+        pa_csv.write_csv(table(X, y), path)
+        return path
+    path.mkdir()
+    for index, rows in enumerate(np.array_split(np.arange(len(y)), parts)):
+        pa_csv.write_csv(table(X[rows], y[rows]), path / f"part-{index:03d}.csv")
+    return path
+
+
+def assert_same_fit(source: Source, X: np.ndarray, y: np.ndarray) -> None:
+    reference = LinearRegression(solver="exact").fit(X, y)
+    for model in (LinearRegression(solver="exact").fit(source), LinearRegression(solver="cg", tol=1e-12).fit(source)):
+        np.testing.assert_allclose(model.coef_, reference.coef_, rtol=RTOL, atol=0)
+        np.testing.assert_allclose(model.intercept_, reference.intercept_, rtol=RTOL, atol=0)
+
+
+def refuse(pattern: str, path, **kwargs) -> str:
+    """Build the source and gather its statistics, expecting a one-line DataError matching ``pattern``."""
+    kwargs.setdefault("target", "y")
+    with pytest.raises(DataError, match=pattern) as info:
+        FileSource(path, **kwargs).stats()
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+# --- the fit equals the in-memory fit --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("parts", [1, 3])
+@pytest.mark.parametrize("kind", ["parquet", "csv"])
+def test_file_and_directory_fit_equals_in_memory_fit(tmp_path, kind, parts):
+    X, y = make_data()
+    path = tmp_path / (f"data.{kind}" if parts == 1 else "data")
+    if kind == "parquet":
+        write_parquet(path, X, y, parts=parts, row_group_size=250)
+    else:
+        write_csv(path, X, y, parts=parts)
+    source = FileSource(path, target="y", batch_rows=100)  # many batches, and a part of a chunk
+    assert source.format == kind and len(source.files) == parts
+    assert (source.n_samples, source.n_features, source.feature_names) == (1000, 4, ["x0", "x1", "x2", "x3"])
+    assert_same_fit(source, X, y)
+
+
+def test_statistics_equal_the_in_memory_ones(tmp_path):
+    X, y = make_data(n=20_000, d=6, seed=1)
+    path = write_parquet(tmp_path / "data", X, y, parts=4)
+    streamed = FileSource(path, target="y", batch_rows=3000).stats()
+    memory = MemorySource(X, y).stats()
+    whole = SufficientStats.from_chunk(X, y, x_scale=np.ones(6), y_scale=1.0, x_origin=X[0], y_origin=float(y[0]))
+    assert streamed.n_samples == 20_000 and streamed.weight == 20_000.0
+    np.testing.assert_array_equal(streamed.x_origin, X[0])
+    for reference in (memory, whole):
+        np.testing.assert_allclose(streamed.x_mean, reference.x_mean, rtol=1e-14)
+        np.testing.assert_allclose(streamed.y_mean, reference.y_mean, rtol=1e-14)
+        np.testing.assert_allclose(streamed.xx, reference.xx, rtol=1e-12, atol=1e-13 * np.abs(reference.xx).max())
+        np.testing.assert_allclose(streamed.xy, reference.xy, rtol=1e-12, atol=1e-13 * np.abs(reference.xy).max())
+        np.testing.assert_allclose(streamed.yy, reference.yy, rtol=1e-13)
+
+
+def test_sorted_offset_and_piecewise_constant_columns_keep_their_accuracy(tmp_path, monkeypatch):
+    # Batches after the first are reduced from sums shifted by the previous batch's means; a column
+    # that drifts (sorted), sits far from zero with a small spread, or is constant within a part
+    # but not across parts must come out as accurate as two passes (the last one by falling back).
+    import gradfit.sources.arrow as arrow
+
+    rng = np.random.default_rng(7)
+    n = 3000
+    X = np.column_stack([
+        np.arange(n) * 1.5 + 1e6,
+        1e8 + rng.standard_normal(n) * 1e-3,
+        np.repeat([0.7, 0.8, -0.3], n // 3),
+        rng.standard_normal(n),
+    ])
+    y = X @ [1.0, 2.0, 3.0, 4.0] + rng.standard_normal(n)
+    path = write_parquet(tmp_path / "d", X, y, parts=3)
+    two_pass = []
+    original = arrow._Gatherer._reduce_two_pass
+    monkeypatch.setattr(arrow._Gatherer, "_reduce_two_pass", lambda self, *a: two_pass.append(1) or original(self, *a))
+    streamed = FileSource(path, target="y", batch_rows=250).stats()
+    assert 2 <= len(two_pass) < 12  # the first batch, and the first of each part after it
+    memory = MemorySource(X, y).stats()
+    spread = np.sqrt(np.diag(memory.xx) / n)
+    assert np.all(np.abs(streamed.x_mean - memory.x_mean) <= 1e-15 * np.abs(memory.x_mean) + 1e-13 * spread)
+    np.testing.assert_allclose(np.diag(streamed.xx), np.diag(memory.xx), rtol=1e-12)
+    scale = np.sqrt(np.outer(np.diag(memory.xx), np.diag(memory.xx)))
+    assert np.all(np.abs(streamed.xx - memory.xx) <= 1e-12 * scale)
+    np.testing.assert_allclose(streamed.xy, memory.xy, rtol=1e-11)
+
+
+def test_workers_do_not_change_the_result(tmp_path):
+    X, y = make_data(n=30_000, d=5, seed=2)
+    path = write_parquet(tmp_path / "a.parquet", X, y)
+    one = FileSource(path, target="y", workers=1, batch_rows=20_000).stats()
+    three = FileSource(path, target="y", workers=3, batch_rows=20_000).stats()
+    for field in ("x_offset", "xx", "xy"):
+        np.testing.assert_array_equal(getattr(one, field), getattr(three, field))
+    assert (one.y_offset, one.yy) == (three.y_offset, three.yy)
+
+
+@settings(max_examples=15, deadline=None)
+@given(n=st.integers(1, 700), batch_rows=st.integers(1, 300), seed=st.integers(0, 2**16))
+def test_any_batching_gives_the_same_statistics(tmp_path_factory, n, batch_rows, seed):
+    X, y = make_data(n=n, d=3, seed=seed)
+    path = write_parquet(tmp_path_factory.mktemp("h") / "data.parquet", X, y, row_group_size=97)
+    streamed = FileSource(path, target="y", batch_rows=batch_rows).stats()
+    memory = MemorySource(X, y).stats()
+    assert streamed.n_samples == n
+    np.testing.assert_allclose(streamed.x_mean, memory.x_mean, rtol=1e-13)
+    scale = np.sqrt(np.outer(np.diag(memory.xx), np.diag(memory.xx)))
+    assert np.all(np.abs(streamed.xx - memory.xx) <= 1e-12 * scale)
+
+
+def test_convenience_constructors_and_features_subset(tmp_path):
+    X, y = make_data()
+    source = parquet(write_parquet(tmp_path / "a.parquet", X, y), target="y", features=["x2", "x0"])
+    assert source.feature_names == ["x2", "x0"] and source.n_features == 2
+    assert_same_fit(source, X[:, [2, 0]], y)
+    model = LinearRegression(solver="exact").fit(source)
+    assert list(model.feature_names_in_) == ["x2", "x0"] and model.n_features_in_ == 2
+
+    source = csv(write_csv(tmp_path / "a.csv", X, y), target="y", features=["x3"])
+    assert source.format == "csv"
+    assert_same_fit(source, X[:, [3]], y)
+
+
+def test_format_is_forced_or_read_from_magic_bytes(tmp_path):
+    X, y = make_data(n=50)
+    path = tmp_path / "data.bin"
+    pq.write_table(table(X, y), path)
+    assert FileSource(path, target="y").format == "parquet"
+    text = tmp_path / "data.txt"
+    pa_csv.write_csv(table(X, y), text)
+    refuse("cannot tell whether this is CSV or Parquet", text)
+    assert_same_fit(FileSource(text, target="y", format="csv"), X, y)
+
+
+def test_directory_skips_hidden_and_underscore_files_and_reads_subdirectories(tmp_path):
+    X, y = make_data(n=600)
+    root = write_parquet(tmp_path / "data", X[:400], y[:400], parts=2)
+    (root / "_SUCCESS").write_text("")
+    (root / ".part-000.parquet.crc").write_text("junk")
+    (root / "_metadata.parquet").write_text("not parquet")
+    (root / "z").mkdir()
+    pq.write_table(table(X[400:], y[400:]), root / "z" / "part-9.parquet")
+    source = FileSource(root, target="y")
+    assert [file.name for file in source.files] == ["part-000.parquet", "part-001.parquet", "part-9.parquet"]
+    assert_same_fit(source, X, y)
+
+
+def test_integer_and_float32_columns_and_pandas_index_is_not_a_feature(tmp_path):
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        {"a": rng.integers(-100, 100, 300), "b": rng.standard_normal(300).astype(np.float32), "y": rng.standard_normal(300)},
+        index=pd.Index(np.arange(300) * 7, name="id"),
+    )
+    path = tmp_path / "data.parquet"
+    frame.to_parquet(path)  # stores the index as column "id", named in the pandas metadata
+    source = FileSource(path, target="y", batch_rows=64)
+    assert source.feature_names == ["a", "b"]
+    X = frame[["a", "b"]].to_numpy(dtype=np.float64)
+    assert_same_fit(source, X, frame["y"].to_numpy())
+
+
+def test_extreme_columns_do_not_overflow(tmp_path):
+    # Beyond 2^±400 squares would overflow or underflow: the batches must be rescaled, some of them
+    # (a column tiny in one part and huge in another), exactly as a global scale would.
+    rng = np.random.default_rng(4)
+    n = 900
+    X = np.column_stack([
+        rng.standard_normal(n) * 1e200 + 3e200,
+        rng.standard_normal(n) * 1e-200,
+        rng.standard_normal(n),
+        np.zeros(n),
+        np.where(np.arange(n) < 450, 1e-250, 1e250) * (1 + rng.random(n)),
+    ])
+    y = X[:, :3] @ [2e-200, 3e199, 1.0] + X[:, 4] * 1e-250 + rng.standard_normal(n)
+    path = write_parquet(tmp_path / "data", X, y, parts=3)
+    source = FileSource(path, target="y", batch_rows=128)
+    stats = source.stats()
+    memory = MemorySource(X, y).stats()
+    assert np.all(np.isfinite(stats.xx)) and np.all(np.isfinite(stats.x_mean))
+    np.testing.assert_array_equal(stats.x_scale, memory.x_scale)
+    np.testing.assert_allclose(stats.x_mean, memory.x_mean, rtol=1e-13)
+    np.testing.assert_allclose(np.diag(stats.xx), np.diag(memory.xx), rtol=1e-12)
+    keep = [0, 1, 2, 4]
+    reference = LinearRegression(solver="exact").fit(X[:, keep], y)
+    model = LinearRegression(solver="exact").fit(FileSource(path, target="y", batch_rows=128, features=["x0", "x1", "x2", "x4"]))
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-7)
+
+
+def test_progress_reports_rows(tmp_path):
+    X, y = make_data(n=1000)
+    calls = []
+    source = FileSource(write_parquet(tmp_path / "d", X, y, parts=2), target="y", batch_rows=300, progress=lambda done, total: calls.append((done, total)))
+    source.stats()
+    assert calls[-1] == (1000, 1000) and len(calls) == 4  # 500 rows per file: 300 + 200, twice
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+
+    calls.clear()
+    source = FileSource(write_csv(tmp_path / "c.csv", X, y), target="y", progress=lambda done, total: calls.append((done, total)))
+    source.stats()
+    assert calls[-1] == (1000, None)
+
+
+def test_csv_row_count_is_counted_lazily_and_long_rows_get_a_bigger_block(tmp_path):
+    X, y = make_data(n=3000)
+    path = tmp_path / "data.csv"
+    # The block size is set from the first 64 KiB; rows after that are 20 kB long and do not fit.
+    lines = ["x0,note,y"] + [f"{float(X[i, 0])!r},{'z' * (5 if i < 2900 else 20_000)},{float(y[i])!r}" for i in range(3000)]
+    path.write_text("\n".join(lines) + "\n")
+    source = FileSource(path, target="y", features=["x0"], batch_rows=10)
+    assert source.n_samples == 3000
+    rows = []
+    source.progress = lambda done, total: rows.append(done)
+    assert_same_fit(source, X[:, :1], y)
+    assert rows.count(3000) == 2  # two fits
+    assert any(later < earlier for earlier, later in zip(rows, rows[1:]))  # the first pass started again
+
+
+def test_stochastic_solvers_are_refused_for_streamed_files(tmp_path):
+    X, y = make_data(n=100)
+    source = FileSource(write_parquet(tmp_path / "a.parquet", X, y), target="y")
+    with pytest.raises(ValueError, match="streamed source"):
+        LinearRegression(solver="sgd").fit(source)
+
+
+# --- bad input: one line naming the file and the column --------------------------------------------
+
+
+def test_missing_path_and_empty_or_mixed_directory(tmp_path):
+    refuse("no such file or directory", tmp_path / "nope.parquet")
+    (tmp_path / "empty").mkdir()
+    refuse(r"empty: no \.parquet or \.csv files", tmp_path / "empty")
+    refuse(r"no \.csv files", tmp_path / "empty", format="csv")
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    X, y = make_data(n=20)
+    pq.write_table(table(X, y), mixed / "a.parquet")
+    pa_csv.write_csv(table(X, y), mixed / "b.csv")
+    refuse("both .parquet and .csv", mixed)
+    assert FileSource(mixed, target="y", format="csv").files == [mixed / "b.csv"]
+
+
+@pytest.mark.parametrize("kind", ["parquet", "csv"])
+def test_missing_columns_list_the_available_ones(tmp_path, kind):
+    X, y = make_data(n=20, d=2)
+    path = tmp_path / f"a.{kind}"
+    (write_parquet if kind == "parquet" else write_csv)(path, X, y)
+    message = refuse(r"no column named 'price' for the target; the columns are: 'x0', 'x1', 'y'", path, target="price")
+    assert str(path) in message
+    refuse(r"no column named 'x9' \(asked for as a feature\); the columns are: 'x0', 'x1', 'y'", path, features=["x0", "x9"])
+    refuse("both the target and a feature", path, features=["x0", "y"])
+    refuse("listed more than once", path, features=["x0", "x0"])
+    refuse("no feature columns were given", path, features=[])
+
+
+def test_non_numeric_parquet_column_is_named_with_its_file(tmp_path):
+    path = tmp_path / "a.parquet"
+    pq.write_table(pa.table({"x": [1.0, 2.0, 4.0], "city": ["Oslo", "Rome", "Oslo"], "y": [1.0, 2.0, 6.0]}), path)
+    message = refuse(r"a\.parquet: column 'city' is string, not numbers; name the numeric feature columns", path)
+    assert str(path) in message
+    assert_same_fit(FileSource(path, target="y", features=["x"]), np.array([[1.0], [2.0], [4.0]]), np.array([1.0, 2.0, 6.0]))
+    pq.write_table(pa.table({"x": [1.0, 2.0], "y": [True, False]}), path)
+    refuse(r"column 'y' is bool, not numbers", path)
+
+
+def test_text_in_a_csv_number_column_names_file_line_and_column(tmp_path):
+    X, y = make_data(n=300, d=2)
+    path = write_csv(tmp_path / "a.csv", X, y)
+    lines = path.read_text().splitlines()
+    lines[250] = lines[250].split(",", 1)[0] + ",oops," + lines[250].rsplit(",", 1)[1]
+    path.write_text("\n".join(lines) + "\n")
+    message = refuse(r"a\.csv, line 251, column 'x1': 'oops' is not a number", path, batch_rows=20)
+    assert str(path) in message
+    # the same column left out of the features is never parsed
+    FileSource(path, target="y", features=["x0"]).stats()
+
+
+@pytest.mark.parametrize("kind", ["parquet", "csv"])
+def test_schema_differing_between_parts_names_both_files_and_the_column(tmp_path, kind):
+    X, y = make_data(n=100, d=3)
+    root = tmp_path / "d"
+    root.mkdir()
+    write = pq.write_table if kind == "parquet" else pa_csv.write_csv
+    write(table(X[:50], y[:50]), root / f"a.{kind}")
+    write(table(X[50:, :2], y[50:]), root / f"b.{kind}")
+    message = refuse(rf"b\.{kind}: has no column 'x2', which .*a\.{kind} has", root)
+    assert str(root / f"a.{kind}") in message and str(root / f"b.{kind}") in message
+    write(table(X[50:], y[50:], names=["x0", "x1", "x2"]).append_column("extra", pa.array(y[50:])), root / f"b.{kind}")
+    refuse(rf"b\.{kind}: has a column 'extra' that .*a\.{kind} has not", root)
+
+
+def test_column_type_differing_between_parquet_parts(tmp_path):
+    root = tmp_path / "d"
+    root.mkdir()
+    pq.write_table(pa.table({"x": [1.0, 2.0, 3.0], "y": [1.0, 2.0, 4.0]}), root / "a.parquet")
+    pq.write_table(pa.table({"x": [4, 5], "y": [1.0, 2.0]}), root / "b.parquet")
+    refuse(r"b\.parquet: column 'x' is int64 but in .*a\.parquet it is double; write every file with the same column types", root)
+
+
+@pytest.mark.parametrize("kind", ["parquet", "csv"])
+def test_an_empty_part_is_named(tmp_path, kind):
+    X, y = make_data(n=60, d=2)
+    root = tmp_path / "d"
+    root.mkdir()
+    if kind == "parquet":
+        pq.write_table(table(X, y), root / "a.parquet")
+        pq.write_table(table(X[:0], y[:0]), root / "b.parquet")
+    else:
+        pa_csv.write_csv(table(X, y), root / "a.csv")
+        (root / "b.csv").write_text('"x0","x1","y"\n')
+    message = refuse(rf"b\.{kind}: the file has (a header but )?no (data )?rows \(an empty part\)", root)
+    assert str(root / f"b.{kind}") in message
+    (root / f"b.{kind}").write_bytes(b"")
+    refuse(rf"b\.{kind}: (the file is empty|cannot be read as Parquet)", root)
+
+
+def test_nan_inf_and_null_in_parquet_name_file_row_and_column(tmp_path):
+    X, y = make_data(n=400, d=3)
+    root = write_parquet(tmp_path / "d", X, y, parts=2)  # rows 200.. are b's rows 0..
+    bad = root / "part-001.parquet"
+
+    def rewrite(column: str, row: int, value) -> None:  # noqa: ANN001
+        data = pq.read_table(bad).to_pydict()
+        data[column][row] = value
+        pq.write_table(pa.table(data), bad)
+
+    rewrite("x1", 137, float("nan"))
+    message = refuse(r"part-001\.parquet, row 137 \(0-based\), column 'x1': NaN", root, batch_rows=50)
+    assert str(bad) in message
+    rewrite("x1", 137, 1.0)
+    rewrite("y", 12, float("-inf"))
+    refuse(r"part-001\.parquet, row 12 \(0-based\), column 'y': -inf \(not a finite number\)", root, batch_rows=50)
+    rewrite("y", 12, 1.0)
+    rewrite("x0", 199, None)
+    refuse(r"part-001\.parquet, row 199 \(0-based\), column 'x0': a null \(missing\) value", root, batch_rows=50)
+    # the first bad row of a batch is named, whichever column it is in
+    rewrite("x0", 199, 1.0)
+    rewrite("x2", 90, float("inf"))
+    rewrite("x0", 60, float("nan"))
+    refuse(r"row 60 \(0-based\), column 'x0'", root, batch_rows=100)
+
+
+def test_missing_and_infinite_csv_cells_name_file_line_and_column(tmp_path):
+    X, y = make_data(n=200, d=2)
+    path = write_csv(tmp_path / "a.csv", X, y)
+    original = path.read_text().splitlines()
+
+    def rewrite(line: int, column: int, text: str) -> None:
+        lines = list(original)
+        cells = lines[line - 1].split(",")
+        cells[column] = text
+        lines[line - 1] = ",".join(cells)
+        path.write_text("\n".join(lines) + "\n")
+
+    rewrite(150, 1, "")
+    refuse(r"a\.csv, line 150, column 'x1': a missing value \(''\)", path, batch_rows=30)
+    rewrite(40, 2, "NaN")
+    refuse(r"a\.csv, line 40, column 'y': a missing value \('NaN'\)", path, batch_rows=30)
+    rewrite(7, 0, "inf")
+    refuse(r"a\.csv, line 7, column 'x0': 'inf' is not a finite number", path, batch_rows=30)
+
+
+def test_an_error_in_the_last_part_leaves_no_statistics(tmp_path):
+    X, y = make_data(n=300)
+    root = write_parquet(tmp_path / "d", X, y, parts=3)
+    data = pq.read_table(root / "part-002.parquet").to_pydict()
+    data["x3"][-1] = float("nan")
+    pq.write_table(pa.table(data), root / "part-002.parquet")
+    source = FileSource(root, target="y", batch_rows=40)
+    with pytest.raises(DataError, match="part-002"):
+        LinearRegression(solver="exact").fit(source)
+    model = LinearRegression(solver="exact")
+    with pytest.raises(DataError):
+        model.fit(source)
+    assert not hasattr(model, "coef_")
+
+
+def test_an_interrupted_pass_stops_its_threads(tmp_path):
+    import threading
+
+    X, y = make_data(n=5000)
+    source = FileSource(write_parquet(tmp_path / "a.parquet", X, y), target="y", batch_rows=500, workers=2)
+    before = threading.active_count()
+
+    def interrupt(done, total):  # noqa: ANN001
+        if done >= 1500:
+            raise KeyboardInterrupt
+
+    source.progress = interrupt
+    with pytest.raises(KeyboardInterrupt):
+        source.stats()
+    assert threading.active_count() == before
+    source.progress = None
+    assert source.stats().n_samples == 5000
+
+
+def test_bad_arguments(tmp_path):
+    X, y = make_data(n=20)
+    path = write_parquet(tmp_path / "a.parquet", X, y)
+    with pytest.raises(ValueError, match="batch_rows"):
+        FileSource(path, target="y", batch_rows=0)
+    with pytest.raises(ValueError, match="format"):
+        FileSource(path, target="y", format="json")
+    (tmp_path / "junk.parquet").write_text("not parquet at all")
+    refuse(r"junk\.parquet: cannot be read as Parquet", tmp_path / "junk.parquet")

@@ -239,3 +239,12 @@ def as_source(
     return MemorySource(X, y, sample_weight)
 
 
+
+
+def __getattr__(name: str):  # noqa: ANN202 - module attribute hook
+    """``gradfit.sources.parquet``/``csv``/``FileSource`` without importing pyarrow until asked for."""
+    if name in ("FileSource", "parquet", "csv"):
+        from gradfit.sources import arrow
+
+        return getattr(arrow, name)
+    raise AttributeError(f"module 'gradfit.sources' has no attribute {name!r}")

@@ -226,3 +226,17 @@ def test_stochastic_solvers_weight_their_batches(solver):
         warnings.simplefilter("ignore", ConvergenceWarning)
         model = LinearRegression(solver=solver, random_state=0, max_iter=200, schedule="adaptive").fit(X, y, sample_weight=weight)
     assert np.linalg.norm(model.coef_ - wls.coef_) < 0.1 * np.linalg.norm(ols.coef_ - wls.coef_)
+
+
+def test_auto_on_streamed_files_solves_from_the_statistics(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    from gradfit.sources import parquet
+
+    X, y = regression_problem(17, n=3000)
+    pq.write_table(pa.table({**{f"x{i}": X[:, i] for i in range(X.shape[1])}, "y": y}), tmp_path / "data.parquet")
+    streamed = LinearRegression(solver="auto").fit(parquet(tmp_path / "data.parquet", target="y"))
+    in_memory = LinearRegression(solver="exact").fit(X, y)
+    assert streamed.solver_ == "exact" and streamed.converged_
+    np.testing.assert_allclose(streamed.coef_, in_memory.coef_, rtol=1e-9)
+    assert list(streamed.feature_names_in_) == [f"x{i}" for i in range(X.shape[1])]

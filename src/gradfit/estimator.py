@@ -320,12 +320,15 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         update, so the choice is about updates: conjugate gradients need at most about p of them
         on a smooth problem; an L1 penalty needs proximal steps (Nesterov/FISTA); and when the
         statistics cannot resolve the gradient to ``tol`` (``κ·ε`` above it, κ the condition
-        number of G) only the exact solver, which works on the data, gets there.
+        number of G) only the exact solver, which works on the data, gets there. For streamed
+        rows (no second pass wanted), "exact" solves the normal equations from the statistics.
         """
         if self.solver != "auto":
             return self.solver
         if objective.has_l1:
             return "nesterov"
+        if not isinstance(objective.source, InMemorySource):
+            return "exact"  # from the statistics already gathered: O(p³), accurate to about κ·ε
         if self.alpha == 0 and objective.condition_number * np.finfo(np.float64).eps * AUTO_EXACT_MARGIN >= self.tol:
             return "exact"
         return "cg"

@@ -12,7 +12,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Source", "InMemorySource", "SufficientStats", "as_source", "power_of_two_scale", "safe_scale"]
+__all__ = ["FileSource", "Source", "InMemorySource", "SufficientStats", "csv", "parquet", "as_source", "power_of_two_scale", "safe_scale"]
 
 
 #: Columns whose largest magnitude lies within 2^±SAFE_EXPONENT are used as they are: their products

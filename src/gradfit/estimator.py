@@ -19,12 +19,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from gradfit.driver import minimize
 from gradfit.history import History
-from gradfit.objective import LeastSquares
+from gradfit.objective import LeastSquares, StreamingLeastSquares
 from gradfit.schedules import SCHEDULES
 from gradfit.solvers import SOLVERS
 from gradfit.solvers.exact import solve_exact
 from gradfit.solvers.gd import LINE_SEARCHES
 from gradfit.sources import InMemorySource, Source, as_source, power_of_two_scale
+from gradfit.sources.streaming import StreamingSource, streaming_reason
 
 if TYPE_CHECKING:
     from gradfit.summary import ModelSummary
@@ -239,11 +240,30 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         if isinstance(X, Source):
             source = self._check_source(X, y, sample_weight)
         else:
-            X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True, ensure_min_samples=1)
-            source = as_source(X, y, _check_weights(sample_weight, X.shape[0]))
+            X, y = validate_data(self, X, y, accept_sparse=("csr", "csc"), dtype=np.float64, y_numeric=True,
+                                 ensure_min_samples=1)
+            source = self._in_memory_source(X, y, _check_weights(sample_weight, X.shape[0]))
         for message, category in self._fit_objective(source, coef_init, intercept_init):
             warnings.warn(message, category, stacklevel=2)
         return self
+
+    def _in_memory_source(self, X, y: NDArray[np.float64], weight: NDArray[np.float64] | None) -> Source:  # noqa: ANN001
+        """The engine for validated in-memory data: sufficient statistics, or streaming passes when X is
+        sparse or too wide for a d × d matrix (``engine_`` and ``message_`` say which, and why)."""
+        self._engine_reason = streaming_reason(X)
+        if self._engine_reason is None:
+            return as_source(X, y, weight)
+        if self.solver == "exact":
+            raise ValueError(
+                f"solver='exact' factorises the dense design, but {self._engine_reason}; use solver='auto' "
+                f"(conjugate gradients, one pass over X per update) or 'cg'"
+            )
+        if self.solver in STOCHASTIC_SOLVERS:
+            raise ValueError(
+                f"solver={self.solver!r} is not offered for this X ({self._engine_reason}); use 'auto', 'cg', "
+                f"'nesterov', 'gd', 'momentum' or 'lbfgs', which read X in fused passes"
+            )
+        return StreamingSource(X, y, weight, check_finite=False)  # validate_data has checked
 
     def _check_source(self, source: Source, y, sample_weight) -> Source:  # noqa: ANN001
         """Validate a :class:`~gradfit.sources.Source` given as X (a file or directory streamed in batches, ...)."""
@@ -277,9 +297,15 @@ class LinearRegression(RegressorMixin, BaseEstimator):
                 f"learning_rate={self.learning_rate!r} is a step policy of solver='gd'; solver={self.solver!r} "
                 f"takes a number or 'auto'"
             )
-        objective = LeastSquares.from_source(
-            source, fit_intercept=self.fit_intercept, standardize=self.standardize, alpha=self.alpha, l1_ratio=self.l1_ratio
-        )
+        penalty = {"fit_intercept": self.fit_intercept, "standardize": self.standardize, "alpha": self.alpha,
+                   "l1_ratio": self.l1_ratio}
+        if isinstance(source, StreamingSource):
+            objective = StreamingLeastSquares(source, **penalty)
+            self.engine_ = "streaming"
+        else:
+            objective = LeastSquares.from_source(source, **penalty)
+            self.engine_ = "statistics"
+            self._engine_reason = None
         self._stats = objective.stats
         self.solver_ = self._resolve_solver(objective)
         if self.solver_ in DIRECT_SOLVERS:
@@ -305,8 +331,17 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         with np.errstate(over="ignore"):
             self.final_loss_ = float(result.final_loss * loss_scale)
         self.learning_rate_ = solver.step_size(objective) if hasattr(solver, "step_size") else None
-        self.lipschitz_ = objective.lipschitz
-        self.condition_number_ = objective.condition_number
+        if objective.streaming:
+            # Estimated only when the solver needed them (a few passes); cg and lbfgs do not.
+            known = "spectrum_estimate" in objective.__dict__
+            self.lipschitz_ = objective.lipschitz if known else None
+            self.condition_number_ = objective.condition_number if known else None
+            self.n_passes_ = objective.passes
+            self.message_ = f"{self.message_}; {objective.passes} passes over X ({self._engine_reason})"
+        else:
+            self.lipschitz_ = objective.lipschitz
+            self.condition_number_ = objective.condition_number
+            self.n_passes_ = 1 if objective.extended is None else 2
         if result.status == "max_iter" and self.tol > 0:
             return [(self._convergence_advice(result.message), ConvergenceWarning)]
         if result.status == "interrupted":
@@ -322,11 +357,14 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         statistics cannot resolve the gradient to ``tol`` (``κ·ε`` above it, κ the condition
         number of G) only the exact solver, which works on the data, gets there. For streamed
         rows (no second pass wanted), "exact" solves the normal equations from the statistics.
+        Without statistics (sparse or very wide X, the streaming engine), conjugate gradients.
         """
         if self.solver != "auto":
             return self.solver
         if objective.has_l1:
             return "nesterov"
+        if objective.streaming:
+            return "cg"  # one pass an update, and the fewest updates on a smooth problem
         if not isinstance(objective.source, InMemorySource):
             return "exact"  # from the statistics already gathered: O(p³), accurate to about κ·ε
         if self.alpha == 0 and objective.condition_number * np.finfo(np.float64).eps * AUTO_EXACT_MARGIN >= self.tol:
@@ -370,6 +408,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             how = "solved exactly (QR on the scaled design with iterative refinement)"
             self.final_loss_ = _cost(X, y, self.coef_, self.intercept_, weight)
         self.n_iter_ = 0
+        self.n_passes_ = 1 if self.alpha > 0 or not isinstance(source, InMemorySource) else 2
         self.history_ = History()
         self.loss_history_ = self.history_.loss
         self.converged_ = True
@@ -415,8 +454,8 @@ class LinearRegression(RegressorMixin, BaseEstimator):
     def predict(self, X: ArrayLike) -> NDArray[np.float64]:
         """Predictions ``X @ coef_ + intercept_``, shape (n_samples,)."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
-        return X @ self.coef_ + self.intercept_
+        X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=np.float64, reset=False)
+        return np.asarray(X @ self.coef_ + self.intercept_, dtype=np.float64)
 
     def distance_to_optimum(self, X: ArrayLike, y: ArrayLike) -> OptimumGap:
         """How far this model is from the exact least-squares fit of (X, y)."""
@@ -443,6 +482,12 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         stats = getattr(self, "_stats", None)
+        if stats is None and getattr(self, "engine_", None) == "streaming":
+            raise ValueError(
+                "summary() needs the d × d statistics, which a streaming fit (sparse or very wide X) does "
+                "not gather: standard errors would need (XᵀX)⁻¹. For inference on these data use fewer "
+                "features, or statsmodels on a dense X."
+            )
         if stats is None:
             raise ValueError(
                 "summary() needs the training statistics gathered by fit(); a model loaded from a file "
@@ -462,7 +507,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         return tags
 
 

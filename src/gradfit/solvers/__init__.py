@@ -12,7 +12,11 @@ from typing import Callable, ClassVar, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["State", "Trajectory", "Solver", "SOLVERS", "evaluate", "make_solver"]
+__all__ = ["State", "Trajectory", "Solver", "SOLVERS", "evaluate", "evaluate_after_move", "make_solver"]
+
+#: On a streaming objective, a gradient updated by recurrence is recomputed from the data every
+#: this many updates, so rounding in the recurrence cannot pile up.
+GRADIENT_REFRESH = 50
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,23 @@ def evaluate(objective, theta: NDArray[np.float64]) -> tuple[float, NDArray[np.f
     """``(J(θ), ∇f(θ), stationarity)``: what every state records about its iterate."""
     loss, grad = objective.loss_grad(theta)
     return loss, grad, objective.stationarity(theta, grad)
+
+
+def evaluate_after_move(
+    objective, state: State, theta: NDArray[np.float64], move: NDArray[np.float64], curved: NDArray[np.float64]
+) -> tuple[float, NDArray[np.float64], float]:
+    """:func:`evaluate` at ``θ = state.θ + move`` for a solver that already has ``curved = G·move``.
+
+    On a smooth quadratic ``∇J(θ + s) = ∇J(θ) + Gs`` and ``J(θ + s) = J(θ) + ∇J(θ)ᵀs + ½sᵀGs``
+    exactly, so a streaming objective (where an evaluation is a pass over the data) is spared the
+    pass; every :data:`GRADIENT_REFRESH` updates the gradient is recomputed from the data anyway.
+    Objectives in memory, or with an L1 part, are evaluated directly.
+    """
+    if getattr(objective, "streaming", False) and not objective.has_l1 and (state.k + 1) % GRADIENT_REFRESH:
+        grad = state.grad + curved
+        loss = state.loss + float(state.grad @ move) + 0.5 * float(move @ curved)
+        return loss, grad, objective.stationarity(theta, grad)
+    return evaluate(objective, theta)
 
 
 class Solver(Protocol):

@@ -8,7 +8,7 @@ from typing import ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
-from gradfit.solvers import State, evaluate
+from gradfit.solvers import State, evaluate, evaluate_after_move
 
 __all__ = ["ConjugateGradient", "CGState"]
 
@@ -31,7 +31,8 @@ class ConjugateGradient:
     ``α_k = −∇J(θ_k)ᵀd_k / d_kᵀGd_k``, ``θ_{k+1} = θ_k + α_k d_k``,
     ``β_k = max(0, g_{k+1}ᵀ(g_{k+1} − g_k) / g_kᵀg_k)``, ``d_{k+1} = −g_{k+1} + β_k d_k``.
 
-    The gradient is recomputed from θ at every update (not updated recursively), the direction is
+    The gradient is recomputed from θ at every update (on a streaming objective it is updated by
+    recurrence, ``g_{k+1} = g_k + α_k G d_k``, so an update is one pass over the data), the direction is
     reset to ``−g`` whenever it stops being a descent direction, and every ``restart`` updates. In
     exact arithmetic CG solves a p-parameter problem in p updates; in floating point an
     ill-conditioned one needs a few more, and restarting every p updates would throw away the
@@ -54,15 +55,17 @@ class ConjugateGradient:
 
     def step(self, objective, state: CGState) -> CGState:
         direction = state.direction
-        curvature = float(direction @ objective.hess_vec(direction))
+        curved = objective.hess_vec(direction)
+        curvature = float(direction @ curved)
         slope = float(state.grad @ direction)
         if curvature <= 0 or slope >= 0:  # lost descent or conjugacy to rounding: start again along −g
             direction = -state.grad
-            curvature = float(direction @ objective.hess_vec(direction))
+            curved = objective.hess_vec(direction)
+            curvature = float(direction @ curved)
             slope = -float(state.grad @ state.grad)
         alpha = -slope / curvature if curvature > 0 else 0.0
         theta = state.theta + alpha * direction
-        loss, grad, grad_norm = evaluate(objective, theta)
+        loss, grad, grad_norm = evaluate_after_move(objective, state, theta, alpha * direction, alpha * curved)
         since = state.since_restart + 1
         if since >= (self.restart or RESTART_FACTOR * objective.n_params):
             return CGState(theta, state.k + 1, loss, grad, grad_norm, alpha, direction=-grad, since_restart=0)

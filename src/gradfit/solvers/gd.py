@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gradfit.objective import DENSE_SPECTRUM_MAX
-from gradfit.solvers import State, Trajectory, evaluate
+from gradfit.solvers import State, Trajectory, evaluate, evaluate_after_move
 
 __all__ = ["GradientDescent", "LINE_SEARCHES"]
 
@@ -74,9 +74,13 @@ class GradientDescent:
 
     def step(self, objective, state: State) -> State:
         if self.learning_rate == "line_search":
-            curvature = float(state.grad @ objective.hess_vec(state.grad))
+            curved = objective.hess_vec(state.grad)
+            curvature = float(state.grad @ curved)
             alpha = float(state.grad @ state.grad) / curvature if curvature > 0 else state.step
             theta = objective.prox(state.theta - alpha * state.grad, alpha)
+            if not objective.has_l1:  # one pass an update on streaming data: ∇J moves by −αGg
+                loss, grad, grad_norm = evaluate_after_move(objective, state, theta, -alpha * state.grad, -alpha * curved)
+                return State(theta, state.k + 1, loss, grad, grad_norm, alpha)
         elif self.learning_rate == "armijo":
             theta, alpha = self._backtrack(objective, state)
         else:
@@ -105,7 +109,7 @@ class GradientDescent:
         ``z_k = q^k z_0 + α β S_k`` with ``q = 1 − αλ`` and ``S_k = Σ_{j<k} q^j = (1 − q^k)/(αλ)``.
         These are the same iterates as :meth:`step` (to rounding), at O(p) per step.
         """
-        if not self.constant or objective.has_l1 or objective.n_params > DENSE_SPECTRUM_MAX:
+        if not self.constant or objective.has_l1 or objective.n_params > DENSE_SPECTRUM_MAX or objective.streaming:
             return None
         if getattr(objective, "extended", None) is not None:
             return None  # gradients in double-double: step, so every iterate gets one

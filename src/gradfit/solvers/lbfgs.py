@@ -8,7 +8,7 @@ from typing import ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
-from gradfit.solvers import State, evaluate
+from gradfit.solvers import State, evaluate, evaluate_after_move
 
 __all__ = ["LBFGS", "LBFGSState"]
 
@@ -71,7 +71,7 @@ class LBFGS:
         alpha = -slope / curvature if curvature > 0 else 0.0
         s, y = alpha * direction, alpha * curved
         theta = state.theta + s
-        loss, grad, grad_norm = evaluate(objective, theta)
+        loss, grad, grad_norm = evaluate_after_move(objective, state, theta, s, y)
         if float(s @ y) > MIN_CURVATURE * float(np.linalg.norm(s) * np.linalg.norm(y)):
             pairs = (*pairs, (s, y))[-self.memory :]
         return LBFGSState(theta, state.k + 1, loss, grad, grad_norm, alpha, pairs=pairs)

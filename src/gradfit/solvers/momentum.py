@@ -20,6 +20,7 @@ class MomentumState(State):
 
     previous: NDArray[np.float64] | None = None
     t: float = 1.0
+    previous_grad: NDArray[np.float64] | None = None
 
 
 def _step_size(learning_rate: float | str, objective) -> float:
@@ -128,17 +129,24 @@ class Nesterov:
 
     def init(self, objective, theta0: NDArray[np.float64]) -> MomentumState:
         loss, grad, grad_norm = evaluate(objective, theta0)
-        return MomentumState(theta0, 0, loss, grad, grad_norm, self.step_size(objective), previous=theta0, t=1.0)
+        return MomentumState(theta0, 0, loss, grad, grad_norm, self.step_size(objective), previous=theta0, t=1.0,
+                             previous_grad=grad)
 
     def step(self, objective, state: MomentumState) -> MomentumState:
         alpha = state.step
         beta, t_next = self._beta(objective, state.t)
         lookahead = state.theta + beta * (state.theta - state.previous)
-        _, lookahead_grad = objective.loss_grad(lookahead)
+        if objective.streaming:
+            # ∇f is affine, so ∇f(θ + β(θ − θ')) = (1 + β)∇f(θ) − β∇f(θ'): no pass over the data
+            # for the lookahead, one per update in all.
+            lookahead_grad = (1.0 + beta) * state.grad - beta * state.previous_grad
+        else:
+            _, lookahead_grad = objective.loss_grad(lookahead)
         theta = objective.prox(lookahead - alpha * lookahead_grad, alpha)
         loss, grad, grad_norm = evaluate(objective, theta)
         if float((lookahead - theta) @ (theta - state.theta)) > 0:
             # restart: forget the momentum (and FISTA's t) from here on
-            return MomentumState(theta, state.k + 1, loss, grad, grad_norm, alpha, previous=theta, t=1.0)
+            return MomentumState(theta, state.k + 1, loss, grad, grad_norm, alpha, previous=theta, t=1.0,
+                                 previous_grad=grad)
         return replace(state, theta=theta, k=state.k + 1, loss=loss, grad=grad, grad_norm=grad_norm,
-                       previous=state.theta, t=t_next)
+                       previous=state.theta, t=t_next, previous_grad=state.grad)

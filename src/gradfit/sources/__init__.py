@@ -200,6 +200,42 @@ def merge_all(parts: list[SufficientStats]) -> SufficientStats:
     return parts[0]
 
 
+class TreeReduce:
+    """Folds items, one at a time, into a balanced tree of pairwise merges (a binary counter).
+
+    Holds at most log₂(items) + 1 partial results, each covering 2^level items, so rounding grows
+    like log(items) as in :func:`merge_all` while memory stays O(log items) (for d × d
+    statistics of many chunks, that is the difference between MBs and GBs).
+
+    >>> tree = TreeReduce(lambda a, b: a + b)
+    >>> for item in range(10):
+    ...     tree.add(item)
+    >>> tree.result(), len(tree.stack)
+    (45, 2)
+    """
+
+    def __init__(self, merge) -> None:  # noqa: ANN001 - callable(a, b) -> merged
+        self.merge = merge
+        self.stack: list[tuple[int, object]] = []
+
+    def add(self, item) -> None:  # noqa: ANN001
+        level = 0
+        while self.stack and self.stack[-1][0] == level:
+            _, left = self.stack.pop()
+            item = self.merge(left, item)
+            level += 1
+        self.stack.append((level, item))
+
+    def result(self):  # noqa: ANN201
+        """The merge of everything added (in order); raises ValueError when nothing was."""
+        if not self.stack:
+            raise ValueError("nothing to merge")
+        item = self.stack[-1][1]
+        for _, left in reversed(self.stack[:-1]):
+            item = self.merge(left, item)
+        return item
+
+
 @runtime_checkable
 class Source(Protocol):
     """Rows of a regression problem, wherever they live.

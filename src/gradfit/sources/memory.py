@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 from threadpoolctl import threadpool_limits
 
-from gradfit.sources import SufficientStats, merge_all, safe_scale
+from gradfit.sources import SufficientStats, TreeReduce, merge_all, safe_scale
 
 __all__ = ["MemorySource"]
 
@@ -62,7 +62,8 @@ class MemorySource:
         def gather(worker: int, x_scale, x_origin) -> tuple[SufficientStats, NDArray[np.float64]]:  # noqa: ANN001
             work = np.empty((step, self.n_features))
             largest = np.zeros(self.n_features)
-            parts = []
+            # Merged as they come: O(log chunks) d × d matrices held, not one per chunk.
+            parts = TreeReduce(SufficientStats.merge)
             # A first pass over extreme columns (beyond 2^±400) may over- or underflow; it is
             # detected from `largest` below and redone on scaled columns, so it must not warn.
             with np.errstate(over="ignore", under="ignore", invalid="ignore"):
@@ -83,8 +84,8 @@ class MemorySource:
                     # one, far inside the 2^±400 margin. An overflow shows up as inf.
                     spread = np.sqrt(np.maximum(np.diag(part.xx), 0.0) / max(part.n_samples, 1))
                     np.maximum(largest, np.abs(x_origin) + np.abs(part.x_offset) + spread, out=largest)
-                    parts.append(part)
-            return merge_all(parts), largest
+                    parts.add(part)
+            return parts.result(), largest
 
         y_scale = float(safe_scale(np.max(np.abs(self._y), initial=0.0)))
         y_origin = float(self._y[0] / y_scale)

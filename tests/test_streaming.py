@@ -1,0 +1,299 @@
+"""The streaming engine: fused passes over sparse or very wide X, against references it does not share.
+
+The pass is checked against plain numpy products, the objective against the sufficient-statistics
+objective on the same (dense) data, the fits against statsmodels, exact rational arithmetic and
+scikit-learn's Ridge/Lasso on sparse data, and the engine switch for huge d by faking the memory
+that is available.
+"""
+
+from __future__ import annotations
+
+import warnings
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import statsmodels.api as sm
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.linear_model import Lasso, Ridge
+
+from gradfit import LinearRegression
+from gradfit.errors import DataError
+from gradfit.objective import LANCZOS_STEPS, LeastSquares, StreamingLeastSquares
+from gradfit.solvers import GRADIENT_REFRESH
+from gradfit.sources import streaming
+from gradfit.sources.memory import MemorySource
+from gradfit.sources.streaming import StreamingSource
+from references import correct_digits, exact_least_squares
+
+DETERMINISTIC = ("gd", "momentum", "nesterov", "cg", "lbfgs", "auto")
+
+
+def sparse_problem(seed=0, n=400, d=60, density=0.08, offset=0.0):
+    """CSR X whose columns have different scales (and means ``offset``), y = Xw + 3 + noise."""
+    rng = np.random.default_rng(seed)
+    X = sp.random(n, d, density=density, format="csr", random_state=rng, data_rvs=rng.standard_normal)
+    X.data = X.data * rng.uniform(0.5, 8.0, size=d)[X.indices] + offset
+    y = X @ rng.normal(size=d) + 3.0 + 0.1 * rng.standard_normal(n)
+    return X, y
+
+
+def dense_reference(X, y, *, fit_intercept, weight=None):
+    """statsmodels OLS/WLS on the densified data: (coef, intercept)."""
+    design = X.toarray() if sp.issparse(X) else np.asarray(X)
+    if fit_intercept:
+        design = sm.add_constant(design, has_constant="add")
+    model = sm.WLS(y, design, weights=weight) if weight is not None else sm.OLS(y, design)
+    params = model.fit(method="qr").params
+    return (params[1:], params[0]) if fit_intercept else (params, 0.0)
+
+
+# --- the pass ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["dense", "csr", "csc"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_residual_pass_equals_numpy_products(kind, weighted, monkeypatch):
+    monkeypatch.setattr(streaming, "PASS_CHUNK_NNZ", 97)  # many chunks, shared by the threads
+    monkeypatch.setattr(streaming, "PASS_CHUNK_BYTES", 8 * 60 * 13)
+    X, y = sparse_problem(1)
+    dense = X.toarray()
+    data = {"dense": dense, "csr": X, "csc": X.tocsc()}[kind]
+    rng = np.random.default_rng(2)
+    weight = rng.uniform(0, 3, size=len(y)) if weighted else None
+    v, a, beta = rng.normal(size=X.shape[1]), 0.7, 1.3
+    source = StreamingSource(data, y, weight, workers=3)
+    assert len(source._chunks) > 3
+    sum_r2, gradient, sum_r = source.residual_pass(v, a, beta)
+    r = dense @ v + a - beta * y
+    w = weight if weighted else np.ones(len(y))
+    assert sum_r2 == pytest.approx(float(w @ r**2), rel=1e-12)
+    np.testing.assert_allclose(gradient, dense.T @ (w * r), rtol=1e-11, atol=1e-11)
+    assert sum_r == pytest.approx(float(w @ r), rel=1e-11, abs=1e-9)
+    assert source.passes == 1
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    workers=st.integers(1, 4),
+    chunk=st.integers(1, 500),
+    scale=st.floats(-3.0, 3.0),
+)
+def test_pass_is_linear_and_independent_of_the_chunking(seed, workers, chunk, scale):
+    X, y = sparse_problem(seed % 7, n=90, d=20, density=0.2)
+    rng = np.random.default_rng(seed)
+    v, u = rng.normal(size=20), rng.normal(size=20)
+    one = StreamingSource(X, y, workers=1)
+    many = StreamingSource(X, y, workers=workers)
+    streaming_chunks = streaming.PASS_CHUNK_NNZ
+    try:
+        streaming.PASS_CHUNK_NNZ = chunk
+        many = StreamingSource(X, y, workers=workers)
+    finally:
+        streaming.PASS_CHUNK_NNZ = streaming_chunks
+    g_v = one.residual_pass(v, 0.0, 0.0)[1]
+    g_u = one.residual_pass(u, 0.0, 0.0)[1]
+    g_mix = many.residual_pass(v + scale * u, 0.0, 0.0)[1]  # Xᵀ X v is linear in v
+    np.testing.assert_allclose(g_mix, g_v + scale * g_u, rtol=1e-9, atol=1e-9 * (1 + np.abs(g_v).max()))
+
+
+def test_nan_in_sparse_data_names_row_and_column():
+    X, y = sparse_problem(3)
+    X = X.copy()
+    entry = X.indptr[17] + 1  # second stored entry of row 17
+    X.data[entry] = np.nan
+    with pytest.raises(DataError, match=rf"row 17, column {X.indices[entry]}"):
+        StreamingSource(X, y)
+    y_bad = y.copy()
+    y_bad[5] = np.inf
+    with pytest.raises(DataError, match="y has a NaN or infinite value at row 5"):
+        StreamingSource(np.zeros((len(y), 3)), y_bad)
+
+
+# --- the objective -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("standardize", [True, False])
+@pytest.mark.parametrize("penalty", [(0.0, 0.0), (0.3, 0.0), (0.2, 0.5)])
+def test_streaming_objective_equals_the_statistics_objective(fit_intercept, standardize, penalty):
+    """Same frame, loss, gradient and Hessian products, evaluated by passes instead of from G."""
+    X, y = sparse_problem(4, offset=0.5)
+    alpha, l1_ratio = penalty
+    weight = np.random.default_rng(5).uniform(0.2, 2.0, size=len(y))
+    options = {"fit_intercept": fit_intercept, "standardize": standardize, "alpha": alpha, "l1_ratio": l1_ratio}
+    reference = LeastSquares.from_source(MemorySource(X.toarray(), y, weight), **options)
+    objective = StreamingLeastSquares(StreamingSource(X, y, weight), **options)
+    frame, expected = objective.frame, reference.frame
+    np.testing.assert_allclose(frame.x_shift * frame.x_scale, expected.x_shift * expected.x_scale, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(frame.x_unit * frame.x_scale, expected.x_unit * expected.x_scale, rtol=1e-10)
+    theta = np.random.default_rng(6).normal(size=reference.n_params)
+    loss, grad = objective.loss_grad(theta)
+    loss_ref, grad_ref = reference.loss_grad(theta)
+    assert loss == pytest.approx(loss_ref, rel=1e-10)
+    np.testing.assert_allclose(grad, grad_ref, rtol=1e-9, atol=1e-10 * np.abs(grad_ref).max())
+    np.testing.assert_allclose(objective.hess_vec(theta), reference.hess_vec(theta), rtol=1e-9, atol=1e-10)
+    assert objective.gradient_scale == pytest.approx(reference.gradient_scale, rel=1e-10)
+
+
+def test_lanczos_estimates_bracket_the_spectrum():
+    """L is estimated from above (steps of 1/L are safe) and μ from above, within a few percent."""
+    X, y = sparse_problem(7, n=3000, d=200, density=0.05)
+    objective = StreamingLeastSquares(StreamingSource(X, y), fit_intercept=True, standardize=True)
+    eigenvalues = np.linalg.eigvalsh(LeastSquares.from_source(MemorySource(X.toarray(), y), fit_intercept=True,
+                                                              standardize=True).G)
+    objective.gradient_scale  # the pass at θ = 0, which the Lanczos run starts from
+    before = objective.passes
+    low, high = objective.spectrum_estimate
+    assert objective.passes - before <= LANCZOS_STEPS
+    assert eigenvalues[-1] <= high <= 1.1 * eigenvalues[-1]
+    assert eigenvalues[0] <= low <= eigenvalues[-1]
+
+
+def test_more_columns_than_rows_has_no_strong_convexity():
+    X, y = sparse_problem(8, n=50, d=200, density=0.1)
+    objective = StreamingLeastSquares(StreamingSource(X, y), fit_intercept=False, standardize=True)
+    assert objective.strong_convexity == 0.0
+    assert objective.condition_number == float("inf")
+
+
+# --- fits ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("solver", DETERMINISTIC)
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("kind", ["csr", "csc"])
+def test_sparse_fit_equals_ols(solver, fit_intercept, kind):
+    """Implicit centring (fit_intercept) and scaling give the OLS solution without densifying X."""
+    X, y = sparse_problem(9, offset=1.0)
+    data = X if kind == "csr" else X.tocsc()
+    coef_ref, intercept_ref = dense_reference(X, y, fit_intercept=fit_intercept)
+    model = LinearRegression(solver=solver, fit_intercept=fit_intercept, tol=1e-11, max_iter=50_000).fit(data, y)
+    assert model.engine_ == "streaming" and "sparse" in model.message_
+    assert model.solver_ == ("cg" if solver == "auto" else solver)
+    np.testing.assert_allclose(model.coef_, coef_ref, rtol=1e-7, atol=1e-8)
+    assert model.intercept_ == pytest.approx(intercept_ref, rel=1e-7, abs=1e-8)
+    np.testing.assert_allclose(model.predict(data), model.predict(X.toarray()), rtol=1e-12)
+
+
+def test_sparse_fit_never_densifies(monkeypatch):
+    X, y = sparse_problem(10)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the streaming engine densified X")
+
+    for cls in (sp.csr_matrix, sp.csc_matrix, sp.csr_array):
+        monkeypatch.setattr(cls, "toarray", refuse)
+        monkeypatch.setattr(cls, "todense", refuse)
+    for solver in ("cg", "nesterov"):
+        model = LinearRegression(solver=solver, tol=1e-10, max_iter=20_000).fit(X, y)
+        assert model.converged_
+
+
+def test_sparse_fit_to_exact_rational_arithmetic():
+    """Small sparse problem: the streaming cg fit agrees with Fraction arithmetic to ≥ 10 digits."""
+    X, y = sparse_problem(11, n=40, d=5, density=0.5, offset=0.25)
+    exact = exact_least_squares(X.toarray(), y, fit_intercept=True)
+    model = LinearRegression(solver="cg", tol=1e-15, max_iter=1000).fit(X, y)
+    assert correct_digits([model.intercept_, *model.coef_], exact) >= 10
+    assert isinstance(exact[0], Fraction)
+
+
+def test_sparse_weights_match_statsmodels_wls():
+    X, y = sparse_problem(12, offset=0.3)
+    weight = np.random.default_rng(13).uniform(0.1, 4.0, size=len(y))
+    coef_ref, intercept_ref = dense_reference(X, y, fit_intercept=True, weight=weight)
+    for solver in ("cg", "nesterov", "lbfgs"):
+        model = LinearRegression(solver=solver, tol=1e-11, max_iter=50_000).fit(X, y, sample_weight=weight)
+        np.testing.assert_allclose(model.coef_, coef_ref, rtol=1e-7, atol=1e-8)
+        assert model.intercept_ == pytest.approx(intercept_ref, rel=1e-7, abs=1e-8)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_sparse_ridge_and_lasso_match_scikit_learn(fit_intercept):
+    X, y = sparse_problem(14, offset=0.2)
+    m = X.shape[0]
+    ridge = Ridge(alpha=0.5 * m, fit_intercept=fit_intercept, solver="lsqr", tol=1e-12).fit(X, y)
+    model = LinearRegression(solver="auto", alpha=0.5, fit_intercept=fit_intercept, tol=1e-11).fit(X, y)
+    np.testing.assert_allclose(model.coef_, ridge.coef_, rtol=1e-6, atol=1e-8)
+    lasso = Lasso(alpha=0.05, fit_intercept=fit_intercept, tol=1e-12, max_iter=100_000).fit(X, y)
+    model = LinearRegression(solver="auto", alpha=0.05, l1_ratio=1.0, fit_intercept=fit_intercept, tol=1e-10,
+                             max_iter=100_000).fit(X, y)
+    assert model.solver_ == "nesterov"
+    np.testing.assert_allclose(model.coef_, lasso.coef_, rtol=1e-5, atol=1e-6)
+    assert model.intercept_ == pytest.approx(lasso.intercept_, rel=1e-5, abs=1e-6)
+
+
+def test_one_pass_per_update():
+    """cg and lbfgs update their gradient by recurrence (refreshed every GRADIENT_REFRESH updates),
+    nesterov gets its lookahead gradient by linearity: one pass over X per update, plus the column
+    pass, the pass at θ = 0 and (nesterov) the Lanczos estimate of L and μ."""
+    X, y = sparse_problem(15, n=2000, d=300, density=0.03)
+    for solver, extra in (("cg", 0), ("lbfgs", 0), ("nesterov", LANCZOS_STEPS), ("gd", LANCZOS_STEPS)):
+        model = LinearRegression(solver=solver, tol=1e-10, max_iter=5000).fit(X, y)
+        refreshes = model.n_iter_ // GRADIENT_REFRESH if solver in ("cg", "lbfgs") else 0
+        assert model.n_passes_ <= model.n_iter_ + 2 + extra + refreshes, solver
+        assert f"{model.n_passes_} passes over X" in model.message_
+
+
+def test_recurrence_keeps_the_gradient_honest():
+    """After many cg updates on an ill-conditioned sparse problem, the recorded gradient norm is
+    that of the returned coefficients (recomputed from the data)."""
+    X, y = sparse_problem(16, n=600, d=120, density=0.05, offset=3.0)
+    model = LinearRegression(solver="cg", standardize=False, tol=1e-12, max_iter=400).fit(X, y)
+    assert model.n_iter_ > GRADIENT_REFRESH
+    objective = StreamingLeastSquares(StreamingSource(X, y), fit_intercept=True, standardize=False)
+    theta = objective.frame.from_model(model.coef_, model.intercept_)
+    assert model.converged_
+    assert np.linalg.norm(objective.loss_grad(theta)[1]) <= 1e-10 * objective.gradient_scale
+
+
+def test_refusals_name_what_to_do():
+    X, y = sparse_problem(17)
+    with pytest.raises(ValueError, match=r"solver='exact'.*sparse.*solver='auto'"):
+        LinearRegression(solver="exact").fit(X, y)
+    with pytest.raises(ValueError, match=r"solver='sgd' is not offered.*'cg'"):
+        LinearRegression(solver="sgd").fit(X, y)
+    model = LinearRegression(solver="cg").fit(X, y)
+    with pytest.raises(ValueError, match=r"summary\(\) needs the d × d statistics.*streaming"):
+        model.summary()
+
+
+# --- huge d: the engine switch -------------------------------------------------------------------
+
+
+def test_too_little_memory_switches_auto_to_streaming_and_says_so(monkeypatch):
+    rng = np.random.default_rng(18)
+    X = rng.normal(size=(300, 40)) + 2.0
+    y = X @ rng.normal(size=40) + 1.0 + 0.01 * rng.normal(size=300)
+    in_memory = LinearRegression(solver="auto", tol=1e-12).fit(X, y)
+    assert in_memory.engine_ == "statistics"
+    monkeypatch.setattr(streaming, "available_memory", lambda: 1000)  # 1 kB left: no room for 41 × 41
+    model = LinearRegression(solver="auto", tol=1e-12).fit(X, y)
+    assert model.engine_ == "streaming" and model.solver_ == "cg"
+    assert "would need" in model.message_ and "switched to streaming passes" in model.message_
+    np.testing.assert_allclose(model.coef_, in_memory.coef_, rtol=1e-9)
+    with pytest.raises(ValueError, match=r"solver='exact'.*switched to streaming.*solver='auto'"):
+        LinearRegression(solver="exact").fit(X, y)
+
+
+def test_many_features_stream(monkeypatch):
+    monkeypatch.setattr(streaming, "STATISTICS_MAX_FEATURES", 30)
+    rng = np.random.default_rng(19)
+    X = rng.normal(size=(200, 45))
+    y = X @ rng.normal(size=45)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = LinearRegression(solver="auto", tol=1e-12).fit(X, y)
+    assert model.engine_ == "streaming" and "45 features" in model.message_
+    coef_ref, intercept_ref = dense_reference(X, y, fit_intercept=True)
+    np.testing.assert_allclose(model.coef_, coef_ref, rtol=1e-8, atol=1e-10)
+
+
+def test_available_memory_reads_the_machine():
+    available = streaming.available_memory()
+    assert available is None or available > 0
+    assert streaming.statistics_bytes(100_000) > 8e10  # 100k features: ≥ 80 GB, never attempted

@@ -75,3 +75,10 @@ class DivergenceError(GradfitError, ValueError):
                 f"{self.stable_bound:.6g} (2/L)."
             )
         return head + why + f" Use learning_rate='auto' (1/L = {auto:.6g}) or any value below {self.stable_bound:.6g}."
+
+
+def non_finite(name: str, value: float, row: int, column: int | None = None) -> DataError:
+    """The error for a NaN or infinite value in array ``name`` ("X", "y"), naming where it is."""
+    what = "NaN" if value != value else "infinity"
+    where = f"row {row}" if column is None else f"row {row}, column {column}"
+    return DataError(f"Input {name} contains {what} at {where}; remove or impute it")

@@ -240,8 +240,10 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         if isinstance(X, Source):
             source = self._check_source(X, y, sample_weight)
         else:
+            # NaN/inf in X are found by the source's own pass (the statistics propagate them), which
+            # names the row and column; a separate check would read X once more.
             X, y = validate_data(self, X, y, accept_sparse=("csr", "csc"), dtype=np.float64, y_numeric=True,
-                                 ensure_min_samples=1)
+                                 ensure_min_samples=1, ensure_all_finite=False)
             source = self._in_memory_source(X, y, _check_weights(sample_weight, X.shape[0]))
         for message, category in self._fit_objective(source, coef_init, intercept_init):
             warnings.warn(message, category, stacklevel=2)
@@ -263,7 +265,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
                 f"solver={self.solver!r} is not offered for this X ({self._engine_reason}); use 'auto', 'cg', "
                 f"'nesterov', 'gd', 'momentum' or 'lbfgs', which read X in fused passes"
             )
-        return StreamingSource(X, y, weight, check_finite=False)  # validate_data has checked
+        return StreamingSource(X, y, weight)
 
     def _check_source(self, source: Source, y, sample_weight) -> Source:  # noqa: ANN001
         """Validate a :class:`~gradfit.sources.Source` given as X (a file or directory streamed in batches, ...)."""

@@ -427,7 +427,8 @@ class StreamingLeastSquares:
     streaming = True
 
     def __init__(self, source, *, fit_intercept: bool, standardize: bool, alpha: float = 0.0, l1_ratio: float = 0.0) -> None:  # noqa: ANN001
-        moments = source.columns()
+        # Only standardized frames need the columns' spreads, and only centred ones their means.
+        moments = source.columns(means=standardize and fit_intercept, squares=standardize)
         self.frame = Frame.for_moments(
             moments.x_mean, moments.x_var, moments.y_mean, moments.y_var, moments.x_scale, moments.y_scale,
             fit_intercept=fit_intercept, standardize=standardize,

@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 from threadpoolctl import threadpool_limits
 
-from gradfit.errors import DataError
+from gradfit.errors import non_finite
 
 __all__ = ["ColumnMoments", "StreamingSource", "available_memory", "statistics_bytes", "streaming_reason"]
 
@@ -209,10 +209,10 @@ class StreamingSource:
                 column = int(self._X.indices[entry])
             else:
                 row, column = (int(i) for i in np.argwhere(~np.isfinite(values))[0])
-            raise DataError(f"X has a NaN or infinite value at row {row}, column {column}; remove or impute it")
+            raise non_finite("X", values[entry] if self.sparse else values[row, column], row, column)
         if not np.all(np.isfinite(self._y)):
             row = int(np.flatnonzero(~np.isfinite(self._y))[0])
-            raise DataError(f"y has a NaN or infinite value at row {row}; remove or impute it")
+            raise non_finite("y", self._y[row], row)
 
     def _map(self, work) -> list:  # noqa: ANN001 - callable(chunk list) -> result
         """Run ``work`` on interleaved shares of the chunks, one share per thread.
@@ -235,49 +235,70 @@ class StreamingSource:
         if getattr(self, "_pool", None) is not None:
             self._pool.shutdown(wait=False)
 
-    def _magnitudes(self) -> tuple[NDArray[np.float64], float]:
-        """Exact power-of-two scales of the columns and of y: 1 unless beyond 2^±400."""
+    def _column_scales(self) -> NDArray[np.float64]:
+        """Exact power-of-two scales of the columns (only run when some value is beyond 2^±400)."""
         from gradfit.sources import safe_scale
 
-        values = self._X.data if self.sparse else self._X
-        magnitude = np.abs(values)
-        nonzero = magnitude[magnitude > 0]
-        y_scale = float(safe_scale(np.max(np.abs(self._y), initial=0.0)))
-        if not nonzero.size or float(safe_scale(nonzero.max())) == float(safe_scale(nonzero.min())) == 1.0:
-            return np.ones(self.n_features), y_scale
-        largest = np.zeros(self.n_features)  # rare: some column is extreme, find which
         if self.sparse:
-            np.maximum.at(largest, self._X.indices, magnitude)
+            largest = np.zeros(self.n_features)
+            np.maximum.at(largest, self._X.indices, np.abs(self._X.data))
         else:
-            largest = magnitude.max(axis=0)
-        return safe_scale(largest), y_scale
+            largest = np.abs(self._X).max(axis=0)
+        return safe_scale(largest)
 
-    def columns(self) -> ColumnMoments:
-        """Weighted column means and variances (one pass, counted in :attr:`passes`), see :class:`ColumnMoments`."""
+    def columns(self, *, means: bool = True, squares: bool = True) -> ColumnMoments:
+        """Weighted column means and variances (one pass, counted in :attr:`passes`), see :class:`ColumnMoments`.
+
+        Sums and sums of squares are gathered chunk by chunk in the threads, with the magnitudes;
+        only when some value lies beyond 2^±400 are the columns rescaled and summed again. A frame
+        that needs no means (no intercept, or no standardizing) or no spreads (no standardizing)
+        skips those products: the moments it does not ask for are returned as 0.
+        """
+        want_sums, want_squares = means, squares
+        from gradfit.sources import safe_scale
+
         self.passes += 1
-        x_scale, y_scale = self._magnitudes()
         weight = self._weight
+        y_scale = float(safe_scale(np.max(np.abs(self._y), initial=0.0)))
         y = self._y / y_scale
         total = float(weight.sum()) if weight is not None else float(self.n_samples)
         y_mean = float((weight @ y if weight is not None else y.sum()) / total)
         y_var = float(((weight * (y - y_mean)) @ (y - y_mean) if weight is not None else (y - y_mean) @ (y - y_mean)) / total)
 
-        def work(share: list) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-            sums, squares = np.zeros(self.n_features), np.zeros(self.n_features)
-            for start, stop, rows in share:
-                w = weight[start:stop] if weight is not None else np.ones(stop - start)
-                if self.sparse:
-                    sums += rows.T @ w
-                    squared = sp.csr_matrix((rows.data * rows.data, rows.indices, rows.indptr), shape=rows.shape)
-                    squares += squared.T @ w
-                else:
-                    sums += w @ rows
-                    squares += w @ (rows * rows)
-            return sums, squares
+        def gather(x_scale: NDArray[np.float64] | None):  # noqa: ANN202
+            def work(share: list) -> tuple[NDArray[np.float64], NDArray[np.float64], float, float]:
+                sums, square_sums = np.zeros(self.n_features), np.zeros(self.n_features)
+                largest, smallest = 0.0, np.inf
+                for start, stop, rows in share:
+                    w = weight[start:stop] if weight is not None else np.ones(stop - start)
+                    values = rows.data if self.sparse else rows
+                    if x_scale is not None:
+                        values = values / (x_scale[rows.indices] if self.sparse else x_scale)
+                    magnitude = np.abs(values)
+                    if magnitude.size:
+                        largest = max(largest, float(magnitude.max()))
+                        smallest = min(smallest, float(np.min(magnitude, where=magnitude > 0, initial=np.inf)))
+                    if want_sums:
+                        sums += (sp.csr_matrix((values, rows.indices, rows.indptr), shape=rows.shape).T @ w
+                                 if self.sparse else w @ values)
+                    if want_squares:
+                        squared = values * values
+                        square_sums += (sp.csr_matrix((squared, rows.indices, rows.indptr), shape=rows.shape).T @ w
+                                        if self.sparse else w @ squared)
+                return sums, square_sums, largest, smallest
 
-        parts = self._map(work)
-        x_mean = sum(part[0] for part in parts) / x_scale / total
-        x_var = sum(part[1] for part in parts) / x_scale**2 / total - x_mean**2
+            with np.errstate(over="ignore", under="ignore"):
+                parts = self._map(work)
+            return (sum(part[0] for part in parts), sum(part[1] for part in parts),
+                    max(part[2] for part in parts), min(part[3] for part in parts))
+
+        sums, square_sums, largest, smallest = gather(None)
+        x_scale = np.ones(self.n_features)
+        if np.isfinite(smallest) and not float(safe_scale(largest)) == float(safe_scale(smallest)) == 1.0:
+            x_scale = self._column_scales()  # rare: some column is extreme; sum it again, rescaled
+            sums, square_sums, _, _ = gather(x_scale)
+        x_mean = sums / total
+        x_var = square_sums / total - x_mean**2
         return ColumnMoments(
             n_samples=self.n_samples,
             weight=total,

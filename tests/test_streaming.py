@@ -310,3 +310,38 @@ def test_non_finite_x_is_named_by_row_and_column_in_either_engine(kind, bad):
     word = "NaN" if np.isnan(bad) else "infinity"
     with pytest.raises(DataError, match=f"Input X contains {word} at row 123, column 45; remove or impute it"):
         LinearRegression().fit(data, y)
+
+
+@pytest.mark.parametrize(
+    "solver, options",
+    [("gd", {"learning_rate": 0.4}), ("nesterov", {"learning_rate": 0.4, "momentum": 0.6}),
+     ("momentum", {"learning_rate": 0.3, "momentum": 0.5}), ("cg", {}), ("lbfgs", {})],
+)
+def test_both_engines_make_the_same_iterates(solver, options, monkeypatch):
+    """The statistics engine (O(d²) per update) and the streaming engine (a pass per update) are two
+    ways of evaluating one objective: the same solver makes the same iterates on either."""
+    rng = np.random.default_rng(21)
+    X = rng.normal(size=(500, 12)) * rng.uniform(0.5, 3, size=12) + rng.normal(size=12)
+    y = X @ rng.normal(size=12) + 2.0 + rng.normal(size=500)
+    settings_ = dict(solver=solver, tol=0, max_iter=25, record_path=True, **options)
+    statistics = LinearRegression(**settings_).fit(X, y)
+    monkeypatch.setattr(streaming, "STATISTICS_MAX_FEATURES", 5)
+    passes = LinearRegression(**settings_).fit(X, y)
+    assert (statistics.engine_, passes.engine_) == ("statistics", "streaming")
+    np.testing.assert_allclose(passes.loss_history_, statistics.loss_history_, rtol=1e-9)
+    np.testing.assert_allclose(passes.path_, statistics.path_, rtol=1e-8, atol=1e-10)
+
+
+def test_streamed_files_with_too_many_features_are_refused_before_allocating(monkeypatch, tmp_path):
+    """Files are reduced to d × d statistics; when those cannot fit, a clear error, not an OOM kill."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow as pa
+
+    from gradfit.sources import parquet
+
+    rng = np.random.default_rng(22)
+    table = {f"x{j}": rng.normal(size=50) for j in range(6)} | {"y": rng.normal(size=50)}
+    pq.write_table(pa.table(table), tmp_path / "part.parquet")
+    monkeypatch.setattr(streaming, "available_memory", lambda: 100)
+    with pytest.raises(DataError, match=r"statistics of 6 features would need .* GB, more than half .*scipy.sparse"):
+        LinearRegression().fit(parquet(tmp_path / "part.parquet", target="y"))

@@ -18,6 +18,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from gradfit.driver import minimize
+from gradfit.errors import DataError
 from gradfit.history import History
 from gradfit.objective import LeastSquares, StreamingLeastSquares
 from gradfit.schedules import SCHEDULES
@@ -25,6 +26,7 @@ from gradfit.solvers import SOLVERS
 from gradfit.solvers.exact import solve_exact
 from gradfit.solvers.gd import LINE_SEARCHES
 from gradfit.sources import InMemorySource, Source, as_source, power_of_two_scale
+from gradfit.sources import streaming
 from gradfit.sources.streaming import StreamingSource, streaming_reason
 
 if TYPE_CHECKING:
@@ -305,6 +307,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             objective = StreamingLeastSquares(source, **penalty)
             self.engine_ = "streaming"
         else:
+            _check_statistics_fit(source)
             objective = LeastSquares.from_source(source, **penalty)
             self.engine_ = "statistics"
             self._engine_reason = None
@@ -511,6 +514,21 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def _check_statistics_fit(source: Source) -> None:
+    """Refuse, before any d × d allocation, statistics that would not fit in memory.
+
+    In-memory X switches to streaming passes instead (see ``_in_memory_source``); files and Dask
+    collections are reduced to statistics only, so for them this is a clear error, not an
+    out-of-memory crash half-way through a pass."""
+    needed, available = streaming.statistics_bytes(source.n_features), streaming.available_memory()
+    if available is not None and needed > streaming.STATISTICS_MEMORY_SHARE * available:
+        raise DataError(
+            f"the d × d statistics of {source.n_features} features would need {needed / 1e9:.3g} GB, more than half "
+            f"of the {available / 1e9:.3g} GB available; select fewer feature columns, or load the data as a "
+            f"scipy.sparse matrix, which is fitted by streaming passes"
+        )
 
 
 def _column_unit(X: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -105,8 +105,8 @@ def test_nan_in_sparse_data_names_row_and_column():
     X = X.copy()
     entry = X.indptr[17] + 1  # second stored entry of row 17
     X.data[entry] = np.nan
-    with pytest.raises(DataError, match=rf"row 17, column {X.indices[entry]}"):
-        StreamingSource(X, y)
+    with pytest.raises(DataError, match=rf"Input X contains NaN at row 17, column {X.indices[entry]};"):
+        StreamingSource(X, y, workers=2).columns()
     y_bad = y.copy()
     y_bad[5] = np.inf
     with pytest.raises(DataError, match="Input y contains infinity at row 5;"):
@@ -299,10 +299,12 @@ def test_available_memory_reads_the_machine():
     assert streaming.statistics_bytes(100_000) > 8e10  # 100k features: ≥ 80 GB, never attempted
 
 
-@pytest.mark.parametrize("kind", ["dense", "sparse"])
+@pytest.mark.parametrize("kind", ["dense", "wide", "sparse"])
 @pytest.mark.parametrize("bad", [np.nan, -np.inf])
-def test_non_finite_x_is_named_by_row_and_column_in_either_engine(kind, bad):
+def test_non_finite_x_is_named_by_row_and_column_in_either_engine(kind, bad, monkeypatch):
     """Neither engine reads X an extra time to look for NaN/inf; both still say where it is."""
+    if kind == "wide":
+        monkeypatch.setattr(streaming, "STATISTICS_MAX_FEATURES", 10)
     X, y = sparse_problem(20)
     dense = X.toarray()
     dense[123, 45] = bad

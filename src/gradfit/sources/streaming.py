@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 from threadpoolctl import threadpool_limits
 
-from gradfit.errors import non_finite
+from gradfit.errors import DataError, non_finite
 
 __all__ = ["ColumnMoments", "StreamingSource", "available_memory", "statistics_bytes", "streaming_reason"]
 
@@ -119,17 +119,17 @@ class StreamingSource:
     """An in-memory ``X`` (dense ndarray, or scipy.sparse CSR/CSC) served one fused pass at a time.
 
     CSC input is converted to CSR once (rows are the unit of a pass). Sparse data stay sparse:
-    nothing here densifies a row of ``X``.
+    nothing here densifies a row of ``X``. A NaN or inf in ``y`` is refused at once; one in ``X``
+    by :meth:`columns`, the first pass of every fit, which notices it at no extra cost and then
+    names its row and column.
 
     Parameters
     ----------
-    X : ndarray or scipy.sparse matrix/array of shape (n, d), finite float64
-    y : ndarray of shape (n,), finite float64
+    X : ndarray or scipy.sparse matrix/array of shape (n, d), float64
+    y : ndarray of shape (n,), float64
     sample_weight : ndarray of shape (n,), non-negative, optional
     workers : int, optional
         Threads per pass (default: the CPU count).
-    check_finite : bool, default=True
-        Refuse NaN/inf naming the row and column (False when the caller has checked already).
 
     Examples
     --------
@@ -148,14 +148,10 @@ class StreamingSource:
         sample_weight: NDArray[np.float64] | None = None,
         *,
         workers: int | None = None,
-        check_finite: bool = True,
     ) -> None:
         self.sparse = sp.issparse(X)
         if self.sparse:
-            X = X.tocsr()
-            if not X.has_canonical_format:
-                X = X.copy()
-                X.sum_duplicates()
+            X = X.tocsr()  # duplicate or unsorted entries are fine: products sum them
         self._X = X
         self._y = np.asarray(y, dtype=np.float64)
         self._weight = sample_weight
@@ -165,8 +161,9 @@ class StreamingSource:
         #: Passes made over the rows so far (the column pass included).
         self.passes = 0
         self._pool: ThreadPoolExecutor | None = None
-        if check_finite:
-            self._check_finite()
+        if not np.all(np.isfinite(self._y)):
+            row = int(np.flatnonzero(~np.isfinite(self._y))[0])
+            raise non_finite("y", self._y[row], row)
 
     @property
     def sample_weight(self) -> NDArray[np.float64] | None:
@@ -200,19 +197,21 @@ class StreamingSource:
             chunks.append((start, stop, rows))
         return chunks
 
-    def _check_finite(self) -> None:
-        values = self._X.data if self.sparse else self._X
-        if not np.all(np.isfinite(values)):
-            if self.sparse:
-                entry = int(np.flatnonzero(~np.isfinite(values))[0])
-                row = int(np.searchsorted(self._X.indptr, entry, side="right") - 1)
-                column = int(self._X.indices[entry])
-            else:
-                row, column = (int(i) for i in np.argwhere(~np.isfinite(values))[0])
-            raise non_finite("X", values[entry] if self.sparse else values[row, column], row, column)
-        if not np.all(np.isfinite(self._y)):
-            row = int(np.flatnonzero(~np.isfinite(self._y))[0])
-            raise non_finite("y", self._y[row], row)
+    def _not_finite(self) -> DataError:
+        """The error naming X's first NaN/inf (only ever run once one has been seen)."""
+        for start, _, rows in self._chunks:
+            values = rows.data if self.sparse else rows
+            bad = np.flatnonzero(~np.isfinite(values.ravel()))
+            if bad.size:
+                if self.sparse:
+                    entry = int(bad[0])
+                    row = start + int(np.searchsorted(rows.indptr, entry, side="right") - 1)
+                    column, value = int(rows.indices[entry]), values[entry]
+                else:
+                    local, column = divmod(int(bad[0]), self.n_features)
+                    row, value = start + local, values[local, column]
+                return non_finite("X", value, row, column)
+        return DataError("Input X contains NaN or infinity")
 
     def _map(self, work) -> list:  # noqa: ANN001 - callable(chunk list) -> result
         """Run ``work`` on interleaved shares of the chunks, one share per thread.
@@ -268,7 +267,7 @@ class StreamingSource:
         def gather(x_scale: NDArray[np.float64] | None):  # noqa: ANN202
             def work(share: list) -> tuple[NDArray[np.float64], NDArray[np.float64], float, float]:
                 sums, square_sums = np.zeros(self.n_features), np.zeros(self.n_features)
-                largest, smallest = 0.0, np.inf
+                largest, smallest, finite = 0.0, np.inf, True
                 for start, stop, rows in share:
                     w = weight[start:stop] if weight is not None else np.ones(stop - start)
                     values = rows.data if self.sparse else rows
@@ -276,7 +275,9 @@ class StreamingSource:
                         values = values / (x_scale[rows.indices] if self.sparse else x_scale)
                     magnitude = np.abs(values)
                     if magnitude.size:
-                        largest = max(largest, float(magnitude.max()))
+                        chunk_largest = float(magnitude.max())  # NaN or inf when X holds one
+                        finite = finite and np.isfinite(chunk_largest)
+                        largest = max(largest, chunk_largest)
                         smallest = min(smallest, float(np.min(magnitude, where=magnitude > 0, initial=np.inf)))
                     if want_sums:
                         sums += (sp.csr_matrix((values, rows.indices, rows.indptr), shape=rows.shape).T @ w
@@ -285,14 +286,16 @@ class StreamingSource:
                         squared = values * values
                         square_sums += (sp.csr_matrix((squared, rows.indices, rows.indptr), shape=rows.shape).T @ w
                                         if self.sparse else w @ squared)
-                return sums, square_sums, largest, smallest
+                return sums, square_sums, largest if finite else np.nan, smallest
 
             with np.errstate(over="ignore", under="ignore"):
                 parts = self._map(work)
             return (sum(part[0] for part in parts), sum(part[1] for part in parts),
-                    max(part[2] for part in parts), min(part[3] for part in parts))
+                    float(np.max([part[2] for part in parts])), min(part[3] for part in parts))
 
         sums, square_sums, largest, smallest = gather(None)
+        if not np.isfinite(largest):
+            raise self._not_finite()
         x_scale = np.ones(self.n_features)
         if np.isfinite(smallest) and not float(safe_scale(largest)) == float(safe_scale(smallest)) == 1.0:
             x_scale = self._column_scales()  # rare: some column is extreme; sum it again, rescaled

@@ -25,7 +25,7 @@ from gradfit.schedules import SCHEDULES
 from gradfit.solvers import SOLVERS
 from gradfit.solvers.exact import solve_exact
 from gradfit.solvers.gd import LINE_SEARCHES
-from gradfit.sources import InMemorySource, Source, as_source, power_of_two_scale
+from gradfit.sources import InMemorySource, Source, as_source, is_dask_collection, power_of_two_scale
 from gradfit.sources import streaming
 from gradfit.sources.streaming import StreamingSource, streaming_reason
 
@@ -241,6 +241,10 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         self._validate_params()
         if isinstance(X, Source):
             source = self._check_source(X, y, sample_weight)
+        elif is_dask_collection(X):
+            # A Dask array or DataFrame: as_source wraps it in a DaskSource, checked and reduced on the
+            # workers block by block (validate_data would compute it into memory here).
+            source = self._check_source(as_source(X, y, sample_weight), None, None)
         else:
             # NaN/inf in X are found by the source's own pass (the statistics propagate them), which
             # names the row and column; a separate check would read X once more.

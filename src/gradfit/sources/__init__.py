@@ -12,7 +12,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["FileSource", "Source", "InMemorySource", "SufficientStats", "csv", "parquet", "as_source", "power_of_two_scale", "safe_scale"]
+__all__ = ["FileSource", "Source", "InMemorySource", "SufficientStats", "csv", "parquet", "as_source", "is_dask_collection", "power_of_two_scale", "safe_scale"]
 
 
 #: Columns whose largest magnitude lies within 2^±SAFE_EXPONENT are used as they are: their products
@@ -269,10 +269,23 @@ class InMemorySource(Source, Protocol):
 def as_source(
     X: NDArray[np.float64], y: NDArray[np.float64], sample_weight: NDArray[np.float64] | None = None
 ) -> Source:
-    """Wrap validated data in the source that serves it. The only place that dispatches on type."""
+    """Wrap data in the source that serves it. The only place that dispatches on type.
+
+    Dask collections (X an array or DataFrame) become a :class:`~gradfit.sources.dask.DaskSource`,
+    unvalidated: their blocks are checked on the workers. Anything else must have been validated.
+    """
+    if is_dask_collection(X):
+        from gradfit.sources.dask import DaskSource
+
+        return DaskSource(X, y, sample_weight)
     from gradfit.sources.memory import MemorySource
 
     return MemorySource(X, y, sample_weight)
+
+
+def is_dask_collection(X: object) -> bool:
+    """Whether ``X`` is a Dask array or DataFrame (told by its type's module: dask is not imported)."""
+    return type(X).__module__.startswith("dask")
 
 
 

@@ -1,0 +1,538 @@
+"""Rows on a Dask cluster: statistics gathered per block on the workers and tree-reduced there.
+
+``LinearRegression().fit(X, y)`` with a Dask array or DataFrame ``X`` (and ``y``, ``sample_weight``
+as Dask arrays or Series, or small in-memory arrays) wraps them in a :class:`DaskSource`. Its
+:meth:`~DaskSource.stats` is one ``dask.compute`` of a graph with
+
+* one task per block of rows: :meth:`SufficientStats.from_chunk` over the block, 2 MiB at a time
+  (as :class:`~gradfit.sources.memory.MemorySource` does), merged in a balanced tree;
+* a tree of merge tasks (``split_every`` parts each, Chan et al.'s pairwise update) on the workers.
+
+Each task returns a :class:`SufficientStats`: a (d, d) matrix and a few d-vectors. The blocks stay
+where they are; only those d×d results move between workers, and one of them reaches the client.
+Every solver then iterates on the client in O(d²) per update, without touching the cluster again.
+The graph runs on whatever scheduler is active: a ``distributed.Client``'s cluster when there is one.
+
+The workers need gradfit installed (``pip install 'gradfit[dask]'`` on them too).
+
+Examples
+--------
+>>> import dask
+>>> import dask.array as da
+>>> import numpy as np
+>>> from gradfit import LinearRegression
+>>> rng = np.random.default_rng(0)
+>>> X = da.from_array(rng.normal(size=(1000, 3)), chunks=(250, 3))
+>>> y = X @ np.array([1.0, -2.0, 0.5]) + 3.0
+>>> with dask.config.set(scheduler="synchronous"):  # on a cluster: the distributed.Client's workers
+...     model = LinearRegression(solver="auto").fit(X, y)
+>>> np.round(model.coef_, 12), round(model.intercept_, 12), model.solver_
+(array([ 1. , -2. ,  0.5]), 3.0, 'exact')
+
+On a cluster, persist the data on the workers first and fit as usual::
+
+    from distributed import Client
+    client = Client("scheduler-address:8786")        # or Client(LocalCluster(n_workers=2))
+    frame = dask.dataframe.read_parquet("s3://bucket/table/").persist()
+    model = LinearRegression().fit(frame.drop(columns="y"), frame["y"])
+    model.feature_names_in_                          # the frame's column names
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+from numpy.typing import NDArray
+
+try:
+    import dask
+    import dask.array as da
+    from dask.delayed import Delayed, delayed
+    from dask.sizeof import sizeof
+except ImportError as error:  # pragma: no cover - exercised with dask hidden from sys.modules
+    raise ImportError("Dask support needs the optional extra: pip install 'gradfit[dask]'") from error
+
+from gradfit.errors import DataError
+from gradfit.sources import SufficientStats, merge_all, safe_scale
+from gradfit.sources.memory import CHUNK_BYTES
+
+__all__ = ["DaskSource"]
+
+#: Parts merged by one task of the reduction tree (the fan-in; dask's own reductions default to 8 too).
+#: Each part is d×d, so a merge task holds SPLIT_EVERY of them: 8 × 50² × 8 bytes is 160 kB.
+SPLIT_EVERY = 8
+
+#: Prefixes of the graph's task keys (they name the tasks in the dashboard and the task stream).
+ORIGIN_PREFIX = "gradfit-origin"
+BLOCK_PREFIX = "gradfit-block-stats"
+MERGE_PREFIX = "gradfit-merge-stats"
+MAX_ABS_PREFIX = "gradfit-max-abs"
+
+
+@dataclass(frozen=True)
+class _Part:
+    """Statistics of some blocks, and a bound on each column's magnitude (features, then target).
+
+    ``magnitude`` is ``|origin| + |offset| + rms deviation`` per chunk, maximised: what
+    :meth:`MemorySource.stats` reads off its statistics to decide whether columns need scaling.
+    """
+
+    stats: SufficientStats
+    magnitude: NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One block of rows: delayed X, y and weight pieces, and where the block starts."""
+
+    index: int
+    X: Delayed
+    y: Delayed
+    weight: Delayed | float | None
+    start: int | None  # first row's number in the whole array; None where block lengths are unknown
+
+
+class DaskSource:
+    """Rows of Dask collections; :meth:`stats` is computed per block and reduced on the cluster.
+
+    Parameters
+    ----------
+    X : dask.array.Array of shape (n, d), or dask.dataframe.DataFrame with d numeric columns
+        Blocks of whole rows are used as they are; an array also chunked along its columns is
+        rechunked to whole rows (``X.rechunk({1: -1})``, on the workers) since each row's products
+        need all its columns.
+    y : dask.array.Array of shape (n,), dask Series (or one-column DataFrame), or an in-memory array
+        Rechunked to X's row blocks where both are arrays with known chunks; a Series given with a
+        DataFrame must have the same partitions (or known divisions to repartition to). In-memory
+        ``y`` is split by X's blocks (sent to the workers with the graph).
+    sample_weight : same kinds as ``y``, or a number; optional
+        Non-negative row weights (``Σ w_i r_i² / 2Σw``).
+    split_every : int, default=8
+        Fan-in of the merge tree on the workers.
+
+    Attributes
+    ----------
+    n_samples : int
+        Rows; for a DataFrame, known after :meth:`stats` (asking before that counts them on the cluster).
+    n_features : int
+    feature_names : list of str or None
+        A DataFrame's column names (None for arrays or non-string names).
+
+    Raises
+    ------
+    DataError
+        Non-numeric DataFrame columns (named); from :meth:`stats`, NaN or infinite values (naming the
+        column, the row and the block), blocks of X and y of different lengths, no rows.
+    ValueError
+        X not 2-D, y not one column, lengths or partitions that do not match.
+    """
+
+    def __init__(
+        self,
+        X: Any,
+        y: Any,
+        sample_weight: Any = None,
+        *,
+        split_every: int = SPLIT_EVERY,
+    ) -> None:
+        if y is None:
+            raise ValueError("y is required: fit(X, y) with X a Dask array or DataFrame needs a target")
+        if not isinstance(split_every, int) or split_every < 2:
+            raise ValueError(f"split_every must be an integer ≥ 2; got {split_every!r}")
+        self.split_every = split_every
+        self.feature_names: list[str] | None = None
+        self._frame = _is_frame(X)
+        if self._frame:
+            self._X = self._check_frame(X)
+            row_chunks: tuple[float, ...] | None = None
+            x_blocks = list(self._X.to_delayed())
+        else:
+            self._X = self._check_array(X)
+            row_chunks = self._X.chunks[0]
+            if any(np.isnan(length) for length in row_chunks):
+                row_chunks = None
+            x_blocks = list(self._X.to_delayed().ravel())
+        self.n_features = int(self._X.shape[1])
+        self._row_chunks = row_chunks
+        y_blocks = self._align(y, "y", len(x_blocks))
+        if sample_weight is None or (np.ndim(sample_weight) == 0 and not _is_dask(sample_weight)):
+            weight_blocks: list = [_check_scalar_weight(sample_weight)] * len(x_blocks)
+        else:
+            weight_blocks = self._align(sample_weight, "sample_weight", len(x_blocks))
+        starts = [None] * len(x_blocks) if row_chunks is None else np.concatenate([[0], np.cumsum(row_chunks)[:-1]])
+        self._blocks = [
+            _Block(index, x_block, y_block, weight, None if start is None else int(start))
+            for index, (x_block, y_block, weight, start) in enumerate(zip(x_blocks, y_blocks, weight_blocks, starts))
+        ]
+        self._n_samples: int | None = None if row_chunks is None else int(sum(row_chunks))
+
+    def __repr__(self) -> str:
+        kind = "DataFrame" if self._frame else "array"
+        return f"DaskSource({kind}, n_features={self.n_features}, blocks={len(self._blocks)})"
+
+    @property
+    def n_samples(self) -> int:
+        if self._n_samples is None:
+            self._n_samples = int(sum(dask.compute(*[delayed(len)(block.X) for block in self._blocks])))
+        return self._n_samples
+
+    @property
+    def n_blocks(self) -> int:
+        return len(self._blocks)
+
+    # --- the one pass -------------------------------------------------------------------------
+
+    def stats(self) -> SufficientStats:
+        """Gather :class:`SufficientStats` on the workers: one ``dask.compute``, d×d results only.
+
+        Every block is centred on one shared origin, the first row (taken by a task on the first
+        block, so it costs no round trip), then merged pairwise in a tree on the workers. As in
+        :meth:`MemorySource.stats`, columns whose statistics show values beyond 2^±400 are gathered
+        once more, divided by exact powers of two (a second pass, for such extreme data only).
+        """
+        ones = np.ones(self.n_features + 1)
+        origin_task = delayed(_first_row, pure=True)(
+            self._blocks[0].X, self._blocks[0].y, self._describe(self._blocks[0]), dask_key_name=(f"{ORIGIN_PREFIX}-{uuid.uuid4().hex}", 0)
+        )
+        origin, part = dask.compute(origin_task, self._reduction(origin_task, ones))
+        if origin is None:  # the first block is empty (a filtered DataFrame): take the first row there is
+            origin = self._first_origin()
+            part = dask.compute(self._reduction(origin, ones))[0]
+        if part is None:
+            raise DataError("X has no rows: every block of the Dask collection is empty")
+        magnitude = part.magnitude
+        if not np.all(np.isfinite(magnitude)):  # products overflowed: measure the columns exactly
+            magnitude = self._max_abs()
+        scale = safe_scale(magnitude)
+        if not np.all(scale == 1.0):  # extreme columns (beyond 2^±400): once more, divided by powers of two
+            part = dask.compute(self._reduction(origin, scale))[0]
+        stats = part.stats
+        if not stats.weight > 0:
+            raise ValueError("sample_weight sums to zero: no row would count")
+        self._n_samples = stats.n_samples
+        return stats
+
+    def _reduction(self, origin: Delayed | NDArray[np.float64], scale: NDArray[np.float64]) -> Delayed:
+        """The graph: one statistics task per block, then a tree of merges (``split_every`` at a time)."""
+        token = uuid.uuid4().hex
+        parts = [
+            delayed(_block_stats, pure=True)(
+                block.X,
+                block.y,
+                block.weight,
+                origin,
+                scale,
+                self._describe(block),
+                dask_key_name=(f"{BLOCK_PREFIX}-{token}", block.index),
+            )
+            for block in self._blocks
+        ]
+        return _tree(parts, _merge_parts, split_every=self.split_every, prefix=f"{MERGE_PREFIX}-{token}")
+
+    def _first_origin(self) -> NDArray[np.float64]:
+        """The first row of the first non-empty block (only needed when the first block is empty)."""
+        lengths = dask.compute(*[delayed(len)(block.X) for block in self._blocks])
+        for block, length in zip(self._blocks, lengths):
+            if length:
+                return dask.compute(delayed(_first_row)(block.X, block.y, self._describe(block)))[0]
+        raise DataError("X has no rows: every block of the Dask collection is empty")
+
+    def _max_abs(self) -> NDArray[np.float64]:
+        """Largest ``|value|`` of each column (features, then target), reduced on the workers."""
+        token = uuid.uuid4().hex
+        parts = [
+            delayed(_block_max_abs, pure=True)(block.X, block.y, dask_key_name=(f"{MAX_ABS_PREFIX}-{token}", block.index))
+            for block in self._blocks
+        ]
+        return dask.compute(_tree(parts, _max_parts, split_every=self.split_every, prefix=f"{MAX_ABS_PREFIX}-merge-{token}"))[0]
+
+    def _describe(self, block: _Block) -> "_Where":
+        return _Where(block=block.index, start=block.start, names=self.feature_names)
+
+    # --- checking and aligning the inputs -----------------------------------------------------
+
+    def _check_array(self, X: Any) -> Any:
+        if not isinstance(X, da.Array):
+            raise TypeError(f"X must be a Dask array or DataFrame; got {type(X).__module__}.{type(X).__name__}")
+        if X.ndim != 2:
+            raise ValueError(f"X must be 2-D (n_samples, n_features); got a Dask array of shape {X.shape}")
+        if X.dtype.kind not in "biuf":
+            raise DataError(f"X must hold numbers; got a Dask array of dtype {X.dtype}")
+        if X.numblocks[1] > 1:
+            # Each row's products need all its columns: whole rows per block (moved on the workers).
+            X = X.rechunk({1: -1})
+        return X
+
+    def _check_frame(self, X: Any) -> Any:
+        import dask.dataframe as dd
+        import pandas as pd
+
+        if isinstance(X, dd.Series):
+            X = X.to_frame()
+        for name, dtype in X.dtypes.items():
+            if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):
+                raise DataError(f"X column {name!r} is not numeric (dtype {dtype}); drop it or convert it to numbers")
+        names = list(X.columns)
+        if all(isinstance(name, str) for name in names):
+            self.feature_names = names
+        return X
+
+    def _align(self, values: Any, what: str, n_blocks: int) -> list:
+        """``values`` (y or sample_weight) cut into delayed pieces that match X's blocks."""
+        if _is_frame(values):
+            if isinstance(values, sys.modules["dask.dataframe"].DataFrame):
+                if len(values.columns) != 1:
+                    raise ValueError(f"{what} must be one column; got a DataFrame with {len(values.columns)} columns")
+                values = values[values.columns[0]]
+            if self._frame:
+                if values.npartitions != self._X.npartitions or (
+                    values.known_divisions and self._X.known_divisions and values.divisions != self._X.divisions
+                ):
+                    if not (values.known_divisions and self._X.known_divisions):
+                        raise ValueError(
+                            f"{what} has {values.npartitions} partitions but X has {self._X.npartitions}; give them "
+                            f"the same partitions (for example both columns of one DataFrame)"
+                        )
+                    values = values.repartition(divisions=self._X.divisions)
+                return list(values.to_delayed())
+            values = values.to_dask_array(lengths=True)
+        if isinstance(values, da.Array):
+            if values.ndim == 2 and values.shape[1] == 1:
+                values = values[:, 0]
+            if values.ndim != 1:
+                raise ValueError(f"{what} must be 1-D (n_samples,); got a Dask array of shape {values.shape}")
+            known = not any(np.isnan(length) for length in values.chunks[0])
+            if self._row_chunks is not None and known:
+                if values.shape[0] != sum(self._row_chunks):
+                    raise ValueError(f"{what} has {values.shape[0]} rows but X has {int(sum(self._row_chunks))}")
+                if values.chunks[0] != self._row_chunks:
+                    values = values.rechunk((self._row_chunks,))
+            elif values.numblocks[0] != n_blocks:
+                raise ValueError(
+                    f"{what} has {values.numblocks[0]} blocks but X has {n_blocks}, and their lengths are unknown; "
+                    f"give {what} the same row blocks as X (for example a column of the same DataFrame)"
+                )
+            return list(values.to_delayed().ravel())
+        # In memory (numpy, pandas, lists): cut by X's block lengths, each piece sent with the graph.
+        array = np.asarray(values, dtype=np.float64).reshape(-1) if np.ndim(values) else None
+        if array is None:
+            raise ValueError(f"{what} must hold one number per row of X; got {values!r}")
+        lengths = self._row_chunks
+        if lengths is None:
+            lengths = dask.compute(*[delayed(len)(block) for block in self._X.to_delayed()])
+        if array.shape[0] != sum(lengths):
+            raise ValueError(f"{what} has {array.shape[0]} rows but X has {int(sum(lengths))}")
+        bounds = np.cumsum(lengths)[:-1].astype(int)
+        return [delayed(piece, pure=True) for piece in np.split(array, bounds)]
+
+
+# --- what runs on the workers -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Where a block sits, for error messages: its number, its first row, the column names."""
+
+    block: int
+    start: int | None
+    names: list[str] | None
+
+    def column(self, j: int, n_features: int) -> str:
+        if j == n_features:
+            return "y"
+        return f"X column {self.names[j]!r}" if self.names is not None else f"X column {j}"
+
+    def row(self, i: int, labels: Any = None) -> str:
+        if self.start is not None:
+            return f"row {self.start + i} (block {self.block})"
+        value = labels[i] if labels is not None else None
+        label = "" if labels is None else f", index {value.item() if isinstance(value, np.generic) else value!r}"
+        return f"row {i} of partition {self.block}{label}"
+
+
+def _values(block: Any) -> tuple[NDArray[np.float64], Any]:
+    """A block as float64 numpy (NaN for missing values) and its index labels where it has them."""
+    if hasattr(block, "to_numpy"):
+        return block.to_numpy(dtype=np.float64, na_value=np.nan), getattr(block, "index", None)
+    return np.asarray(block, dtype=np.float64), None
+
+
+def _first_row(x_block: Any, y_block: Any, where: _Where) -> NDArray[np.float64] | None:
+    """``[x_0, y_0]`` in raw units, the origin every block is centred on; None for an empty block."""
+    X, labels = _values(x_block)
+    y = _values(y_block)[0].reshape(-1)
+    if X.shape[0] == 0 or y.shape[0] == 0:
+        return None
+    row = np.append(X[0], y[0])
+    bad = np.flatnonzero(~np.isfinite(row))
+    if bad.size:
+        raise DataError(_bad_value_message(where, int(bad[0]), 0, X.shape[1], labels))
+    return row
+
+
+def _block_stats(
+    x_block: Any,
+    y_block: Any,
+    weight: Any,
+    origin: NDArray[np.float64] | None,
+    scale: NDArray[np.float64],
+    where: _Where,
+) -> _Part | None:
+    """Statistics of one block, 2 MiB of rows at a time through one scratch chunk (as MemorySource)."""
+    X, labels = _values(x_block)
+    y = _values(y_block)[0].reshape(-1)
+    n, d = X.shape
+    if y.shape[0] != n:
+        raise DataError(
+            f"block {where.block} of X has {n} rows but y's has {y.shape[0]}; give y the same row blocks as X"
+        )
+    if n == 0 or origin is None:
+        return None
+    w = _weights(weight, n, where, labels)
+    x_scale, y_scale = scale[:d], float(scale[d])
+    x_origin, y_origin = origin[:d] / x_scale, float(origin[d] / y_scale)
+    step = max(1, min(n, CHUNK_BYTES // (max(1, d) * X.itemsize)))
+    work = np.empty((step, d))
+    largest = np.zeros(d + 1)
+    parts = []
+    # Extreme columns may over- or underflow in this unscaled pass; stats() sees that from the
+    # magnitudes and gathers again on scaled columns, so it must not warn.
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        for start in range(0, n, step):
+            rows = slice(start, start + step)
+            part = SufficientStats.from_chunk(
+                X[rows],
+                y[rows],
+                x_scale=x_scale,
+                y_scale=y_scale,
+                x_origin=x_origin,
+                y_origin=y_origin,
+                sample_weight=None if w is None else w[rows],
+                work=work,
+            )
+            _check_finite(part, X[rows], y[rows], where, start, labels)
+            if part.weight > 0:
+                spread = np.sqrt(np.maximum(np.append(np.diag(part.xx), part.yy), 0.0) / part.weight)
+                mean = np.abs(np.append(part.x_origin, part.y_origin)) + np.abs(np.append(part.x_offset, part.y_offset))
+                np.maximum(largest, mean + spread, out=largest)
+            parts.append(part)
+    return _Part(merge_all(parts), largest)
+
+
+def _weights(weight: Any, n: int, where: _Where, labels: Any) -> NDArray[np.float64] | None:
+    """The block's weights, checked: finite and non-negative (None when unweighted)."""
+    if weight is None:
+        return None
+    if np.ndim(weight) == 0:
+        return np.full(n, float(weight))
+    w = _values(weight)[0].reshape(-1)
+    if w.shape[0] != n:
+        raise DataError(
+            f"block {where.block} of X has {n} rows but sample_weight's has {w.shape[0]}; give sample_weight "
+            f"the same row blocks as X"
+        )
+    bad = np.flatnonzero(~(np.isfinite(w) & (w >= 0)))
+    if bad.size:
+        raise DataError(
+            f"sample_weight is {float(w[bad[0]]):g} at {where.row(int(bad[0]), labels)}: weights must be finite and non-negative"
+        )
+    return w
+
+
+def _check_finite(
+    part: SufficientStats, X: NDArray[np.float64], y: NDArray[np.float64], where: _Where, start: int, labels: Any
+) -> None:
+    """A NaN or infinite value makes its column's mean non-finite: find the first and refuse it.
+
+    A chunk whose weights are all zero leaves its means at zero, so its values are looked at directly.
+    """
+    means = np.append(part.x_offset, part.y_offset)
+    d = X.shape[1]
+    suspects = range(d + 1) if part.weight == 0 else np.flatnonzero(~np.isfinite(means))
+    first: tuple[int, int] | None = None  # (row, column)
+    for j in suspects:
+        bad = np.flatnonzero(~np.isfinite(X[:, j] if j < d else y))
+        if bad.size and (first is None or bad[0] < first[0]):
+            first = (int(bad[0]), int(j))
+    if first is not None:
+        raise DataError(_bad_value_message(where, first[1], start + first[0], d, labels))
+    # No such value: the sums overflowed, which stats() sees in the magnitudes.
+
+
+def _bad_value_message(where: _Where, column: int, row: int, n_features: int, labels: Any) -> str:
+    return (
+        f"{where.column(column, n_features)} is NaN or infinite at {where.row(row, labels)}; "
+        f"drop or impute such rows (for example X.dropna() on a DataFrame) before fitting"
+    )
+
+
+def _block_max_abs(x_block: Any, y_block: Any) -> NDArray[np.float64] | None:
+    X = _values(x_block)[0]
+    y = _values(y_block)[0].reshape(-1)
+    if X.shape[0] == 0:
+        return None
+    return np.append(np.max(np.abs(X), axis=0), np.max(np.abs(y)))
+
+
+def _merge_parts(parts: list[_Part | None]) -> _Part | None:
+    """Pairwise (Chan et al.) merge of some blocks' statistics, as a balanced tree."""
+    present = [part for part in parts if part is not None]
+    if not present:
+        return None
+    # Statistics of extreme columns gathered unscaled may overflow; stats() sees it in the magnitudes.
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        stats = merge_all([part.stats for part in present])
+    return _Part(stats, np.max([part.magnitude for part in present], axis=0))
+
+
+def _max_parts(parts: list[NDArray[np.float64] | None]) -> NDArray[np.float64] | None:
+    present = [part for part in parts if part is not None]
+    return np.max(present, axis=0) if present else None
+
+
+def _tree(parts: list[Delayed], combine: Callable[[list], Any], *, split_every: int, prefix: str) -> Delayed:
+    """Reduce delayed parts ``split_every`` at a time, level by level, into one (on the workers)."""
+    level = 0
+    while len(parts) > 1:
+        parts = [
+            delayed(combine, pure=True)(parts[start : start + split_every], dask_key_name=(prefix, level, start // split_every))
+            for start in range(0, len(parts), split_every)
+        ]
+        level += 1
+    if not isinstance(parts[0], Delayed):  # pragma: no cover - a block is always a task
+        return delayed(parts[0])
+    # A single block: its task already is the whole reduction, but pass it through combine so
+    # every shape of input returns the same kind of result.
+    return parts[0] if level else delayed(combine, pure=True)([parts[0]], dask_key_name=(prefix, 0, 0))
+
+
+# --- type checks (dask.dataframe is only imported where a DataFrame exists) -----------------------
+
+
+def _is_dask(value: Any) -> bool:
+    return type(value).__module__.startswith("dask")
+
+
+def _is_frame(value: Any) -> bool:
+    frames = sys.modules.get("dask.dataframe")
+    return frames is not None and isinstance(value, (frames.DataFrame, frames.Series))
+
+
+def _check_scalar_weight(weight: Any) -> float | None:
+    if weight is None:
+        return None
+    value = float(weight)
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"sample_weight must be a positive finite number or one weight per row; got {weight!r}")
+    return value
+
+
+@sizeof.register(_Part)
+def _sizeof_part(part: _Part) -> int:
+    """Bytes of a part's arrays, so the scheduler weighs moving it right (the default counts 56)."""
+    stats = part.stats
+    return int(part.magnitude.nbytes + stats.xx.nbytes + stats.xy.nbytes + 3 * stats.x_offset.nbytes + 64)

@@ -258,11 +258,19 @@ def test_csv_row_count_is_counted_lazily_and_long_rows_get_a_bigger_block(tmp_pa
     path.write_text("\n".join(lines) + "\n")
     source = FileSource(path, target="y", features=["x0"], batch_rows=10)
     assert source.n_samples == 3000
-    rows = []
-    source.progress = lambda done, total: rows.append(done)
+    passes: list[list[int]] = []
+
+    def progress(done, total):  # noqa: ANN001
+        if not passes or done <= passes[-1][-1]:
+            passes.append([])  # a new pass
+        passes[-1].append(done)
+
+    source.progress = progress
     assert_same_fit(source, X[:, :1], y)
-    assert rows.count(3000) == 2  # two fits
-    assert any(later < earlier for earlier, later in zip(rows, rows[1:]))  # the first pass started again
+    # Two fits, each one pass: on the long rows the file is read again with a bigger block, going on
+    # after the rows already gathered (never counting a row twice).
+    assert [rows[-1] for rows in passes] == [3000, 3000]
+    assert source._layout.block_bytes[path] > 20_000
 
 
 def test_stochastic_solvers_are_refused_for_streamed_files(tmp_path):
@@ -402,7 +410,8 @@ def test_missing_and_infinite_csv_cells_name_file_line_and_column(tmp_path):
         path.write_text("\n".join(lines) + "\n")
 
     rewrite(150, 1, "")
-    refuse(r"a\.csv, line 150, column 'x1': a missing value \(''\)", path, batch_rows=30)
+    message = refuse(r"a\.csv, line 150, column 'x1': an empty cell; fill it in, or pass --drop-missing", path, batch_rows=30)
+    assert str(path) in message
     rewrite(40, 2, "NaN")
     refuse(r"a\.csv, line 40, column 'y': a missing value \('NaN'\)", path, batch_rows=30)
     rewrite(7, 0, "inf")
@@ -452,3 +461,178 @@ def test_bad_arguments(tmp_path):
         FileSource(path, target="y", format="json")
     (tmp_path / "junk.parquet").write_text("not parquet at all")
     refuse(r"junk\.parquet: cannot be read as Parquet", tmp_path / "junk.parquet")
+
+
+# --- dropping rows with missing values, while streaming --------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["parquet", "csv"])
+def test_drop_missing_drops_counts_and_equals_the_fit_to_the_kept_rows(tmp_path, kind):
+    X, y = make_data(n=1200, d=3, seed=5)
+    data = table(X, y).to_pydict()
+    holes = {3: "x0", 250: "y", 251: "x2", 799: "x1", 1199: "y"}
+    for row, column in holes.items():
+        data[column][row] = None if row % 2 else float("nan")
+    root = tmp_path / "d"
+    root.mkdir()
+    write = pq.write_table if kind == "parquet" else pa_csv.write_csv
+    write(pa.table(data).slice(0, 500), root / f"a.{kind}")
+    write(pa.table(data).slice(500), root / f"b.{kind}")
+    refuse(r"a\.parquet, row 3 \(0-based\), column 'x0': a null" if kind == "parquet" else
+           r"a\.csv, line 5, column 'x0': an empty cell", root)
+    source = FileSource(root, target="y", drop_missing=True, batch_rows=128)
+    assert source.n_dropped is None
+    keep = np.setdiff1d(np.arange(1200), list(holes))
+    assert_same_fit(source, X[keep], y[keep])
+    assert (source.n_samples, source.n_rows_read, source.n_dropped) == (1195, 1200, 5)
+    # asked before any pass, the kept rows are counted by one
+    assert FileSource(root, target="y", drop_missing=True).n_samples == 1195
+
+
+def test_drop_missing_csv_markers_in_any_case_and_after_a_blank(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text("x, y\n1, 3\n2, NA\n3, nan\n4,NULL\n5,None\n6,\n7, N/A\n8,-NaN\n9, 19\n10,21\n")
+    source = FileSource(path, target="y", drop_missing=True)
+    assert_same_fit(source, np.array([[1.0], [9.0], [10.0]]), np.array([3.0, 19.0, 21.0]))
+    assert source.n_dropped == 7 and source.feature_names == ["x"]
+
+
+def test_drop_missing_still_refuses_infinite_values_and_all_missing(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text("x,y\n1,2\n,3\n4,inf\n")
+    refuse(r"a\.csv, line 4, column 'y': 'inf' is not a finite number", path, drop_missing=True)
+    path.write_text("x,y\n1,\n,3\n")
+    refuse(r"all 2 rows have a missing value in a used column \('x', 'y'\); nothing is left to fit", path, drop_missing=True)
+    parquet_path = tmp_path / "a.parquet"
+    pq.write_table(pa.table({"x": [1.0, None, 4.0], "y": [2.0, 3.0, float("inf")]}), parquet_path)
+    refuse(r"row 2 \(0-based\), column 'y': inf \(not a finite number\)", parquet_path, drop_missing=True)
+
+
+# --- the statistics of the rows so far, for a progress bar ------------------------------------------
+
+
+def test_partial_stats_are_the_statistics_of_the_rows_read_so_far(tmp_path):
+    X, y = make_data(n=3000, d=4, seed=6)
+    source = FileSource(write_parquet(tmp_path / "d", X, y, parts=3), target="y", batch_rows=256)
+    assert source.partial_stats() is None
+    seen = []
+
+    def progress(done, total):  # noqa: ANN001
+        stats = source.partial_stats()
+        memory = MemorySource(X[:done], y[:done]).stats()
+        assert stats.n_samples == done
+        np.testing.assert_allclose(stats.x_mean, memory.x_mean, rtol=1e-13)
+        np.testing.assert_allclose(stats.xx, memory.xx, rtol=1e-11, atol=1e-12 * np.abs(memory.xx).max())
+        seen.append(done)
+
+    source.progress = progress
+    whole = source.stats()
+    assert seen[-1] == 3000 and len(seen) == 12  # 1000 rows per file: 256 × 3 + 232, three times
+    assert source.partial_stats() is None
+    np.testing.assert_array_equal(whole.xx, FileSource(source.path, target="y", batch_rows=256).stats().xx)
+
+
+def test_bytes_read_follow_a_csv_pass(tmp_path):
+    X, y = make_data(n=2000, d=2)
+    path = write_csv(tmp_path / "d", X, y, parts=2)
+    source = FileSource(path, target="y", batch_rows=100)
+    assert source.n_bytes == sum(file.stat().st_size for file in source.files)
+    read = []
+    source.progress = lambda done, total: read.append(source.bytes_read)
+    source.stats()
+    assert read == sorted(read) and read[-1] == source.n_bytes and len(read) > 2
+    assert FileSource(write_parquet(tmp_path / "p.parquet", X, y), target="y").bytes_read is None
+
+
+# --- CSV as people write it, and as the in-memory reader names its problems --------------------------
+
+
+def test_csv_with_blanks_after_commas_bom_and_blank_lines_before_the_header(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_bytes("\ufeff\n\n x , y\r\n 1 , 3\r\n\r\n2, 5\r\n3,  7 \r\n".encode())
+    source = FileSource(path, target="y")
+    assert source.feature_names == ["x"] and source.n_samples == 3
+    assert_same_fit(source, np.array([[1.0], [2.0], [3.0]]), np.array([3.0, 5.0, 7.0]))
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern"),
+    [
+        ("x,y\n1,2\n3,4,5\n", r"a\.csv, line 3: expected 2 fields \(as in the header\) but got 3"),
+        ("x,y\n1,2\n\n3\n", r"a\.csv, line 4: expected 2 fields \(as in the header\) but got 1"),
+        ("x,y\n1,2\n1_000,3\n", r"a\.csv, line 3, column 'x': '1_000' is not a number"),
+        ("x,y\n1,2\n#N/A,3\n", r"a\.csv, line 3, column 'x': '#N/A' is not a number"),
+        ("x,x,y\n1,2,3\n", r"a\.csv, line 1: column name 'x' appears twice \(columns 1 and 2\)"),
+        ("\n", r"a\.csv: the file is empty"),
+    ],
+    ids=["extra field", "missing field", "underscore", "excel NA", "repeated name", "blank"],
+)
+def test_csv_problems_are_named_by_line(tmp_path, text, pattern):
+    path = tmp_path / "a.csv"
+    path.write_text(text)
+    refuse(pattern, path)
+
+
+def test_csv_that_is_not_utf8_names_the_line(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_bytes("x,y\n1,2\n3,caf\xe9\n".encode("latin-1"))
+    refuse(r"a\.csv, line 3: byte b'\\xe9' is not valid UTF-8", path)
+    path.write_bytes("x,caf\xe9\n1,2\n".encode("latin-1"))
+    refuse(r"a\.csv, line 1: byte b'\\xe9' is not valid UTF-8", path, target="x")
+
+
+def test_file_format_by_suffix_or_magic_bytes(tmp_path):
+    from gradfit.sources.arrow import file_format
+
+    X, y = make_data(n=10)
+    pq.write_table(table(X, y), tmp_path / "data.bin")
+    (tmp_path / "data.txt").write_text("x,y\n1,2\n")
+    assert file_format(tmp_path / "data.bin") == "parquet" and file_format(tmp_path / "data.txt") is None
+    assert file_format(tmp_path / "x.CSV") == "csv" and file_format(tmp_path / "x.parquet") == "parquet"
+
+
+# --- rows to predict from ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["parquet", "csv"])
+def test_feature_batches_give_the_features_in_order_in_blocks(tmp_path, kind):
+    from gradfit.sources.arrow import feature_batches
+
+    X, y = make_data(n=1000, d=3, seed=8)
+    path = tmp_path / "d"
+    (write_parquet if kind == "parquet" else write_csv)(path, X, y, parts=3)
+    blocks = list(feature_batches(path, features=["x2", "x0"], batch_rows=128))
+    assert all(block.flags.c_contiguous and block.dtype == np.float64 and block.shape[1] == 2 for block in blocks)
+    assert max(len(block) for block in blocks) <= (128 if kind == "parquet" else 1000) and len(blocks) >= 3
+    np.testing.assert_array_equal(np.vstack(blocks), X[:, [2, 0]])
+
+
+def test_feature_batches_check_columns_first_and_values_while_reading(tmp_path):
+    from gradfit.sources.arrow import feature_batches
+
+    X, y = make_data(n=600, d=2)
+    path = write_parquet(tmp_path / "a.parquet", X, y)
+    with pytest.raises(DataError, match=r"no column named 'x7' \(a feature of the model\); the columns are: 'x0', 'x1', 'y'"):
+        feature_batches(path, features=["x0", "x7"])  # at once, before a block is asked for
+    data = table(X, y).to_pydict()
+    data["x1"][450] = None
+    pq.write_table(pa.table(data), path)
+    blocks = feature_batches(path, features=["x0", "x1"], batch_rows=100)
+    assert len([next(blocks) for _ in range(4)]) == 4
+    with pytest.raises(DataError, match=r"row 450 \(0-based\), column 'x1': a null \(missing\) value; fill it in: every row"):
+        list(blocks)
+    csv_path = tmp_path / "b.csv"
+    csv_path.write_text("x0,x1\n1,2\n3,NA\n")
+    with pytest.raises(DataError, match=r"b\.csv, line 3, column 'x1': a missing value \('NA'\); fill it in: every row"):
+        list(feature_batches(csv_path, features=["x0", "x1"]))
+
+
+def test_feature_batches_go_on_after_a_row_longer_than_the_block(tmp_path):
+    from gradfit.sources.arrow import feature_batches
+
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal(3000)
+    lines = ["x,note"] + [f"{float(value)!r},{'z' * (5 if i < 2900 else 20_000)}" for i, value in enumerate(x)]
+    path = tmp_path / "long.csv"
+    path.write_text("\n".join(lines) + "\n")
+    np.testing.assert_array_equal(np.vstack(list(feature_batches(path, features=["x"], batch_rows=10)))[:, 0], x)

@@ -1,4 +1,5 @@
-"""read_csv_table: what it reads, and one clear line for every way a file can be wrong."""
+"""read_csv_table (and the diagnosis the streaming reader asks for): what it reads, and one clear line for
+every way a file can be wrong."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 import pytest
 
 from gradfit.errors import DataError
-from gradfit.sources.files import CsvTable, read_csv_table
+from gradfit.sources.files import CsvTable, csv_header, find_csv_problem, null_values, read_csv_table
 
 
 def write(tmp_path, text: str | bytes, name: str = "data.csv"):
@@ -117,12 +118,13 @@ def test_malformed_quotes(tmp_path):
 
 def test_missing_target_lists_the_columns(tmp_path):
     message = refuse(write(tmp_path, "a,b\n1,2\n"), r"no column named 'y' for the target", target="y")
-    assert "the columns are: a, b" in message
+    assert str(tmp_path / "data.csv") in message
+    assert "the columns are: 'a', 'b'" in message
 
 
 def test_unknown_feature_lists_the_columns(tmp_path):
     message = refuse(write(tmp_path, "a,b,y\n1,2,3\n"), r"no column named 'c'", features=["a", "c"])
-    assert "the columns are: a, b, y" in message
+    assert "the columns are: 'a', 'b', 'y'" in message
 
 
 def test_duplicate_column_names(tmp_path):
@@ -206,3 +208,67 @@ def test_drop_missing_with_nothing_left(tmp_path):
 def test_missing_cell_without_target_does_not_suggest_dropping(tmp_path):
     message = refuse(write(tmp_path, "x\n1\nNA\n"), r"line 3, column 'x': a missing value", target=None)
     assert "--drop-missing" not in message
+
+
+# --- what a number is, the same for both readers ----------------------------------------------------
+
+
+@pytest.mark.parametrize("cell", ["1_000", "0x10", "1e", "١٢", "--1", "1.5.2"])
+def test_only_plain_decimal_numbers_are_numbers(tmp_path, cell):
+    # Python's float() takes "1_000" and non-ASCII digits; pyarrow, which streams big files, does not.
+    refuse(write(tmp_path, f"x,y\n{cell},1\n"), r"line 2, column 'x': .* is not a number")
+
+
+@pytest.mark.parametrize("cell", ["+5", ".5", "5.", "-1E+05", " 7 "])
+def test_decimal_spellings_are_numbers(tmp_path, cell):
+    table = read_csv_table(write(tmp_path, f"x,y\n{cell},1\n"), target="y")
+    assert table.X[0, 0] == float(cell)
+
+
+def test_null_values_spell_every_marker_in_every_case():
+    spelled = set(null_values())
+    for marker in ("", "NA", "na", "Na", "N/A", "NaN", "nan", "NAN", "-nan", "NULL", "None", " NA", " "):
+        assert marker in spelled
+    assert {text.strip().lower() for text in spelled} == {"", "na", "n/a", "nan", "-nan", "null", "none"}
+
+
+# --- the header and the diagnosis, for the streaming reader ------------------------------------------
+
+
+def test_csv_header_strips_names_and_gives_the_line_it_ends_on(tmp_path):
+    assert csv_header(write(tmp_path, "\ufeffa, b ,y\n1,2,3\n")) == (["a", "b", "y"], 1)
+    assert csv_header(write(tmp_path, "\n\n x,y\n1,2\n")) == (["x", "y"], 3)
+    assert csv_header(write(tmp_path, '"multi\nline",y\n1,2\n')) == (["multi\nline", "y"], 2)
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern"),
+    [("", "the file is empty"), ("x,y\n", "header but no data rows"), ("x,x\n1,2\n", "appears twice"),
+     ("x,\n1,2\n", "column 2 has no name")],
+)
+def test_csv_header_refuses_what_read_csv_table_refuses(tmp_path, text, pattern):
+    path = write(tmp_path, text)
+    with pytest.raises(DataError, match=pattern):
+        csv_header(path)
+    refuse(path, pattern)
+
+
+def test_find_csv_problem_gives_read_csv_table_message(tmp_path):
+    cases = {
+        "x,y,note\n1,2,a\n3,4,b,c\n": None,
+        "x,y\n1,2\n3,four\n": None,
+        "x,y\n1,2\n\n3,\n": None,
+        "x,y\n1,2\n3,1e999\n": None,
+    }
+    for index, text in enumerate(cases):
+        path = write(tmp_path, text, name=f"case{index}.csv")
+        with pytest.raises(DataError) as info:
+            read_csv_table(path, target="y", features=["x"])
+        assert find_csv_problem(path, columns=["x", "y"], target="y") == str(info.value)
+    fine = write(tmp_path, "x,y,note\n1,2,\n3,4,NA\n", name="fine.csv")
+    assert find_csv_problem(fine, columns=["x", "y"], target="y") is None
+    holes = write(tmp_path, "x,y\n1,2\n,4\n", name="holes.csv")
+    assert "--drop-missing" in find_csv_problem(holes, columns=["x", "y"], target="y")
+    assert find_csv_problem(holes, columns=["x", "y"], target="y", drop_missing=True) is None
+    predicting = find_csv_problem(holes, columns=["x"], target=None)
+    assert "line 3, column 'x'" in predicting and "--drop-missing" not in predicting

@@ -32,21 +32,25 @@ import os
 import signal
 import sys
 import threading
+import time
+import uuid
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Iterator, Sequence
+from typing import Annotated, Callable, Iterable, Iterator, Sequence, TextIO
 
 import numpy as np
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, Progress, ProgressColumn, Task, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 import gradfit
 from gradfit.errors import DataError, DivergenceError, GradfitError
-from gradfit.estimator import DIRECT_SOLVERS, LinearRegression
+from gradfit.estimator import DIRECT_SOLVERS, STOCHASTIC_SOLVERS, LinearRegression
 from gradfit.learning import DEFAULT_MAX_ITER as DEFAULT_SWEEP_MAX_ITER
 from gradfit.learning import DEFAULT_TOL as DEFAULT_SWEEP_TOL
 from gradfit.report import REPORT_FRAMES as DEFAULT_REPORT_FRAMES
@@ -73,6 +77,38 @@ MAX_REPORT_FRAMES = 200
 SolverName = enum.Enum(
     "SolverName", {name: name for name in sorted(set(SOLVERS) | set(DIRECT_SOLVERS) | {"auto"})}, type=str
 )
+
+
+class FileFormat(str, enum.Enum):
+    """How ``fit`` and ``predict`` read their DATA argument."""
+
+    auto = "auto"
+    csv = "csv"
+    parquet = "parquet"
+
+
+#: Seconds between two updates of the loss shown beside the progress bar, at least ...
+LOSS_INTERVAL = 0.5
+#: ... and at least this many times what computing it took (an O(d³) solve), so that it costs under 5%.
+LOSS_COST_RATIO = 20.0
+
+DataArgument = Annotated[
+    Path,
+    typer.Argument(
+        metavar="DATA",
+        help="A CSV file (header line naming the columns) or a Parquet file, or a directory of either; "
+        "read in batches, never all in memory.",
+        show_default=False,
+    ),
+]
+FormatOption = Annotated[
+    FileFormat,
+    typer.Option(
+        "--format",
+        help="How to read DATA: 'auto' goes by the suffix (.csv, .parquet; a single file that is not Parquet "
+        "is read as CSV); give 'csv' or 'parquet' for a directory holding both.",
+    ),
+]
 
 app = typer.Typer(
     name="gradfit",
@@ -156,9 +192,7 @@ def demo(
 
 @app.command()
 def fit(
-    path: Annotated[
-        Path, typer.Argument(metavar="CSV", help="CSV file with a header line naming the columns.", show_default=False)
-    ],
+    path: DataArgument,
     target: Annotated[str, typer.Option(help="Name of the column to predict.", show_default=False)],
     features: Annotated[
         str | None,
@@ -168,7 +202,8 @@ def fit(
         SolverName,
         typer.Option(
             help="'gd': gradient descent; 'exact': the least-squares solution directly; 'auto': the fastest that "
-            "reaches --tol (the output says which ran). The others are the registry's iterative solvers."
+            "reaches --tol (the output says which ran). The others are the registry's iterative solvers; "
+            "'sgd', 'minibatch' and 'adam' draw random rows, so they read a CSV file into memory (small data only)."
         ),
     ] = SolverName(_DEFAULTS["solver"]),
     learning_rate: Annotated[
@@ -207,8 +242,10 @@ def fit(
         ),
     ] = False,
     drop_missing: Annotated[
-        bool, typer.Option("--drop-missing", help="Leave out rows with a missing value in a used column.")
+        bool,
+        typer.Option("--drop-missing", help="Leave out rows with a missing value in a used column (and say how many)."),
     ] = False,
+    data_format: FormatOption = FileFormat.auto,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the table.")] = False,
     save: Annotated[
         Path | None,
@@ -216,11 +253,19 @@ def fit(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Let --save replace an existing file.")] = False,
     quiet: Annotated[
-        bool, typer.Option("--quiet", help="No progress bar while Parquet files or directories are streamed.")
+        bool,
+        typer.Option(
+            "--quiet",
+            help="No progress bar (it shows on a terminal only, on stderr: the rows read, and the loss of the "
+            "least-squares fit to the rows read so far).",
+        ),
     ] = False,
 ) -> None:
-    """Fit a linear model to a CSV file (read in memory), or to a Parquet file or a directory of CSV
-    or Parquet files (streamed in record batches, never held in memory), and print its coefficients."""
+    """Fit a linear model to a CSV or Parquet file, or a directory of them, and print its coefficients.
+
+    The rows are streamed in record batches and never held in memory: one pass gathers the sums least
+    squares needs, and the solver iterates on those.
+    """
     feature_list = _parse_features(features)
     rate = _parse_learning_rate(learning_rate)
     if save is not None:
@@ -234,16 +279,17 @@ def fit(
         alpha=alpha,
         l1_ratio=l1_ratio,
     )
-    if path.is_dir() or path.suffix.lower() == ".parquet":
-        table = _fit_streamed(model, path, target=target, features=feature_list, drop_missing=drop_missing,
-                              show_progress=not (json_output or quiet) and sys.stderr.isatty())
-    else:
+    kind = _data_format(path, data_format)
+    if solver.value in STOCHASTIC_SOLVERS and kind == "csv" and path.is_file():  # random rows: in memory
         table = read_csv_table(path, target=target, features=feature_list, drop_missing=drop_missing)
         with _warnings_to_stderr():
             model.fit(table.X, table.y)
         # Fitted on a plain array, the estimator cannot know the CSV's column names; record them as
         # scikit-learn does for a DataFrame, so that the saved model can pick its columns when predicting.
         model.feature_names_in_ = np.asarray(table.feature_names, dtype=object)
+    else:
+        table = _fit_streamed(model, path, target=target, features=feature_list, drop_missing=drop_missing,
+                              data_format=kind, show_progress=not (json_output or quiet) and sys.stderr.isatty())
     if model.status_ == "interrupted":
         raise KeyboardInterrupt
     if save is not None:
@@ -286,14 +332,27 @@ def predict(
     ],
     path: Annotated[
         Path,
-        typer.Argument(metavar="CSV", help="CSV file with a column for each of the model's features.", show_default=False),
+        typer.Argument(
+            metavar="DATA",
+            help="A CSV or Parquet file, or a directory of either, with a column for each of the model's features "
+            "(other columns are ignored); read in batches, never all in memory.",
+            show_default=False,
+        ),
     ],
     output: Annotated[
-        Path | None, typer.Option(dir_okay=False, help="Write the predictions to this file instead of stdout.")
+        Path | None,
+        typer.Option(
+            dir_okay=False,
+            help="Write the predictions to this file instead of stdout: Parquet if its name ends in .parquet, "
+            "CSV otherwise. It appears only once complete.",
+        ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Let --output replace an existing file.")] = False,
+    data_format: FormatOption = FileFormat.auto,
 ) -> None:
-    """Predict from a saved model: one CSV column, 'prediction', one row per row of the input."""
+    """Predict from a saved model: one column, 'prediction', one row per row of DATA, in order."""
+    from gradfit.sources.arrow import feature_batches
+
     if output is not None:
         _check_writable(output, force=force, flag="--output")
     model = gradfit.load(model_path)
@@ -301,22 +360,19 @@ def predict(
     if names is None:
         raise DataError(
             f"{model_path}: the model has no feature names (it was fitted on an unnamed array), so the "
-            "CSV's columns cannot be matched to it; fit it with 'gradfit fit' or on a named table"
+            "data's columns cannot be matched to it; fit it with 'gradfit fit' or on a named table"
         )
-    table = read_csv_table(path, target=None, features=[str(name) for name in names])
+    blocks = feature_batches(path, features=[str(name) for name in names], format=_data_format(path, data_format))
     with _warnings_to_stderr(), warnings.catch_warnings():
-        # The columns were just picked by name, so the array is in the model's order already.
+        # The columns were just picked by name, so each block is in the model's order already.
         warnings.filterwarnings("ignore", message="X does not have valid feature names", category=UserWarning)
-        predictions = model.predict(table.X)
-    lines = "".join(f"{float(value)!r}\n" for value in predictions)
-    text = "prediction\n" + lines
-    if output is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    with open(output, "w" if force else "x", encoding="utf-8", newline="") as handle:
-        handle.write(text)
-    stdout.print(f"wrote {len(predictions)} predictions to {escape(str(output))}")
+        predictions = (model.predict(block) for block in blocks)
+        if output is None:
+            _write_csv_predictions(predictions, sys.stdout)
+            sys.stdout.flush()
+            return
+        count = _write_predictions_file(predictions, output, force=force)
+    stdout.print(f"wrote {count} predictions to {escape(str(output))}")
 
 
 # --- the learners' toolkit: sweep and report -----------------------------------------------------
@@ -589,29 +645,167 @@ class _StreamedTable:
     n_dropped: int = 0
 
 
-def _fit_streamed(model: LinearRegression, path: Path, *, target: str, features, drop_missing: bool,  # noqa: ANN001
-                  show_progress: bool) -> _StreamedTable:
-    """Fit ``model`` on files streamed through pyarrow, with a progress bar on stderr."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+def _data_format(path: Path, data_format: FileFormat) -> str:
+    """The format to read ``path`` in: a single file that is neither .parquet nor Parquet inside is CSV."""
+    from gradfit.sources.arrow import file_format
 
+    if data_format is not FileFormat.auto or not path.is_file():
+        return data_format.value
+    return file_format(path) or "csv"
+
+
+def _fit_streamed(model: LinearRegression, path: Path, *, target: str, features: list[str] | None,
+                  drop_missing: bool, data_format: str, show_progress: bool) -> _StreamedTable:
+    """Fit ``model`` on files streamed through pyarrow, with a progress bar on stderr when ``show_progress``."""
     from gradfit.sources.arrow import FileSource
 
-    if drop_missing:
-        raise DataError(
-            f"{path}: --drop-missing works on a CSV file read in memory; streamed files must have no "
-            "missing values in the columns used"
-        )
-    columns = [TextColumn("reading {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    source = FileSource(path, target=target, features=features, format=data_format, drop_missing=drop_missing)
+    columns = [TextColumn("reading {task.description}"), BarColumn(), TaskProgressColumn(), _RowsColumn(),
+               TimeElapsedColumn(), TextColumn("{task.fields[loss]}")]
     with Progress(*columns, console=Console(stderr=True), transient=True, disable=not show_progress) as bar:
-        task = bar.add_task(str(path), total=None)
-
-        def report(rows_done: int, rows_total: int | None) -> None:
-            bar.update(task, completed=rows_done, total=rows_total)
-
-        source = FileSource(path, target=target, features=features, progress=report)
+        task = bar.add_task(escape(path.name or str(path)), total=None, rows=0, rows_total=None, loss="")
+        if show_progress:
+            source.progress = _StreamProgress(lambda **fields: bar.update(task, **fields), source)
         with _warnings_to_stderr():
             model.fit(source)
-    return _StreamedTable(target, list(source.feature_names), source.n_samples, source.n_samples)
+    return _StreamedTable(target, list(source.feature_names), source.n_samples, source.n_rows_read, source.n_dropped)
+
+
+class _StreamProgress:
+    """``progress(rows_done, rows_total)`` for a :class:`~gradfit.sources.arrow.FileSource`.
+
+    On every batch, passes ``update(completed=, total=, rows=, rows_total=)``: the bar's fraction is
+    of the rows where their total is known (Parquet footers), else of the bytes (CSV); ``rows`` and
+    ``rows_total`` are for the text. Now and then it also passes ``loss=``, the text of the loss of
+    the least-squares fit to the rows read so far: the mean squared residual / 2 (as ``final_loss``)
+    of the exact fit with an intercept, solved from the partial statistics (O(d³), never from the rows). There is no iterate during the pass, so this
+    is the honest loss to show: where the fit is heading (the final loss of ``--solver exact``).
+    It is recomputed at most every LOSS_INTERVAL seconds, and never more often than LOSS_COST_RATIO
+    times what it took, so it costs the pass under 5% however many features there are.
+    """
+
+    def __init__(self, update: Callable[..., None], source, *, clock: Callable[[], float] = time.monotonic) -> None:  # noqa: ANN001
+        self.update = update
+        self.source = source
+        self.clock = clock
+        self.next_loss = clock() + LOSS_INTERVAL  # the first batches say little; let the rows show first
+
+    def __call__(self, rows_done: int, rows_total: int | None) -> None:
+        fields: dict = {"completed": rows_done, "total": rows_total, "rows": rows_done, "rows_total": rows_total}
+        bytes_read = getattr(self.source, "bytes_read", None)
+        if rows_total is None and bytes_read is not None:
+            fields.update(completed=min(bytes_read, self.source.n_bytes), total=self.source.n_bytes)
+        if self.clock() >= self.next_loss:
+            stats = self.source.partial_stats()
+            if stats is not None:
+                started = self.clock()
+                loss = least_squares_loss(stats)
+                cost = self.clock() - started
+                self.next_loss = self.clock() + max(LOSS_INTERVAL, LOSS_COST_RATIO * cost)
+                if loss is not None:
+                    fields["loss"] = format_loss(loss)
+        self.update(**fields)
+
+
+def format_loss(loss: float) -> str:
+    """The text beside the progress bar: ``loss 0.4997 (least-squares fit to the rows so far)``."""
+    return f"loss {loss:.6g} (least-squares fit to the rows so far)"
+
+
+def least_squares_loss(stats) -> float | None:  # noqa: ANN001 - SufficientStats
+    """``Σ r²/2m`` (target's units) of the exact least-squares fit, with an intercept, to the rows
+    ``stats`` describes; None where it cannot be had. Solved from the statistics by the estimator
+    itself (``solver="exact"`` on a source that only has statistics), never from the rows."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a display: whatever the partial data are, say nothing
+            loss = LinearRegression(solver="exact").fit(_Gathered(stats)).final_loss_
+    except (ArithmeticError, ValueError, np.linalg.LinAlgError):
+        return None
+    # Rounding can leave a perfect fit (fewer rows than parameters) a hair below zero.
+    return max(float(loss), 0.0) if math.isfinite(loss) else None
+
+
+class _Gathered:
+    """The least a Source is: statistics already gathered (so the estimator solves from them alone)."""
+
+    def __init__(self, stats) -> None:  # noqa: ANN001 - SufficientStats
+        self._stats = stats
+        self.n_samples = stats.n_samples
+        self.n_features = stats.n_features
+
+    def stats(self):  # noqa: ANN201
+        return self._stats
+
+
+def format_rows(done: float, total: float | None) -> str:
+    """``1,234 of 5,000 rows``, or ``1,234 rows`` where the total is not known (CSV)."""
+    return f"{int(done):,} rows" if total is None else f"{int(done):,} of {int(total):,} rows"
+
+
+class _RowsColumn(ProgressColumn):
+    """The rows read, beside the progress bar (see :func:`format_rows`)."""
+
+    def render(self, task: Task) -> Text:
+        return Text(format_rows(task.fields.get("rows", 0), task.fields.get("rows_total")))
+
+
+def _write_csv_predictions(predictions: Iterable[np.ndarray], handle: TextIO) -> int:
+    """``prediction`` then one shortest round-trip number per line, written block by block as each
+    is read and checked (so a bad first block writes nothing); returns the count."""
+    header = "prediction\n"
+    count = 0
+    for values in predictions:
+        if len(values):
+            handle.write(header + "\n".join(map(repr, values.tolist())) + "\n")
+            header = ""
+        count += len(values)
+    handle.write(header)
+    return count
+
+
+def _write_predictions_file(predictions: Iterable[np.ndarray], output: Path, *, force: bool) -> int:
+    """Write the predictions next to ``output`` under a temporary name, then move them into place:
+    an error or Ctrl-C half-way leaves no partial file, and without ``force`` nothing is replaced,
+    even a file that appeared meanwhile. Parquet for a ``.parquet`` name, CSV otherwise."""
+    partial = output.with_name(f".{output.name}.{uuid.uuid4().hex}.partial")
+    # os.open applies the umask, so the file gets the permissions a plain open() would give (as modelio does).
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        if output.suffix.lower() == ".parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            schema = pa.schema([("prediction", pa.float64())])
+            count = 0
+            with os.fdopen(descriptor, "wb") as handle, pq.ParquetWriter(handle, schema) as writer:
+                for values in predictions:
+                    writer.write_table(pa.table({"prediction": values}, schema=schema))
+                    count += len(values)
+        else:
+            with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as text:
+                count = _write_csv_predictions(predictions, text)
+        _move_into_place(partial, output, force=force)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return count
+
+
+def _move_into_place(partial: Path, output: Path, *, force: bool) -> None:
+    if force:
+        os.replace(partial, output)
+        return
+    try:
+        os.link(partial, output)  # fails if output exists, whoever made it
+    except FileExistsError:
+        raise FileExistsError(errno.EEXIST, "already exists; pass --force to replace it, or choose another name",
+                              str(output)) from None
+    except OSError:  # no hard links on this file system
+        _check_writable(output, force=False, flag="--output")
+        os.replace(partial, output)
+        return
+    partial.unlink()
 
 
 def _parse_features(text: str | None) -> list[str] | None:

@@ -44,7 +44,6 @@ scale (multiplying by powers of two is exact), so no first pass over the data is
 
 from __future__ import annotations
 
-import csv as _stdlib_csv
 import math
 import os
 import queue
@@ -65,11 +64,14 @@ from threadpoolctl import threadpool_limits
 
 from gradfit.errors import DataError
 from gradfit.sources import SAFE_EXPONENT, SufficientStats, merge_all, safe_scale
+from gradfit.sources.columns import list_columns, select_features
+from gradfit.sources.files import csv_header, find_csv_problem, missing_hint, null_values
 
-__all__ = ["FileSource", "parquet", "csv", "Progress"]
+__all__ = ["FileSource", "parquet", "csv", "feature_batches", "file_format", "Progress"]
 
-#: ``progress(rows_done, rows_total)``, called after every batch; ``rows_total`` is None where it is
-#: unknown before the pass (CSV files).
+#: ``progress(rows_done, rows_total)``, called after every batch with the rows read so far (dropped
+#: ones included); ``rows_total`` is None where it is unknown before the pass (CSV files). Inside
+#: the call, :meth:`FileSource.partial_stats` gives the statistics of the rows read so far.
 Progress = Callable[[int, "int | None"], None]
 
 Format = Literal["auto", "csv", "parquet"]
@@ -145,7 +147,12 @@ class FileSource:
     format : {"auto", "csv", "parquet"}, default="auto"
         ``"auto"`` goes by the suffix (or, for a single file, Parquet's magic bytes).
     progress : callable, optional
-        ``progress(rows_done, rows_total)`` after each batch (``rows_total`` None for CSV).
+        ``progress(rows_done, rows_total)`` after each batch (``rows_total`` None for CSV); it may
+        call :meth:`partial_stats`.
+    drop_missing : bool, default=False
+        Leave out rows with a missing value in a used column (null; NaN; in a CSV an empty cell,
+        ``NA``, ``N/A``, ``NaN``, ``null`` or ``None``, in any case) instead of refusing them.
+        ``n_dropped`` says how many after :meth:`stats`. Infinite values are still refused.
     workers : int, optional
         Threads reducing each batch's chunks while pyarrow decodes the next batch (default: the
         number of CPUs, at most 8; on 2 CPUs, 1, the other decoding). The result does not depend
@@ -160,8 +167,18 @@ class FileSource:
     target : str
     n_features : int
     n_samples : int
-        Rows in all files. Read from the Parquet footers; for CSV it is known after :meth:`stats`,
-        and asking before that counts the rows in a pass of its own.
+        Rows used (all rows but the dropped ones). Read from the Parquet footers; for CSV, or with
+        ``drop_missing``, it is known after :meth:`stats`, and asking before that makes a pass of
+        its own (counting CSV rows; with ``drop_missing``, :meth:`stats` itself).
+    n_rows_read : int or None
+        Rows in all files, dropped ones included (None until known: after :meth:`stats` for CSV).
+    n_dropped : int or None
+        Rows left out by ``drop_missing`` (None until :meth:`stats`; 0 without ``drop_missing``).
+    n_bytes : int
+        Size of all the files.
+    bytes_read : int or None
+        CSV: during a pass, about how many bytes of the files have been read (pyarrow reads a few
+        blocks ahead), for a progress bar where the rows to come are not known. None for Parquet.
 
     Raises
     ------
@@ -169,7 +186,7 @@ class FileSource:
         The path does not exist or holds no such files; a file cannot be read; a column asked for
         is missing (the message lists those there are); a used column is not numeric; files differ
         in their columns; a file has no rows. Values (null, NaN, infinite, text in a CSV number
-        column) are checked during :meth:`stats`.
+        column, a CSV row with too many or too few fields) are checked during :meth:`stats`.
 
     Examples
     --------
@@ -196,6 +213,7 @@ class FileSource:
         format: Format = "auto",  # noqa: A002 - the natural name, as in pyarrow.dataset
         progress: Progress | None = None,
         workers: int | None = None,
+        drop_missing: bool = False,
     ) -> None:
         if workers is not None and (not isinstance(workers, int) or workers < 1):
             raise ValueError(f"workers must be a positive integer or None; got {workers!r}")
@@ -208,18 +226,21 @@ class FileSource:
         self.path = Path(path)
         self.target = target
         self.progress = progress
+        self.drop_missing = bool(drop_missing)
         cpus = os.cpu_count() or 1
         self._decode_threads = cpus >= DECODE_THREADS_MIN_CPUS
         # Where one thread decodes, it has a core of its own; the others reduce.
         self.workers = workers or max(1, min(cpus if self._decode_threads else cpus - 1, MAX_WORKERS))
         self.format, self.files = _find_files(self.path, format)
-        if self.format == "parquet":
-            self._layout = _ParquetLayout.read(self.files, target, features)
-        else:
-            self._layout = _CsvLayout.read(self.files, target, features)
+        self._layout = _read_layout(self.format, self.files, target, features, drop_missing=self.drop_missing)
         self.feature_names: list[str] = list(self._layout.features)
         self.n_features = len(self.feature_names)
-        self._n_samples: int | None = self._layout.n_rows
+        self.n_rows_read: int | None = self._layout.n_rows
+        self.n_dropped: int | None = None if self.drop_missing else 0
+        self._n_samples: int | None = None if self.drop_missing else self._layout.n_rows
+        self._gathering: _Gatherer | None = None
+        self.n_bytes = sum(file.stat().st_size for file in self.files)
+        self.bytes_read: int | None = 0 if self.format == "csv" else None
         self.batch_rows = batch_rows or _default_batch_rows(self.n_features + 1)
 
     def __repr__(self) -> str:
@@ -231,8 +252,17 @@ class FileSource:
     @property
     def n_samples(self) -> int:
         if self._n_samples is None:
-            self._n_samples = sum(_count_csv_rows(file, self._layout.columns[0]) for file in self.files)
+            if self.drop_missing:
+                self.stats()  # only the pass knows which rows are kept
+            else:
+                self._n_samples = self.n_rows_read = self._layout.count_rows()
         return self._n_samples
+
+    def partial_stats(self) -> SufficientStats | None:
+        """Statistics of the rows gathered so far in the pass under way (None outside a pass or
+        before its first batch). Meant for a ``progress`` callback: an O(d² log batches) merge."""
+        gathering = self._gathering
+        return None if gathering is None else gathering.snapshot()
 
     # --- the one pass -----------------------------------------------------------------------------
 
@@ -248,36 +278,45 @@ class FileSource:
         Raises
         ------
         DataError
-            A used value is null (missing), NaN or infinite, or (CSV) not a number: the message
-            names the file, the column and the row (Parquet: 0-based row within the file; CSV: the
-            file's line, the header being line 1). Nothing is returned in that case.
+            A used value is null (missing) or NaN (unless ``drop_missing``), infinite, or (CSV) not
+            a number, or a CSV row has the wrong number of fields: the message names the file, the
+            column and the row (Parquet: 0-based row within the file; CSV: the file's line, the
+            header being line 1). Every row was dropped for a missing value. Nothing is returned
+            in these cases.
         """
-        while True:
-            try:
-                stats = self._one_pass()
-                break
-            except _RowTooLong:
-                continue  # a CSV block was too small for a row; the layout has raised it: read again
-        if self._n_samples is None:
-            self._n_samples = stats.n_samples
-        elif stats.n_samples != self._n_samples:  # pragma: no cover - the files changed under us
+        stats, rows_read = self._one_pass()
+        if self._layout.n_rows is not None and rows_read != self._layout.n_rows:  # pragma: no cover - files changed
             raise DataError(
-                f"{self.path}: read {stats.n_samples} rows but the file footers promise {self._n_samples}; "
+                f"{self.path}: read {rows_read} rows but the file footers promise {self._layout.n_rows}; "
                 "did the files change while they were read?"
             )
+        self.n_rows_read, self.n_dropped, self._n_samples = rows_read, rows_read - stats.n_samples, stats.n_samples
         return stats
 
-    def _one_pass(self) -> SufficientStats:
+    def _one_pass(self) -> tuple[SufficientStats, int]:
         rows_done = 0
+        kept = 0
         with _Gatherer(self.n_features, workers=self.workers) as gather:
-            for batch in self._stream():
-                n_rows = batch.n_rows
-                gather.add(batch)
-                del batch  # freed before the next is decoded (pyarrow's allocator reuses it)
-                rows_done += n_rows
-                if self.progress is not None:
-                    self.progress(rows_done, self._n_samples)
-            return gather.result()
+            self._gathering = gather
+            try:
+                for batch in self._stream():
+                    if batch.n_rows:
+                        gather.add(batch)
+                        kept += batch.n_rows
+                    rows_done += batch.n_rows_read
+                    if batch.bytes_done is not None:
+                        self.bytes_read = batch.bytes_done
+                    del batch  # freed before the next is decoded (pyarrow's allocator reuses it)
+                    if self.progress is not None:
+                        self.progress(rows_done, self._layout.n_rows)
+            finally:
+                self._gathering = None
+            if not kept:
+                raise DataError(
+                    f"{self.path}: all {rows_done} rows have a missing value in a used column "
+                    f"({list_columns(self._layout.columns)}); nothing is left to fit"
+                )
+            return gather.result(), rows_done
 
     def _stream(self) -> Iterator["_Batch"]:
         """The batches of all files, decoded one ahead in a background thread (pyarrow releases the GIL)."""
@@ -292,6 +331,7 @@ def parquet(
     features: list[str] | None = None,
     batch_rows: int | None = None,
     progress: Progress | None = None,
+    drop_missing: bool = False,
 ) -> FileSource:
     """A Parquet file, or a directory of them, streamed in record batches: see :class:`FileSource`.
 
@@ -300,7 +340,8 @@ def parquet(
     >>> from gradfit import LinearRegression                       # doctest: +SKIP
     >>> LinearRegression().fit(parquet("data/", target="price"))  # doctest: +SKIP
     """
-    return FileSource(path, target=target, features=features, batch_rows=batch_rows, format="parquet", progress=progress)
+    return FileSource(path, target=target, features=features, batch_rows=batch_rows, format="parquet", progress=progress,
+                      drop_missing=drop_missing)
 
 
 def csv(
@@ -310,18 +351,22 @@ def csv(
     features: list[str] | None = None,
     batch_rows: int | None = None,
     progress: Progress | None = None,
+    drop_missing: bool = False,
 ) -> FileSource:
     """A CSV file (header line first, comma-separated), or a directory of them: see :class:`FileSource`.
 
-    Cells that pyarrow reads as null (empty, ``NA``, ``NaN``, ``null``, ...) are refused with the line
-    they are on; columns left out of ``features`` may hold anything.
+    Missing cells (empty, ``NA``, ``N/A``, ``NaN``, ``null``, ``None``) are refused with the line
+    they are on, or with ``drop_missing`` their rows are left out; columns left out of ``features``
+    may hold anything. What counts as a number or a missing value, and every message about a bad
+    row, is as :func:`gradfit.sources.files.read_csv_table` has it.
 
     Examples
     --------
     >>> from gradfit import LinearRegression                   # doctest: +SKIP
     >>> LinearRegression().fit(csv("data.csv", target="y"))   # doctest: +SKIP
     """
-    return FileSource(path, target=target, features=features, batch_rows=batch_rows, format="csv", progress=progress)
+    return FileSource(path, target=target, features=features, batch_rows=batch_rows, format="csv", progress=progress,
+                      drop_missing=drop_missing)
 
 
 # --- reducing batches ----------------------------------------------------------------------------
@@ -384,6 +429,15 @@ class _Gatherer:
                 stats = self._reduce_two_pass(batch, scale)  # extreme columns: again, divided by powers of two
             self.shift = np.append(stats.x_mean * stats.x_scale, stats.y_mean * stats.y_scale)
         self._push(_Part(stats, magnitude))
+
+    def snapshot(self) -> SufficientStats | None:
+        """The statistics of the batches added so far, leaving the stack as it is (None before the first)."""
+        if not self.stack:
+            return None
+        part = self.stack[-1][1]
+        for _, earlier in reversed(self.stack[:-1]):
+            part = self._merge(earlier, part)
+        return part.stats
 
     def result(self) -> SufficientStats:
         if not self.stack:
@@ -580,6 +634,27 @@ def _default_batch_rows(n_columns: int) -> int:
     return max(256, min(MAX_BATCH_ROWS, 1 << max(0, rows.bit_length() - 1)))
 
 
+def file_format(path: str | os.PathLike) -> Format | None:
+    """``"csv"`` or ``"parquet"`` for a file, by its suffix or else Parquet's magic bytes; None when neither tells.
+
+    Raises
+    ------
+    DataError
+        The file cannot be opened.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    for name, suffixes in SUFFIXES.items():
+        if suffix in suffixes:
+            return name  # type: ignore[return-value]
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(4)
+    except OSError as error:
+        raise DataError(f"{path}: cannot be read ({error.strerror or error}); check its permissions") from error
+    return "parquet" if magic == b"PAR1" else None
+
+
 def _find_files(path: Path, format: str) -> tuple[str, list[Path]]:  # noqa: A002
     if not path.exists():
         raise DataError(f"{path}: no such file or directory; check the path")
@@ -610,50 +685,13 @@ def _find_files(path: Path, format: str) -> tuple[str, list[Path]]:  # noqa: A00
         return present[0], found[present[0]]
     if format != "auto":
         return format, [path]
-    suffix = path.suffix.lower()
-    for name, suffixes in SUFFIXES.items():
-        if suffix in suffixes:
-            return name, [path]
-    try:
-        with path.open("rb") as handle:
-            magic = handle.read(4)
-    except OSError as error:
-        raise DataError(f"{path}: cannot be read ({error.strerror or error}); check its permissions") from error
-    if magic == b"PAR1":
-        return "parquet", [path]
-    raise DataError(
-        f"{path}: cannot tell whether this is CSV or Parquet from its name; pass format='csv' or "
-        "format='parquet' (--format)"
-    )
-
-
-def _select(
-    file: Path, names: list[str], target: str, features: list[str] | None, hidden: frozenset[str] = frozenset()
-) -> list[str]:
-    """The feature columns (checked against the file's column ``names``)."""
-    available = ", ".join(repr(name) for name in names)
-    if target not in names:
-        raise DataError(f"{file}: no column named {target!r} for the target; the columns are: {available}")
-    if features is None:
-        chosen = [name for name in names if name != target and name not in hidden]
-        if not chosen:
-            raise DataError(f"{file}: the only column is the target {target!r}; there are no feature columns")
-        return chosen
-    chosen = list(features)
-    if not chosen:
-        raise DataError("no feature columns were given; name at least one, or leave features out to use all")
-    if not all(isinstance(name, str) for name in chosen):
-        raise DataError(f"features must be column names (str); got {features!r}")
-    unknown = [name for name in chosen if name not in names]
-    if unknown:
-        listed = ", ".join(repr(name) for name in unknown)
-        raise DataError(f"{file}: no column named {listed} (asked for as a feature); the columns are: {available}")
-    repeated = sorted({name for name in chosen if chosen.count(name) > 1})
-    if repeated:
-        raise DataError(f"feature {', '.join(map(repr, repeated))} is listed more than once; list each once")
-    if target in chosen:
-        raise DataError(f"column {target!r} is both the target and a feature; leave it out of the features")
-    return chosen
+    detected = file_format(path)
+    if detected is None:
+        raise DataError(
+            f"{path}: cannot tell whether this is CSV or Parquet from its name; pass format='csv' or "
+            "format='parquet' (--format)"
+        )
+    return detected, [path]
 
 
 def _check_same_columns(first: Path, first_names: list[str], file: Path, names: list[str]) -> None:
@@ -681,12 +719,24 @@ def _not_numeric(file: Path, column: str, kind: str, *, chosen: bool) -> DataErr
     return DataError(f"{file}: column {column!r} is {kind}, not numbers; {hint}")
 
 
+def _read_layout(
+    kind: str, files: list[Path], target: str | None, features: list[str] | None, *, drop_missing: bool,
+    feature_role: str = "asked for as a feature",
+) -> "_ParquetLayout | _CsvLayout":
+    layout = _ParquetLayout if kind == "parquet" else _CsvLayout
+    return layout.read(files, target, features, drop_missing=drop_missing, feature_role=feature_role)
+
+
 # --- batches --------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, eq=False)
 class _Batch:
-    """Rows ``start .. start + n_rows`` of ``file``: float64 columns, features first, target last."""
+    """Rows of ``file`` from data row ``start`` on: float64 columns, features first, target last.
+
+    ``n_rows`` rows are kept, of the ``n_rows_read`` read (fewer where rows with a missing value
+    were dropped).
+    """
 
     file: Path
     start: int
@@ -695,6 +745,9 @@ class _Batch:
     #: ``bad_value(column, row)``: the one-line message for a non-finite value at that column index
     #: (features first, target last) and row within the batch.
     bad_value: Callable[[int, int], str]
+    n_rows_read: int
+    #: CSV: bytes of all the files read once this batch is (about: pyarrow reads ahead); None for Parquet.
+    bytes_done: int | None = None
 
 
 def _is_numeric(kind: pa.DataType) -> bool:
@@ -702,6 +755,7 @@ def _is_numeric(kind: pa.DataType) -> bool:
 
 
 def _to_float64(array: pa.Array | pa.ChunkedArray) -> NDArray[np.float64]:
+    """The column as float64 numpy (nulls, where there are any, as NaN)."""
     if array.type != pa.float64():
         array = pc.cast(array, pa.float64())
     if isinstance(array, pa.ChunkedArray):
@@ -709,20 +763,35 @@ def _to_float64(array: pa.Array | pa.ChunkedArray) -> NDArray[np.float64]:
     return array.to_numpy(zero_copy_only=False)
 
 
+def _kept_rows(columns: list[NDArray[np.float64]]) -> NDArray[np.intp] | None:
+    """Rows with no NaN (missing) in any column; None when that is all of them."""
+    missing = np.isnan(columns[0])
+    for column in columns[1:]:
+        missing |= np.isnan(column)
+    return np.flatnonzero(~missing) if missing.any() else None
+
+
 @dataclass(frozen=True)
 class _ParquetLayout:
     files: list[Path]
     features: list[str]
-    target: str
+    target: str | None
     n_rows: int
     file_rows: list[int]
+    drop_missing: bool = False
 
     @property
     def columns(self) -> list[str]:
-        return [*self.features, self.target]
+        return [*self.features] if self.target is None else [*self.features, self.target]
+
+    def count_rows(self) -> int:
+        return self.n_rows
 
     @classmethod
-    def read(cls, files: list[Path], target: str, features: list[str] | None) -> "_ParquetLayout":
+    def read(
+        cls, files: list[Path], target: str | None, features: list[str] | None, *, drop_missing: bool = False,
+        feature_role: str = "asked for as a feature",
+    ) -> "_ParquetLayout":
         schemas, rows = [], []
         for file in files:
             try:
@@ -735,8 +804,8 @@ class _ParquetLayout:
         first, first_schema = files[0], schemas[0]
         names = list(first_schema.names)
         hidden = frozenset(_pandas_index_columns(first_schema))
-        chosen = _select(first, names, target, features, hidden)
-        used = [*chosen, target]
+        chosen = select_features(first, names, target=target, features=features, hidden=hidden, feature_role=feature_role)
+        used = chosen if target is None else [*chosen, target]
         for name in used:
             kind = first_schema.field(name).type
             if not _is_numeric(kind):
@@ -752,7 +821,8 @@ class _ParquetLayout:
                     )
             if n == 0:
                 raise DataError(f"{file}: the file has no rows (an empty part); remove it or write rows into it")
-        return cls(files=files, features=chosen, target=target, n_rows=int(sum(rows)), file_rows=rows)
+        return cls(files=files, features=chosen, target=target, n_rows=int(sum(rows)), file_rows=rows,
+                   drop_missing=drop_missing)
 
     def batches(self, batch_rows: int, *, threads: bool) -> Iterator[_Batch]:
         used = self.columns
@@ -769,26 +839,28 @@ class _ParquetLayout:
 
     def _batch(self, file: Path, start: int, record: pa.RecordBatch) -> _Batch:
         used = self.columns
+        hint = missing_hint(can_drop=self.target is not None)
         columns = []
         for name in used:
             array = record.column(name)
-            if array.null_count:
+            if array.null_count and not self.drop_missing:
                 row = start + int(np.flatnonzero(~np.asarray(array.is_valid()))[0])
-                raise DataError(
-                    f"{file}, row {row} (0-based), column {name!r}: a null (missing) value; fill it in or "
-                    "drop such rows before fitting"
-                )
+                raise DataError(f"{file}, row {row} (0-based), column {name!r}: a null (missing) value; {hint}")
             columns.append(_to_float64(array))
+        kept = _kept_rows(columns) if self.drop_missing else None
+        if kept is not None:
+            columns = [column[kept] for column in columns]
 
         def bad_value(column: int, row: int) -> str:
             value = columns[column][row]
-            what = "NaN (not a number)" if np.isnan(value) else f"{value} (not a finite number)"
-            return (
-                f"{file}, row {start + row} (0-based), column {used[column]!r}: {what}; gradfit needs finite "
-                "values: fix or drop such rows before fitting"
-            )
+            where = f"{file}, row {start + (row if kept is None else int(kept[row]))} (0-based), column {used[column]!r}"
+            if np.isnan(value):
+                return f"{where}: NaN (not a number: a missing value); {hint}"
+            return f"{where}: {value} (not a finite number); gradfit needs finite values: fix or drop such rows"
 
-        return _Batch(file=file, start=start, n_rows=record.num_rows, columns=columns, bad_value=bad_value)
+        n_kept = record.num_rows if kept is None else int(kept.size)
+        return _Batch(file=file, start=start, n_rows=n_kept, columns=columns, bad_value=bad_value,
+                      n_rows_read=record.num_rows)
 
 
 def _pandas_index_columns(schema: pa.Schema) -> list[str]:
@@ -802,106 +874,140 @@ def _pandas_index_columns(schema: pa.Schema) -> list[str]:
 
 @dataclass(frozen=True)
 class _CsvLayout:
+    """CSV files read by pyarrow: the header is read (and checked) by :func:`~gradfit.sources.files.csv_header`,
+    whose stripped names pyarrow is given, and every problem pyarrow finds is named by
+    :func:`~gradfit.sources.files.find_csv_problem`, so both readers agree on rows, numbers and messages."""
+
     files: list[Path]
     features: list[str]
-    target: str
+    target: str | None
+    #: Per file, the column names (stripped) and the line the header ends on.
+    headers: list[tuple[list[str], int]]
+    drop_missing: bool = False
     n_rows: None = None
-    #: Block sizes raised after a row did not fit in a block (see :class:`_RowTooLong`).
+    #: Block sizes raised after a row did not fit in a block (see :meth:`_file_batches`).
     block_bytes: dict = field(default_factory=dict)
 
     @property
     def columns(self) -> list[str]:
-        return [*self.features, self.target]
+        return [*self.features] if self.target is None else [*self.features, self.target]
 
     @classmethod
-    def read(cls, files: list[Path], target: str, features: list[str] | None) -> "_CsvLayout":
-        headers = [_csv_header(file) for file in files]
-        first, names = files[0], headers[0]
-        chosen = _select(first, names, target, features)
-        for file, header in zip(files, headers):
+    def read(
+        cls, files: list[Path], target: str | None, features: list[str] | None, *, drop_missing: bool = False,
+        feature_role: str = "asked for as a feature",
+    ) -> "_CsvLayout":
+        headers = [_csv_header(file, part=len(files) > 1) for file in files]
+        first, (names, _) = files[0], headers[0]
+        chosen = select_features(first, names, target=target, features=features, feature_role=feature_role)
+        for file, (header, _) in zip(files, headers):
             _check_same_columns(first, names, file, header)
-        return cls(files=files, features=chosen, target=target)
+        return cls(files=files, features=chosen, target=target, headers=headers, drop_missing=drop_missing)
+
+    def count_rows(self) -> int:
+        """Data rows of all files (a pass of pyarrow's parser, converting one column to nothing)."""
+        return sum(self._count_rows(file, header) for file, header in zip(self.files, self.headers))
 
     def batches(self, batch_rows: int, *, threads: bool) -> Iterator[_Batch]:
-        for file in self.files:
+        offset = 0  # bytes of the files before this one
+        for file, header in zip(self.files, self.headers):
             block = self.block_bytes.get(file) or _csv_block_bytes(file, batch_rows)
-            yield from self._file_batches(file, block, threads)
+            yield from self._file_batches(file, header, block, threads, offset)
+            offset += file.stat().st_size
 
-    def _file_batches(self, file: Path, block: int, threads: bool) -> Iterator[_Batch]:
-        used = self.columns
-        convert = pa_csv.ConvertOptions(include_columns=used, column_types={name: pa.float64() for name in used})
+    def _options(self, header: tuple[list[str], int], block: int, threads: bool, columns: list[str],
+                 kind: pa.DataType) -> tuple[pa_csv.ReadOptions, pa_csv.ConvertOptions]:
+        names, header_line = header
+        read = pa_csv.ReadOptions(column_names=names, skip_rows=header_line, block_size=block, use_threads=threads)
+        convert = pa_csv.ConvertOptions(
+            include_columns=columns, column_types={name: kind for name in columns}, null_values=null_values(),
+            strings_can_be_null=True,
+        )
+        return read, convert
+
+    def _file_batches(
+        self, file: Path, header: tuple[list[str], int], block: int, threads: bool, offset: int
+    ) -> Iterator[_Batch]:
+        """The file's batches. A row longer than pyarrow's block (sized from the first rows) makes it
+        read the file again with a block 4 times larger, going on after the rows already given."""
         start = 0
-        try:
-            reader = pa_csv.open_csv(
-                file, read_options=pa_csv.ReadOptions(block_size=block, use_threads=threads), convert_options=convert
-            )
-            for record in reader:
-                if record.num_rows:
-                    yield self._batch(file, start, record)
-                start += record.num_rows
-        except pa.ArrowInvalid as error:
-            text = str(error)
-            if "straddl" in text or "block size" in text:
-                if block >= CSV_MAX_BLOCK_BYTES:
-                    raise DataError(f"{file}: a row is longer than {CSV_MAX_BLOCK_BYTES} bytes; is it really CSV?") from None
-                self.block_bytes[file] = block * 4
-                raise _RowTooLong(file) from None
-            # A cell that is not a number: pyarrow names the column but not the row, so find it.
-            raise DataError(_find_bad_cell(file, used) or f"{file}: cannot be read as CSV ({_first_line(error)})") from None
-        except OSError as error:
-            raise DataError(f"{file}: cannot be read ({_first_line(error)})") from error
-        if start == 0:
-            raise DataError(f"{file}: the file has a header but no data rows (an empty part); remove it or add rows")
+        while True:
+            read, convert = self._options(header, block, threads, self.columns, pa.float64())
+            try:
+                with pa.OSFile(str(file)) as stream:
+                    reader = pa_csv.open_csv(stream, read_options=read, convert_options=convert)
+                    seen = 0  # rows read in this attempt; the first ``start`` were given before
+                    for record in reader:
+                        n_rows = record.num_rows
+                        if seen + n_rows > start:
+                            fresh = record.slice(start - seen) if start > seen else record
+                            yield self._batch(file, start, fresh, bytes_done=offset + stream.tell())
+                            start += fresh.num_rows
+                        seen += n_rows
+                return
+            except pa.ArrowInvalid as error:
+                if _straddles(error):
+                    if block >= CSV_MAX_BLOCK_BYTES:
+                        raise DataError(f"{file}: a row is longer than {CSV_MAX_BLOCK_BYTES} bytes; is it really CSV?") from None
+                    block = self.block_bytes[file] = block * 4
+                    continue
+                # A cell that is not a number, or a row with too many fields: pyarrow does not say on which line.
+                raise DataError(self._problem(file) or f"{file}: cannot be read as CSV ({_first_line(error)})") from None
+            except OSError as error:
+                raise DataError(f"{file}: cannot be read ({_first_line(error)})") from error
 
-    def _batch(self, file: Path, start: int, record: pa.RecordBatch) -> _Batch:
+    def _problem(self, file: Path, columns: list[str] | None = None) -> str | None:
+        return find_csv_problem(file, columns=columns or self.columns, target=self.target, drop_missing=self.drop_missing)
+
+    def _batch(self, file: Path, start: int, record: pa.RecordBatch, *, bytes_done: int) -> _Batch:
         used = self.columns
         columns = []
         for name in used:
             array = record.column(name)
-            if array.null_count:
-                raise DataError(_find_bad_cell(file, used) or f"{file}: column {name!r} has a missing value")
+            if array.null_count and not self.drop_missing:
+                raise DataError(self._problem(file) or f"{file}: column {name!r} has a missing value")
             columns.append(_to_float64(array))
+        kept = _kept_rows(columns) if self.drop_missing else None
+        if kept is not None:
+            columns = [column[kept] for column in columns]
 
         def bad_value(column: int, row: int) -> str:
-            return _find_bad_cell(file, [used[column]]) or (
+            return self._problem(file, [used[column]]) or (
                 f"{file}, data row {start + row + 1}, column {used[column]!r}: {columns[column][row]} is not a "
                 "finite number; gradfit needs finite values: fix or remove that row"
             )
 
-        return _Batch(file=file, start=start, n_rows=record.num_rows, columns=columns, bad_value=bad_value)
+        n_kept = record.num_rows if kept is None else int(kept.size)
+        return _Batch(file=file, start=start, n_rows=n_kept, columns=columns, bad_value=bad_value,
+                      n_rows_read=record.num_rows, bytes_done=bytes_done)
+
+    def _count_rows(self, file: Path, header: tuple[list[str], int]) -> int:
+        block = self.block_bytes.get(file) or _csv_block_bytes(file, MAX_BATCH_ROWS)
+        while True:
+            read, convert = self._options(header, block, True, [header[0][0]], pa.string())
+            try:
+                return sum(batch.num_rows for batch in pa_csv.open_csv(file, read_options=read, convert_options=convert))
+            except pa.ArrowInvalid as error:
+                if _straddles(error) and block < CSV_MAX_BLOCK_BYTES:
+                    block *= 4
+                    continue
+                raise DataError(self._problem(file) or f"{file}: cannot be read as CSV ({_first_line(error)})") from None
 
 
-class _RowTooLong(Exception):
-    """A CSV row did not fit in pyarrow's block: the pass starts again with a bigger block for that file."""
+def _straddles(error: BaseException) -> bool:
+    """pyarrow's way of saying that a row did not fit in its block."""
+    text = str(error)
+    return "straddl" in text or "block size" in text
 
 
-def _csv_header(file: Path) -> list[str]:
-    """The column names of a CSV file; refuses files with no header or no data row."""
+def _csv_header(file: Path, *, part: bool) -> tuple[list[str], int]:
+    """:func:`~gradfit.sources.files.csv_header`, saying "an empty part" of a file in a directory with no rows."""
     try:
-        with file.open("r", encoding="utf-8-sig", newline="") as handle:
-            rows = _stdlib_csv.reader(handle)
-            header = next(rows, None)
-            if header is None or not any(cell.strip() for cell in header):
-                raise DataError(f"{file}: the file is empty; it needs a header line naming the columns, then data rows")
-            for row in rows:
-                if any(cell.strip() for cell in row):
-                    break
-            else:
-                raise DataError(f"{file}: the file has a header but no data rows (an empty part); remove it or add rows")
-    except UnicodeDecodeError as error:
-        raise DataError(f"{file}: is not UTF-8 text; save it as UTF-8 CSV") from error
-    except _stdlib_csv.Error as error:
-        raise DataError(f"{file}: malformed CSV header ({error})") from error
-    except OSError as error:
-        raise DataError(f"{file}: cannot be read ({error.strerror or error}); check its permissions") from error
-    seen: set[str] = set()
-    for position, name in enumerate(header, start=1):
-        if not name:
-            raise DataError(f"{file}, line 1: column {position} has no name in the header; name it or remove it")
-        if name in seen:
-            raise DataError(f"{file}, line 1: column name {name!r} appears twice; rename one of them")
-        seen.add(name)
-    return header
+        return csv_header(file)
+    except DataError as error:
+        if part and "no data rows" in str(error):
+            raise DataError(f"{file}: the file has a header but no data rows (an empty part); remove it or add rows") from None
+        raise
 
 
 def _csv_block_bytes(file: Path, batch_rows: int) -> int:
@@ -914,57 +1020,65 @@ def _csv_block_bytes(file: Path, batch_rows: int) -> int:
     return int(max(CSV_MIN_BLOCK_BYTES, 8 * longest, min(CSV_BLOCK_BYTES, batch_rows * mean)))
 
 
-def _find_bad_cell(file: Path, columns: list[str]) -> str | None:
-    """``"file, line N, column 'c': what is wrong; what to do"`` for the first bad used cell (a slow
-    stdlib pass over the file, made only once a problem is known to be there)."""
-    try:
-        with file.open("r", encoding="utf-8-sig", newline="") as handle:
-            reader = _stdlib_csv.reader(handle)
-            header = next(reader)
-            index = {name: position for position, name in enumerate(header)}
-            wanted = [(name, index[name]) for name in columns if name in index]
-            for row in reader:
-                if not any(cell.strip() for cell in row):
-                    continue
-                for name, position in wanted:
-                    cell = row[position].strip() if position < len(row) else ""
-                    where = f"{file}, line {reader.line_num}, column {name!r}"
-                    try:
-                        value = float(cell)
-                    except ValueError:
-                        if cell.lower() in _CSV_NULLS:
-                            return f"{where}: a missing value ({cell!r}); fill it in or drop such rows before fitting"
-                        shown = cell if len(cell) <= 40 else cell[:40] + "…"
-                        return f"{where}: {shown!r} is not a number; fix the value, or leave this column out of the features"
-                    if not math.isfinite(value):
-                        if math.isnan(value):
-                            return f"{where}: a missing value ({cell!r}); fill it in or drop such rows before fitting"
-                        return f"{where}: {cell!r} is not a finite number; gradfit needs finite values: fix or remove that row"
-    except (OSError, UnicodeDecodeError, _stdlib_csv.Error, StopIteration):
-        return None
-    return None
+# --- rows to predict from -------------------------------------------------------------------------
 
 
-#: Cell texts pyarrow's CSV reader takes as null (its default ``null_values``), lower-cased.
-_CSV_NULLS = frozenset(value.lower() for value in pa_csv.ConvertOptions().null_values)
+def feature_batches(
+    path: str | os.PathLike,
+    *,
+    features: list[str],
+    format: Format = "auto",  # noqa: A002 - as FileSource
+    batch_rows: int | None = None,
+) -> Iterator[NDArray[np.float64]]:
+    """The ``features`` columns of CSV or Parquet files, in blocks of rows, in file order (to predict from).
+
+    The files are found and their columns checked at once (so a missing column is reported before
+    any block is read); then each block is a C-ordered float64 array of shape (rows, len(features)),
+    decoded one ahead in a background thread. Rows are never dropped: predictions must line up
+    with the input.
+
+    Parameters
+    ----------
+    path : str or Path
+        A file or a directory of files, as for :class:`FileSource`.
+    features : list of str
+        The columns, in the order wanted (a model's ``feature_names_in_``).
+    format : {"auto", "csv", "parquet"}, default="auto"
+    batch_rows : int, optional
+        Rows per block (default: as :class:`FileSource`).
+
+    Raises
+    ------
+    DataError
+        As :class:`FileSource`: a missing column ("a feature of the model"), a non-numeric one, or
+        (while iterating) a missing or non-finite value, named by file, row and column.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "new.csv"
+    >>> _ = path.write_text("b,a\\n1,2\\n3,4\\n")
+    >>> [block.tolist() for block in feature_batches(path, features=["a", "b"])]
+    [[[2.0, 1.0], [4.0, 3.0]]]
+    """
+    if batch_rows is not None and (not isinstance(batch_rows, int) or batch_rows < 1):
+        raise ValueError(f"batch_rows must be a positive integer or None; got {batch_rows!r}")
+    kind, files = _find_files(Path(path), format)
+    layout = _read_layout(kind, files, None, list(features), drop_missing=False, feature_role="a feature of the model")
+    threads = (os.cpu_count() or 1) >= DECODE_THREADS_MIN_CPUS
+    return _feature_blocks(layout, batch_rows or _default_batch_rows(len(layout.features)), threads)
 
 
-def _count_csv_rows(file: Path, column: str) -> int:
-    """Data rows of a CSV file (a pass of pyarrow's parser, converting one column to nothing)."""
-    block = _csv_block_bytes(file, MAX_BATCH_ROWS)
-    while True:
-        try:
-            reader = pa_csv.open_csv(
-                file,
-                read_options=pa_csv.ReadOptions(block_size=block),
-                convert_options=pa_csv.ConvertOptions(include_columns=[column], column_types={column: pa.string()}),
-            )
-            return sum(batch.num_rows for batch in reader)
-        except pa.ArrowInvalid as error:
-            if ("straddl" in str(error) or "block size" in str(error)) and block < CSV_MAX_BLOCK_BYTES:
-                block *= 4
-                continue
-            raise DataError(f"{file}: cannot be read as CSV ({_first_line(error)})") from None
+def _feature_blocks(layout: "_ParquetLayout | _CsvLayout", batch_rows: int, threads: bool) -> Iterator[NDArray[np.float64]]:
+    for batch in _prefetch(layout.batches(batch_rows, threads=threads), PREFETCH_BATCHES):
+        block = np.empty((batch.n_rows, len(batch.columns)))
+        for j, column in enumerate(batch.columns):
+            block[:, j] = column
+        bad = ~np.isfinite(block)
+        if bad.any():
+            row, column = np.argwhere(bad)[0]
+            raise DataError(batch.bad_value(int(column), int(row)))
+        yield block
 
 
 def _first_line(error: BaseException) -> str:

@@ -1,30 +1,65 @@
-"""Reading a CSV table into memory (stdlib ``csv``; a later step streams big files with pyarrow).
+"""Reading CSV files with the stdlib ``csv`` module: small tables into memory, and the diagnosis of
+a file the streaming reader (:mod:`gradfit.sources.arrow`, pyarrow) refused.
 
 Every problem with the file becomes a :class:`gradfit.errors.DataError` whose message is one line:
 the file, the place (line number, column name) and what to do about it. Line numbers are 1-based
-lines of the file, the header being line 1.
+lines of the file, the header being line 1 (or the line it ends on, after blank lines).
+
+The rows are read one line at a time, so :func:`find_csv_problem` can walk a file larger than
+memory to name the first bad cell, and both readers agree on what a number, a missing value and
+a well-formed row are: this module is the one place that says so.
 """
 
 from __future__ import annotations
 
 import csv
-import io
+import itertools
 import math
+import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO, Iterator
 
 import numpy as np
 from numpy.typing import NDArray
 
 from gradfit.errors import DataError
+from gradfit.sources.columns import list_columns, select_features
 
-__all__ = ["CsvTable", "read_csv_table", "MISSING_MARKERS"]
+__all__ = ["CsvTable", "read_csv_table", "csv_header", "find_csv_problem", "missing_hint", "MISSING_MARKERS",
+           "null_values"]
 
 #: Cell texts (compared after stripping blanks, case-insensitively) that mean "no value here".
 MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "-nan", "null", "none"})
 
+#: A number as both readers (float() here, pyarrow when streaming) take it: decimal, with an
+#: optional exponent, or an infinity (refused later, as not finite). Python's float() alone would
+#: also take "1_000" and non-ASCII digits, which pyarrow does not.
+_NUMBER = re.compile(r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf|infinity|nan)", re.IGNORECASE | re.ASCII)
+
 #: Longest cell text quoted back in an error message; the rest is elided.
 _QUOTE_LIMIT = 40
+
+
+def null_values() -> list[str]:
+    """The cell texts a streaming reader must take as missing (pyarrow's ``null_values``, which match
+    exactly): every marker of :data:`MISSING_MARKERS` in every mix of cases, as is and after one
+    blank (the ``a, b`` style)."""
+    spelled = {
+        "".join(letters)
+        for marker in MISSING_MARKERS
+        for letters in itertools.product(*({char.lower(), char.upper()} for char in marker))
+    }
+    return sorted(spelled | {" " + text for text in spelled})
+
+
+def missing_hint(*, can_drop: bool) -> str:
+    """What to do about a missing value: drop the rows (fitting), or fill it in (predicting, where a
+    dropped row would misalign the output)."""
+    if can_drop:
+        return "fill it in, or pass --drop-missing (drop_missing=True) to leave such rows out"
+    return "fill it in: every row needs all its features to be predicted"
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,7 +104,9 @@ def read_csv_table(
 ) -> CsvTable:
     """Read the numeric columns ``features`` and ``target`` of a comma-separated file with a header.
 
-    Only the columns used are parsed, so other columns may hold text (names, identifiers).
+    Only the columns used are parsed, so other columns may hold text (names, identifiers). The
+    table is held in memory: this is for small data (the plotting commands); to fit files of any
+    size, stream them with :class:`gradfit.sources.arrow.FileSource`.
 
     Parameters
     ----------
@@ -105,159 +142,191 @@ def read_csv_table(
     ((2, 1), [1.0, 3.0], ['x'])
     """
     path = Path(path)
-    text = _read_text(path)
-    rows = _parse_rows(path, text)
-    header_line, header = rows[0]
-    names = [name.strip() for name in header]
-    _check_header(path, names)
-    target_index, feature_indices, feature_names = _select_columns(path, names, target, features)
-    data_rows = rows[1:]
-    if not data_rows:
+    with _csv_rows(path) as rows:
+        names, _ = _header(path, rows)
+        feature_names = select_features(path, names, target=target, features=features)
+        used = _used_columns(names, target, feature_names)
+        kept: list[list[float]] = []
+        n_rows_read = 0
+        # Without a target the table is read to predict from: dropping rows would misalign the output.
+        hint = missing_hint(can_drop=target is not None or drop_missing)
+        for _, values in _row_values(path, rows, names, used, drop_missing=drop_missing, hint=hint):
+            n_rows_read += 1
+            if values is not None:
+                kept.append(values)
+    if not n_rows_read:
         raise DataError(f"{path}: the file has a header but no data rows; add at least one row of values")
-
-    used = feature_indices if target_index is None else [target_index, *feature_indices]
-    values = np.empty((len(data_rows), len(used)), dtype=np.float64)
-    keep = np.ones(len(data_rows), dtype=bool)
-    expected = len(names)
-    # Without a target the table is read to predict from: dropping rows would misalign the output.
-    missing_hint = (
-        "fill it in, or pass --drop-missing (drop_missing=True) to leave such rows out"
-        if target is not None or drop_missing
-        else "fill it in: every row needs all its features to be predicted"
-    )
-    for row_index, (line, row) in enumerate(data_rows):
-        if len(row) != expected:
-            raise DataError(
-                f"{path}, line {line}: expected {expected} fields (as in the header) but got {len(row)}; "
-                "fix that row (a missing or extra comma, or an unquoted comma inside a value)"
-            )
-        for slot, column in enumerate(used):
-            cell = row[column]
-            number = _parse_cell(path, line, names[column], cell, drop_missing=drop_missing, missing_hint=missing_hint)
-            if number is None:
-                keep[row_index] = False
-                break
-            values[row_index, slot] = number
-
-    n_rows_read = len(data_rows)
-    n_dropped = int(n_rows_read - keep.sum())
-    if n_dropped == n_rows_read:
+    if not kept:
         raise DataError(
             f"{path}: all {n_rows_read} data rows have a missing value in a used column "
-            f"({', '.join(repr(names[c]) for c in used)}); nothing is left to fit"
+            f"({list_columns(names[c] for c in used)}); nothing is left to fit"
         )
-    values = values[keep]
-    first_feature = 0 if target_index is None else 1
+    values = np.array(kept, dtype=np.float64).reshape(len(kept), len(used))
+    first_feature = 0 if target is None else 1
     return CsvTable(
         X=np.ascontiguousarray(values[:, first_feature:]),
-        y=None if target_index is None else np.ascontiguousarray(values[:, 0]),
+        y=None if target is None else np.ascontiguousarray(values[:, 0]),
         feature_names=feature_names,
         target=target,
         n_rows_read=n_rows_read,
-        n_dropped=n_dropped,
+        n_dropped=n_rows_read - len(kept),
     )
 
 
-def _read_text(path: Path) -> str:
-    """The file's text; the checks on the file itself (exists, is a file, UTF-8, not empty)."""
+def csv_header(path: str | Path) -> tuple[list[str], int]:
+    """The column names of a CSV file (blanks around them stripped) and the line the header ends on.
+
+    Refuses, with the message :func:`read_csv_table` gives, a file that is missing, empty, not
+    UTF-8, with a nameless or repeated column, or with no data row after the header. Reads the
+    header and the first data row only.
+    """
+    path = Path(path)
+    with _csv_rows(path) as rows:
+        names, line = _header(path, rows)
+        if next(rows, None) is None:
+            raise DataError(f"{path}: the file has a header but no data rows; add at least one row of values")
+    return names, line
+
+
+def find_csv_problem(
+    path: str | Path, *, columns: list[str], target: str | None, drop_missing: bool = False
+) -> str | None:
+    """The one-line message for the first problem in ``columns`` of a CSV file, or None.
+
+    A slow pass of the stdlib reader, made once a faster reader (pyarrow) has found something
+    wrong without saying where: a row with the wrong number of fields, bytes that are not UTF-8,
+    or a used cell that is missing (unless ``drop_missing``), not a number, or not finite. The
+    message is the one :func:`read_csv_table` gives (file, line, column, what to do).
+
+    The data rows are split as pyarrow splits them, which :func:`read_csv_table` is more lenient
+    about: a blank before an opening quote (``1, "2"``) leaves the quote part of the value.
+    """
+    path = Path(path)
+    hint = missing_hint(can_drop=target is not None or drop_missing)
+    try:
+        names, header_line = csv_header(path)
+        used = [names.index(name) for name in columns if name in names]
+        with _csv_rows(path, skip_initial_space=False) as rows:
+            data = ((line, row) for line, row in rows if line > header_line)
+            for _ in _row_values(path, data, names, used, drop_missing=drop_missing, hint=hint):
+                pass
+    except DataError as error:
+        return str(error)
+    return None
+
+
+# --- rows ----------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _csv_rows(path: Path, *, skip_initial_space: bool = True) -> Iterator[Iterator[tuple[int, list[str]]]]:
+    """The file's non-blank rows, each with the line it ends on (header first), read line by line.
+
+    ``skip_initial_space`` lets a value be quoted after a blank (``a, "b"``), as a person writes;
+    pyarrow does not, and :func:`find_csv_problem` reads as pyarrow does.
+    """
     if not path.exists():
         raise DataError(f"{path}: no such file; check the path")
     if path.is_dir():
         raise DataError(f"{path}: is a directory, not a CSV file; give the path of a file")
     try:
-        raw = path.read_bytes()
+        handle = path.open("rb")
     except OSError as error:
         raise DataError(f"{path}: cannot be read ({error.strerror or error}); check its permissions") from error
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        # The offset counts from the start of the raw bytes; a BOM does not contain a newline.
-        line = raw.count(b"\n", 0, error.start) + 1
-        raise DataError(
-            f"{path}, line {line}: byte {raw[error.start:error.start + 1]!r} is not valid UTF-8; "
-            "save the file as UTF-8 (for example 'Save as CSV UTF-8' in a spreadsheet)"
-        ) from error
-    if not text.strip():
-        raise DataError(f"{path}: the file is empty; it needs a header line naming the columns, then data rows")
-    return text
+    with handle:
+        yield _rows(path, handle, skip_initial_space)
 
 
-def _parse_rows(path: Path, text: str) -> list[tuple[int, list[str]]]:
-    """Non-blank rows, each with the file line it ends on (header first)."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True, skipinitialspace=True)
-    rows: list[tuple[int, list[str]]] = []
+def _rows(path: Path, handle: BinaryIO, skip_initial_space: bool) -> Iterator[tuple[int, list[str]]]:
+    reader = csv.reader(_decoded_lines(path, handle), strict=True, skipinitialspace=skip_initial_space)
     try:
         for row in reader:
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue  # blank line
-            rows.append((reader.line_num, row))
+            yield reader.line_num, row
     except csv.Error as error:
         raise DataError(f"{path}, line {reader.line_num}: malformed CSV ({error}); check the quotes on that line") from error
-    return rows
+    except OSError as error:
+        raise DataError(f"{path}: cannot be read ({error.strerror or error})") from error
 
 
-def _check_header(path: Path, names: list[str]) -> None:
+def _decoded_lines(path: Path, handle: BinaryIO) -> Iterator[str]:
+    """The file's lines as text (a UTF-8 character never holds a newline byte, so line by line is exact)."""
+    for number, raw in enumerate(handle, start=1):
+        try:
+            yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as error:
+            raise DataError(
+                f"{path}, line {number}: byte {raw[error.start:error.start + 1]!r} is not valid UTF-8; "
+                "save the file as UTF-8 (for example 'Save as CSV UTF-8' in a spreadsheet)"
+            ) from None
+
+
+def _header(path: Path, rows: Iterator[tuple[int, list[str]]]) -> tuple[list[str], int]:
+    first = next(rows, None)
+    if first is None:
+        raise DataError(f"{path}: the file is empty; it needs a header line naming the columns, then data rows")
+    line, header = first
+    names = [name.strip() for name in header]
     seen: dict[str, int] = {}
     for position, name in enumerate(names, start=1):
         if not name:
-            raise DataError(
-                f"{path}, line 1: column {position} has no name in the header; name it or remove it"
-            )
+            raise DataError(f"{path}, line {line}: column {position} has no name in the header; name it or remove it")
         if name in seen:
             raise DataError(
-                f"{path}, line 1: column name {name!r} appears twice (columns {seen[name]} and {position}); "
+                f"{path}, line {line}: column name {name!r} appears twice (columns {seen[name]} and {position}); "
                 "rename one of them"
             )
         seen[name] = position
+    return names, line
 
 
-def _select_columns(
-    path: Path, names: list[str], target: str | None, features: list[str] | None
-) -> tuple[int | None, list[int], list[str]]:
-    available = ", ".join(names)
-    if target is not None and target not in names:
-        raise DataError(f"{path}: no column named {target!r} for the target; the columns are: {available}")
-    if features is None:
-        features = [name for name in names if name != target]
-        if not features:
-            raise DataError(f"{path}: the only column is the target {target!r}; there are no feature columns")
-    else:
-        features = list(features)
-        if not features:
-            raise DataError("no feature columns were given; name at least one, or leave the list out to use all")
-        unknown = [name for name in features if name not in names]
-        if unknown:
-            listed = ", ".join(repr(name) for name in unknown)
-            raise DataError(f"{path}: no column named {listed} (asked for as a feature); the columns are: {available}")
-        repeated = sorted({name for name in features if features.count(name) > 1})
-        if repeated:
-            raise DataError(f"feature {', '.join(map(repr, repeated))} is listed more than once; list each once")
-        if target is not None and target in features:
-            raise DataError(f"column {target!r} is both the target and a feature; leave it out of the features")
+def _used_columns(names: list[str], target: str | None, features: list[str]) -> list[int]:
+    """Positions of the target (first, when there is one) and the features."""
     index = {name: position for position, name in enumerate(names)}
-    target_index = None if target is None else index[target]
-    return target_index, [index[name] for name in features], features
+    return [index[name] for name in ([target] if target is not None else []) + features]
 
 
-def _parse_cell(
-    path: Path, line: int, column: str, cell: str, *, drop_missing: bool, missing_hint: str
-) -> float | None:
+def _row_values(
+    path: Path, rows: Iterator[tuple[int, list[str]]], names: list[str], used: list[int], *, drop_missing: bool,
+    hint: str,
+) -> Iterator[tuple[int, list[float] | None]]:
+    """Each data row's line and its used cells as numbers (None for a row dropped for a missing cell)."""
+    expected = len(names)
+    for line, row in rows:
+        if len(row) != expected:
+            blank_quote = any(cell[:1].isspace() and cell.lstrip().startswith('"') for cell in row)
+            raise DataError(
+                f"{path}, line {line}: expected {expected} fields (as in the header) but got {len(row)}; "
+                + ("remove the blank before the opening quote of a value (' \"' to '\"')" if blank_quote else
+                   "fix that row (a missing or extra comma, or an unquoted comma inside a value)")
+            )
+        values: list[float] | None = []
+        for column in used:
+            number = _parse_cell(path, line, names[column], row[column], drop_missing=drop_missing, hint=hint)
+            if number is None:
+                values = None
+                break
+            values.append(number)
+        yield line, values
+
+
+def _parse_cell(path: Path, line: int, column: str, cell: str, *, drop_missing: bool, hint: str) -> float | None:
     """The cell's number; None for a missing cell when dropping; DataError otherwise."""
     stripped = cell.strip()
     if stripped.lower() in MISSING_MARKERS:
         if drop_missing:
             return None
         shown = "an empty cell" if not stripped else f"a missing value ({_quote(stripped)})"
-        raise DataError(
-            f"{path}, line {line}, column {column!r}: {shown}; {missing_hint}"
+        raise DataError(f"{path}, line {line}, column {column!r}: {shown}; {hint}")
+    if not _NUMBER.fullmatch(stripped):
+        fix = (
+            "remove the blank before the opening quote"
+            if stripped.startswith('"') and cell[:1].isspace()
+            else "fix the value, or leave this column out of the features (--features)"
         )
-    try:
-        number = float(stripped)
-    except ValueError:
-        raise DataError(
-            f"{path}, line {line}, column {column!r}: {_quote(stripped)} is not a number; "
-            "fix the value, or leave this column out of the features (--features)"
-        ) from None
+        raise DataError(f"{path}, line {line}, column {column!r}: {_quote(stripped)} is not a number; {fix}")
+    number = float(stripped)
     if not math.isfinite(number):
         raise DataError(
             f"{path}, line {line}, column {column!r}: {_quote(stripped)} is not a finite number; "

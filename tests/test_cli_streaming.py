@@ -1,0 +1,480 @@
+"""The command line's file handling, run in-process (``gradfit.cli.run``, no subprocess): ``fit`` and
+``predict`` stream CSV and Parquet files and directories in batches, every bad input is one line and
+exit code 2, nothing the user had is overwritten, and the progress bar's logic (without a terminal)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+import pytest
+
+import gradfit
+import gradfit.cli as cli
+from gradfit.sources.arrow import FileSource
+from gradfit.sources.memory import MemorySource
+
+COLUMNS = ["rooms", "area", "age"]
+
+
+@dataclass
+class Outcome:
+    code: int
+    stdout: str
+    stderr: str
+
+    def __str__(self) -> str:
+        return f"exit code {self.code}\n--- stdout ---\n{self.stdout}\n--- stderr ---\n{self.stderr}"
+
+
+@pytest.fixture
+def gradfit_cli(capsys, monkeypatch, tmp_path):
+    """``gradfit_cli(*args)``: the command line in this process, in ``tmp_path``; its code and output."""
+    monkeypatch.chdir(tmp_path)
+
+    def invoke(*args: str | Path) -> Outcome:
+        code = cli.run([str(arg) for arg in args])
+        out, err = capsys.readouterr()
+        return Outcome(code, out, err)
+
+    return invoke
+
+
+def expect(outcome: Outcome, code: int = 0) -> Outcome:
+    assert outcome.code == code, str(outcome)
+    assert "Traceback" not in outcome.stdout + outcome.stderr, str(outcome)
+    return outcome
+
+
+def expect_error(outcome: Outcome, *fragments: str, code: int = 2) -> str:
+    """One line ``error: ...`` on stderr, nothing on stdout; returns the line."""
+    expect(outcome, code)
+    lines = outcome.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), str(outcome)
+    assert outcome.stdout == "", str(outcome)
+    for fragment in fragments:
+        assert fragment in lines[0], str(outcome)
+    return lines[0]
+
+
+def make_problem(n: int = 500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 3)) * [1.0, 10.0, 0.1] + [0.0, 50.0, -3.0]
+    y = X @ [1.5, -0.25, 4.0] + 2.0 + 0.1 * rng.standard_normal(n)
+    return X, y
+
+
+def frame(X: np.ndarray, y: np.ndarray | None = None) -> pa.Table:
+    columns = {name: X[:, j] for j, name in enumerate(COLUMNS)}
+    return pa.table(columns if y is None else {**columns, "price": y})
+
+
+def write_csv(path: Path, X: np.ndarray, y: np.ndarray | None = None) -> Path:
+    names = COLUMNS + ([] if y is None else ["price"])
+    rows = X if y is None else np.column_stack([X, y])
+    path.write_text("\n".join([",".join(names)] + [",".join(repr(float(v)) for v in row) for row in rows]) + "\n")
+    return path
+
+
+@pytest.fixture
+def problem(tmp_path):
+    X, y = make_problem()
+    return write_csv(tmp_path / "train.csv", X, y), X, y
+
+
+def exact(X: np.ndarray, y: np.ndarray) -> gradfit.LinearRegression:
+    return gradfit.LinearRegression(solver="exact").fit(X, y)
+
+
+# --- fit streams CSV as it streams Parquet ---------------------------------------------------------
+
+
+def test_fit_streams_a_csv_file_through_file_source(gradfit_cli, problem, monkeypatch):
+    path, X, y = problem
+    sources = []
+    original = FileSource.stats
+    monkeypatch.setattr(FileSource, "stats", lambda self: sources.append(self) or original(self))
+    monkeypatch.setattr(cli, "read_csv_table", None)  # never the in-memory reader
+    result = json.loads(expect(gradfit_cli("fit", path, "--target", "price", "--solver", "cg", "--tol", "1e-12",
+                                           "--json")).stdout)
+    assert len(sources) == 1 and sources[0].format == "csv"
+    np.testing.assert_allclose(list(result["coef"].values()), exact(X, y).coef_, rtol=1e-9)
+    assert result["features"] == COLUMNS and (result["n_samples"], result["n_rows_read"], result["n_dropped"]) == (500, 500, 0)
+
+
+def test_fit_csv_with_spaces_bom_crlf_quotes_and_blank_lines(gradfit_cli, tmp_path):
+    path = tmp_path / "messy.csv"
+    path.write_bytes('\ufeff"x", y , note\r\n\r\n 0 ,"1", a\r\n1, 3,b\r\n\r\n2 ,5 ,"c, d"\r\n'.encode())
+    result = json.loads(expect(gradfit_cli("fit", path, "--target", "y", "--features", "x", "--solver", "exact",
+                                           "--json")).stdout)
+    assert result["coef"]["x"] == pytest.approx(2.0) and result["intercept"] == pytest.approx(1.0)
+    assert result["n_samples"] == 3
+    # pyarrow takes no quoted value after a blank (the in-memory reader did): said so, with the line
+    path.write_text('x,y,note\n0,1,a\n1,3,b\n2,5, "c, d"\n')
+    expect_error(gradfit_cli("fit", path, "--target", "y", "--features", "x"),
+                 "messy.csv, line 4: expected 3 fields (as in the header) but got 4; remove the blank before the opening quote")
+    path.write_text('x,y\n0,1\n1, "3"\n')
+    expect_error(gradfit_cli("fit", path, "--target", "y"),
+                 "messy.csv, line 3, column 'y': '\"3\"' is not a number; remove the blank before the opening quote")
+
+
+def test_fit_drop_missing_streams_and_counts(gradfit_cli, tmp_path):
+    X, y = make_problem(n=300)
+    lines = write_csv(tmp_path / "full.csv", X, y).read_text().splitlines()
+    holes = {5: (0, ""), 77: (3, "NA"), 150: (1, "nan"), 151: (2, "NULL"), 299: (3, " None")}
+    for row, (column, text) in holes.items():
+        cells = lines[row + 1].split(",")
+        cells[column] = text
+        lines[row + 1] = ",".join(cells)
+    path = tmp_path / "holes.csv"
+    path.write_text("\n".join(lines) + "\n")
+    expect_error(gradfit_cli("fit", path, "--target", "price"), "holes.csv, line 7, column 'rooms': an empty cell",
+                 "--drop-missing")
+    outcome = expect(gradfit_cli("fit", path, "--target", "price", "--drop-missing", "--solver", "exact", "--json"))
+    result = json.loads(outcome.stdout)
+    keep = np.setdiff1d(np.arange(300), list(holes))
+    np.testing.assert_allclose(list(result["coef"].values()), exact(X[keep], y[keep]).coef_, rtol=1e-9)
+    assert (result["n_samples"], result["n_rows_read"], result["n_dropped"]) == (295, 300, 5)
+    assert outcome.stderr == "note: dropped 5 of 300 rows with a missing value (--drop-missing)\n"
+    # the same in the table, and for a Parquet directory with nulls and NaN
+    assert "295 (5 of 300 rows dropped for missing values)" in expect(
+        gradfit_cli("fit", path, "--target", "price", "--drop-missing")).stdout
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    data = frame(X, y).to_pydict()
+    data["rooms"][5], data["age"][77], data["price"][150] = None, float("nan"), None
+    table = pa.table(data)
+    pq.write_table(table.slice(0, 100), folder / "a.parquet")
+    pq.write_table(table.slice(100), folder / "b.parquet")
+    expect_error(gradfit_cli("fit", folder, "--target", "price"), "a.parquet, row 5 (0-based), column 'rooms': a null",
+                 "--drop-missing")
+    result = json.loads(expect(gradfit_cli("fit", folder, "--target", "price", "--drop-missing", "--json")).stdout)
+    assert (result["n_samples"], result["n_dropped"]) == (297, 3)
+
+
+def test_fit_drop_missing_with_nothing_left(gradfit_cli, tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_text("x,y\n,1\n2,\n")
+    expect_error(gradfit_cli("fit", path, "--target", "y", "--drop-missing"), "all 2 rows have a missing value",
+                 "'x', 'y'", "nothing is left to fit")
+
+
+def test_fit_csv_without_csv_suffix_and_format_option(gradfit_cli, tmp_path, problem):
+    path, X, y = problem
+    text = tmp_path / "train.txt"
+    text.write_bytes(path.read_bytes())
+    result = json.loads(expect(gradfit_cli("fit", text, "--target", "price", "--solver", "exact", "--json")).stdout)
+    np.testing.assert_allclose(list(result["coef"].values()), exact(X, y).coef_, rtol=1e-9)
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    (mixed / "a.csv").write_bytes(path.read_bytes())
+    pq.write_table(frame(X[:10], y[:10]), mixed / "b.parquet")
+    expect_error(gradfit_cli("fit", mixed, "--target", "price"), "both .parquet and .csv", "--format")
+    result = json.loads(expect(gradfit_cli("fit", mixed, "--target", "price", "--format", "csv", "--json")).stdout)
+    assert result["n_samples"] == 500
+
+
+def test_stochastic_solvers_read_a_csv_in_memory_and_refuse_streamed_parquet(gradfit_cli, problem, tmp_path):
+    path, X, y = problem
+    outcome = expect(gradfit_cli("fit", path, "--target", "price", "--solver", "minibatch", "--max-iter", "50", "--json"))
+    assert json.loads(outcome.stdout)["solver"] == "minibatch"
+    pq.write_table(frame(X, y), tmp_path / "train.parquet")
+    expect_error(gradfit_cli("fit", tmp_path / "train.parquet", "--target", "price", "--solver", "sgd"),
+                 "solver='sgd' draws random rows")
+
+
+def test_fit_bad_value_leaves_an_existing_model_alone_even_with_force(gradfit_cli, problem, tmp_path):
+    path, _, _ = problem
+    lines = path.read_text().splitlines()
+    lines[-1] = "1,2,oops,4"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join(lines) + "\n")
+    (tmp_path / "model.json").write_text("precious")
+    expect_error(gradfit_cli("fit", bad, "--target", "price", "--save", "model.json", "--force"),
+                 "bad.csv, line 501, column 'age': 'oops' is not a number")
+    assert (tmp_path / "model.json").read_text() == "precious"
+
+
+# --- bad input: one line, exit code 2 ----------------------------------------------------------------
+
+BAD_FILES = {
+    "empty": (b"", "the file is empty"),
+    "blank lines only": (b"\n  \n\n", "the file is empty"),
+    "header only": (b"x,y\n", "no data rows"),
+    "missing target": (b"a,b\n1,2\n", "no column named 'y' for the target; the columns are: 'a', 'b'"),
+    "duplicate columns": (b"x,x,y\n1,2,3\n", "line 1: column name 'x' appears twice (columns 1 and 2)"),
+    "nameless column": (b"x,,y\n1,2,3\n", "line 1: column 2 has no name"),
+    "ragged row": (b"x,y\n1,2\n3,4,5\n", "line 3: expected 2 fields (as in the header) but got 3"),
+    "short row": (b"x,y\n1,2\n\n3\n", "line 4: expected 2 fields (as in the header) but got 1"),
+    "non-numeric": (b"x,y\n1,2\nthree,4\n", "line 3, column 'x': 'three' is not a number"),
+    "underscore digits": (b"x,y\n1,2\n1_000,4\n", "line 3, column 'x': '1_000' is not a number"),
+    "missing cell": (b"x,y\n1,2\n3,\n", "line 3, column 'y': an empty cell"),
+    "NaN cell": (b"x,y\n1,NaN\n", "line 2, column 'y': a missing value ('NaN'); fill it in, or pass --drop-missing"),
+    "inf": (b"x,y\n1,2\ninf,4\n", "line 3, column 'x': 'inf' is not a finite number"),
+    "overflow": (b"x,y\n1,2\n1e999,4\n", "line 3, column 'x': '1e999' is not a finite number"),
+    "not UTF-8": ("x,y\n1,2\n3,4\n5,\u00e9\n".encode("latin-1"), "line 4: byte b'\\xe9' is not valid UTF-8"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_FILES))
+def test_fit_bad_csv_is_one_line_naming_file_and_place(gradfit_cli, tmp_path, case):
+    content, fragment = BAD_FILES[case]
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    expect_error(gradfit_cli("fit", path, "--target", "y"), fragment, str(path))
+
+
+def test_fit_bad_value_deep_in_a_big_csv_names_its_line(gradfit_cli, tmp_path):
+    X, y = make_problem(n=40_000)
+    path = write_csv(tmp_path / "big.csv", X, y)
+    lines = path.read_text().splitlines()
+    lines[39_000] = "1,2,#N/A,4"  # line 39001 of the file, in one of the last batches
+    path.write_text("\n".join(lines) + "\n")
+    expect_error(gradfit_cli("fit", path, "--target", "price"), "big.csv, line 39001, column 'age': '#N/A' is not a number")
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["--target", "cost"], ["no column named 'cost' for the target", "'rooms', 'area', 'age', 'price'"]),
+        (["--target", "price", "--features", "rooms,floors"], ["no column named 'floors' (asked for as a feature)"]),
+        (["--target", "price", "--features", "rooms,rooms"], ["feature 'rooms' is listed more than once"]),
+        (["--target", "price", "--features", "rooms,price"], ["'price' is both the target and a feature"]),
+        (["--target", "price", "--format", "parquet"], ["cannot be read as Parquet"]),
+    ],
+    ids=["target", "feature", "repeated", "target as feature", "wrong format"],
+)
+def test_fit_column_errors_csv_and_parquet(gradfit_cli, problem, tmp_path, args, fragments):
+    path, X, y = problem
+    expect_error(gradfit_cli("fit", path, *args), *fragments)
+    if "--format" not in args:
+        pq.write_table(frame(X, y), tmp_path / "train.parquet")
+        expect_error(gradfit_cli("fit", tmp_path / "train.parquet", *args), *fragments)
+
+
+def test_fit_bad_parquet_inputs(gradfit_cli, tmp_path):
+    (tmp_path / "junk.parquet").write_text("not parquet")
+    expect_error(gradfit_cli("fit", "junk.parquet", "--target", "y"), "junk.parquet: cannot be read as Parquet")
+    pq.write_table(pa.table({"x": [1.0, 2.0, 3.0], "city": ["a", "b", "c"], "y": [1.0, 2.0, 4.0]}), tmp_path / "t.parquet")
+    expect_error(gradfit_cli("fit", "t.parquet", "--target", "y"), "column 'city' is string, not numbers", "--features")
+    pq.write_table(pa.table({"x": [1.0, float("inf")], "y": [1.0, 2.0]}), tmp_path / "inf.parquet")
+    expect_error(gradfit_cli("fit", "inf.parquet", "--target", "y"), "row 1 (0-based), column 'x': inf (not a finite number)")
+    expect_error(gradfit_cli("fit", "absent", "--target", "y"), "absent: no such file or directory")
+    (tmp_path / "empty").mkdir()
+    expect_error(gradfit_cli("fit", "empty", "--target", "y"), "no .parquet or .csv files in this directory")
+
+
+# --- predict streams CSV and Parquet, in batches -------------------------------------------------------
+
+
+@pytest.fixture
+def saved_model(gradfit_cli, problem):
+    path, _, _ = problem
+    expect(gradfit_cli("fit", path, "--target", "price", "--save", "model.json"))
+    return gradfit.load("model.json")
+
+
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names:UserWarning")
+@pytest.mark.parametrize("kind", ["csv", "parquet", "parquet directory", "csv directory"])
+def test_predict_streams_any_input_in_batches(gradfit_cli, saved_model, tmp_path, monkeypatch, kind):
+    X, _ = make_problem(n=5000, seed=1)
+    columns = {"age": X[:, 2], "note": ["n"] * len(X), "rooms": X[:, 0], "area": X[:, 1]}  # other order, extra column
+    table = pa.table(columns)
+    if kind == "csv":
+        path = tmp_path / "new.csv"
+        pa_csv.write_csv(table, path)
+    elif kind == "parquet":
+        path = tmp_path / "new.parquet"
+        pq.write_table(table, path)
+    else:
+        path = tmp_path / "parts"
+        path.mkdir()
+        write = pq.write_table if kind.startswith("parquet") else pa_csv.write_csv
+        for index, start in enumerate(range(0, 5000, 1500)):
+            write(table.slice(start, 1500), path / f"part-{index}.{kind.split()[0]}")
+    import gradfit.sources.arrow as arrow
+
+    monkeypatch.setattr(arrow, "_default_batch_rows", lambda n_columns: 700)  # many batches
+    outcome = expect(gradfit_cli("predict", "model.json", path))
+    lines = outcome.stdout.splitlines()
+    assert lines[0] == "prediction" and len(lines) == 5001
+    # BLAS may round a row's dot product differently in a block of another size: equal to the last bit or so.
+    np.testing.assert_allclose([float(line) for line in lines[1:]], saved_model.predict(X), rtol=4e-16, atol=0)
+    assert outcome.stderr == ""
+
+
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names:UserWarning")
+def test_predict_output_csv_or_parquet_by_extension(gradfit_cli, saved_model, tmp_path):
+    X, _ = make_problem(n=1000, seed=2)
+    pq.write_table(frame(X), tmp_path / "new.parquet")
+    outcome = expect(gradfit_cli("predict", "model.json", "new.parquet", "--output", "out.parquet"))
+    assert outcome.stdout.strip() == "wrote 1000 predictions to out.parquet"
+    written = pq.read_table(tmp_path / "out.parquet")
+    assert written.column_names == ["prediction"] and written.schema.field(0).type == pa.float64()
+    np.testing.assert_array_equal(written.column(0).to_numpy(), saved_model.predict(X))
+    expect(gradfit_cli("predict", "model.json", "new.parquet", "--output", "out.csv"))
+    text = expect(gradfit_cli("predict", "model.json", "new.parquet")).stdout
+    assert (tmp_path / "out.csv").read_text() == text
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model.json", "new.parquet", "out.csv", "out.parquet",
+                                                                "train.csv"]
+
+
+def test_predict_never_overwrites_without_force_and_leaves_no_partial_file(gradfit_cli, saved_model, tmp_path):
+    X, _ = make_problem(n=3000, seed=3)
+    data = frame(X).to_pydict()
+    data["area"][2900] = float("nan")
+    pq.write_table(pa.table(data), tmp_path / "bad.parquet", row_group_size=500)
+    pq.write_table(frame(X), tmp_path / "good.parquet")
+    for name in ("out.csv", "out.parquet"):
+        (tmp_path / name).write_text("precious")
+        expect_error(gradfit_cli("predict", "model.json", "good.parquet", "--output", name), "already exists", "--force")
+        # an error half-way, even with --force: the old file stays, and no partial file is left behind
+        expect_error(gradfit_cli("predict", "model.json", "bad.parquet", "--output", name, "--force"),
+                     "bad.parquet, row 2900 (0-based), column 'area': NaN", "every row needs all its features")
+        assert (tmp_path / name).read_text() == "precious"
+        expect(gradfit_cli("predict", "model.json", "good.parquet", "--output", name, "--force"))
+        assert (tmp_path / name).read_bytes() != b"precious"
+    expect_error(gradfit_cli("predict", "model.json", "bad.parquet", "--output", "new.csv"), "row 2900")
+    assert not (tmp_path / "new.csv").exists()
+    assert not [path for path in tmp_path.iterdir() if path.name.startswith(".")]
+
+
+def test_predict_bad_inputs_name_the_problem(gradfit_cli, saved_model, tmp_path):
+    (tmp_path / "few.csv").write_text("rooms,age\n1,2\n")
+    expect_error(gradfit_cli("predict", "model.json", "few.csv"),
+                 "few.csv: no column named 'area' (a feature of the model); the columns are: 'rooms', 'age'")
+    pq.write_table(pa.table({"rooms": [1.0], "age": [2.0]}), tmp_path / "few.parquet")
+    expect_error(gradfit_cli("predict", "model.json", "few.parquet"), "no column named 'area' (a feature of the model)")
+    (tmp_path / "hole.csv").write_text("rooms,area,age\n1,2,3\n4,,6\n")
+    line = expect_error(gradfit_cli("predict", "model.json", "hole.csv"), "hole.csv, line 3, column 'area': an empty cell",
+                        "every row needs all its features")
+    assert "--drop-missing" not in line
+    (tmp_path / "text.csv").write_text("rooms,area,age\n1,2,3\n4,five,6\n")
+    expect_error(gradfit_cli("predict", "model.json", "text.csv"), "line 3, column 'area': 'five' is not a number")
+    expect_error(gradfit_cli("predict", "model.json", "absent.parquet"), "absent.parquet: no such file or directory")
+    expect_error(gradfit_cli("predict", "model.json", "few.csv", "--output", "no/such/out.csv"), "does not exist")
+
+
+def test_predict_help_names_data_and_formats(gradfit_cli):
+    outcome = expect(gradfit_cli("predict", "--help"))
+    for word in ("MODEL", "DATA", "Parquet", "--output", "--force", "--format"):
+        assert word in outcome.stdout
+
+
+# --- the progress bar: rows and the loss of the fit to the rows so far -----------------------------------
+
+
+class FakeClock:
+    """Time that passes only when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def ticking(progress, clock: FakeClock, seconds: float):  # noqa: ANN001, ANN201
+    """``progress`` with ``seconds`` passing before each batch reports."""
+
+    def report(done, total):  # noqa: ANN001
+        clock.now += seconds
+        progress(done, total)
+
+    return report
+
+
+def test_least_squares_loss_is_the_exact_fit_loss_of_the_rows():
+    X, y = make_problem(n=400)
+    for rows in (10, 50, 400):
+        loss = cli.least_squares_loss(MemorySource(X[:rows], y[:rows]).stats())
+        assert loss == pytest.approx(exact(X[:rows], y[:rows]).final_loss_, rel=1e-9)
+    for rows in (1, 2, 3, 4):  # as many parameters as rows, or more: a perfect fit (never below zero)
+        assert 0.0 <= cli.least_squares_loss(MemorySource(X[:rows], y[:rows]).stats()) < 1e-20 * np.var(y)
+
+
+def test_progress_shows_rows_every_batch_and_the_loss_of_the_rows_so_far(tmp_path):
+    X, y = make_problem(n=2000)
+    pq.write_table(frame(X, y), tmp_path / "d.parquet")
+    source = FileSource(tmp_path / "d.parquet", target="price", batch_rows=256)
+    updates: list[dict] = []
+    clock = FakeClock()
+    source.progress = ticking(cli._StreamProgress(lambda **fields: updates.append(fields), source, clock=clock), clock, 1.0)
+    source.stats()
+    assert [update["rows"] for update in updates] == [*range(256, 2000, 256), 2000]
+    assert all(update["total"] == update["rows_total"] == 2000 for update in updates)
+    for update in updates:  # with a clock this slow, every batch gets its loss
+        rows = update["rows"]
+        assert update["loss"] == cli.format_loss(exact(X[:rows], y[:rows]).final_loss_)
+    assert updates[-1]["loss"].startswith("loss 0.00") and "(least-squares fit to the rows so far)" in updates[-1]["loss"]
+
+
+@pytest.mark.parametrize(("cost", "expected"), [(0.0, 11), (0.1, 3)], ids=["cheap", "costly"])
+def test_progress_throttles_the_loss(monkeypatch, cost, expected):
+    X, y = make_problem(n=100)
+    clock = FakeClock()
+    solved = []
+
+    def least_squares_loss(stats):  # noqa: ANN001, ANN202
+        clock.now += cost  # what solving takes (an O(d³) solve for d features)
+        solved.append(clock.now)
+        return 1.0
+
+    class Source:
+        bytes_read = None
+
+        def partial_stats(self):  # noqa: ANN202
+            return MemorySource(X, y).stats()
+
+    monkeypatch.setattr(cli, "least_squares_loss", least_squares_loss)
+    updates: list[dict] = []
+    progress = ticking(cli._StreamProgress(lambda **fields: updates.append(fields), Source(), clock=clock), clock, 0.03)
+    for rows in range(1, 201):
+        progress(rows, None)
+    assert [update["rows"] for update in updates] == list(range(1, 201))  # rows on every batch
+    # 200 batches 0.03 s apart: 6 s. The loss at most every 0.5 s, and every 20× what it costs (2 s at 0.1 s).
+    assert len(solved) == expected
+    assert all(later - earlier >= max(0.5, 20 * cost) for earlier, later in zip(solved, solved[1:]))
+    assert sum("loss" in update for update in updates) == len(solved)
+
+
+def test_progress_bar_of_a_csv_goes_by_bytes_and_says_rows(tmp_path):
+    X, y = make_problem(n=3000)
+    path = write_csv(tmp_path / "d.csv", X, y)
+    source = FileSource(path, target="price", batch_rows=100)
+    updates: list[dict] = []
+    source.progress = cli._StreamProgress(lambda **fields: updates.append(fields), source, clock=FakeClock())
+    source.stats()
+    assert len(updates) > 2 and all(update["rows_total"] is None for update in updates)
+    assert updates[-1]["rows"] == 3000 and updates[-1]["completed"] == updates[-1]["total"] == path.stat().st_size
+    assert [update["completed"] for update in updates] == sorted(update["completed"] for update in updates)
+    assert cli.format_rows(1234, None) == "1,234 rows" and cli.format_rows(1234, 5000) == "1,234 of 5,000 rows"
+
+
+@pytest.mark.parametrize(
+    ("terminal", "flags", "shown"),
+    [(True, [], True), (True, ["--quiet"], False), (True, ["--json"], False), (False, [], False)],
+    ids=["terminal", "quiet", "json", "not a terminal"],
+)
+def test_progress_only_on_a_terminal_without_quiet_or_json(gradfit_cli, problem, monkeypatch, terminal, flags, shown):
+    path, _, _ = problem
+    made = []
+
+    class Recording(cli._StreamProgress):
+        def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+            made.append(self)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "_StreamProgress", Recording)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: terminal, raising=False)
+    outcome = expect(gradfit_cli("fit", path, "--target", "price", *flags))
+    assert bool(made) == shown
+    assert "least-squares fit to the rows" not in outcome.stdout and "reading" not in outcome.stdout
+    if not shown:
+        assert outcome.stderr == ""

@@ -63,7 +63,7 @@ from numpy.typing import NDArray
 from threadpoolctl import threadpool_limits
 
 from gradfit.errors import DataError
-from gradfit.sources import SAFE_EXPONENT, SufficientStats, merge_all, safe_scale
+from gradfit.sources import SAFE_EXPONENT, SufficientStats, TreeReduce, merge_all, safe_scale
 from gradfit.sources.columns import list_columns, select_features
 from gradfit.sources.files import csv_header, find_csv_problem, missing_hint, null_values
 
@@ -397,9 +397,9 @@ class _Gatherer:
         self.workers = workers
         self.origin: NDArray[np.float64] | None = None  # first row (features, target), raw units
         self.shift: NDArray[np.float64] | None = None  # the previous batch's means, raw units
-        # A binary counter of merged parts: (level, part) with part covering 2^level batches, so
-        # rounding grows like log(batches) and only O(log batches) d×d matrices are held.
-        self.stack: list[tuple[int, _Part]] = []
+        # Parts merged in a balanced tree as they come: rounding grows like log(batches) and only
+        # O(log batches) d×d matrices are held.
+        self.tree = TreeReduce(self._merge)
         self.local = threading.local()
         self.stack_context = ExitStack()
 
@@ -428,31 +428,16 @@ class _Gatherer:
             if not np.all(scale == 1.0):
                 stats = self._reduce_two_pass(batch, scale)  # extreme columns: again, divided by powers of two
             self.shift = np.append(stats.x_mean * stats.x_scale, stats.y_mean * stats.y_scale)
-        self._push(_Part(stats, magnitude))
+        self.tree.add(_Part(stats, magnitude))
 
     def snapshot(self) -> SufficientStats | None:
         """The statistics of the batches added so far, leaving the stack as it is (None before the first)."""
-        if not self.stack:
-            return None
-        part = self.stack[-1][1]
-        for _, earlier in reversed(self.stack[:-1]):
-            part = self._merge(earlier, part)
-        return part.stats
+        return self.tree.result().stats if self.tree.stack else None
 
     def result(self) -> SufficientStats:
-        if not self.stack:
+        if not self.tree.stack:
             raise DataError("no rows were read")  # pragma: no cover - empty parts are refused before
-        part = self.stack.pop()[1]
-        while self.stack:
-            part = self._merge(self.stack.pop()[1], part)
-        return part.stats
-
-    def _push(self, part: _Part) -> None:
-        level = 0
-        while self.stack and self.stack[-1][0] == level:
-            part = self._merge(self.stack.pop()[1], part)
-            level += 1
-        self.stack.append((level, part))
+        return self.tree.result().stats
 
     def _merge(self, first: _Part, second: _Part) -> _Part:
         magnitude = np.maximum(first.magnitude, second.magnitude)

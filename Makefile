@@ -20,9 +20,13 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python benchmarks/article.py
 	$(BIN)/python benchmarks/tall.py
 	$(BIN)/python benchmarks/solvers.py
+	$(BIN)/python benchmarks/sparse_wide.py
+	$(BIN)/python benchmarks/files.py
+	$(BIN)/python benchmarks/dask_cluster.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache

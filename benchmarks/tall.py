@@ -23,19 +23,10 @@ import numpy as np
 from sklearn.linear_model import LinearRegression as SklearnLinearRegression
 
 from gradfit import LinearRegression
+from timing import median_time
 
 TARGET_RATIO = 1.3
 TARGET_ERROR = 1e-10
-
-
-def median_time(function, *, repeats: int) -> float:
-    function()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def interleaved_times(methods: dict, *, repeats: int) -> dict[str, float]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,9 @@ from sklearn.linear_model import LinearRegression as SklearnLinearRegression
 
 import gradfit
 from gradfit.sources.files import read_csv_table
+
+import cli_checks as checks
+from cli_checks import Outcome, expect
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -29,16 +31,6 @@ COMMAND = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "gradfi
 TIMEOUT = 120
 
 
-@dataclass
-class Outcome:
-    code: int
-    stdout: str
-    stderr: str
-
-    def __str__(self) -> str:
-        return f"exit code {self.code}\n--- stdout ---\n{self.stdout}\n--- stderr ---\n{self.stderr}"
-
-
 def gradfit_cli(*args: str | Path, cwd: Path) -> Outcome:
     done = subprocess.run(
         [*COMMAND, *map(str, args)], cwd=cwd, capture_output=True, text=True, encoding="utf-8", timeout=TIMEOUT
@@ -46,22 +38,9 @@ def gradfit_cli(*args: str | Path, cwd: Path) -> Outcome:
     return Outcome(done.returncode, done.stdout, done.stderr)
 
 
-def expect(outcome: Outcome, code: int) -> Outcome:
-    assert outcome.code == code, str(outcome)
-    assert "Traceback" not in outcome.stdout + outcome.stderr, str(outcome)
-    return outcome
-
-
 def expect_error(outcome: Outcome, code: int, *fragments: str) -> str:
-    """One line ``error: ...`` on stderr, nothing on stdout, the given exit code; returns the line."""
-    expect(outcome, code)
-    lines = outcome.stderr.splitlines()
-    assert len(lines) == 1, str(outcome)
-    assert lines[0].startswith("error: "), str(outcome)
-    assert outcome.stdout == "", str(outcome)
-    for fragment in fragments:
-        assert fragment in lines[0], str(outcome)
-    return lines[0]
+    """:func:`cli_checks.expect_error` with the exit code first, as this file's calls give it."""
+    return checks.expect_error(outcome, *fragments, code=code)
 
 
 def is_png(path: Path) -> bool:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,18 +18,9 @@ import gradfit
 import gradfit.cli as cli
 from gradfit.sources.arrow import FileSource
 from gradfit.sources.memory import MemorySource
+from cli_checks import Outcome, expect, expect_error
 
 COLUMNS = ["rooms", "area", "age"]
-
-
-@dataclass
-class Outcome:
-    code: int
-    stdout: str
-    stderr: str
-
-    def __str__(self) -> str:
-        return f"exit code {self.code}\n--- stdout ---\n{self.stdout}\n--- stderr ---\n{self.stderr}"
 
 
 @pytest.fixture
@@ -44,23 +34,6 @@ def gradfit_cli(capsys, monkeypatch, tmp_path):
         return Outcome(code, out, err)
 
     return invoke
-
-
-def expect(outcome: Outcome, code: int = 0) -> Outcome:
-    assert outcome.code == code, str(outcome)
-    assert "Traceback" not in outcome.stdout + outcome.stderr, str(outcome)
-    return outcome
-
-
-def expect_error(outcome: Outcome, *fragments: str, code: int = 2) -> str:
-    """One line ``error: ...`` on stderr, nothing on stdout; returns the line."""
-    expect(outcome, code)
-    lines = outcome.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), str(outcome)
-    assert outcome.stdout == "", str(outcome)
-    for fragment in fragments:
-        assert fragment in lines[0], str(outcome)
-    return lines[0]
 
 
 def make_problem(n: int = 500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -5,7 +5,7 @@ gradfit's ``"auto"``, ``"nesterov"`` and ``"cg"`` reach 1e-6 relative coefficien
 0.6× the time of scikit-learn's best sparse solver: ``Ridge(solver="sparse_cg")`` or ``"lsqr"``
 with a tiny alpha, at the loosest of its tolerances that reaches the same error.
 
-    python benchmarks/sparse.py [--rows 1000000] [--features 100000] [--nnz 50] [--repeats 3]
+    python benchmarks/sparse_wide.py [--rows 1000000] [--features 100000] [--nnz 50] [--repeats 3]
 
 The reference solution is scipy's LSQR run to atol = btol = 1e-14. Anchors measured in the same
 run: one sparse mat-vec ``X @ v`` and one ``X.T @ r``. Every time is a median over the repeats.
@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
-import time
 import warnings
 
 import numpy as np
@@ -28,6 +26,7 @@ from scipy.sparse.linalg import lsqr
 from sklearn.linear_model import Ridge, SGDRegressor
 
 from gradfit import LinearRegression
+from timing import median_time
 
 TARGET_RATIO = 0.6
 TARGET_ERROR = 1e-6
@@ -48,16 +47,6 @@ def make_data(rows: int, features: int, nnz: int, seed: int = 0) -> tuple[sp.csr
     return X, y
 
 
-def timed(function, *, repeats: int) -> tuple[float, object]:
-    """(median seconds, last result) over ``repeats`` calls."""
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -75,8 +64,8 @@ def main() -> int:
 
     v = np.random.default_rng(1).standard_normal(args.features)
     r = np.random.default_rng(2).standard_normal(args.rows)
-    matvec, _ = timed(lambda: X @ v, repeats=max(5, args.repeats))
-    rmatvec, _ = timed(lambda: X.T @ r, repeats=max(5, args.repeats))
+    matvec = median_time(lambda: X @ v, repeats=max(5, args.repeats))
+    rmatvec = median_time(lambda: X.T @ r, repeats=max(5, args.repeats))
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}, "
           f"numpy {np.__version__}, scipy {scipy.__version__}, scikit-learn {sklearn.__version__}")
@@ -90,9 +79,9 @@ def main() -> int:
         """(tol, median seconds, error, model) at the loosest tolerance reaching TARGET_ERROR."""
         for tol in TOLS:
             model = make(tol)
-            once, _ = timed(lambda: model.fit(X, y), repeats=1)
+            once = median_time(lambda: model.fit(X, y), repeats=1, warmup=False)
             if error(model.coef_) <= TARGET_ERROR:
-                seconds, _ = timed(lambda: model.fit(X, y), repeats=args.repeats)
+                seconds = median_time(lambda: model.fit(X, y), repeats=args.repeats, warmup=False)
                 return tol, seconds, error(model.coef_), model
         return float("nan"), once, error(model.coef_), model
 
@@ -120,7 +109,7 @@ def main() -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             sgd = SGDRegressor(fit_intercept=False, random_state=0)
-            seconds, _ = timed(lambda: sgd.fit(X, y), repeats=1)
+            seconds = median_time(lambda: sgd.fit(X, y), repeats=1, warmup=False)
         print(f"{'scikit-learn SGDRegressor (defaults)':44s} {seconds:9.3f} {seconds / best:10.2f} {error(sgd.coef_):11.1e}")
     print(f"best scikit-learn: {best_label}")
     print(f"target: gradfit auto/cg/nesterov ≤ {TARGET_RATIO}× the best scikit-learn time at ≤ {TARGET_ERROR:g} relative error")

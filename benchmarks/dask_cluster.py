@@ -4,7 +4,7 @@ Target: on a 2-worker LocalCluster with 2,000,000 × 50 float64 data persisted o
 ``LinearRegression().fit(X, y)`` equals the in-memory fit to 1e-9 and takes at most 0.2× the time of
 dask-ml's ``LinearRegression(solver="lbfgs")`` on the same arrays.
 
-    python benchmarks/dask.py [--rows 2000000] [--features 50] [--chunk-rows 250000] [--repeats 3]
+    python benchmarks/dask_cluster.py [--rows 2000000] [--features 50] [--chunk-rows 250000] [--repeats 3]
 
 Prints medians over the repeats, each beside its ratio to dask-ml's median and to one numpy
 ``X.T @ X`` in this process (all cores), with one ``X.T @ X`` on the cluster as a second anchor, and
@@ -13,38 +13,21 @@ every fit's largest relative error (intercept and coefficients) against gradfit'
 
 from __future__ import annotations
 
+import argparse
 import os
-import sys
+import platform
+import warnings
 
-# This file is called dask.py: keep its folder off the path so that ``import dask`` finds Dask.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or os.curdir) != _HERE]
+import dask
+import dask.array as da
+import distributed
+import numpy as np
 
-import argparse  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
-
-import dask  # noqa: E402
-import dask.array as da  # noqa: E402
-import distributed  # noqa: E402
-import numpy as np  # noqa: E402
-
-from gradfit import LinearRegression  # noqa: E402
+from gradfit import LinearRegression
+from timing import median_time
 
 TARGET_RATIO = 0.2  # of dask-ml's time
 TARGET_ERROR = 1e-9
-
-
-def median_time(function, *, repeats: int) -> float:
-    function()  # warm-up (imports on the workers, first graph)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def relative_error(intercept: float, coef: np.ndarray, truth: np.ndarray) -> float:

@@ -140,6 +140,12 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         ``L``, the largest eigenvalue of ``XᵀX/m`` in the optimised coordinates (2/L is the stable bound).
     condition_number_ : float or None
         ``λmax/λmin`` of that matrix; gradient descent needs about ``κ·ln(1/tol)`` updates.
+        (Streaming engine: estimated by a few Lanczos steps, and None when the solver needed neither.)
+    engine_ : str
+        ``"statistics"`` (one pass gathers ``XᵀX``-sized sums, then O(d²) per update) or
+        ``"streaming"`` (sparse or very wide X: one fused pass over X per update; ``message_`` says why).
+    n_passes_ : int
+        Passes made over X (statistics engine: 1, or 2 with extended-precision statistics or the QR of "exact").
     path_ : ndarray of shape (n_points, 1 + n_features)
         With ``record_path``: ``[intercept, *coef]`` at kept iterates, in the user's units.
     path_iterations_ : ndarray of shape (n_points,)
@@ -217,8 +223,11 @@ class LinearRegression(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or a :class:`~gradfit.sources.Source`
-            A source (for example files streamed in batches) carries its own target: then no ``y``.
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features), a Dask array or DataFrame, or a :class:`~gradfit.sources.Source`
+            Sparse X (CSR/CSC), and dense X with more than 4,096 columns or whose d × d statistics would
+            not fit in memory, are fitted by streaming passes (see ``engine_``). A Dask collection is
+            reduced on its cluster. A source (for example files streamed in batches) carries its own
+            target: then no ``y``.
         y : array-like of shape (n_samples,)
         coef_init : array-like of shape (n_features,), optional
             Starting coefficients (user's units); zeros in the optimised coordinates by default.

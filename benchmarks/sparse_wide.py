@@ -6,6 +6,11 @@ gradfit's ``"auto"``, ``"nesterov"`` and ``"cg"`` reach 1e-6 relative coefficien
 with a tiny alpha, at the loosest of its tolerances that reaches the same error.
 
     python benchmarks/sparse_wide.py [--rows 1000000] [--features 100000] [--nnz 50] [--repeats 3]
+    python benchmarks/sparse_wide.py --dense [--rows 20000] [--features 5000]
+
+``--dense`` measures the other side of the streaming engine instead: a dense X too wide for d × d
+statistics to pay (``solver="auto"`` streams when d > 4096), against one ``X.T @ X`` and
+scikit-learn's Ridge (cholesky), errors against numpy's lstsq.
 
 The reference solution is scipy's LSQR run to atol = btol = 1e-14. Anchors measured in the same
 run: one sparse mat-vec ``X @ v`` and one ``X.T @ r``. Every time is a median over the repeats.
@@ -47,6 +52,34 @@ def make_data(rows: int, features: int, nnz: int, seed: int = 0) -> tuple[sp.csr
     return X, y
 
 
+def wide_dense(args: argparse.Namespace) -> int:
+    """Dense X with thousands of columns: streaming cg against forming XᵀX at all."""
+    rows = 20_000 if args.rows == 1_000_000 else args.rows
+    features = 5_000 if args.features == 100_000 else args.features
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((rows, features))
+    y = X @ rng.standard_normal(features) + rng.standard_normal(rows)
+    reference = np.linalg.lstsq(X, y, rcond=None)[0]
+
+    def error(coef: np.ndarray) -> float:
+        return float(np.linalg.norm(coef - reference) / np.linalg.norm(reference))
+
+    repeats = max(1, min(args.repeats, 3))
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, numpy {np.__version__}, scikit-learn {sklearn.__version__}")
+    print(f"data: {rows:,} × {features:,} dense float64 ({X.nbytes / 2**30:.2f} GiB), fit_intercept=False; medians of {repeats}")
+    anchor = median_time(lambda: X.T @ X, repeats=repeats, warmup=False)
+    print(f"{'one X.T @ X (anchor)':44s} {anchor:9.3f}")
+    ridge = Ridge(alpha=RIDGE_ALPHA, solver="cholesky", fit_intercept=False)
+    seconds = median_time(lambda: ridge.fit(X, y), repeats=repeats, warmup=False)
+    print(f"{'scikit-learn Ridge cholesky':44s} {seconds:9.3f} {seconds / anchor:8.2f}× {error(ridge.coef_):9.1e}")
+    for solver in ("auto", "cg"):
+        model = LinearRegression(solver=solver, fit_intercept=False, tol=1e-7)
+        seconds = median_time(lambda: model.fit(X, y), repeats=repeats, warmup=False)  # noqa: B023
+        label = f"gradfit {solver} ({model.engine_} {model.solver_}, {model.n_passes_} passes)"
+        print(f"{label:44s} {seconds:9.3f} {seconds / anchor:8.2f}× {error(model.coef_):9.1e}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -54,7 +87,10 @@ def main() -> int:
     parser.add_argument("--nnz", type=int, default=50, help="non-zeros a row")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-sgd", action="store_true", help="skip SGDRegressor (slow, and far off)")
+    parser.add_argument("--dense", action="store_true", help="a wide dense X instead (default 20,000 × 5,000)")
     args = parser.parse_args()
+    if args.dense:
+        return wide_dense(args)
 
     X, y = make_data(args.rows, args.features, args.nnz)
     reference = lsqr(X, y, atol=1e-14, btol=1e-14, iter_lim=1000)[0]

@@ -313,3 +313,29 @@ def test_estimator_path_is_in_the_users_units(article_data):
     standardized = LinearRegression(record_path=5).fit(X, y)
     assert len(standardized.path_) <= 5
     np.testing.assert_allclose(standardized.path_[-1], [standardized.intercept_, standardized.coef_[0]])
+
+
+@settings(max_examples=30, deadline=None)
+@given(chunks=st.integers(1, 40), seed=st.integers(0, 1000))
+def test_tree_reduce_of_chunk_statistics_equals_one_pass(chunks, seed):
+    """Merging chunk statistics as they come (TreeReduce, O(log chunks) held) gives the statistics
+    of the whole data, as merge_all and a single chunk do."""
+    from gradfit.sources import SufficientStats, TreeReduce, merge_all
+
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(200, 4)) * [1.0, 5.0, 0.1, 30.0] + [0.0, 100.0, -3.0, 7.0]
+    y = X @ rng.normal(size=4) + rng.normal(size=200)
+    ones = np.ones(4)
+    bounds = np.linspace(0, 200, chunks + 1).astype(int)
+    parts = [SufficientStats.from_chunk(X[a:b], y[a:b], x_scale=ones, y_scale=1.0, x_origin=X[0], y_origin=float(y[0]))
+             for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+    tree = TreeReduce(SufficientStats.merge)
+    for part in parts:
+        tree.add(part)
+    assert len(tree.stack) <= int(np.log2(len(parts))) + 1
+    whole = SufficientStats.from_chunk(X, y, x_scale=ones, y_scale=1.0, x_origin=X[0], y_origin=float(y[0]))
+    for merged in (tree.result(), merge_all(parts)):
+        assert merged.n_samples == 200
+        np.testing.assert_allclose(merged.xx, whole.xx, rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(merged.xy, whole.xy, rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(merged.x_mean, whole.x_mean, rtol=1e-13, atol=1e-12)

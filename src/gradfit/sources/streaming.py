@@ -231,11 +231,6 @@ class StreamingSource:
     def sample_weight(self) -> NDArray[np.float64] | None:
         return self._weight
 
-    @property
-    def nnz(self) -> int:
-        """Stored entries of X (``n·d`` when dense)."""
-        return int(self._X.nnz) if self.sparse else self.n_samples * self.n_features
-
     def _split(self) -> list[tuple[int, int, object]]:
         """Row chunks as (start, stop, rows) views: CSR slices sharing X's arrays, or dense row blocks."""
         n = self.n_samples

@@ -221,3 +221,22 @@ def test_without_dask_the_message_names_the_extra(monkeypatch):
     monkeypatch.delitem(sys.modules, "gradfit.sources.dask")
     with pytest.raises(ImportError, match=r"Dask support needs the optional extra: pip install 'gradfit\[dask\]'"):
         importlib.import_module("gradfit.sources.dask")
+
+
+def test_predict_runs_on_the_cluster_and_stays_lazy(client, problem):
+    X, y, _ = problem
+    table = on_cluster(client, X, y, chunks=1000)
+    model = LinearRegression(solver="exact").fit(table[:, :N_FEATURES], table[:, N_FEATURES])
+    predicted = model.predict(table[:, :N_FEATURES])
+    assert isinstance(predicted, da.Array) and predicted.numblocks == (6,)
+    np.testing.assert_allclose(predicted.compute(), model.predict(X), rtol=1e-12)
+    names = [f"x{j}" for j in range(N_FEATURES)]
+    frame = client.persist(dd.from_pandas(pd.DataFrame(X, columns=names), npartitions=4))
+    model = LinearRegression(solver="exact").fit(frame, table[:, N_FEATURES].rechunk(frame.to_dask_array(lengths=True).chunks[0]))
+    series = model.predict(frame)
+    assert isinstance(series, dd.Series)
+    np.testing.assert_allclose(series.compute().to_numpy(), model.predict(pd.DataFrame(X, columns=names)), rtol=1e-12)
+    with pytest.raises(ValueError, match=r"columns differ.*missing 'x4'"):
+        model.predict(frame[names[:4]])
+    with pytest.raises(ValueError, match=r"fitted on 5 features"):
+        LinearRegression().fit(X, y).predict(table[:, :3])

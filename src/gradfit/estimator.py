@@ -478,8 +478,16 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         return advice
 
     def predict(self, X: ArrayLike) -> NDArray[np.float64]:
-        """Predictions ``X @ coef_ + intercept_``, shape (n_samples,)."""
+        """Predictions ``X @ coef_ + intercept_``, shape (n_samples,).
+
+        A Dask array or DataFrame gets a lazy Dask array or Series back, computed block by block on
+        its cluster (X never travels to the client).
+        """
         check_is_fitted(self)
+        if is_dask_collection(X):
+            from gradfit.sources.dask import predict_blocks
+
+            return predict_blocks(X, self.coef_, self.intercept_, getattr(self, "feature_names_in_", None))
         X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=np.float64, reset=False)
         return np.asarray(X @ self.coef_ + self.intercept_, dtype=np.float64)
 

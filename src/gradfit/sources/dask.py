@@ -60,7 +60,7 @@ from gradfit.errors import DataError
 from gradfit.sources import SufficientStats, merge_all, safe_scale
 from gradfit.sources.memory import CHUNK_BYTES
 
-__all__ = ["DaskSource"]
+__all__ = ["DaskSource", "predict_blocks"]
 
 #: Parts merged by one task of the reduction tree (the fan-in; dask's own reductions default to 8 too).
 #: Each part is d×d, so a merge task holds SPLIT_EVERY of them: 8 × 50² × 8 bytes is 160 kB.
@@ -536,3 +536,29 @@ def _sizeof_part(part: _Part) -> int:
     """Bytes of a part's arrays, so the scheduler weighs moving it right (the default counts 56)."""
     stats = part.stats
     return int(part.magnitude.nbytes + stats.xx.nbytes + stats.xy.nbytes + 3 * stats.x_offset.nbytes + 64)
+
+
+def predict_blocks(X: Any, coef: NDArray[np.float64], intercept: float, feature_names: NDArray | None) -> Any:
+    """``X @ coef + intercept`` block by block on the cluster: a lazy Dask array for a Dask array X, a
+    Dask Series (X's index) for a DataFrame, whose columns must be the fitted feature names."""
+    if _is_frame(X):
+        columns = [str(name) for name in X.columns]
+        if feature_names is not None and columns != [str(name) for name in feature_names]:
+            missing = [str(name) for name in feature_names if str(name) not in columns]
+            raise ValueError(
+                f"X's columns differ from the ones the model was fitted on ({', '.join(map(repr, map(str, feature_names)))})"
+                + (f"; missing {', '.join(map(repr, missing))}" if missing else "")
+            )
+        if len(columns) != coef.shape[0]:
+            raise ValueError(f"X has {len(columns)} columns but the model was fitted on {coef.shape[0]}")
+        import pandas as pd
+
+        def block(part: Any) -> Any:
+            return pd.Series(part.to_numpy(dtype=np.float64) @ coef + intercept, index=part.index, name="prediction")
+
+        return X.map_partitions(block, meta=pd.Series([], dtype=np.float64, name="prediction"))
+    if X.ndim != 2 or X.shape[1] != coef.shape[0]:
+        raise ValueError(f"X has shape {X.shape} but the model was fitted on {coef.shape[0]} features")
+    if X.numblocks[1] > 1:
+        X = X.rechunk({1: -1})
+    return X.astype(np.float64) @ coef + intercept

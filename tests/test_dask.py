@@ -240,3 +240,38 @@ def test_predict_runs_on_the_cluster_and_stays_lazy(client, problem):
         model.predict(frame[names[:4]])
     with pytest.raises(ValueError, match=r"fitted on 5 features"):
         LinearRegression().fit(X, y).predict(table[:, :3])
+
+
+@pytest.mark.parametrize("kind", ["array", "frame"])
+def test_too_little_memory_for_statistics_streams_on_the_cluster(client, problem, kind, monkeypatch):
+    """Huge d: instead of d × d statistics, cg makes one distributed pass per update (d-vectors travel)."""
+    from gradfit.sources import streaming
+
+    X, y, weight = problem
+    table = on_cluster(client, X, y, weight, chunks=1000)
+    names = [f"x{j}" for j in range(N_FEATURES)]
+    data = table[:, :N_FEATURES]
+    if kind == "frame":
+        data = dd.from_dask_array(data, columns=names)
+    reference = LinearRegression(solver="exact").fit(X, y, sample_weight=weight)
+    monkeypatch.setattr(streaming, "available_memory", lambda: 100)
+    model = LinearRegression(solver="auto", tol=1e-13).fit(data, table[:, N_FEATURES], sample_weight=table[:, N_FEATURES + 1])
+    assert model.engine_ == "streaming" and model.solver_ == "cg"
+    assert "switched to streaming passes on the cluster" in model.message_
+    assert model.n_passes_ <= model.n_iter_ + 2 + model.n_iter_ // 50
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-8)
+    assert model.intercept_ == pytest.approx(reference.intercept_, rel=1e-8)
+    with pytest.raises(ValueError, match=r"solver='exact' needs the d × d statistics.*solver='auto'"):
+        LinearRegression(solver="exact").fit(data, table[:, N_FEATURES])
+
+
+def test_streaming_pass_on_the_cluster_names_a_nan(client, problem, monkeypatch):
+    from gradfit.sources import streaming
+
+    X, y, _ = problem
+    X = X.copy()
+    X[2345, 3] = np.nan
+    table = on_cluster(client, X, y, chunks=1000)
+    monkeypatch.setattr(streaming, "available_memory", lambda: 100)
+    with pytest.raises(DataError, match=r"column 3.* is NaN or infinite at row 2345"):
+        LinearRegression().fit(table[:, :N_FEATURES], table[:, N_FEATURES])

@@ -345,5 +345,5 @@ def test_streamed_files_with_too_many_features_are_refused_before_allocating(mon
     table = {f"x{j}": rng.normal(size=50) for j in range(6)} | {"y": rng.normal(size=50)}
     pq.write_table(pa.table(table), tmp_path / "part.parquet")
     monkeypatch.setattr(streaming, "available_memory", lambda: 100)
-    with pytest.raises(DataError, match=r"statistics of 6 features would need .* GB, more than half .*scipy.sparse"):
+    with pytest.raises(DataError, match=r"statistics of 6 features would need .* GB, more than half .*scipy.sparse matrix or a Dask collection"):
         LinearRegression().fit(parquet(tmp_path / "part.parquet", target="y"))

@@ -327,13 +327,27 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         if isinstance(source, StreamingSource):
             objective = StreamingLeastSquares(source, **penalty)
             self.engine_ = "streaming"
+        elif (reason := _statistics_memory_shortfall(source)) is not None and hasattr(source, "residual_pass"):
+            # d × d statistics would not fit, but the source can serve streaming passes (a Dask cluster)
+            self._engine_reason = f"{reason}: switched to streaming passes on the cluster"
+            objective = StreamingLeastSquares(source, **penalty)
+            self.engine_ = "streaming"
         else:
-            _check_statistics_fit(source)
+            if reason is not None:
+                raise DataError(
+                    f"{reason}; select fewer feature columns, or load the data as a scipy.sparse matrix or a Dask "
+                    f"collection, which are fitted by streaming passes"
+                )
             objective = LeastSquares.from_source(source, **penalty)
             self.engine_ = "statistics"
             self._engine_reason = None
         self._stats = objective.stats
         self.solver_ = self._resolve_solver(objective)
+        if self.solver_ in DIRECT_SOLVERS and objective.streaming:
+            raise ValueError(
+                f"solver='exact' needs the d × d statistics, but {self._engine_reason}; use solver='auto' "
+                f"(conjugate gradients, one pass over X per update) or 'cg'"
+            )
         if self.solver_ in DIRECT_SOLVERS:
             self._fit_exact(source, objective)
             return []
@@ -545,19 +559,19 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         return tags
 
 
-def _check_statistics_fit(source: Source) -> None:
-    """Refuse, before any d × d allocation, statistics that would not fit in memory.
+def _statistics_memory_shortfall(source: Source) -> str | None:
+    """Why d × d statistics of ``source`` would not fit in memory, or None (checked before allocating).
 
-    In-memory X switches to streaming passes instead (see ``_in_memory_source``); files and Dask
-    collections are reduced to statistics only, so for them this is a clear error, not an
-    out-of-memory crash half-way through a pass."""
+    In-memory X switches to streaming passes instead (see ``_in_memory_source``); so does a source
+    that offers them (a Dask cluster); files are reduced to statistics only, so for them this
+    becomes a clear error, not an out-of-memory crash half-way through a pass."""
     needed, available = streaming.statistics_bytes(source.n_features), streaming.available_memory()
     if available is not None and needed > streaming.STATISTICS_MEMORY_SHARE * available:
-        raise DataError(
+        return (
             f"the d × d statistics of {source.n_features} features would need {needed / 1e9:.3g} GB, more than half "
-            f"of the {available / 1e9:.3g} GB available; select fewer feature columns, or load the data as a "
-            f"scipy.sparse matrix, which is fitted by streaming passes"
+            f"of the {available / 1e9:.3g} GB available"
         )
+    return None
 
 
 def _column_unit(X: NDArray[np.float64]) -> NDArray[np.float64]:

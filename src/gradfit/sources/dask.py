@@ -71,6 +71,7 @@ ORIGIN_PREFIX = "gradfit-origin"
 BLOCK_PREFIX = "gradfit-block-stats"
 MERGE_PREFIX = "gradfit-merge-stats"
 MAX_ABS_PREFIX = "gradfit-max-abs"
+PASS_PREFIX = "gradfit-pass"
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,8 @@ class DaskSource:
             raise ValueError(f"split_every must be an integer ≥ 2; got {split_every!r}")
         self.split_every = split_every
         self.feature_names: list[str] | None = None
+        #: Passes over the rows made by a streaming fit (:meth:`columns`, :meth:`residual_pass`).
+        self.passes = 0
         self._frame = _is_frame(X)
         if self._frame:
             self._X = self._check_frame(X)
@@ -232,6 +235,52 @@ class DaskSource:
             for block in self._blocks
         ]
         return _tree(parts, _merge_parts, split_every=self.split_every, prefix=f"{MERGE_PREFIX}-{token}")
+
+    # --- streaming passes (when d × d statistics would not fit in memory) -----------------------
+
+    def columns(self, *, means: bool = True, squares: bool = True):  # noqa: ANN201 - ColumnMoments
+        """Weighted column moments for a streaming fit: one ``dask.compute``, d-vectors only (see
+        :meth:`gradfit.sources.streaming.StreamingSource.columns`; ``means``/``squares`` are computed
+        either way, they cost nothing next to the round trip)."""
+        from gradfit.sources.streaming import ColumnMoments
+
+        self.passes += 1
+        ones = np.ones(self.n_features + 1)
+        moments = self._sum_blocks(_block_moments, ones, _sum_moments)
+        if moments is None:
+            raise DataError("X has no rows: every block of the Dask collection is empty")
+        scale = safe_scale(moments[4])
+        if not np.all(scale == 1.0):  # extreme columns (beyond 2^±400): once more, divided by powers of two
+            moments = self._sum_blocks(_block_moments, scale, _sum_moments)
+        count, total, sums, square_sums, _ = moments
+        if not total > 0:
+            raise ValueError("sample_weight sums to zero: no row would count")
+        d = self.n_features
+        mean = sums / total
+        variance = np.maximum(square_sums / total - mean**2, 0.0)
+        self._n_samples = int(count)
+        return ColumnMoments(
+            n_samples=int(count), weight=float(total), x_mean=mean[:d], x_var=variance[:d], x_scale=scale[:d],
+            y_mean=float(mean[d]), y_var=float(variance[d]), y_scale=float(scale[d]),
+        )
+
+    def residual_pass(self, v: NDArray[np.float64], a: float, beta: float) -> tuple[float, NDArray[np.float64], float]:
+        """``(Σ w r², Xᵀ(w∘r), Σ w r)`` for ``r = Xv + a − βy``: one ``dask.compute``, each block's
+        share computed where it lives and summed in a tree on the workers; only d-vectors travel."""
+        self.passes += 1
+        _, sum_r2, gradient, sum_r = self._sum_blocks(_block_residual, (np.asarray(v, dtype=np.float64), float(a), float(beta)))
+        return float(sum_r2), gradient, float(sum_r)
+
+    def _sum_blocks(self, function: Callable, argument: Any, combine: Callable | None = None) -> Any:
+        """``function`` on every block (with ``argument``), combined in a tree (default: summed) on the workers."""
+        combine = combine or _sum_parts
+        token = uuid.uuid4().hex
+        parts = [
+            delayed(function, pure=True)(block.X, block.y, block.weight, argument, self._describe(block),
+                                         dask_key_name=(f"{PASS_PREFIX}-{token}", block.index))
+            for block in self._blocks
+        ]
+        return dask.compute(_tree(parts, combine, split_every=self.split_every, prefix=f"{PASS_PREFIX}-sum-{token}"))[0]
 
     def _first_origin(self) -> NDArray[np.float64]:
         """The first row of the first non-empty block (only needed when the first block is empty)."""
@@ -476,6 +525,56 @@ def _block_max_abs(x_block: Any, y_block: Any) -> NDArray[np.float64] | None:
     if X.shape[0] == 0:
         return None
     return np.append(np.max(np.abs(X), axis=0), np.max(np.abs(y)))
+
+
+def _block_moments(x_block: Any, y_block: Any, weight: Any, scale: NDArray[np.float64], where: _Where) -> tuple | None:
+    """(rows, Σw, Σw·[x, y], Σw·[x, y]², max|[x, y]|) of one block, on ``[X, y] / scale``; checks finiteness."""
+    X, labels = _values(x_block)
+    y = _values(y_block)[0].reshape(-1)
+    n, d = X.shape
+    if y.shape[0] != n:
+        raise DataError(f"block {where.block} of X has {n} rows but y's has {y.shape[0]}; give y the same row blocks as X")
+    if n == 0:
+        return None
+    w = _weights(weight, n, where, labels)
+    table = np.column_stack([X, y]) / scale
+    bad = np.argwhere(~np.isfinite(table))
+    if bad.size:
+        raise DataError(_bad_value_message(where, int(bad[0][1]), int(bad[0][0]), d, labels))
+    weighted = table if w is None else table * w[:, None]
+    with np.errstate(over="ignore"):
+        return (n, float(n if w is None else w.sum()), weighted.sum(axis=0), np.einsum("ij,ij->j", weighted, table),
+                np.abs(table).max(axis=0))
+
+
+def _block_residual(x_block: Any, y_block: Any, weight: Any, argument: tuple, where: _Where) -> tuple | None:
+    """(rows, Σwr², Xᵀ(w∘r), Σwr) of one block for ``r = Xv + a − βy``."""
+    v, a, beta = argument
+    X, labels = _values(x_block)
+    n = X.shape[0]
+    if n == 0:
+        return None
+    y = _values(y_block)[0].reshape(-1)
+    w = _weights(weight, n, where, labels)
+    residual = X @ v + a - beta * y
+    weighted = residual if w is None else w * residual
+    return n, float(weighted @ residual), weighted @ X, float(weighted.sum())
+
+
+def _sum_parts(parts: list) -> tuple | None:
+    """Elementwise sum of tuples of numbers and d-vectors (None for empty blocks)."""
+    present = [part for part in parts if part is not None]
+    if not present:
+        return None
+    return tuple(sum(part[i] for part in present) for i in range(len(present[0])))
+
+
+def _sum_moments(parts: list) -> tuple | None:
+    """:func:`_sum_parts` for :func:`_block_moments`, whose last entry (magnitudes) takes the max."""
+    present = [part for part in parts if part is not None]
+    if not present:
+        return None
+    return (*_sum_parts([part[:4] for part in present]), np.max([part[4] for part in present], axis=0))
 
 
 def _merge_parts(parts: list[_Part | None]) -> _Part | None:

@@ -257,7 +257,7 @@ def test_too_little_memory_for_statistics_streams_on_the_cluster(client, problem
     monkeypatch.setattr(streaming, "available_memory", lambda: 100)
     model = LinearRegression(solver="auto", tol=1e-13).fit(data, table[:, N_FEATURES], sample_weight=table[:, N_FEATURES + 1])
     assert model.engine_ == "streaming" and model.solver_ == "cg"
-    assert "switched to streaming passes on the cluster" in model.message_
+    assert "switched to streaming passes over the data" in model.message_
     assert model.n_passes_ <= model.n_iter_ + 2 + model.n_iter_ // 50
     np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-8)
     assert model.intercept_ == pytest.approx(reference.intercept_, rel=1e-8)

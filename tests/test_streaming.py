@@ -334,16 +334,43 @@ def test_both_engines_make_the_same_iterates(solver, options, monkeypatch):
     np.testing.assert_allclose(passes.path_, statistics.path_, rtol=1e-8, atol=1e-10)
 
 
-def test_streamed_files_with_too_many_features_are_refused_before_allocating(monkeypatch, tmp_path):
-    """Files are reduced to d × d statistics; when those cannot fit, a clear error, not an OOM kill."""
+def test_files_with_too_many_features_for_statistics_stream(monkeypatch, tmp_path):
+    """Files too wide for d × d statistics in memory: one scan of the files per update instead."""
     pq = pytest.importorskip("pyarrow.parquet")
     import pyarrow as pa
 
     from gradfit.sources import parquet
 
     rng = np.random.default_rng(22)
-    table = {f"x{j}": rng.normal(size=50) for j in range(6)} | {"y": rng.normal(size=50)}
-    pq.write_table(pa.table(table), tmp_path / "part.parquet")
+    X = rng.normal(size=(300, 6)) * [1, 2, 3, 4, 5, 6] + 10.0
+    y = X @ rng.normal(size=6) + 1.0 + 0.1 * rng.normal(size=300)
+    for part in range(3):
+        rows = slice(100 * part, 100 * (part + 1))
+        table = {f"x{j}": X[rows, j] for j in range(6)} | {"y": y[rows]}
+        pq.write_table(pa.table(table), tmp_path / f"part-{part}.parquet")
+    reference = LinearRegression(solver="exact").fit(X, y)
     monkeypatch.setattr(streaming, "available_memory", lambda: 100)
-    with pytest.raises(DataError, match=r"statistics of 6 features would need .* GB, more than half .*scipy.sparse matrix or a Dask collection"):
-        LinearRegression().fit(parquet(tmp_path / "part.parquet", target="y"))
+    model = LinearRegression(tol=1e-13, solver="auto").fit(parquet(tmp_path, target="y"))
+    assert model.engine_ == "streaming" and model.solver_ == "cg"
+    assert "statistics of 6 features would need" in model.message_ and "switched to streaming passes" in model.message_
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-9)
+    assert model.intercept_ == pytest.approx(reference.intercept_, rel=1e-9)
+    assert list(model.feature_names_in_) == [f"x{j}" for j in range(6)]
+    X_bad = X.copy()
+    X_bad[150, 2] = np.nan
+    table = {f"x{j}": X_bad[100:200, j] for j in range(6)} | {"y": y[100:200]}
+    pq.write_table(pa.table(table), tmp_path / "part-1.parquet")
+    with pytest.raises(DataError, match=r"part-1.parquet, row 50 \(0-based\), column 'x2': NaN"):
+        LinearRegression().fit(parquet(tmp_path, target="y"))
+
+
+def test_a_source_without_passes_is_refused_before_allocating(monkeypatch):
+    class StatisticsOnly:
+        n_samples, n_features = 10, 7
+
+        def stats(self):
+            raise AssertionError("must not be reached")
+
+    monkeypatch.setattr(streaming, "available_memory", lambda: 100)
+    with pytest.raises(DataError, match=r"statistics of 7 features would need .* GB, more than half .*scipy.sparse"):
+        LinearRegression().fit(StatisticsOnly())

@@ -328,16 +328,14 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             objective = StreamingLeastSquares(source, **penalty)
             self.engine_ = "streaming"
         elif (reason := _statistics_memory_shortfall(source)) is not None and hasattr(source, "residual_pass"):
-            # d × d statistics would not fit, but the source can serve streaming passes (a Dask cluster)
-            self._engine_reason = f"{reason}: switched to streaming passes on the cluster"
+            # d × d statistics would not fit, but the source can serve streaming passes (a Dask
+            # cluster, or files scanned once per update)
+            self._engine_reason = f"{reason}: switched to streaming passes over the data"
             objective = StreamingLeastSquares(source, **penalty)
             self.engine_ = "streaming"
         else:
-            if reason is not None:
-                raise DataError(
-                    f"{reason}; select fewer feature columns, or load the data as a scipy.sparse matrix or a Dask "
-                    f"collection, which are fitted by streaming passes"
-                )
+            if reason is not None:  # a source without passes (a third-party Source): refuse before allocating
+                raise DataError(f"{reason}; select fewer feature columns, or give X as a scipy.sparse matrix")
             objective = LeastSquares.from_source(source, **penalty)
             self.engine_ = "statistics"
             self._engine_reason = None

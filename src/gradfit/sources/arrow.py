@@ -242,6 +242,8 @@ class FileSource:
         self.n_bytes = sum(file.stat().st_size for file in self.files)
         self.bytes_read: int | None = 0 if self.format == "csv" else None
         self.batch_rows = batch_rows or _default_batch_rows(self.n_features + 1)
+        #: Passes over the files made by a streaming fit (:meth:`columns`, :meth:`residual_pass`).
+        self.passes = 0
 
     def __repr__(self) -> str:
         return (
@@ -317,6 +319,64 @@ class FileSource:
                     f"({list_columns(self._layout.columns)}); nothing is left to fit"
                 )
             return gather.result(), rows_done
+
+    # --- streaming passes (when d × d statistics would not fit in memory) -----------------------
+
+    def columns(self, *, means: bool = True, squares: bool = True):  # noqa: ANN201 - ColumnMoments
+        """Column moments for a streaming fit, one scan of the files (see
+        :meth:`gradfit.sources.streaming.StreamingSource.columns`); a NaN/inf is refused with its
+        file, column and row. Columns beyond 2^±400 are summed again, divided by powers of two."""
+        from gradfit.sources.streaming import ColumnMoments
+
+        self.passes += 1
+        count, sums, square_sums, largest = self._moments(np.ones(self.n_features + 1), check=True)
+        scale = safe_scale(largest)
+        if not np.all(scale == 1.0):
+            self.passes += 1
+            count, sums, square_sums, _ = self._moments(scale, check=False)
+        if not count:
+            raise DataError(f"{self.path}: no rows to fit")
+        d = self.n_features
+        mean = sums / count
+        variance = np.maximum(square_sums / count - mean**2, 0.0)
+        self._n_samples = count
+        return ColumnMoments(
+            n_samples=count, weight=float(count), x_mean=mean[:d], x_var=variance[:d], x_scale=scale[:d],
+            y_mean=float(mean[d]), y_var=float(variance[d]), y_scale=float(scale[d]),
+        )
+
+    def _moments(self, scale: NDArray[np.float64], *, check: bool) -> tuple[int, NDArray, NDArray, NDArray]:
+        count, width = 0, self.n_features + 1
+        sums, square_sums, largest = np.zeros(width), np.zeros(width), np.zeros(width)
+        with np.errstate(over="ignore"):
+            for batch in self._stream():
+                for j, column in enumerate(batch.columns):
+                    values = column / scale[j]
+                    if check and not np.all(np.isfinite(values)):
+                        raise DataError(batch.bad_value(j, int(np.flatnonzero(~np.isfinite(values))[0])))
+                    sums[j] += values.sum()
+                    square_sums[j] += values @ values
+                    if values.size:
+                        largest[j] = max(largest[j], float(np.abs(values).max()))
+                count += batch.n_rows
+        return count, sums, square_sums, largest
+
+    def residual_pass(self, v: NDArray[np.float64], a: float, beta: float) -> tuple[float, NDArray[np.float64], float]:
+        """``(Σ r², Xᵀr, Σ r)`` for ``r = Xv + a − βy``: one scan of the files, batch by batch."""
+        self.passes += 1
+        d = self.n_features
+        gradient = np.zeros(d)
+        sum_r2 = sum_r = 0.0
+        for batch in self._stream():
+            if not batch.n_rows:
+                continue
+            residual = np.full(batch.n_rows, float(a)) - beta * batch.columns[d]
+            for j in range(d):  # the batch arrives as columns: Xv and Xᵀr column by column
+                residual += v[j] * batch.columns[j]
+            sum_r2 += float(residual @ residual)
+            sum_r += float(residual.sum())
+            gradient += np.array([column @ residual for column in batch.columns[:d]])
+        return sum_r2, gradient, sum_r
 
     def _stream(self) -> Iterator["_Batch"]:
         """The batches of all files, decoded one ahead in a background thread (pyarrow releases the GIL)."""

@@ -271,7 +271,7 @@ def test_too_little_memory_switches_auto_to_streaming_and_says_so(monkeypatch):
     y = X @ rng.normal(size=40) + 1.0 + 0.01 * rng.normal(size=300)
     in_memory = LinearRegression(solver="auto", tol=1e-12).fit(X, y)
     assert in_memory.engine_ == "statistics"
-    monkeypatch.setattr(streaming, "available_memory", lambda: 1000)  # 1 kB left: no room for 41 × 41
+    monkeypatch.setattr(streaming, "available_memory", lambda: 10_000)  # 10 kB: room for d-vectors, not 41 × 41
     model = LinearRegression(solver="auto", tol=1e-12).fit(X, y)
     assert model.engine_ == "streaming" and model.solver_ == "cg"
     assert "would need" in model.message_ and "switched to streaming passes" in model.message_
@@ -374,3 +374,9 @@ def test_a_source_without_passes_is_refused_before_allocating(monkeypatch):
     monkeypatch.setattr(streaming, "available_memory", lambda: 100)
     with pytest.raises(DataError, match=r"statistics of 7 features would need .* GB, more than half .*scipy.sparse"):
         LinearRegression().fit(StatisticsOnly())
+
+def test_a_width_whose_vectors_cannot_fit_is_refused(monkeypatch):
+    """Sparse X with absurdly many (empty) columns: a clear error before any d-vector is allocated."""
+    X = sp.csr_matrix((np.ones(3), ([0, 1, 2], [0, 5, 9])), shape=(3, 2_000_000_000))
+    with pytest.raises(DataError, match=r"X has 2,000,000,000 columns: a fit needs about .* GB .*check the number of columns"):
+        LinearRegression().fit(X, np.ones(3))

@@ -26,19 +26,22 @@ from __future__ import annotations
 
 import enum
 import errno
+import io
 import json
 import math
 import os
+import re
 import signal
 import sys
 import threading
 import time
 import uuid
 import warnings
+import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Callable, Iterable, Iterator, Sequence, TextIO
+from typing import IO, Annotated, Callable, Iterable, Iterator, Sequence, TextIO
 
 import numpy as np
 import typer
@@ -85,6 +88,16 @@ class FileFormat(str, enum.Enum):
     auto = "auto"
     csv = "csv"
     parquet = "parquet"
+    svmlight = "svmlight"
+
+
+#: Suffixes that mark an svmlight/libsvm file (``label index:value ...``), optionally followed by a
+#: compression suffix that scikit-learn's reader undoes on the fly.
+SVMLIGHT_SUFFIXES = (".svm", ".svmlight", ".libsvm")
+SVMLIGHT_COMPRESSION = (".gz", ".bz2")
+
+#: Coefficients the table of an svmlight fit shows (the largest in magnitude; --json and --save have all).
+MAX_TABLE_COEFFICIENTS = 20
 
 
 #: Seconds between two updates of the loss shown beside the progress bar, at least ...
@@ -96,8 +109,9 @@ DataArgument = Annotated[
     Path,
     typer.Argument(
         metavar="DATA",
-        help="A CSV file (header line naming the columns) or a Parquet file, or a directory of either; "
-        "read in batches, never all in memory.",
+        help="A CSV file (header line naming the columns) or a Parquet file, or a directory of either, read in "
+        "batches, never all in memory; or an svmlight/libsvm file (.svm, .svmlight, .libsvm, also .gz or .bz2: "
+        "'label index:value ...' per line, the label is the target), read into memory as a sparse matrix.",
         show_default=False,
     ),
 ]
@@ -105,14 +119,16 @@ FormatOption = Annotated[
     FileFormat,
     typer.Option(
         "--format",
-        help="How to read DATA: 'auto' goes by the suffix (.csv, .parquet; a single file that is not Parquet "
-        "is read as CSV); give 'csv' or 'parquet' for a directory holding both.",
+        help="How to read DATA: 'auto' goes by the suffix (.csv, .parquet, .svm/.svmlight/.libsvm; a single file "
+        "that is none of these and not Parquet is read as CSV); give 'csv' or 'parquet' for a directory holding "
+        "both, 'svmlight' for an svmlight/libsvm file with another name.",
     ),
 ]
 
 app = typer.Typer(
     name="gradfit",
-    help="Linear regression by gradient descent: the article's example, and fitting your own CSV files.",
+    help="Linear regression by gradient descent: the article's example, and fitting your own CSV, Parquet or "
+    "svmlight files.",
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -193,10 +209,25 @@ def demo(
 @app.command()
 def fit(
     path: DataArgument,
-    target: Annotated[str, typer.Option(help="Name of the column to predict.", show_default=False)],
+    target: Annotated[
+        str | None,
+        typer.Option(help="Name of the column to predict (CSV and Parquet; an svmlight file's target is its label).",
+                     show_default=False),
+    ] = None,
     features: Annotated[
         str | None,
         typer.Option(help="Comma-separated feature columns, e.g. 'a,b'. Default: every column but the target."),
+    ] = None,
+    n_features: Annotated[
+        int | None,
+        typer.Option(
+            "--n-features",
+            min=1,
+            help="svmlight only: the number of feature columns, N (indices 0 to N-1). Default: the file's largest "
+            "index + 1. Give it when files to predict may use indices beyond the training file's largest ('gradfit "
+            "predict' pads narrower files to the model's width itself).",
+            show_default=False,
+        ),
     ] = None,
     solver: Annotated[
         SolverName,
@@ -261,13 +292,25 @@ def fit(
         ),
     ] = False,
 ) -> None:
-    """Fit a linear model to a CSV or Parquet file, or a directory of them, and print its coefficients.
+    """Fit a linear model to a CSV or Parquet file, or a directory of them, or an svmlight file, and print its
+    coefficients.
 
-    The rows are streamed in record batches and never held in memory: one pass gathers the sums least
-    squares needs, and the solver iterates on those.
+    CSV and Parquet rows are streamed in record batches and never held in memory: one pass gathers the sums
+    least squares needs, and the solver iterates on those. An svmlight file is read as a sparse matrix and
+    fitted by streaming passes over it, one per update, never densified.
     """
     feature_list = _parse_features(features)
     rate = _parse_learning_rate(learning_rate)
+    kind = _data_format(path, data_format)
+    if kind == "svmlight":
+        _refuse_table_options(target=target, features=features, drop_missing=drop_missing)
+    else:
+        if n_features is not None:
+            raise typer.BadParameter("--n-features is the width of an svmlight file; a CSV or Parquet file's "
+                                     "columns are named (--features)", param_hint="'--n-features'")
+        if target is None:
+            raise typer.BadParameter("a CSV or Parquet file needs --target, the column to predict",
+                                     param_hint="'--target'")
     if save is not None:
         _check_writable(save, force=force, flag="--save")
     model = LinearRegression(
@@ -279,8 +322,10 @@ def fit(
         alpha=alpha,
         l1_ratio=l1_ratio,
     )
-    kind = _data_format(path, data_format)
-    if solver.value in STOCHASTIC_SOLVERS and kind == "csv" and path.is_file():  # random rows: in memory
+    show_progress = not (json_output or quiet) and sys.stderr.isatty()
+    if kind == "svmlight":
+        table = _fit_svmlight(model, path, n_features=n_features, show_progress=show_progress)
+    elif solver.value in STOCHASTIC_SOLVERS and kind == "csv" and path.is_file():  # random rows: in memory
         table = read_csv_table(path, target=target, features=feature_list, drop_missing=drop_missing)
         with _warnings_to_stderr():
             model.fit(table.X, table.y)
@@ -289,19 +334,26 @@ def fit(
         model.feature_names_in_ = np.asarray(table.feature_names, dtype=object)
     else:
         table = _fit_streamed(model, path, target=target, features=feature_list, drop_missing=drop_missing,
-                              data_format=kind, show_progress=not (json_output or quiet) and sys.stderr.isatty())
+                              data_format=kind, show_progress=show_progress)
     if model.status_ == "interrupted":
         raise KeyboardInterrupt
+    # Before saving: a summary the fit cannot give (a streaming fit has no d × d statistics) is an
+    # error, and a failed command leaves no model file behind.
+    inference = model.summary() if summary else None
     if save is not None:
         _check_writable(save, force=force, flag="--save")
         model.save(save)
     if table.n_dropped:
         _note(f"dropped {table.n_dropped} of {table.n_rows_read} rows with a missing value (--drop-missing)")
+    names = table.feature_names
     result = {
         "target": table.target,
-        "features": table.feature_names,
+        "features": names,
+        "n_features": int(model.n_features_in_),
         "intercept": float(model.intercept_),
-        "coef": {name: float(value) for name, value in zip(table.feature_names, model.coef_)},
+        # svmlight columns have no names: the coefficients are a list, position = feature index
+        "coef": [float(value) for value in model.coef_] if names is None
+        else {name: float(value) for name, value in zip(names, model.coef_)},
         "n_samples": table.n_samples,
         "n_rows_read": table.n_rows_read,
         "n_dropped": table.n_dropped,
@@ -312,15 +364,16 @@ def fit(
         "status": model.status_,
         "final_loss": float(model.final_loss_),
         "message": model.message_,
+        "engine": model.engine_,
+        "n_passes": int(model.n_passes_),
         "saved": None if save is None else str(save),
     }
-    inference = model.summary() if summary else None
     if inference is not None:
         result["summary"] = inference.to_dict()
     if json_output:
         _print_json(result)
     else:
-        _print_fit(result)
+        _print_fit(result, source=path)
         if inference is not None:
             stdout.print(escape(str(inference)), highlight=False)
 
@@ -335,7 +388,9 @@ def predict(
         typer.Argument(
             metavar="DATA",
             help="A CSV or Parquet file, or a directory of either, with a column for each of the model's features "
-            "(other columns are ignored); read in batches, never all in memory.",
+            "(other columns are ignored), read in batches, never all in memory; or, for a model fitted on "
+            "svmlight data, an svmlight file (the labels are ignored; a file lacking the last features is "
+            "padded with zeros to the model's width).",
             show_default=False,
         ),
     ],
@@ -357,12 +412,22 @@ def predict(
         _check_writable(output, force=force, flag="--output")
     model = gradfit.load(model_path)
     names = getattr(model, "feature_names_in_", None)
-    if names is None:
+    kind = _data_format(path, data_format)
+    if kind == "svmlight":
+        if names is not None:
+            raise DataError(
+                f"{model_path}: the model was fitted on named columns ({_name_list(names)}), which an svmlight "
+                "file's numbered features cannot be matched to; predict from a CSV or Parquet file with those columns"
+            )
+        blocks: Iterable = [_read_svmlight(path, n_features=model.n_features_in_, model_path=model_path).X]
+    elif names is None:
         raise DataError(
-            f"{model_path}: the model has no feature names (it was fitted on an unnamed array), so the "
-            "data's columns cannot be matched to it; fit it with 'gradfit fit' or on a named table"
+            f"{model_path}: the model has no feature names (it was fitted on an svmlight file or an unnamed "
+            "array), so the data's columns cannot be matched to it; predict from an svmlight file, or fit the "
+            "model on a CSV or Parquet file or a named table"
         )
-    blocks = feature_batches(path, features=[str(name) for name in names], format=_data_format(path, data_format))
+    else:
+        blocks = feature_batches(path, features=[str(name) for name in names], format=kind)
     with _warnings_to_stderr(), warnings.catch_warnings():
         # The columns were just picked by name, so each block is in the model's order already.
         warnings.filterwarnings("ignore", message="X does not have valid feature names", category=UserWarning)
@@ -636,22 +701,253 @@ def _parse_learning_rate(text: str) -> float | str:
 
 @dataclass(frozen=True)
 class _StreamedTable:
-    """What ``fit`` reports about streamed files (the fields of a CsvTable it uses)."""
+    """What ``fit`` reports about streamed files (the fields of a CsvTable it uses); no target or
+    feature names for an svmlight file (the label is the target, the features are numbered)."""
 
-    target: str
-    feature_names: list[str]
+    target: str | None
+    feature_names: list[str] | None
     n_samples: int
     n_rows_read: int
     n_dropped: int = 0
 
 
 def _data_format(path: Path, data_format: FileFormat) -> str:
-    """The format to read ``path`` in: a single file that is neither .parquet nor Parquet inside is CSV."""
+    """The format to read ``path`` in: svmlight by its suffix; a single file that is neither .parquet nor
+    Parquet inside is CSV."""
     from gradfit.sources.arrow import file_format
 
+    if data_format is FileFormat.auto and _is_svmlight_name(path):
+        return FileFormat.svmlight.value
     if data_format is not FileFormat.auto or not path.is_file():
         return data_format.value
     return file_format(path) or "csv"
+
+
+def _is_svmlight_name(path: Path) -> bool:
+    suffixes = [suffix.lower() for suffix in path.suffixes]
+    if suffixes and suffixes[-1] in SVMLIGHT_COMPRESSION:
+        suffixes.pop()
+    return bool(suffixes) and suffixes[-1] in SVMLIGHT_SUFFIXES
+
+
+def _refuse_table_options(*, target: str | None, features: str | None, drop_missing: bool) -> None:
+    given = [flag for flag, value in (("--target", target), ("--features", features), ("--drop-missing", drop_missing))
+             if value]
+    if given:
+        one = len(given) == 1
+        raise typer.BadParameter(
+            f"{', '.join(given)} {'applies' if one else 'apply'} to CSV and Parquet files; an svmlight file's target "
+            f"is the label that begins each line, its features are numbered and it has no missing cells: leave "
+            f"{'it' if one else 'them'} out", param_hint=f"'{given[0]}'")
+
+
+def _fit_svmlight(model: LinearRegression, path: Path, *, n_features: int | None,
+                  show_progress: bool) -> _StreamedTable:
+    """Fit ``model`` on an svmlight file read as a sparse matrix (the estimator streams it: engine_ is
+    "streaming"); a spinner on stderr while reading and fitting when ``show_progress``."""
+    columns = [TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn()]
+    with Progress(*columns, console=Console(stderr=True), transient=True, disable=not show_progress) as bar:
+        task = bar.add_task(f"reading {escape(path.name)}", total=None)
+        data = _read_svmlight(path, n_features=n_features)
+        n_rows, width = data.X.shape
+        bar.update(task, description=f"fitting {n_rows:,} rows × {width:,} features ({data.X.nnz:,} stored values)")
+        with _warnings_to_stderr():
+            model.fit(data.X, data.y)
+    return _StreamedTable(None, None, n_rows, n_rows)
+
+
+@dataclass(frozen=True)
+class _SvmlightData:
+    """An svmlight file read into memory: X (scipy.sparse CSR, column j = feature index j) and the labels."""
+
+    X: object
+    y: np.ndarray
+
+
+#: scikit-learn's words for a file wider than the n_features it was given (sklearn.datasets._svmlight_format_io).
+_TOO_WIDE = re.compile(r"n_features was set to (\d+), but input file contains (\d+) features")
+
+#: scikit-learn's parse errors, and what they mean on a line of an svmlight file.
+_PARSE_REASONS = (
+    (re.compile(r"could not convert string to float: b?'(.*)'"), "'{0}' is not a number"),
+    (re.compile(r"invalid literal for int\(\) with base 10: b?'(.*)'"),
+     "'{0}' is not a feature index (a whole number)"),
+    (re.compile(r"need more than 1 value to unpack"), "a feature without ':value'"),
+    (re.compile(r"Feature indices .* sorted and unique"),
+     "the feature indices must increase along the line, each once"),
+    (re.compile(r"Invalid index (-?\d+)"), "feature index {0} is negative"),
+    (re.compile(r"value too large to convert"), "a feature index is too large"),
+)
+
+#: What an svmlight line holds, for the error messages.
+SVMLIGHT_LINE = "'label index:value index:value ...'"
+
+def _read_svmlight(path: Path, *, n_features: int | None, model_path: Path | None = None) -> _SvmlightData:
+    """Read an svmlight/libsvm file with scikit-learn's reader; every problem is a one-line DataError
+    naming the file (and the line, found again with the same reader where the problem is on one).
+
+    The indices are read as written (``zero_based=True``): feature index j is column j. scikit-learn's
+    default, ``"auto"``, decides per file (a file without an index 0 is shifted down by one), so a
+    prediction file lacking feature 0 would silently be read one column off from its training file.
+    A file that counts from 1 gets an empty column 0, whose coefficient is 0.
+
+    ``n_features`` fixes the width (a narrower file is padded with zero columns); ``model_path`` says
+    that it is the width of that model (predict): the labels are not used then, nor checked.
+    """
+    from sklearn.datasets import load_svmlight_file
+
+    if path.is_dir():
+        raise DataError(f"{path}: is a directory; svmlight data are read from one file "
+                        f"({', '.join(SVMLIGHT_SUFFIXES)}, also compressed as .gz or .bz2)")
+    if not path.exists():
+        raise DataError(f"{path}: no such file or directory; check the path")
+    try:
+        with _open_svmlight(path) as handle:
+            X, y = load_svmlight_file(handle, n_features=n_features, zero_based=True, dtype=np.float64)
+    except OSError as error:
+        if error.errno is not None:  # permissions and the like: the caller names the file and the reason
+            raise
+        raise DataError(f"{path}: cannot be read ({error})") from None  # not gzip/bzip2 data after all
+    except (EOFError, zlib.error) as error:
+        raise DataError(f"{path}: cannot be decompressed ({error}); is the file complete?") from None
+    except (ValueError, OverflowError) as error:
+        wide = _TOO_WIDE.search(str(error))
+        if wide is not None:
+            raise DataError(_too_wide_message(path, int(wide[2]), int(wide[1]), model_path)) from None
+        raise DataError(_parse_error_message(path, error)) from None
+    if X.shape[0] == 0:
+        raise DataError(f"{path}: no data lines (the file is empty, or holds only comments and blank lines); "
+                        f"each line is {SVMLIGHT_LINE}")
+    if model_path is None:
+        _check_width_fits(path, X.shape[1], explicit=n_features is not None)
+    labels = model_path is None
+    if not (np.isfinite(X.data).all() and (not labels or np.isfinite(y).all())):
+        raise DataError(_non_finite_message(path, labels=labels))
+    return _SvmlightData(X, y)
+
+
+def _check_width_fits(path: Path, width: int, *, explicit: bool) -> None:
+    """Refuse a width whose d-vectors would not fit in memory: one mistyped index (``1 4000000000:1``)
+    makes billions of columns, and the fit would exhaust the machine's memory rather than fail."""
+    from gradfit.sources.streaming import available_memory, streaming_bytes
+
+    needed, available = streaming_bytes(width), available_memory()
+    if available is None or needed <= available:
+        return
+    about = (f"a fit over {width:,} columns needs about {needed / 1e9:.3g} GB, more than the "
+             f"{available / 1e9:.3g} GB available")
+    if explicit:
+        raise DataError(f"{path}: --n-features {width}: {about}")
+    found = _first_line_where(path, lambda chunk: _svmlight_width(chunk) >= width)
+    where = f", line {found[0]}" if found is not None else ""
+    raise DataError(f"{path}{where}: feature index {width - 1:,}: {about}; check that index (svmlight indices are "
+                    "column numbers: the largest sets the width)")
+
+
+def _svmlight_width(chunk: bytes) -> int:
+    from sklearn.datasets import load_svmlight_file
+
+    return load_svmlight_file(io.BytesIO(chunk), zero_based=True)[0].shape[1]
+
+
+def _open_svmlight(path: Path) -> IO[bytes]:
+    """The file's bytes, decompressed by its suffix (any case; scikit-learn's own check is case-sensitive)."""
+    suffix = path.suffix.lower()
+    if suffix == ".gz":
+        import gzip
+
+        return gzip.open(path, "rb")
+    if suffix == ".bz2":
+        import bz2
+
+        return bz2.open(path, "rb")
+    return path.open("rb")
+
+
+def _too_wide_message(path: Path, width: int, limit: int, model_path: Path | None) -> str:
+    found = (f"{path}: its largest feature index is {width - 1}, so it has {width} feature columns "
+             "(indices count from 0)")
+    if model_path is None:
+        return f"{found}, more than --n-features {limit}; give --n-features {width} or more"
+    return (f"{found}, but the model {model_path} was fitted on {limit}; fit it again with --n-features {width} "
+            f"or more, so that the training and prediction files agree")
+
+
+def _parse_error_message(path: Path, error: Exception) -> str:
+    message = _one_line(str(error))
+    reason = message
+    for pattern, explanation in _PARSE_REASONS:
+        match = pattern.search(message)
+        if match is not None:
+            reason = explanation.format(*match.groups())
+            break
+    found = _first_line_where(path, _fails_to_parse)
+    if found is None:
+        return f"{path}: not svmlight data ({reason}); each line is {SVMLIGHT_LINE}"
+    number, line = found
+    return f"{path}, line {number}: {reason}, in {_excerpt(line)}; each line is {SVMLIGHT_LINE}"
+
+
+def _non_finite_message(path: Path, *, labels: bool) -> str:
+    from sklearn.datasets import load_svmlight_file
+
+    def non_finite(chunk: bytes) -> bool:
+        X, y = load_svmlight_file(io.BytesIO(chunk), zero_based=True)
+        return not (np.isfinite(X.data).all() and (not labels or np.isfinite(y).all()))
+
+    found = _first_line_where(path, non_finite)
+    if found is None:  # not expected: the whole file has one, so some line has
+        return f"{path}: holds NaN or infinite values; remove or impute them"
+    number, line = found
+    X, y = load_svmlight_file(io.BytesIO(line), zero_based=True)
+    if labels and not np.isfinite(y[0]):
+        what = f"the label is {y[0]}"
+    else:
+        first = int(np.flatnonzero(~np.isfinite(X.data))[0])
+        what = f"feature {X.indices[first]} is {X.data[first]}"
+    return f"{path}, line {number}: {what}; remove or impute it"
+
+
+def _fails_to_parse(chunk: bytes) -> bool:
+    from sklearn.datasets import load_svmlight_file
+
+    try:
+        load_svmlight_file(io.BytesIO(chunk), zero_based=True)
+    except (ValueError, OverflowError):
+        return True
+    return False
+
+
+def _first_line_where(path: Path, bad: Callable[[bytes], bool]) -> tuple[int, bytes] | None:
+    """The number (from 1) and bytes of the first line of ``path`` for which ``bad`` holds, or None.
+
+    For a property of single lines (a parse error, a NaN), found by bisection with ``bad`` applied to
+    runs of whole lines: about one more reading of the file, and only on the way to an error message.
+    """
+    with _open_svmlight(path) as handle:
+        data = handle.read()
+    newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n")) + 1
+    starts = np.unique(np.concatenate(([0], newlines, [len(data)])))  # line k is data[starts[k]:starts[k + 1]]
+    low, high = 0, len(starts) - 1
+    if high <= low or not bad(data[starts[low]:starts[high]]):
+        return None
+    while high - low > 1:  # the first bad line is in [low, high)
+        middle = (low + high) // 2
+        if bad(data[starts[low]:starts[middle]]):
+            high = middle
+        else:
+            low = middle
+    return low + 1, data[starts[low]:starts[low + 1]]
+
+
+def _excerpt(line: bytes, limit: int = 60) -> str:
+    text = line.decode("utf-8", "backslashreplace").strip()
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def _name_list(names: Sequence[str], limit: int = 5) -> str:
+    shown = ", ".join(str(name) for name in names[:limit])
+    return shown if len(names) <= limit else f"{shown}, ... {len(names)} in all"
 
 
 def _fit_streamed(model: LinearRegression, path: Path, *, target: str, features: list[str] | None,
@@ -1054,12 +1350,33 @@ def _updates(count: int | None) -> str:
     return "more than a million updates" if count is None else f"{count:,} updates"
 
 
-def _print_fit(result: dict) -> None:
-    table = Table(title=escape(f"Linear model for {result['target']!r}"), title_justify="left", show_edge=False)
+def _print_fit(result: dict, *, source: Path) -> None:
+    coef = result["coef"]
+    if isinstance(coef, dict):
+        title = f"Linear model for {result['target']!r}"
+        rows = [(escape(name), value) for name, value in coef.items()]
+        hidden = 0
+    else:  # an svmlight file: numbered features, perhaps thousands; the largest ones tell most
+        title = f"Linear model for the labels of {source.name}"
+        order = range(len(coef))
+        if len(coef) > MAX_TABLE_COEFFICIENTS:
+            magnitude = np.abs(np.asarray(coef))
+            largest = np.argpartition(-magnitude, MAX_TABLE_COEFFICIENTS)[:MAX_TABLE_COEFFICIENTS]
+            order = largest[np.argsort(-magnitude[largest], kind="stable")]
+            title += f" (the {MAX_TABLE_COEFFICIENTS} largest of {len(coef):,} coefficients)"
+        rows = [(f"feature {index}", coef[index]) for index in order]
+        hidden = len(coef) - len(rows)
+    if isinstance(coef, dict):
+        table = Table(title=escape(title), title_justify="left", show_edge=False)
+    else:  # a title line of its own: as the table's, it would wrap to the width of the two narrow columns
+        stdout.print(escape(title), style="italic")
+        table = Table(show_edge=False)
     table.add_column("term")
     table.add_column("coefficient", justify="right")
-    for name, value in result["coef"].items():
-        table.add_row(escape(name), f"{value:.10g}")
+    for name, value in rows:
+        table.add_row(name, f"{value:.10g}")
+    if hidden:
+        table.add_row(f"[dim]... {hidden:,} smaller[/]", "[dim]all in --json or --save[/]")
     table.add_row("(intercept)", f"{result['intercept']:.10g}")
     stdout.print(table)
     facts = Table.grid(padding=(0, 2))
@@ -1069,6 +1386,10 @@ def _print_fit(result: dict) -> None:
     if result["n_dropped"]:
         samples += f" ({result['n_dropped']} of {result['n_rows_read']} rows dropped for missing values)"
     facts.add_row("n_samples", samples)
+    if not isinstance(coef, dict):
+        facts.add_row("n_features", f"{result['n_features']} (indices 0 to {result['n_features'] - 1})")
+    facts.add_row("engine", f"{result['engine']}, {result['n_passes']} pass{'es' if result['n_passes'] != 1 else ''} "
+                  "over the data")
     facts.add_row("solver", result["solver"])
     facts.add_row("n_iter", str(result["n_iter"]))
     converged = "[green]yes[/]" if result["converged"] else "[red]no[/]"

@@ -288,6 +288,12 @@ class LinearRegression(RegressorMixin, BaseEstimator):
                 f"solver={self.solver!r} is not offered for this X ({self._engine_reason}); use 'auto', 'cg', "
                 f"'nesterov', 'gd', 'momentum' or 'lbfgs', which read X in fused passes"
             )
+        needed, available = streaming.streaming_bytes(X.shape[1]), streaming.available_memory()
+        if available is not None and needed > available:  # even d-vectors do not fit: a mistyped width?
+            raise DataError(
+                f"X has {X.shape[1]:,} columns: a fit needs about {needed / 1e9:.3g} GB for its d-vectors, more "
+                f"than the {available / 1e9:.3g} GB available; check the number of columns"
+            )
         return StreamingSource(X, y, weight)
 
     def _check_source(self, source: Source, y, sample_weight) -> Source:  # noqa: ANN001

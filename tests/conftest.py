@@ -25,3 +25,20 @@ def article_data():
     from gradfit.datasets import make_article_data
 
     return make_article_data(seed=2024)
+
+
+@pytest.fixture
+def gradfit_cli(capsys, monkeypatch, tmp_path):
+    """``gradfit_cli(*args)``: the command line in this process (``gradfit.cli.run``), in ``tmp_path``;
+    its exit code and output as a :class:`cli_checks.Outcome`."""
+    import gradfit.cli as cli
+    from cli_checks import Outcome
+
+    monkeypatch.chdir(tmp_path)
+
+    def invoke(*args) -> Outcome:
+        code = cli.run([str(arg) for arg in args])
+        out, err = capsys.readouterr()
+        return Outcome(code, out, err)
+
+    return invoke

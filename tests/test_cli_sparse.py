@@ -17,23 +17,10 @@ from sklearn.datasets import dump_svmlight_file, load_svmlight_file
 
 import gradfit
 import gradfit.cli as cli
-from cli_checks import Outcome, expect, expect_error
+from cli_checks import expect, expect_error
 
 N_SAMPLES, N_FEATURES = 400, 30
 TIGHT = ("--solver", "cg", "--tol", "1e-13")
-
-
-@pytest.fixture
-def gradfit_cli(capsys, monkeypatch, tmp_path):
-    """``gradfit_cli(*args)``: the command line in this process, in ``tmp_path``; its code and output."""
-    monkeypatch.chdir(tmp_path)
-
-    def invoke(*args: str | Path) -> Outcome:
-        code = cli.run([str(arg) for arg in args])
-        out, err = capsys.readouterr()
-        return Outcome(code, out, err)
-
-    return invoke
 
 
 def make_problem(n: int = N_SAMPLES, d: int = N_FEATURES, seed: int = 0) -> tuple[sp.csr_matrix, np.ndarray]:

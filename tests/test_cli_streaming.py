@@ -18,22 +18,9 @@ import gradfit
 import gradfit.cli as cli
 from gradfit.sources.arrow import FileSource
 from gradfit.sources.memory import MemorySource
-from cli_checks import Outcome, expect, expect_error
+from cli_checks import expect, expect_error
 
 COLUMNS = ["rooms", "area", "age"]
-
-
-@pytest.fixture
-def gradfit_cli(capsys, monkeypatch, tmp_path):
-    """``gradfit_cli(*args)``: the command line in this process, in ``tmp_path``; its code and output."""
-    monkeypatch.chdir(tmp_path)
-
-    def invoke(*args: str | Path) -> Outcome:
-        code = cli.run([str(arg) for arg in args])
-        out, err = capsys.readouterr()
-        return Outcome(code, out, err)
-
-    return invoke
 
 
 def make_problem(n: int = 500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -380,3 +380,23 @@ def test_a_width_whose_vectors_cannot_fit_is_refused(monkeypatch):
     X = sp.csr_matrix((np.ones(3), ([0, 1, 2], [0, 5, 9])), shape=(3, 2_000_000_000))
     with pytest.raises(DataError, match=r"X has 2,000,000,000 columns: a fit needs about .* GB .*check the number of columns"):
         LinearRegression().fit(X, np.ones(3))
+
+
+def test_text_pipeline_with_cross_validation_matches_ridge():
+    """TF-IDF features (sparse) into the estimator inside a scikit-learn pipeline: the cross-validated
+    scores equal Ridge's (alpha converted: Ridge's is m·ours, m the rows of each training fold)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.model_selection import KFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+
+    rng = np.random.default_rng(23)
+    vocabulary, weights = [f"w{i}" for i in range(300)], rng.normal(size=300)
+    words = rng.integers(0, 300, size=(600, 20))
+    documents = [" ".join(vocabulary[i] for i in row) for row in words]
+    y = weights[words].sum(axis=1) + 0.1 * rng.normal(size=600)
+    folds = KFold(3)
+    ours = make_pipeline(TfidfVectorizer(), LinearRegression(solver="auto", alpha=1e-3, tol=1e-12))
+    ridge = make_pipeline(TfidfVectorizer(), Ridge(alpha=1e-3 * 400, solver="lsqr", tol=1e-12))
+    np.testing.assert_allclose(cross_val_score(ours, documents, y, cv=folds), cross_val_score(ridge, documents, y, cv=folds),
+                               rtol=1e-8)
+    assert ours.fit(documents, y)[-1].engine_ == "streaming"

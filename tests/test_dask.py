@@ -275,3 +275,12 @@ def test_streaming_pass_on_the_cluster_names_a_nan(client, problem, monkeypatch)
     monkeypatch.setattr(streaming, "available_memory", lambda: 100)
     with pytest.raises(DataError, match=r"column 3.* is NaN or infinite at row 2345"):
         LinearRegression().fit(table[:, :N_FEATURES], table[:, N_FEATURES])
+
+
+def test_sparse_blocks_are_refused_clearly():
+    import scipy.sparse as sp
+
+    X = da.from_array(np.random.default_rng(0).random((100, 5)), chunks=(50, 5)).map_blocks(sp.csr_matrix)
+    y = da.from_array(np.ones(100), chunks=50)
+    with pytest.raises(TypeError, match=r"scipy.sparse blocks.*X.compute\(\)"):
+        LinearRegression().fit(X, y)

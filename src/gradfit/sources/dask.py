@@ -309,6 +309,11 @@ class DaskSource:
             raise TypeError(f"X must be a Dask array or DataFrame; got {type(X).__module__}.{type(X).__name__}")
         if X.ndim != 2:
             raise ValueError(f"X must be 2-D (n_samples, n_features); got a Dask array of shape {X.shape}")
+        if type(getattr(X, "_meta", None)).__module__.startswith("scipy.sparse"):
+            raise TypeError(
+                "X is a Dask array of scipy.sparse blocks, which the cluster path does not take; fit X.compute() "
+                "(one scipy.sparse matrix: the streaming engine fits it without densifying) instead"
+            )
         if X.dtype.kind not in "biuf":
             raise DataError(f"X must hold numbers; got a Dask array of dtype {X.dtype}")
         if X.numblocks[1] > 1:

@@ -12,6 +12,8 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
+from gradfit.errors import DataError, non_finite
+
 __all__ = ["FileSource", "Source", "InMemorySource", "SufficientStats", "csv", "parquet", "as_source", "is_dask_collection", "power_of_two_scale", "safe_scale"]
 
 
@@ -189,15 +191,24 @@ class SufficientStats:
 
 
 def merge_all(parts: list[SufficientStats]) -> SufficientStats:
-    """Merge a list of statistics as a balanced tree, so rounding grows like log(chunks)."""
+    """Merge a list of statistics as a balanced tree (:class:`TreeReduce`), so rounding grows like log(chunks)."""
     if not parts:
         raise ValueError("no statistics to merge")
-    while len(parts) > 1:
-        paired = [a.merge(b) for a, b in zip(parts[0::2], parts[1::2])]
-        if len(parts) % 2:
-            paired.append(parts[-1])
-        parts = paired
-    return parts[0]
+    tree = TreeReduce(SufficientStats.merge)
+    for part in parts:
+        tree.add(part)
+    return tree.result()
+
+
+def first_non_finite(X: NDArray[np.float64], step: int) -> DataError:
+    """The error naming the first NaN/inf of a dense ``X``, looked for ``step`` rows at a time (only
+    run once a pass has seen one: NaN and inf propagate into the sums every pass gathers)."""
+    for start in range(0, X.shape[0], step):
+        bad = np.argwhere(~np.isfinite(X[start : start + step]))
+        if bad.size:
+            row, column = int(bad[0][0]) + start, int(bad[0][1])
+            return non_finite("X", X[row, column], row, column)
+    return DataError("Input X contains NaN or infinity")
 
 
 class TreeReduce:

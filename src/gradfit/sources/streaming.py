@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 from threadpoolctl import threadpool_limits
 
 from gradfit.errors import DataError, non_finite
+from gradfit.sources import first_non_finite, safe_scale
 
 __all__ = ["ColumnMoments", "StreamingSource", "available_memory", "statistics_bytes", "streaming_bytes", "streaming_reason"]
 
@@ -134,6 +135,10 @@ class _SparseRows:
         else:
             _sparsetools.csc_matvec(self.n_cols, self.n_rows, self.indptr, self.indices, values, w, out)
 
+    def per_value(self, column_values: NDArray[np.float64]) -> NDArray[np.float64]:
+        """A per-column vector laid out like ``data`` (one entry per stored value)."""
+        return column_values[self.indices]
+
 
 def _kernels_work() -> bool:
     """Whether scipy's private kernels are there and compute what the public products do."""
@@ -152,6 +157,28 @@ def _kernels_work() -> bool:
 
 if not _kernels_work():  # pragma: no cover - depends on the scipy installed
     _sparsetools = None
+
+
+class _DenseRows:
+    """Some consecutive rows of a dense X, with the interface of :class:`_SparseRows` (BLAS products;
+    ``data`` is the block itself, and per-column vectors apply to it as they are)."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, block: NDArray[np.float64]) -> None:
+        self.data = block
+
+    def add_product(self, v: NDArray[np.float64], out: NDArray[np.float64]) -> None:
+        """``out += rows @ v``."""
+        out += self.data @ v
+
+    def add_transposed_product(self, w: NDArray[np.float64], out: NDArray[np.float64], data: NDArray | None = None) -> None:
+        """``out += rowsᵀ @ w`` (with ``data`` in place of the block when given)."""
+        out += w @ (self.data if data is None else data)
+
+    def per_value(self, column_values: NDArray[np.float64]) -> NDArray[np.float64]:
+        """A per-column vector laid out like ``data`` (broadcasting over the rows)."""
+        return column_values
 
 
 @dataclass(frozen=True)
@@ -237,11 +264,7 @@ class StreamingSource:
             row = int(np.flatnonzero(~np.isfinite(self._y))[0])
             raise non_finite("y", self._y[row], row)
 
-    @property
-    def sample_weight(self) -> NDArray[np.float64] | None:
-        return self._weight
-
-    def _split(self) -> list[tuple[int, int, object]]:
+    def _split(self) -> list[tuple[int, int, _SparseRows | _DenseRows]]:
         """Row chunks as (start, stop, rows) views: CSR slices sharing X's arrays, or dense row blocks."""
         n = self.n_samples
         if self.sparse:
@@ -257,24 +280,20 @@ class StreamingSource:
                 lo, hi = indptr[start], indptr[stop]
                 rows = _SparseRows(indptr[start : stop + 1] - lo, self._X.indices[lo:hi], self._X.data[lo:hi], self.n_features)
             else:
-                rows = self._X[start:stop]
+                rows = _DenseRows(self._X[start:stop])
             chunks.append((start, stop, rows))
         return chunks
 
     def _not_finite(self) -> DataError:
         """The error naming X's first NaN/inf (only ever run once one has been seen)."""
+        if not self.sparse:
+            return first_non_finite(self._X, self._chunks[0][1])
         for start, _, rows in self._chunks:
-            values = rows.data if self.sparse else rows
-            bad = np.flatnonzero(~np.isfinite(values.ravel()))
+            bad = np.flatnonzero(~np.isfinite(rows.data))
             if bad.size:
-                if self.sparse:
-                    entry = int(bad[0])
-                    row = start + int(np.searchsorted(rows.indptr, entry, side="right") - 1)
-                    column, value = int(rows.indices[entry]), values[entry]
-                else:
-                    local, column = divmod(int(bad[0]), self.n_features)
-                    row, value = start + local, values[local, column]
-                return non_finite("X", value, row, column)
+                entry = int(bad[0])
+                row = start + int(np.searchsorted(rows.indptr, entry, side="right") - 1)
+                return non_finite("X", rows.data[entry], row, int(rows.indices[entry]))
         return DataError("Input X contains NaN or infinity")
 
     def _map(self, work) -> list:  # noqa: ANN001 - callable(chunk list) -> result
@@ -300,8 +319,6 @@ class StreamingSource:
 
     def _column_scales(self) -> NDArray[np.float64]:
         """Exact power-of-two scales of the columns (only run when some value is beyond 2^±400)."""
-        from gradfit.sources import safe_scale
-
         if self.sparse:
             largest = np.zeros(self.n_features)
             np.maximum.at(largest, self._X.indices, np.abs(self._X.data))
@@ -317,9 +334,6 @@ class StreamingSource:
         that needs no means (no intercept, or no standardizing) or no spreads (no standardizing)
         skips those products: the moments it does not ask for are returned as 0.
         """
-        want_sums, want_squares = means, squares
-        from gradfit.sources import safe_scale
-
         self.passes += 1
         weight = self._weight
         y_scale = float(safe_scale(np.max(np.abs(self._y), initial=0.0)))
@@ -334,26 +348,17 @@ class StreamingSource:
                 largest, smallest, finite = 0.0, np.inf, True
                 for start, stop, rows in share:
                     w = weight[start:stop] if weight is not None else np.ones(stop - start)
-                    values = rows.data if self.sparse else rows
-                    if x_scale is not None:
-                        values = values / (x_scale[rows.indices] if self.sparse else x_scale)
+                    values = rows.data if x_scale is None else rows.data / rows.per_value(x_scale)
                     magnitude = np.abs(values)
                     if magnitude.size:
                         chunk_largest = float(magnitude.max())  # NaN or inf when X holds one
                         finite = finite and np.isfinite(chunk_largest)
                         largest = max(largest, chunk_largest)
                         smallest = min(smallest, float(np.min(magnitude, where=magnitude > 0, initial=np.inf)))
-                    if want_sums:
-                        if self.sparse:
-                            rows.add_transposed_product(w, sums, data=values)
-                        else:
-                            sums += w @ values
-                    if want_squares:
-                        squared = values * values
-                        if self.sparse:
-                            rows.add_transposed_product(w, square_sums, data=squared)
-                        else:
-                            square_sums += w @ squared
+                    if means:
+                        rows.add_transposed_product(w, sums, data=values)
+                    if squares:
+                        rows.add_transposed_product(w, square_sums, data=values * values)
                 return sums, square_sums, largest if finite else np.nan, smallest
 
             with np.errstate(over="ignore", under="ignore"):
@@ -401,10 +406,7 @@ class StreamingSource:
             for start, stop, rows in share:
                 residual = np.full(stop - start, a) if beta == 0.0 else a - beta * y[start:stop]
                 if moving:
-                    if self.sparse:
-                        rows.add_product(v, residual)
-                    else:
-                        residual += rows @ v
+                    rows.add_product(v, residual)
                 if weight is not None:
                     weighted = weight[start:stop] * residual
                     sum_r2 += float(weighted @ residual)
@@ -412,10 +414,7 @@ class StreamingSource:
                     weighted = residual
                     sum_r2 += float(residual @ residual)
                 sum_r += float(weighted.sum())
-                if self.sparse:
-                    rows.add_transposed_product(weighted, gradient)
-                else:
-                    gradient += weighted @ rows
+                rows.add_transposed_product(weighted, gradient)
             return sum_r2, gradient, sum_r
 
         parts = self._map(work)

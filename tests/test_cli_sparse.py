@@ -232,7 +232,7 @@ def test_predict_models_and_files_that_do_not_match(gradfit_cli, saved, tmp_path
         (["--drop-missing"], "'--drop-missing': --drop-missing applies"),
         (["--target", "y", "--drop-missing"], "--target, --drop-missing apply to CSV and Parquet files"),
         (["--n-features", "0"], "'--n-features'"),
-        (["--solver", "exact"], "solver='exact' factorises the dense design, but X is sparse"),
+        (["--solver", "exact"], "solver='exact' needs the d × d statistics, but X is sparse"),
         (["--solver", "sgd"], "solver='sgd' is not offered for this X (X is sparse"),
     ],
 )

@@ -278,11 +278,6 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         self._engine_reason = streaming_reason(X)
         if self._engine_reason is None:
             return as_source(X, y, weight)
-        if self.solver == "exact":
-            raise ValueError(
-                f"solver='exact' factorises the dense design, but {self._engine_reason}; use solver='auto' "
-                f"(conjugate gradients, one pass over X per update) or 'cg'"
-            )
         if self.solver in STOCHASTIC_SOLVERS:
             raise ValueError(
                 f"solver={self.solver!r} is not offered for this X ({self._engine_reason}); use 'auto', 'cg', "
@@ -330,28 +325,24 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             )
         penalty = {"fit_intercept": self.fit_intercept, "standardize": self.standardize, "alpha": self.alpha,
                    "l1_ratio": self.l1_ratio}
-        if isinstance(source, StreamingSource):
-            objective = StreamingLeastSquares(source, **penalty)
-            self.engine_ = "streaming"
-        elif (reason := _statistics_memory_shortfall(source)) is not None and hasattr(source, "residual_pass"):
-            # d × d statistics would not fit, but the source can serve streaming passes (a Dask
-            # cluster, or files scanned once per update)
-            self._engine_reason = f"{reason}: switched to streaming passes over the data"
-            objective = StreamingLeastSquares(source, **penalty)
-            self.engine_ = "streaming"
-        else:
-            if reason is not None:  # a source without passes (a third-party Source): refuse before allocating
-                raise DataError(f"{reason}; select fewer feature columns, or give X as a scipy.sparse matrix")
-            objective = LeastSquares.from_source(source, **penalty)
-            self.engine_ = "statistics"
-            self._engine_reason = None
-        self._stats = objective.stats
-        self.solver_ = self._resolve_solver(objective)
-        if self.solver_ in DIRECT_SOLVERS and objective.streaming:
+        streams = isinstance(source, StreamingSource)  # _in_memory_source chose it and set the reason
+        if not streams:
+            # Checked before any d × d allocation: rather than an out-of-memory crash, a source that can
+            # serve streaming passes (a Dask cluster, or files scanned once per update) streams.
+            shortfall = streaming.statistics_shortfall(source.n_features)
+            if shortfall is not None and not hasattr(source, "residual_pass"):  # a third-party Source
+                raise DataError(f"{shortfall}; select fewer feature columns, or give X as a scipy.sparse matrix")
+            streams = shortfall is not None
+            self._engine_reason = f"{shortfall}: switched to streaming passes over the data" if streams else None
+        if streams and self.solver == "exact":
             raise ValueError(
                 f"solver='exact' needs the d × d statistics, but {self._engine_reason}; use solver='auto' "
                 f"(conjugate gradients, one pass over X per update) or 'cg'"
             )
+        objective = StreamingLeastSquares(source, **penalty) if streams else LeastSquares.from_source(source, **penalty)
+        self.engine_ = "streaming" if streams else "statistics"
+        self._stats = objective.stats
+        self.solver_ = self._resolve_solver(objective)
         if self.solver_ in DIRECT_SOLVERS:
             self._fit_exact(source, objective)
             return []
@@ -561,21 +552,6 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
-
-
-def _statistics_memory_shortfall(source: Source) -> str | None:
-    """Why d × d statistics of ``source`` would not fit in memory, or None (checked before allocating).
-
-    In-memory X switches to streaming passes instead (see ``_in_memory_source``); so does a source
-    that offers them (a Dask cluster); files are reduced to statistics only, so for them this
-    becomes a clear error, not an out-of-memory crash half-way through a pass."""
-    needed, available = streaming.statistics_bytes(source.n_features), streaming.available_memory()
-    if available is not None and needed > streaming.STATISTICS_MEMORY_SHARE * available:
-        return (
-            f"the d × d statistics of {source.n_features} features would need {needed / 1e9:.3g} GB, more than half "
-            f"of the {available / 1e9:.3g} GB available"
-        )
-    return None
 
 
 def _column_unit(X: NDArray[np.float64]) -> NDArray[np.float64]:

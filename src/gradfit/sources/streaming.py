@@ -26,7 +26,7 @@ from threadpoolctl import threadpool_limits
 from gradfit.errors import DataError, non_finite
 from gradfit.sources import first_non_finite, safe_scale
 
-__all__ = ["ColumnMoments", "StreamingSource", "available_memory", "statistics_bytes", "streaming_bytes", "streaming_reason"]
+__all__ = ["ColumnMoments", "StreamingSource", "available_memory", "statistics_bytes", "statistics_shortfall", "streaming_bytes", "streaming_reason"]
 
 try:  # scipy's own sparse kernels, which add into a given output instead of allocating one
     from scipy.sparse import _sparsetools
@@ -84,18 +84,27 @@ def streaming_bytes(n_features: int) -> int:
     return 8 * (n_features + 1) * (STREAMING_VECTORS + (os.cpu_count() or 1))
 
 
+def statistics_shortfall(n_features: int) -> str | None:
+    """Why the d × d statistics of ``n_features`` columns would not fit in memory (more than
+    :data:`STATISTICS_MEMORY_SHARE` of what is available), or None."""
+    needed, available = statistics_bytes(n_features), available_memory()
+    if available is not None and needed > STATISTICS_MEMORY_SHARE * available:
+        return (
+            f"the d × d statistics of {n_features} features would need {needed / 1e9:.3g} GB, more than half of the "
+            f"{available / 1e9:.3g} GB available"
+        )
+    return None
+
+
 def streaming_reason(X) -> str | None:  # noqa: ANN001 - validated ndarray or scipy.sparse
     """Why ``X`` must be fitted by streaming passes rather than d × d statistics, or None."""
     n, d = X.shape
     if sp.issparse(X):
         density = X.nnz / max(1, n * d)
         return f"X is sparse ({density:.2%} stored): it is read in fused passes and never densified"
-    needed, available = statistics_bytes(d), available_memory()
-    if available is not None and needed > STATISTICS_MEMORY_SHARE * available:
-        return (
-            f"the d × d statistics of {d} features would need {needed / 1e9:.3g} GB, more than half of the "
-            f"{available / 1e9:.3g} GB available: switched to streaming passes"
-        )
+    shortfall = statistics_shortfall(d)
+    if shortfall is not None:
+        return f"{shortfall}: switched to streaming passes"
     if d > STATISTICS_MAX_FEATURES:
         return f"{d} features (over {STATISTICS_MAX_FEATURES}): streaming passes cost less than d × d statistics"
     return None

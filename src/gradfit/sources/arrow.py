@@ -336,14 +336,8 @@ class FileSource:
             count, sums, square_sums, _ = self._moments(scale, check=False)
         if not count:
             raise DataError(f"{self.path}: no rows to fit")
-        d = self.n_features
-        mean = sums / count
-        variance = np.maximum(square_sums / count - mean**2, 0.0)
         self._n_samples = count
-        return ColumnMoments(
-            n_samples=count, weight=float(count), x_mean=mean[:d], x_var=variance[:d], x_scale=scale[:d],
-            y_mean=float(mean[d]), y_var=float(variance[d]), y_scale=float(scale[d]),
-        )
+        return ColumnMoments.from_sums(count, float(count), sums, square_sums, scale)
 
     def _moments(self, scale: NDArray[np.float64], *, check: bool) -> tuple[int, NDArray, NDArray, NDArray]:
         count, width = 0, self.n_features + 1

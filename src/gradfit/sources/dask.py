@@ -251,18 +251,13 @@ class DaskSource:
             raise DataError("X has no rows: every block of the Dask collection is empty")
         scale = safe_scale(moments[4])
         if not np.all(scale == 1.0):  # extreme columns (beyond 2^±400): once more, divided by powers of two
+            self.passes += 1
             moments = self._sum_blocks(_block_moments, scale, _sum_moments)
         count, total, sums, square_sums, _ = moments
         if not total > 0:
             raise ValueError("sample_weight sums to zero: no row would count")
-        d = self.n_features
-        mean = sums / total
-        variance = np.maximum(square_sums / total - mean**2, 0.0)
         self._n_samples = int(count)
-        return ColumnMoments(
-            n_samples=int(count), weight=float(total), x_mean=mean[:d], x_var=variance[:d], x_scale=scale[:d],
-            y_mean=float(mean[d]), y_var=float(variance[d]), y_scale=float(scale[d]),
-        )
+        return ColumnMoments.from_sums(count, total, sums, square_sums, scale)
 
     def residual_pass(self, v: NDArray[np.float64], a: float, beta: float) -> tuple[float, NDArray[np.float64], float]:
         """``(Σ w r², Xᵀ(w∘r), Σ w r)`` for ``r = Xv + a − βy``: one ``dask.compute``, each block's

@@ -219,6 +219,21 @@ class ColumnMoments:
     y_var: float
     y_scale: float
 
+    @classmethod
+    def from_sums(
+        cls, n_samples: int, weight: float, sums: NDArray[np.float64], square_sums: NDArray[np.float64],
+        scale: NDArray[np.float64],
+    ) -> "ColumnMoments":
+        """From weighted sums ``Σw·v`` and ``Σw·v²`` of the scaled columns, features first and the target
+        last (``scale`` laid out alike): one-pass moments, enough for choosing units."""
+        d = len(sums) - 1
+        mean = sums / weight
+        variance = np.maximum(square_sums / weight - mean**2, 0.0)
+        return cls(
+            n_samples=int(n_samples), weight=float(weight), x_mean=mean[:d], x_var=variance[:d], x_scale=scale[:d],
+            y_mean=float(mean[d]), y_var=float(variance[d]), y_scale=float(scale[d]),
+        )
+
 
 class StreamingSource:
     """An in-memory ``X`` (dense ndarray, or scipy.sparse CSR/CSC) served one fused pass at a time.

@@ -272,6 +272,7 @@ def test_too_little_memory_switches_auto_to_streaming_and_says_so(monkeypatch):
     in_memory = LinearRegression(solver="auto", tol=1e-12).fit(X, y)
     assert in_memory.engine_ == "statistics"
     monkeypatch.setattr(streaming, "available_memory", lambda: 10_000)  # 10 kB: room for d-vectors, not 41 × 41
+    monkeypatch.setattr(streaming, "STATISTICS_MEMORY_FLOOR", 0)  # consult it even for small d
     model = LinearRegression(solver="auto", tol=1e-12).fit(X, y)
     assert model.engine_ == "streaming" and model.solver_ == "cg"
     assert "would need" in model.message_ and "switched to streaming passes" in model.message_
@@ -350,6 +351,7 @@ def test_files_with_too_many_features_for_statistics_stream(monkeypatch, tmp_pat
         pq.write_table(pa.table(table), tmp_path / f"part-{part}.parquet")
     reference = LinearRegression(solver="exact").fit(X, y)
     monkeypatch.setattr(streaming, "available_memory", lambda: 100)
+    monkeypatch.setattr(streaming, "STATISTICS_MEMORY_FLOOR", 0)  # consult it even for small d
     model = LinearRegression(tol=1e-13, solver="auto").fit(parquet(tmp_path, target="y"))
     assert model.engine_ == "streaming" and model.solver_ == "cg"
     assert "statistics of 6 features would need" in model.message_ and "switched to streaming passes" in model.message_
@@ -372,6 +374,8 @@ def test_a_source_without_passes_is_refused_before_allocating(monkeypatch):
             raise AssertionError("must not be reached")
 
     monkeypatch.setattr(streaming, "available_memory", lambda: 100)
+
+    monkeypatch.setattr(streaming, "STATISTICS_MEMORY_FLOOR", 0)  # consult it even for small d
     with pytest.raises(DataError, match=r"statistics of 7 features would need .* GB, more than half .*scipy.sparse"):
         LinearRegression().fit(StatisticsOnly())
 

@@ -250,6 +250,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             When the loss grows without bound; the message gives the largest stable learning rate.
         """
         self._validate_params()
+        engine_chosen = False  # for in-memory X, _in_memory_source chooses (and checks memory) once
         if isinstance(X, Source):
             source = self._check_source(X, y, sample_weight)
         elif is_dask_collection(X):
@@ -262,12 +263,13 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             X, y = validate_data(self, X, y, accept_sparse=("csr", "csc"), dtype=np.float64, y_numeric=True,
                                  ensure_min_samples=1, ensure_all_finite=False)
             source = self._in_memory_source(X, y, _check_weights(sample_weight, X.shape[0]))
+            engine_chosen = True
         # The streaming engine's own threads are the parallelism. BLAS threads woken by the solver's
         # vector products would spin between passes and take the cores from the pass's threads
         # (1,000,000 × 100,000 sparse cg: 1.78 s, 1.32 s with BLAS single-threaded).
         single_blas = threadpool_limits(limits=1, user_api="blas") if isinstance(source, StreamingSource) else nullcontext()
         with single_blas:
-            raised = self._fit_objective(source, coef_init, intercept_init)
+            raised = self._fit_objective(source, coef_init, intercept_init, engine_chosen=engine_chosen)
         for message, category in raised:
             warnings.warn(message, category, stacklevel=2)
         return self
@@ -310,8 +312,11 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             del self.feature_names_in_
         return source
 
-    def _fit_objective(self, source: Source, coef_init, intercept_init) -> list[tuple[str, type[Warning]]]:  # noqa: ANN001
-        """Fit on ``source``; returns the warnings for :meth:`fit` to raise at the caller's line."""
+    def _fit_objective(self, source: Source, coef_init, intercept_init, *, engine_chosen: bool) -> list[tuple[str, type[Warning]]]:  # noqa: ANN001
+        """Fit on ``source``; returns the warnings for :meth:`fit` to raise at the caller's line.
+
+        ``engine_chosen``: :meth:`_in_memory_source` has already chosen between the engines (and set
+        ``_engine_reason``); other sources are chosen for here."""
         has_l1 = self.alpha > 0 and self.l1_ratio > 0
         if has_l1 and self.solver in SOLVERS and not SOLVERS[self.solver].supports_l1 or has_l1 and self.solver == "exact":
             raise ValueError(
@@ -325,8 +330,8 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             )
         penalty = {"fit_intercept": self.fit_intercept, "standardize": self.standardize, "alpha": self.alpha,
                    "l1_ratio": self.l1_ratio}
-        streams = isinstance(source, StreamingSource)  # _in_memory_source chose it and set the reason
-        if not streams:
+        streams = isinstance(source, StreamingSource)
+        if not engine_chosen:
             # Checked before any d × d allocation: rather than an out-of-memory crash, a source that can
             # serve streaming passes (a Dask cluster, or files scanned once per update) streams.
             shortfall = streaming.statistics_shortfall(source.n_features)

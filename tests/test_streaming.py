@@ -230,9 +230,10 @@ def test_sparse_ridge_and_lasso_match_scikit_learn(fit_intercept):
 def test_one_pass_per_update():
     """cg and lbfgs update their gradient by recurrence (refreshed every GRADIENT_REFRESH updates),
     nesterov gets its lookahead gradient by linearity: one pass over X per update, plus the column
-    pass, the pass at θ = 0 and (nesterov) the Lanczos estimate of L and μ."""
+    pass, the pass at θ = 0 and (gd) the Lanczos estimate of L and μ (whose passes are nesterov's
+    first updates)."""
     X, y = sparse_problem(15, n=2000, d=300, density=0.03)
-    for solver, extra in (("cg", 0), ("lbfgs", 0), ("nesterov", LANCZOS_STEPS), ("gd", LANCZOS_STEPS)):
+    for solver, extra in (("cg", 0), ("lbfgs", 0), ("nesterov", 0), ("gd", LANCZOS_STEPS)):
         model = LinearRegression(solver=solver, tol=1e-10, max_iter=5000).fit(X, y)
         refreshes = model.n_iter_ // GRADIENT_REFRESH if solver in ("cg", "lbfgs") else 0
         assert model.n_passes_ <= model.n_iter_ + 2 + extra + refreshes, solver
@@ -404,3 +405,67 @@ def test_text_pipeline_with_cross_validation_matches_ridge():
     np.testing.assert_allclose(cross_val_score(ours, documents, y, cv=folds), cross_val_score(ridge, documents, y, cv=folds),
                                rtol=1e-8)
     assert ours.fit(documents, y)[-1].engine_ == "streaming"
+
+
+# --- Nesterov: the Lanczos passes are its first updates ------------------------------------------
+
+
+def test_krylov_space_evaluates_the_objective_without_a_pass():
+    """For θ in the span of the Lanczos vectors, the restricted objective gives J(θ) and ∇J(θ)
+    exactly as a pass over the data does."""
+    X, y = sparse_problem(30, offset=0.4)
+    objective = StreamingLeastSquares(StreamingSource(X, y), fit_intercept=True, standardize=True, alpha=0.01)
+    assert objective.krylov_space(np.zeros(objective.n_params)) is None  # not estimated yet
+    objective.spectrum_estimate
+    space = objective.krylov_space(np.zeros(objective.n_params))
+    assert objective.krylov_space(np.full(objective.n_params, 0.1)) is None  # another start: another space
+    assert (space.dimension, space.exact_updates) == (LANCZOS_STEPS + 1, LANCZOS_STEPS)
+    np.testing.assert_allclose(space.basis @ space.basis.T, np.eye(space.dimension), atol=1e-12)
+    restricted = space.restricted(objective)
+    rng = np.random.default_rng(31)
+    for _ in range(5):
+        coordinates = np.concatenate([rng.normal(size=space.exact_updates), [0.0]])
+        before = objective.passes
+        loss, grad = restricted.loss_grad(coordinates)
+        assert objective.passes == before
+        loss_ref, grad_ref = objective.loss_grad(space.lift(coordinates))
+        assert loss == pytest.approx(loss_ref, rel=1e-11)
+        np.testing.assert_allclose(space.lift(grad), grad_ref, rtol=1e-9, atol=1e-12 * np.linalg.norm(grad_ref))
+    with pytest.raises(ValueError, match="outside the span"):
+        restricted.loss_grad(np.ones(space.dimension))
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_nesterov_replays_plain_nesterov_and_saves_the_estimate_passes(fit_intercept):
+    """Streaming nesterov ('auto' parameters, estimated by Lanczos) makes the iterates of plain
+    Nesterov with those parameters on the statistics engine, while the estimate's passes serve as
+    its first updates: passes = column pass + the pass at 0 + one per update."""
+    X, y = sparse_problem(32, n=600, d=40, density=0.2, offset=0.3)
+    settings_ = dict(solver="nesterov", fit_intercept=fit_intercept, tol=0, max_iter=14, record_path=True)
+    streamed = LinearRegression(**settings_).fit(X, y)
+    assert streamed.engine_ == "streaming"
+    assert streamed.n_passes_ == 2 + streamed.n_iter_
+    lipschitz = streamed.lipschitz_
+    mu = lipschitz / streamed.condition_number_
+    root = np.sqrt(3 * lipschitz / mu + 1)
+    alpha, beta = 4 / (3 * lipschitz + mu), (root - 2) / (root + 2)
+    assert streamed.learning_rate_ == pytest.approx(alpha, rel=1e-14)
+    plain = LinearRegression(**{**settings_, "learning_rate": alpha, "momentum": beta}).fit(X.toarray(), y)
+    assert plain.engine_ == "statistics"
+    np.testing.assert_allclose(streamed.loss_history_, plain.loss_history_, rtol=1e-9)
+    np.testing.assert_allclose(streamed.path_, plain.path_, rtol=1e-8, atol=1e-10)
+
+
+def test_nesterov_without_lanczos_vectors_steps_on_the_data():
+    """A warm start away from 0 (not the Lanczos space's origin) and an L1 penalty take every update
+    from the data, and still agree with the statistics engine."""
+    X, y = sparse_problem(33, n=500, d=30, density=0.2)
+    model = LinearRegression(solver="nesterov", alpha=0.01, l1_ratio=1.0, tol=1e-10, max_iter=20_000).fit(X, y)
+    reference = LinearRegression(solver="nesterov", alpha=0.01, l1_ratio=1.0, tol=1e-10, max_iter=20_000).fit(X.toarray(), y)
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-6, atol=1e-8)
+    warm = LinearRegression(solver="nesterov", tol=1e-10, max_iter=5000)
+    warm.fit(X, y, coef_init=np.full(X.shape[1], 0.01), intercept_init=0.5)
+    # the column pass, the pass at θ0, and the Lanczos steps from ∇J(0) (their own pass at 0 included)
+    assert warm.n_passes_ == 3 + LANCZOS_STEPS + warm.n_iter_
+    coef_ref, intercept_ref = dense_reference(X, y, fit_intercept=True)
+    np.testing.assert_allclose(warm.coef_, coef_ref, rtol=1e-6, atol=1e-8)

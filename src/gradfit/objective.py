@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from gradfit.errors import DataError
 from gradfit.sources import Source, SufficientStats
 
-__all__ = ["Frame", "LeastSquares", "StreamingLeastSquares"]
+__all__ = ["Frame", "KrylovObjective", "KrylovSpace", "LeastSquares", "StreamingLeastSquares"]
 
 #: Above this many parameters the spectrum is estimated by Lanczos iteration instead of a full
 #: eigendecomposition (O(p³)).
@@ -499,28 +499,35 @@ class StreamingLeastSquares:
 
     @cached_property
     def spectrum_estimate(self) -> tuple[float, float]:
-        """(λmin, λmax) of G estimated by :data:`LANCZOS_STEPS` Lanczos steps from ``b``.
+        """(λmin, λmax) of G estimated by :data:`LANCZOS_STEPS` Lanczos steps from ``∇J(0)``.
 
         The top Ritz value plus its residual bound overestimates λmax slightly (steps of 1/L are
         then safe); the bottom Ritz value overestimates λmin, which only costs momentum methods
         some speed. With more parameters than rows G is singular and λmin is 0.
+
+        The Lanczos vectors are kept (:meth:`krylov_space`): an update of a method whose iterates
+        stay in their span can be computed from them without another pass.
         """
         p = self.n_params
         steps = min(LANCZOS_STEPS, p)
         start = self.loss_grad(np.zeros(p))[1]
-        if not np.any(start):
+        from_gradient = bool(np.any(start))
+        if not from_gradient:
             start = np.ones(p)
-        basis = np.empty((steps, p))
+        start_norm = float(np.linalg.norm(start))
+        basis = np.empty((steps + 1, p))
         diagonal, offdiagonal = [], []
-        vector = start / np.linalg.norm(start)
+        vector = start / start_norm
         residual_norm = 0.0
         for j in range(steps):
             basis[j] = vector
             product = self.hess_vec(vector)
             diagonal.append(float(vector @ product))
-            product -= basis[: j + 1].T @ (basis[: j + 1] @ product)  # full reorthogonalisation
+            for _ in range(2):  # full reorthogonalisation, twice: the vectors stay orthonormal to rounding
+                product -= basis[: j + 1].T @ (basis[: j + 1] @ product)
             residual_norm = float(np.linalg.norm(product))
             if residual_norm <= 1e-12 * max(abs(diagonal[-1]), 1e-300):
+                residual_norm = 0.0  # an invariant subspace: G maps the span into itself
                 break
             offdiagonal.append(residual_norm)
             vector = product / residual_norm
@@ -530,7 +537,24 @@ class StreamingLeastSquares:
         top = float(ritz[-1] + residual_norm * abs(vectors[-1, -1]))
         singular = p > self.moments.n_samples and not np.all(self.ridge[int(self.frame.fit_intercept):] > 0)
         bottom = 0.0 if singular else float(max(ritz[0], 0.0))
+        if from_gradient:
+            # G Q_kᵀ = Q_{k+1}ᵀ T̃ with T̃ the tridiagonal and, below it, the last residual's norm.
+            if residual_norm > 0:
+                basis[k] = vector
+                extended = np.vstack([tridiagonal, np.zeros((1, k))])
+                extended[k, k - 1] = residual_norm
+            else:
+                extended = tridiagonal
+            self._krylov = KrylovSpace(basis[: extended.shape[0]].copy(), extended, start_norm,
+                                       self.loss_grad(np.zeros(p))[0])
         return bottom, max(top, 0.0)
+
+    def krylov_space(self, theta0: NDArray[np.float64]) -> "KrylovSpace | None":
+        """The Lanczos vectors of :attr:`spectrum_estimate` as a :class:`KrylovSpace`, when they were
+        computed and span the iterates of a method started at ``theta0`` (that is, θ0 = 0)."""
+        if "spectrum_estimate" not in self.__dict__ or np.any(theta0):
+            return None
+        return getattr(self, "_krylov", None)
 
     @property
     def lipschitz(self) -> float:
@@ -547,3 +571,87 @@ class StreamingLeastSquares:
         """L/μ as estimated (``inf`` when G is singular)."""
         low, high = self.spectrum_estimate
         return high / low if low > 0 else float("inf")
+
+
+class KrylovSpace:
+    """The span of ``k`` Lanczos vectors from ``∇J(0)`` of a quadratic objective, and ``G`` on it.
+
+    With the vectors as rows of ``Q`` (orthonormal; a ``k+1``-th is the normalised last residual)
+    and ``T̃`` the ``(k+1) × k`` Lanczos matrix, ``G Q_kᵀ = Q_{k+1}ᵀ T̃``. For θ = Q_kᵀc therefore
+    ``∇J(θ) = Q_{k+1}ᵀ(T̃c + ‖∇J(0)‖e₁)`` and ``J(θ) = J(0) + ‖∇J(0)‖c₁ + cᵀT_kc/2``, exactly,
+    without a pass over the data. A gradient method started at 0 (without L1) keeps its ``j``-th
+    iterate in the span of the first ``j`` vectors, so its first ``k`` updates can be made on
+    :meth:`restricted` coordinates and lifted back: the same numbers, up to rounding.
+
+    Parameters
+    ----------
+    basis : ndarray of shape (m, p)
+        ``Q`` (m = k + 1, or k when the span is invariant under G).
+    lanczos : ndarray of shape (m, k)
+        ``T̃``.
+    start_norm : float
+        ``‖∇J(0)‖`` (``∇J(0) = start_norm · Q[0]``).
+    loss_at_zero : float
+        ``J(0)``.
+    """
+
+    def __init__(self, basis: NDArray[np.float64], lanczos: NDArray[np.float64], start_norm: float, loss_at_zero: float) -> None:
+        self.basis, self.lanczos = basis, lanczos
+        self.start_norm, self.loss_at_zero = start_norm, loss_at_zero
+
+    @property
+    def dimension(self) -> int:
+        """m, the length of the coordinate vectors."""
+        return self.basis.shape[0]
+
+    @property
+    def exact_updates(self) -> int:
+        """k: how many updates from 0 stay where G is known."""
+        return self.lanczos.shape[1]
+
+    def lift(self, coordinates: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``Qᵀc``: the vector of parameters with these coordinates."""
+        return coordinates @ self.basis
+
+    def restricted(self, objective) -> "KrylovObjective":  # noqa: ANN001 - the objective it came from
+        """The objective in these coordinates (its L and μ are ``objective``'s estimates)."""
+        return KrylovObjective(self, objective.lipschitz, objective.strong_convexity)
+
+
+class KrylovObjective:
+    """A :class:`KrylovSpace`'s quadratic in coordinates, with the objective interface solvers use.
+
+    It declares itself ``streaming`` so that a solver makes exactly the arithmetic it makes on the
+    streaming objective (gradients by linearity). Coordinates past the ``k`` known columns of G must
+    be zero: they are for every iterate within ``k`` updates of 0.
+    """
+
+    streaming = True
+    has_l1 = False
+    l1 = None
+
+    def __init__(self, space: KrylovSpace, lipschitz: float, strong_convexity: float) -> None:
+        self.space = space
+        self.lipschitz, self.strong_convexity = lipschitz, strong_convexity
+        self.n_params = space.dimension
+        self.gradient_scale = space.start_norm
+
+    def loss_grad(self, coordinates: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+        space, known = self.space, self.space.exact_updates
+        if np.any(coordinates[known:]):
+            raise ValueError("a point outside the span where G is known")
+        c = coordinates[:known]
+        curved = space.lanczos @ c
+        grad = curved.copy()
+        grad[0] += space.start_norm
+        loss = space.loss_at_zero + space.start_norm * float(c[0]) + 0.5 * float(c @ curved[:known])
+        return loss, grad
+
+    def penalty(self, coordinates: NDArray[np.float64]) -> float:
+        return 0.0
+
+    def prox(self, coordinates: NDArray[np.float64], step: float) -> NDArray[np.float64]:
+        return coordinates
+
+    def stationarity(self, coordinates: NDArray[np.float64], grad: NDArray[np.float64]) -> float:
+        return float(np.linalg.norm(grad))

@@ -21,6 +21,8 @@ class MomentumState(State):
     previous: NDArray[np.float64] | None = None
     t: float = 1.0
     previous_grad: NDArray[np.float64] | None = None
+    #: States already computed (see :meth:`Nesterov.init`): the next updates return them in turn.
+    replay: tuple["MomentumState", ...] = ()
 
 
 def _step_size(learning_rate: float | str, objective) -> float:
@@ -88,13 +90,25 @@ class Nesterov:
     Parameters
     ----------
     learning_rate : float or "auto"
-        α; ``"auto"`` is ``1/L``.
+        α. ``"auto"`` is ``4/(3L + μ)`` when μ > 0 is known, the penalty is smooth and ``momentum``
+        is left to choose, else ``1/L``.
     momentum : float in [0, 1) or None
-        β. ``None`` uses ``(√L − √μ)/(√L + √μ)`` when ``μ > 0`` is known, else FISTA's
-        ``β_k = (t_k − 1)/t_{k+1}``, ``t_{k+1} = (1 + √(1 + 4t_k²))/2``.
+        β. ``None`` uses ``(√(3κ + 1) − 2)/(√(3κ + 1) + 2)`` (κ = L/μ) with the automatic step,
+        ``(√κ − 1)/(√κ + 1)`` with a given step, and FISTA's ``β_k = (t_k − 1)/t_{k+1}``,
+        ``t_{k+1} = (1 + √(1 + 4t_k²))/2``, when μ is 0 or unknown (or with L1).
+
+    The automatic pair is the tuning of Nesterov's method that is fastest on a quadratic with its
+    curvatures in [μ, L] (Lessard, Recht & Packard, 2016): the error contracts by ``1 − 2/√(3κ + 1)``
+    per update, against ``1 − 1/√κ`` for the textbook ``1/L`` with ``(√κ − 1)/(√κ + 1)`` (on κ = 3.7:
+    0.43 instead of 0.48, 16 updates to 1e-6 instead of 19).
 
     Whenever the momentum points uphill (``(y − θ_{k+1})ᵀ(θ_{k+1} − θ_k) > 0``) the next update
     starts again without it (O'Donoghue & Candès, 2015): robust when μ is estimated badly.
+
+    On a streaming objective the passes that estimate L and μ are Lanczos steps from ∇J(0), and
+    Nesterov's first iterates from θ = 0 lie in the Krylov space they span: those updates are
+    computed from the Lanczos relation (:meth:`~gradfit.objective.StreamingLeastSquares.krylov_space`)
+    instead of new passes, so the estimate costs no passes of its own.
     """
 
     name: ClassVar[str] = "nesterov"
@@ -102,8 +116,20 @@ class Nesterov:
     learning_rate: float | Literal["auto"] = "auto"
     momentum: float | None = None
 
+    def _quadratic_tuning(self, objective) -> tuple[float, float] | None:
+        """(α, β) of the fastest constant tuning on a smooth strongly convex quadratic, where it applies."""
+        if self.learning_rate != "auto" or self.momentum is not None or objective.has_l1:
+            return None
+        mu = objective.strong_convexity
+        if not mu > 0:
+            return None
+        lipschitz = objective.lipschitz
+        root = math.sqrt(3.0 * lipschitz / mu + 1.0)
+        return 4.0 / (3.0 * lipschitz + mu), (root - 2.0) / (root + 2.0)
+
     def step_size(self, objective) -> float:
-        return _step_size(self.learning_rate, objective)
+        tuned = self._quadratic_tuning(objective)
+        return tuned[0] if tuned is not None else _step_size(self.learning_rate, objective)
 
     def stable_bound(self, objective) -> float:
         """``2(1 + β)/((1 + 2β)L)``, the stability limit of Nesterov's method on a quadratic
@@ -121,6 +147,9 @@ class Nesterov:
         t_next = (1.0 + math.sqrt(1.0 + 4.0 * t * t)) / 2.0
         if self.momentum is not None:
             return float(self.momentum), t_next
+        tuned = self._quadratic_tuning(objective)
+        if tuned is not None:
+            return tuned[1], t_next
         mu = 0.0 if objective.has_l1 else objective.strong_convexity
         if mu > 0:
             root_kappa = math.sqrt(objective.lipschitz / mu)
@@ -129,10 +158,25 @@ class Nesterov:
 
     def init(self, objective, theta0: NDArray[np.float64]) -> MomentumState:
         loss, grad, grad_norm = evaluate(objective, theta0)
-        return MomentumState(theta0, 0, loss, grad, grad_norm, self.step_size(objective), previous=theta0, t=1.0,
-                             previous_grad=grad)
+        state = MomentumState(theta0, 0, loss, grad, grad_norm, self.step_size(objective), previous=theta0, t=1.0,
+                              previous_grad=grad)
+        self._beta(objective, 1.0)  # L and μ, where the parameters need them, are known from here on
+        space = objective.krylov_space(theta0) if hasattr(objective, "krylov_space") and not objective.has_l1 else None
+        if space is None:
+            return state
+        # The same updates, made on the objective restricted to the Krylov space (no passes), lifted back.
+        restricted = space.restricted(objective)
+        small = self.init(restricted, np.zeros(space.dimension))
+        replay = []
+        for _ in range(space.exact_updates):
+            small = self.step(restricted, small)
+            replay.append(replace(small, theta=space.lift(small.theta), grad=space.lift(small.grad),
+                                  previous=space.lift(small.previous), previous_grad=space.lift(small.previous_grad)))
+        return replace(state, replay=tuple(replay))
 
     def step(self, objective, state: MomentumState) -> MomentumState:
+        if state.replay:
+            return replace(state.replay[0], replay=state.replay[1:])
         alpha = state.step
         beta, t_next = self._beta(objective, state.t)
         lookahead = state.theta + beta * (state.theta - state.previous)

@@ -469,3 +469,22 @@ def test_nesterov_without_lanczos_vectors_steps_on_the_data():
     assert warm.n_passes_ == 3 + LANCZOS_STEPS + warm.n_iter_
     coef_ref, intercept_ref = dense_reference(X, y, fit_intercept=True)
     np.testing.assert_allclose(warm.coef_, coef_ref, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("factor", [1e200, 1e-200, 2.0**399.5, 2.0**-399.5])
+def test_extreme_column_scales_give_the_scaled_fit(factor):
+    """A column far beyond 2^±400 (its squares would overflow or underflow) is rescaled by a power of
+    two before it is summed; one just inside is taken as it is. Either way the column moments and the
+    fit are those of the unscaled data, scaled (standardizing makes the fit scale-invariant)."""
+    X, y = sparse_problem(34, offset=0.5)
+    scaled = X @ sp.diags(np.r_[factor, np.ones(X.shape[1] - 1)])
+    plain = StreamingSource(X, y).columns()
+    moments = StreamingSource(sp.csr_matrix(scaled), y).columns()
+    assert moments.x_mean[0] * moments.x_scale[0] == pytest.approx(plain.x_mean[0] * factor, rel=1e-12)
+    assert np.sqrt(moments.x_var[0]) * moments.x_scale[0] == pytest.approx(np.sqrt(plain.x_var[0]) * factor, rel=1e-12)
+    np.testing.assert_allclose(moments.x_var[1:], plain.x_var[1:], rtol=1e-14)
+    reference = LinearRegression(solver="cg", tol=1e-12).fit(X, y)
+    model = LinearRegression(solver="cg", tol=1e-12).fit(scaled, y)
+    expected = np.r_[reference.coef_[0] / factor, reference.coef_[1:]]
+    np.testing.assert_allclose(model.coef_, expected, rtol=1e-8)
+    assert model.intercept_ == pytest.approx(reference.intercept_, rel=1e-9)

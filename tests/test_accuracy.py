@@ -7,8 +7,8 @@ componentwise relative error over intercept and coefficients; updates in bracket
 =====================================  ========  ===========  ==============  =====
 problem                                κ(G)      cg           nesterov        exact
 =====================================  ========  ===========  ==============  =====
-Longley (statsmodels' copy, 6 preds.)  1.2e4     11.5 (34)    10.7 (3,373)    16.3
-degree-5 polynomial, x = 0..20         2.7e6     12.4 (17)    10.1 (50,809)   16.2
+Longley (statsmodels' copy, 6 preds.)  1.2e4     11.5 (34)    11.9 (3,753)    16.3
+degree-5 polynomial, x = 0..20         2.7e6     12.4 (17)    10.9 (46,290)   16.2
 degree-10 polynomial, x ∈ [0, 1]       1.8e14    warns        warns           16.1
 =====================================  ========  ===========  ==============  =====
 

@@ -88,8 +88,10 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         the fastest that reaches ``tol`` on these data; ``solver_`` says which ran.
     learning_rate : float > 0, "auto", "armijo" or "line_search", default="auto"
         The step α in the coordinates being optimised (standardized ones when ``standardize``).
-        ``"auto"`` is ``1/L``, ``L`` the largest eigenvalue of ``XᵀX/m`` in those coordinates; any
-        constant ``α < 2/L`` converges and larger ones raise :class:`DivergenceError`. For ``"gd"``,
+        ``"auto"`` is ``1/L``, ``L`` the largest eigenvalue of ``XᵀX/m`` in those coordinates (for
+        ``"momentum"`` Polyak's step; for ``"nesterov"`` without L1, ``4/(3L + μ)`` with its matching
+        momentum, the fastest constant tuning on a quadratic); for gradient descent any constant
+        ``α < 2/L`` converges and larger ones raise :class:`DivergenceError`. For ``"gd"``,
         ``"armijo"`` backtracks and ``"line_search"`` takes the exact minimising step.
     max_iter : int ≥ 1, default=10_000
         Most gradient updates. Reaching it before ``tol`` raises a ``ConvergenceWarning``.

@@ -414,11 +414,20 @@ def test_krylov_space_evaluates_the_objective_without_a_pass():
     """For θ in the span of the Lanczos vectors, the restricted objective gives J(θ) and ∇J(θ)
     exactly as a pass over the data does."""
     X, y = sparse_problem(30, offset=0.4)
+    zero = np.zeros(StreamingLeastSquares(StreamingSource(X, y), fit_intercept=True, standardize=True).n_params)
     objective = StreamingLeastSquares(StreamingSource(X, y), fit_intercept=True, standardize=True, alpha=0.01)
-    assert objective.krylov_space(np.zeros(objective.n_params)) is None  # not estimated yet
     objective.spectrum_estimate
-    space = objective.krylov_space(np.zeros(objective.n_params))
-    assert objective.krylov_space(np.full(objective.n_params, 0.1)) is None  # another start: another space
+    assert objective.krylov_space(zero) is None  # not asked for: the vectors were dropped
+    objective = StreamingLeastSquares(StreamingSource(X, y), fit_intercept=True, standardize=True, alpha=0.01)
+    objective.want_krylov_space()
+    assert objective.krylov_space(zero) is None  # not estimated yet
+    objective.spectrum_estimate
+    assert objective.krylov_space(zero + 0.1) is None  # another start: another space (and handed over)
+    objective = StreamingLeastSquares(StreamingSource(X, y), fit_intercept=True, standardize=True, alpha=0.01)
+    objective.want_krylov_space()
+    objective.spectrum_estimate
+    space = objective.krylov_space(zero)
+    assert objective.krylov_space(zero) is None  # handed over once: the objective no longer holds it
     assert (space.dimension, space.exact_updates) == (LANCZOS_STEPS + 1, LANCZOS_STEPS)
     np.testing.assert_allclose(space.basis @ space.basis.T, np.eye(space.dimension), atol=1e-12)
     restricted = space.restricted(objective)

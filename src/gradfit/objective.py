@@ -446,6 +446,8 @@ class StreamingLeastSquares:
         self._column_factor = 1.0 / (frame.x_unit * frame.x_scale)  # θ_w → v
         self._shift_factor = frame.x_shift / frame.x_unit  # θ_w → its share of the constant a
         self._at_zero: tuple[float, NDArray[np.float64]] | None = None
+        self._krylov_wanted = False
+        self._krylov: KrylovSpace | None = None
 
     def _split(self, theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
         return (float(theta[0]), theta[1:]) if self.frame.fit_intercept else (0.0, theta)
@@ -537,7 +539,7 @@ class StreamingLeastSquares:
         top = float(ritz[-1] + residual_norm * abs(vectors[-1, -1]))
         singular = p > self.moments.n_samples and not np.all(self.ridge[int(self.frame.fit_intercept):] > 0)
         bottom = 0.0 if singular else float(max(ritz[0], 0.0))
-        if from_gradient:
+        if from_gradient and self._krylov_wanted:
             # G Q_kᵀ = Q_{k+1}ᵀ T̃ with T̃ the tridiagonal and, below it, the last residual's norm.
             if residual_norm > 0:
                 basis[k] = vector
@@ -549,12 +551,17 @@ class StreamingLeastSquares:
                                        self.loss_grad(np.zeros(p))[0])
         return bottom, max(top, 0.0)
 
+    def want_krylov_space(self) -> None:
+        """Ask :attr:`spectrum_estimate` (not yet computed) to keep its Lanczos vectors for
+        :meth:`krylov_space`; otherwise they are dropped (``k + 1`` vectors of length p)."""
+        self._krylov_wanted = True
+
     def krylov_space(self, theta0: NDArray[np.float64]) -> "KrylovSpace | None":
-        """The Lanczos vectors of :attr:`spectrum_estimate` as a :class:`KrylovSpace`, when they were
-        computed and span the iterates of a method started at ``theta0`` (that is, θ0 = 0)."""
-        if "spectrum_estimate" not in self.__dict__ or np.any(theta0):
-            return None
-        return getattr(self, "_krylov", None)
+        """The Lanczos vectors kept by :attr:`spectrum_estimate` as a :class:`KrylovSpace`, handed over
+        once (the objective lets go of them), when they span the iterates of a method started at
+        ``theta0`` (that is, θ0 = 0); None otherwise."""
+        space, self._krylov = self._krylov, None
+        return None if np.any(theta0) else space
 
     @property
     def lipschitz(self) -> float:

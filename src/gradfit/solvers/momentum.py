@@ -21,8 +21,10 @@ class MomentumState(State):
     previous: NDArray[np.float64] | None = None
     t: float = 1.0
     previous_grad: NDArray[np.float64] | None = None
-    #: States already computed (see :meth:`Nesterov.init`): the next updates return them in turn.
+    #: Updates already computed in the coordinates of ``space`` (see :meth:`Nesterov.init`): the
+    #: next updates return them in turn, lifted to parameters.
     replay: tuple["MomentumState", ...] = ()
+    space: object | None = None
 
 
 def _step_size(learning_rate: float | str, objective) -> float:
@@ -157,26 +159,33 @@ class Nesterov:
         return (t - 1.0) / t_next, t_next
 
     def init(self, objective, theta0: NDArray[np.float64]) -> MomentumState:
+        krylov = hasattr(objective, "want_krylov_space") and not objective.has_l1 and not np.any(theta0)
+        if krylov:
+            objective.want_krylov_space()
         loss, grad, grad_norm = evaluate(objective, theta0)
         state = MomentumState(theta0, 0, loss, grad, grad_norm, self.step_size(objective), previous=theta0, t=1.0,
                               previous_grad=grad)
         self._beta(objective, 1.0)  # L and μ, where the parameters need them, are known from here on
-        space = objective.krylov_space(theta0) if hasattr(objective, "krylov_space") and not objective.has_l1 else None
+        space = objective.krylov_space(theta0) if krylov else None
         if space is None:
             return state
-        # The same updates, made on the objective restricted to the Krylov space (no passes), lifted back.
+        # The same updates, made on the objective restricted to the Krylov space (no passes), are
+        # lifted back one at a time as the driver asks for them.
         restricted = space.restricted(objective)
         small = self.init(restricted, np.zeros(space.dimension))
         replay = []
         for _ in range(space.exact_updates):
             small = self.step(restricted, small)
-            replay.append(replace(small, theta=space.lift(small.theta), grad=space.lift(small.grad),
-                                  previous=space.lift(small.previous), previous_grad=space.lift(small.previous_grad)))
-        return replace(state, replay=tuple(replay))
+            replay.append(small)
+        return replace(state, replay=tuple(replay), space=space)
 
     def step(self, objective, state: MomentumState) -> MomentumState:
         if state.replay:
-            return replace(state.replay[0], replay=state.replay[1:])
+            small, space = state.replay[0], state.space
+            rest = state.replay[1:]
+            return replace(small, theta=space.lift(small.theta), grad=space.lift(small.grad),
+                           previous=space.lift(small.previous), previous_grad=space.lift(small.previous_grad),
+                           replay=rest, space=space if rest else None)
         alpha = state.step
         beta, t_next = self._beta(objective, state.t)
         lookahead = state.theta + beta * (state.theta - state.previous)

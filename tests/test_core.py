@@ -339,3 +339,16 @@ def test_tree_reduce_of_chunk_statistics_equals_one_pass(chunks, seed):
         np.testing.assert_allclose(merged.xx, whole.xx, rtol=1e-12, atol=1e-9)
         np.testing.assert_allclose(merged.xy, whole.xy, rtol=1e-12, atol=1e-9)
         np.testing.assert_allclose(merged.x_mean, whole.x_mean, rtol=1e-13, atol=1e-12)
+
+
+@pytest.mark.parametrize("solver", ["nesterov", "momentum"])
+def test_divergence_of_a_momentum_method_names_its_own_bound(solver):
+    """A momentum method's stable steps depend on its momentum, not only on 2/L: the message gives
+    the solver's own bound and does not offer 1/L as the cure."""
+    X, y = random_problem(12, n=80, d=3)
+    with pytest.raises(DivergenceError) as caught:
+        LinearRegression(solver=solver, learning_rate=5.0, momentum=0.9, max_iter=10_000).fit(X, y)
+    message = str(caught.value)
+    assert f"the largest stable learning rate of solver {solver!r}" in message
+    assert f"{caught.value.stable_bound:.6g}" in message and "solver='cg'" in message
+    assert "1/L" not in message

@@ -472,6 +472,8 @@ def test_nesterov_without_lanczos_vectors_steps_on_the_data():
     model = LinearRegression(solver="nesterov", alpha=0.01, l1_ratio=1.0, tol=1e-10, max_iter=20_000).fit(X, y)
     reference = LinearRegression(solver="nesterov", alpha=0.01, l1_ratio=1.0, tol=1e-10, max_iter=20_000).fit(X.toarray(), y)
     np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-6, atol=1e-8)
+    # the column pass, the pass at 0, the Lanczos steps, then one pass per update
+    assert model.n_passes_ == 2 + LANCZOS_STEPS + model.n_iter_
     warm = LinearRegression(solver="nesterov", tol=1e-10, max_iter=5000)
     warm.fit(X, y, coef_init=np.full(X.shape[1], 0.01), intercept_init=0.5)
     # the column pass, the pass at θ0, and the Lanczos steps from ∇J(0) (their own pass at 0 included)
@@ -480,15 +482,22 @@ def test_nesterov_without_lanczos_vectors_steps_on_the_data():
     np.testing.assert_allclose(warm.coef_, coef_ref, rtol=1e-6, atol=1e-8)
 
 
-@pytest.mark.parametrize("factor", [1e200, 1e-200, 2.0**399.5, 2.0**-399.5])
-def test_extreme_column_scales_give_the_scaled_fit(factor):
+@pytest.mark.parametrize("factor, rescaled", [(1e200, True), (1e-200, True), (2.0**395, False)])
+def test_extreme_column_scales_give_the_scaled_fit(factor, rescaled, monkeypatch):
     """A column far beyond 2^±400 (its squares would overflow or underflow) is rescaled by a power of
-    two before it is summed; one just inside is taken as it is. Either way the column moments and the
-    fit are those of the unscaled data, scaled (standardizing makes the fit scale-invariant)."""
+    two before it is summed; one inside is taken as it is (the squares show it, no other look).
+    Either way the column moments and the fit are those of the unscaled data, scaled (standardizing
+    makes the fit scale-invariant). Many chunks, shared by the threads."""
+    monkeypatch.setattr(streaming, "PASS_CHUNK_NNZ", 97)
     X, y = sparse_problem(34, offset=0.5)
+    assert np.abs(X.data).max() < 32  # so that 2^395 keeps the column inside 2^400
     scaled = X @ sp.diags(np.r_[factor, np.ones(X.shape[1] - 1)])
     plain = StreamingSource(X, y).columns()
-    moments = StreamingSource(sp.csr_matrix(scaled), y).columns()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # overflow in the threads is expected and silenced there
+        moments = StreamingSource(sp.csr_matrix(scaled), y).columns()
+    assert (moments.x_scale[0] != 1.0) == rescaled
+    assert np.all(moments.x_scale[1:] == 1.0)
     assert moments.x_mean[0] * moments.x_scale[0] == pytest.approx(plain.x_mean[0] * factor, rel=1e-12)
     assert np.sqrt(moments.x_var[0]) * moments.x_scale[0] == pytest.approx(np.sqrt(plain.x_var[0]) * factor, rel=1e-12)
     np.testing.assert_allclose(moments.x_var[1:], plain.x_var[1:], rtol=1e-14)
@@ -497,3 +506,30 @@ def test_extreme_column_scales_give_the_scaled_fit(factor):
     expected = np.r_[reference.coef_[0] / factor, reference.coef_[1:]]
     np.testing.assert_allclose(model.coef_, expected, rtol=1e-8)
     assert model.intercept_ == pytest.approx(reference.intercept_, rel=1e-9)
+
+
+def test_nesterov_recovers_from_an_underestimated_lipschitz_constant():
+    """The Lanczos estimate of L can fall short when ∇J(0) barely touches the top curvature (here
+    1.15, estimated 1.004). Nesterov's automatic step would then diverge slowly along it; the
+    curvature it measures along its moves shows the larger L, and the fit converges."""
+    rng = np.random.default_rng(0)
+    n = 1500
+    curvatures = np.r_[np.linspace(1e-3, 1.1e-3, 20), np.linspace(0.95, 1.0, 20), 1.15]
+    Q, _ = np.linalg.qr(rng.normal(size=(n, curvatures.size)))
+    X = sp.csr_matrix(np.sqrt(n) * Q * np.sqrt(curvatures))  # XᵀX/n = diag(curvatures)
+    w = rng.normal(size=curvatures.size)
+    w[-1] = 1e-8
+    y = X @ w
+    model = LinearRegression(solver="nesterov", fit_intercept=False, standardize=False, tol=1e-10,
+                             max_iter=20_000).fit(X, y)
+    assert model.lipschitz_ < 1.05  # the estimate was short of 1.15
+    assert model.converged_
+    np.testing.assert_allclose(model.coef_, w, rtol=1e-6, atol=1e-8)
+
+
+def test_nesterov_with_given_parameters_replays_too():
+    """With learning_rate and momentum given, L and μ are still estimated (the divergence test needs
+    them), so the Lanczos passes are its first updates as well, and the vectors are not kept after."""
+    X, y = sparse_problem(35, n=600, d=40, density=0.2)
+    model = LinearRegression(solver="nesterov", learning_rate=0.5, momentum=0.5, tol=0, max_iter=20).fit(X, y)
+    assert model.n_passes_ == 2 + model.n_iter_

@@ -89,8 +89,9 @@ class LinearRegression(RegressorMixin, BaseEstimator):
     learning_rate : float > 0, "auto", "armijo" or "line_search", default="auto"
         The step α in the coordinates being optimised (standardized ones when ``standardize``).
         ``"auto"`` is ``1/L``, ``L`` the largest eigenvalue of ``XᵀX/m`` in those coordinates (for
-        ``"momentum"`` Polyak's step; for ``"nesterov"`` without L1, ``4/(3L + μ)`` with its matching
-        momentum, the fastest constant tuning on a quadratic); for gradient descent any constant
+        ``"momentum"`` Polyak's step; for ``"nesterov"`` with ``momentum=None``, no L1 and μ > 0,
+        ``4/(3L + μ)`` with its matching momentum, the fastest constant tuning on a quadratic); for
+        gradient descent any constant
         ``α < 2/L`` converges and larger ones raise :class:`DivergenceError`. For ``"gd"``,
         ``"armijo"`` backtracks and ``"line_search"`` takes the exact minimising step.
     max_iter : int ≥ 1, default=10_000

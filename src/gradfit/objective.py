@@ -507,8 +507,9 @@ class StreamingLeastSquares:
         then safe); the bottom Ritz value overestimates λmin, which only costs momentum methods
         some speed. With more parameters than rows G is singular and λmin is 0.
 
-        The Lanczos vectors are kept (:meth:`krylov_space`): an update of a method whose iterates
-        stay in their span can be computed from them without another pass.
+        After :meth:`want_krylov_space`, the Lanczos vectors are kept (:meth:`krylov_space`): an
+        update of a method whose iterates stay in their span can be computed from them without
+        another pass.
         """
         p = self.n_params
         steps = min(LANCZOS_STEPS, p)
@@ -547,7 +548,8 @@ class StreamingLeastSquares:
                 extended[k, k - 1] = residual_norm
             else:
                 extended = tridiagonal
-            self._krylov = KrylovSpace(basis[: extended.shape[0]].copy(), extended, start_norm,
+            kept = basis if extended.shape[0] == basis.shape[0] else basis[: extended.shape[0]].copy()
+            self._krylov = KrylovSpace(kept, extended, start_norm,
                                        self.loss_grad(np.zeros(p))[0])
         return bottom, max(top, 0.0)
 
@@ -586,8 +588,8 @@ class KrylovSpace:
     With the vectors as rows of ``Q`` (orthonormal; a ``k+1``-th is the normalised last residual)
     and ``T̃`` the ``(k+1) × k`` Lanczos matrix, ``G Q_kᵀ = Q_{k+1}ᵀ T̃``. For θ = Q_kᵀc therefore
     ``∇J(θ) = Q_{k+1}ᵀ(T̃c + ‖∇J(0)‖e₁)`` and ``J(θ) = J(0) + ‖∇J(0)‖c₁ + cᵀT_kc/2``, exactly,
-    without a pass over the data. A gradient method started at 0 (without L1) keeps its ``j``-th
-    iterate in the span of the first ``j`` vectors, so its first ``k`` updates can be made on
+    without a pass over the data. A Krylov-type method (gradient descent, momentum, Nesterov, CG)
+    started at 0 without L1 keeps its ``j``-th iterate in the span of the first ``j`` vectors, so its first ``k`` updates can be made on
     :meth:`restricted` coordinates and lifted back: the same numbers, up to rounding.
 
     Parameters
@@ -652,7 +654,7 @@ class KrylovObjective:
         grad = curved.copy()
         grad[0] += space.start_norm
         loss = space.loss_at_zero + space.start_norm * float(c[0]) + 0.5 * float(c @ curved[:known])
-        return loss, grad
+        return max(loss, 0.0), grad  # J ≥ 0; near an exact fit the sum can cancel to a rounding below 0
 
     def penalty(self, coordinates: NDArray[np.float64]) -> float:
         return 0.0

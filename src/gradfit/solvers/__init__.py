@@ -89,7 +89,8 @@ def evaluate_after_move(
     if getattr(objective, "streaming", False) and not objective.has_l1 and (state.k + 1) % GRADIENT_REFRESH:
         grad = state.grad + curved
         loss = state.loss + float(state.grad @ move) + 0.5 * float(move @ curved)
-        return loss, grad, objective.stationarity(theta, grad)
+        # J ≥ 0; near an exact fit the recurrence can cancel to a rounding error below 0
+        return max(loss, 0.0), grad, objective.stationarity(theta, grad)
     return evaluate(objective, theta)
 
 

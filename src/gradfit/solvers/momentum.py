@@ -25,6 +25,25 @@ class MomentumState(State):
     #: next updates return them in turn, lifted to parameters.
     replay: tuple["MomentumState", ...] = ()
     space: object | None = None
+    #: Nesterov: the curvature bound L its automatic parameters are made for (see :class:`Nesterov`).
+    lipschitz: float = 0.0
+
+
+#: Nesterov takes a curvature seen along a step as a new L only when it exceeds the L in use by more
+#: than this share (rounding in the gradients cannot fake it, see :func:`_curvature`).
+CURVATURE_MARGIN = 1e-3
+#: ... and only from gradient changes this large against ‖∇J(0)‖ (smaller ones are rounding-prone).
+CURVATURE_MIN_CHANGE = 1e-8
+
+
+def _curvature(move: NDArray[np.float64], change: NDArray[np.float64], gradient_scale: float) -> float:
+    """``sᵀGs/sᵀs`` for a move ``s`` and the gradient change ``Gs`` it made (0 when too small to trust).
+
+    On a quadratic this Rayleigh quotient is a curvature of G, so it bounds λmax from below."""
+    moved = float(move @ move)
+    if moved == 0.0 or float(np.linalg.norm(change)) < CURVATURE_MIN_CHANGE * gradient_scale:
+        return 0.0
+    return float(move @ change) / moved
 
 
 def _step_size(learning_rate: float | str, objective) -> float:
@@ -102,15 +121,20 @@ class Nesterov:
     The automatic pair is the tuning of Nesterov's method that is fastest on a quadratic with its
     curvatures in [μ, L] (Lessard, Recht & Packard, 2016): the error contracts by ``1 − 2/√(3κ + 1)``
     per update, against ``1 − 1/√κ`` for the textbook ``1/L`` with ``(√κ − 1)/(√κ + 1)`` (on κ = 3.7:
-    0.43 instead of 0.48, 16 updates to 1e-6 instead of 19).
+    0.43 instead of 0.48, 17 updates to 1e-6 instead of 19). It is stable only while every curvature
+    stays below about ``L(1 + 0.38/√κ)``, so with the automatic step each update also measures the
+    curvature along its move (``sᵀGs/sᵀs``, from the two gradients it has): one above L means L
+    was underestimated (a streaming fit estimates it from a few Lanczos steps), and the run goes on
+    with that curvature as L, restarting its momentum.
 
     Whenever the momentum points uphill (``(y − θ_{k+1})ᵀ(θ_{k+1} − θ_k) > 0``) the next update
     starts again without it (O'Donoghue & Candès, 2015): robust when μ is estimated badly.
 
     On a streaming objective the passes that estimate L and μ are Lanczos steps from ∇J(0), and
-    Nesterov's first iterates from θ = 0 lie in the Krylov space they span: those updates are
-    computed from the Lanczos relation (:meth:`~gradfit.objective.StreamingLeastSquares.krylov_space`)
-    instead of new passes, so the estimate costs no passes of its own.
+    Nesterov's first iterates from θ = 0 lie in the Krylov space they span: without L1, those
+    updates are computed from the Lanczos relation
+    (:meth:`~gradfit.objective.StreamingLeastSquares.krylov_space`) instead of new passes, so a run
+    from 0 of at least that many updates pays nothing for the estimate.
     """
 
     name: ClassVar[str] = "nesterov"
@@ -118,25 +142,32 @@ class Nesterov:
     learning_rate: float | Literal["auto"] = "auto"
     momentum: float | None = None
 
-    def _quadratic_tuning(self, objective) -> tuple[float, float] | None:
-        """(α, β) of the fastest constant tuning on a smooth strongly convex quadratic, where it applies."""
-        if self.learning_rate != "auto" or self.momentum is not None or objective.has_l1:
-            return None
-        mu = objective.strong_convexity
-        if not mu > 0:
-            return None
-        lipschitz = objective.lipschitz
-        root = math.sqrt(3.0 * lipschitz / mu + 1.0)
-        return 4.0 / (3.0 * lipschitz + mu), (root - 2.0) / (root + 2.0)
+    def _parameters(self, lipschitz: float, mu: float, has_l1: bool) -> tuple[float, float | None]:
+        """(α, β) for curvature bound ``lipschitz``; β None stands for FISTA's schedule."""
+        auto = self.learning_rate == "auto"
+        if self.momentum is None and auto and not has_l1 and mu > 0:
+            root = math.sqrt(3.0 * lipschitz / mu + 1.0)
+            return 4.0 / (3.0 * lipschitz + mu), (root - 2.0) / (root + 2.0)
+        alpha = 1.0 / lipschitz if auto else float(self.learning_rate)
+        if self.momentum is not None:
+            return alpha, float(self.momentum)
+        if not has_l1 and mu > 0:
+            root_kappa = math.sqrt(lipschitz / mu)
+            return alpha, (root_kappa - 1.0) / (root_kappa + 1.0)
+        return alpha, None
+
+    def _objective_parameters(self, objective) -> tuple[float, float | None]:
+        mu = 0.0 if objective.has_l1 else objective.strong_convexity
+        return self._parameters(objective.lipschitz, mu, objective.has_l1)
 
     def step_size(self, objective) -> float:
-        tuned = self._quadratic_tuning(objective)
-        return tuned[0] if tuned is not None else _step_size(self.learning_rate, objective)
+        return self._objective_parameters(objective)[0]
 
     def stable_bound(self, objective) -> float:
         """``2(1 + β)/((1 + 2β)L)``, the stability limit of Nesterov's method on a quadratic
         (β the momentum; FISTA's β → 1 gives 4/3L)."""
-        beta = self._beta(objective, 1.0)[0] if self.momentum is not None or objective.strong_convexity > 0 else 1.0
+        beta = self._objective_parameters(objective)[1]
+        beta = 1.0 if beta is None else beta
         return 2.0 * (1.0 + beta) / ((1.0 + 2.0 * beta) * objective.lipschitz)
 
     def transient_growth(self, objective) -> float:
@@ -144,28 +175,16 @@ class Nesterov:
         mu = objective.strong_convexity
         return (objective.lipschitz / mu) ** 0.5 if mu > 0 else 1.0
 
-    def _beta(self, objective, t: float) -> tuple[float, float]:
-        """(β for this update, t for the next one)."""
-        t_next = (1.0 + math.sqrt(1.0 + 4.0 * t * t)) / 2.0
-        if self.momentum is not None:
-            return float(self.momentum), t_next
-        tuned = self._quadratic_tuning(objective)
-        if tuned is not None:
-            return tuned[1], t_next
-        mu = 0.0 if objective.has_l1 else objective.strong_convexity
-        if mu > 0:
-            root_kappa = math.sqrt(objective.lipschitz / mu)
-            return (root_kappa - 1.0) / (root_kappa + 1.0), t_next
-        return (t - 1.0) / t_next, t_next
-
     def init(self, objective, theta0: NDArray[np.float64]) -> MomentumState:
         krylov = hasattr(objective, "want_krylov_space") and not objective.has_l1 and not np.any(theta0)
         if krylov:
             objective.want_krylov_space()
         loss, grad, grad_norm = evaluate(objective, theta0)
-        state = MomentumState(theta0, 0, loss, grad, grad_norm, self.step_size(objective), previous=theta0, t=1.0,
-                              previous_grad=grad)
-        self._beta(objective, 1.0)  # L and μ, where the parameters need them, are known from here on
+        # L and μ are known from here on (the driver needs them too, for its divergence test).
+        alpha = self.step_size(objective)
+        objective.strong_convexity
+        state = MomentumState(theta0, 0, loss, grad, grad_norm, alpha, previous=theta0, t=1.0,
+                              previous_grad=grad, lipschitz=objective.lipschitz)
         space = objective.krylov_space(theta0) if krylov else None
         if space is None:
             return state
@@ -186,8 +205,11 @@ class Nesterov:
             return replace(small, theta=space.lift(small.theta), grad=space.lift(small.grad),
                            previous=space.lift(small.previous), previous_grad=space.lift(small.previous_grad),
                            replay=rest, space=space if rest else None)
-        alpha = state.step
-        beta, t_next = self._beta(objective, state.t)
+        mu = 0.0 if objective.has_l1 else objective.strong_convexity
+        alpha, beta = self._parameters(state.lipschitz, mu, objective.has_l1)
+        t_next = (1.0 + math.sqrt(1.0 + 4.0 * state.t * state.t)) / 2.0
+        if beta is None:
+            beta = (state.t - 1.0) / t_next
         lookahead = state.theta + beta * (state.theta - state.previous)
         if objective.streaming:
             # ∇f is affine, so ∇f(θ + β(θ − θ')) = (1 + β)∇f(θ) − β∇f(θ'): no pass over the data
@@ -197,9 +219,17 @@ class Nesterov:
             _, lookahead_grad = objective.loss_grad(lookahead)
         theta = objective.prox(lookahead - alpha * lookahead_grad, alpha)
         loss, grad, grad_norm = evaluate(objective, theta)
+        if self.learning_rate == "auto":
+            curvature = _curvature(theta - lookahead, grad - lookahead_grad, objective.gradient_scale)
+            if curvature > state.lipschitz * (1.0 + CURVATURE_MARGIN):
+                # G curves more than the L the step was made for (an estimate of L from a few
+                # Lanczos steps can fall short): take the step for the curvature seen, and restart.
+                alpha = self._parameters(curvature, mu, objective.has_l1)[0]
+                return MomentumState(theta, state.k + 1, loss, grad, grad_norm, alpha, previous=theta, t=1.0,
+                                     previous_grad=grad, lipschitz=curvature)
         if float((lookahead - theta) @ (theta - state.theta)) > 0:
             # restart: forget the momentum (and FISTA's t) from here on
             return MomentumState(theta, state.k + 1, loss, grad, grad_norm, alpha, previous=theta, t=1.0,
-                                 previous_grad=grad)
+                                 previous_grad=grad, lipschitz=state.lipschitz)
         return replace(state, theta=theta, k=state.k + 1, loss=loss, grad=grad, grad_norm=grad_norm,
                        previous=state.theta, t=t_next, previous_grad=state.grad)

@@ -381,6 +381,10 @@ class StreamingSource:
 
         def gather(x_scale: NDArray[np.float64] | None):  # noqa: ANN202
             def work(share: list) -> tuple[NDArray[np.float64], NDArray[np.float64], float, float]:
+                with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # per thread: set it here
+                    return gather_share(share)
+
+            def gather_share(share: list) -> tuple[NDArray[np.float64], NDArray[np.float64], float, float]:
                 sums, square_sums = np.zeros(self.n_features), np.zeros(self.n_features)
                 largest, smallest, finite = 0.0, np.inf, True
                 for start, stop, rows in share:
@@ -405,8 +409,7 @@ class StreamingSource:
                         rows.add_transposed_product(w, square_sums, data=value_squares)
                 return sums, square_sums, largest if finite else np.nan, smallest
 
-            with np.errstate(over="ignore", under="ignore"):
-                parts = self._map(work)
+            parts = self._map(work)
             return (sum(part[0] for part in parts), sum(part[1] for part in parts),
                     float(np.max([part[2] for part in parts])), min(part[3] for part in parts))
 

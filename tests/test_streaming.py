@@ -444,20 +444,28 @@ def test_krylov_space_evaluates_the_objective_without_a_pass():
         restricted.loss_grad(np.ones(space.dimension))
 
 
+def automatic_parameters(solver, lipschitz, mu):
+    """The (learning_rate, momentum) that solver's 'auto' settings use for these L and μ."""
+    if solver == "nesterov":  # Lessard, Recht & Packard's tuning
+        root = np.sqrt(3 * lipschitz / mu + 1)
+        return 4 / (3 * lipschitz + mu), (root - 2) / (root + 2)
+    root_l, root_mu = np.sqrt(lipschitz), np.sqrt(mu)  # Polyak's
+    return 4 / (root_l + root_mu) ** 2, ((root_l - root_mu) / (root_l + root_mu)) ** 2
+
+
+@pytest.mark.parametrize("solver", ["nesterov", "momentum"])
 @pytest.mark.parametrize("fit_intercept", [True, False])
-def test_nesterov_replays_plain_nesterov_and_saves_the_estimate_passes(fit_intercept):
-    """Streaming nesterov ('auto' parameters, estimated by Lanczos) makes the iterates of plain
-    Nesterov with those parameters on the statistics engine, while the estimate's passes serve as
-    its first updates: passes = column pass + the pass at 0 + one per update."""
+def test_momentum_methods_replay_plain_runs_and_save_the_estimate_passes(solver, fit_intercept):
+    """Streaming nesterov and heavy ball ('auto' parameters, from the Lanczos estimates) make the
+    iterates of the plain method with those parameters on the statistics engine, while the
+    estimate's passes serve as their first updates: passes = column pass + the pass at 0 + one per
+    update."""
     X, y = sparse_problem(32, n=600, d=40, density=0.2, offset=0.3)
-    settings_ = dict(solver="nesterov", fit_intercept=fit_intercept, tol=0, max_iter=14, record_path=True)
+    settings_ = dict(solver=solver, fit_intercept=fit_intercept, tol=0, max_iter=14, record_path=True)
     streamed = LinearRegression(**settings_).fit(X, y)
     assert streamed.engine_ == "streaming"
     assert streamed.n_passes_ == 2 + streamed.n_iter_
-    lipschitz = streamed.lipschitz_
-    mu = lipschitz / streamed.condition_number_
-    root = np.sqrt(3 * lipschitz / mu + 1)
-    alpha, beta = 4 / (3 * lipschitz + mu), (root - 2) / (root + 2)
+    alpha, beta = automatic_parameters(solver, streamed.lipschitz_, streamed.lipschitz_ / streamed.condition_number_)
     assert streamed.learning_rate_ == pytest.approx(alpha, rel=1e-14)
     plain = LinearRegression(**{**settings_, "learning_rate": alpha, "momentum": beta}).fit(X.toarray(), y)
     assert plain.engine_ == "statistics"
@@ -508,10 +516,12 @@ def test_extreme_column_scales_give_the_scaled_fit(factor, rescaled, monkeypatch
     assert model.intercept_ == pytest.approx(reference.intercept_, rel=1e-9)
 
 
-def test_nesterov_recovers_from_an_underestimated_lipschitz_constant():
+@pytest.mark.parametrize("solver", ["nesterov", "momentum"])
+def test_momentum_methods_recover_from_an_underestimated_lipschitz_constant(solver):
     """The Lanczos estimate of L can fall short when ∇J(0) barely touches the top curvature (here
-    1.15, estimated 1.004). Nesterov's automatic step would then diverge slowly along it; the
-    curvature it measures along its moves shows the larger L, and the fit converges."""
+    1.15, estimated 1.004). Nesterov's and Polyak's automatic steps, stable only a little past L,
+    would then diverge slowly along it; the curvature measured along the moves shows the larger L,
+    and the fit converges."""
     rng = np.random.default_rng(0)
     n = 1500
     curvatures = np.r_[np.linspace(1e-3, 1.1e-3, 20), np.linspace(0.95, 1.0, 20), 1.15]
@@ -520,7 +530,7 @@ def test_nesterov_recovers_from_an_underestimated_lipschitz_constant():
     w = rng.normal(size=curvatures.size)
     w[-1] = 1e-8
     y = X @ w
-    model = LinearRegression(solver="nesterov", fit_intercept=False, standardize=False, tol=1e-10,
+    model = LinearRegression(solver=solver, fit_intercept=False, standardize=False, tol=1e-10,
                              max_iter=20_000).fit(X, y)
     assert model.lipschitz_ < 1.05  # the estimate was short of 1.15
     assert model.converged_

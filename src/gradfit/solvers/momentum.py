@@ -34,6 +34,10 @@ class MomentumState(State):
 CURVATURE_MARGIN = 1e-3
 #: ... and only from gradient changes this large against ‖∇J(0)‖ (smaller ones are rounding-prone).
 CURVATURE_MIN_CHANGE = 1e-8
+#: The new L is the curvature seen times (1 + this): a Rayleigh quotient is only a lower bound on
+#: λmax, and the optimal tunings are stable only a little past L (heavy ball: up to L + μ), so the
+#: margin makes the next estimate stable without waiting for the top direction to dominate.
+CURVATURE_SAFETY = 0.1
 
 
 def _curvature(move: NDArray[np.float64], change: NDArray[np.float64], gradient_scale: float) -> float:
@@ -50,6 +54,41 @@ def _step_size(learning_rate: float | str, objective) -> float:
     return 1.0 / objective.lipschitz if learning_rate == "auto" else float(learning_rate)
 
 
+def _ask_for_krylov_space(objective, theta0: NDArray[np.float64]) -> bool:
+    """Ask a streaming objective to keep the Lanczos vectors of its L, μ estimate (before it is made),
+    where a momentum method from ``theta0`` can use them; whether it was asked."""
+    wanted = hasattr(objective, "want_krylov_space") and not objective.has_l1 and not np.any(theta0)
+    if wanted:
+        objective.want_krylov_space()
+    return wanted
+
+
+def _with_replay(solver, objective, theta0: NDArray[np.float64], state: "MomentumState", wanted: bool) -> "MomentumState":
+    """``state`` with the solver's first updates precomputed in the Krylov space of the estimate.
+
+    The solver's own ``init`` and ``step`` run on the objective restricted to that space (no
+    passes; see :class:`~gradfit.objective.KrylovSpace`) and the states are kept in its coordinates:
+    :func:`_replayed` lifts them to parameters one update at a time."""
+    space = objective.krylov_space(theta0) if wanted else None
+    if space is None:
+        return state
+    restricted = space.restricted(objective)
+    small = solver.init(restricted, np.zeros(space.dimension))
+    replay = []
+    for _ in range(space.exact_updates):
+        small = solver.step(restricted, small)
+        replay.append(small)
+    return replace(state, replay=tuple(replay), space=space)
+
+
+def _replayed(state: "MomentumState") -> "MomentumState":
+    """The next precomputed update, lifted from Krylov coordinates to parameters."""
+    small, space, rest = state.replay[0], state.space, state.replay[1:]
+    return replace(small, theta=space.lift(small.theta), grad=space.lift(small.grad),
+                   previous=space.lift(small.previous), previous_grad=space.lift(small.previous_grad),
+                   replay=rest, space=space if rest else None)
+
+
 @dataclass(frozen=True)
 class HeavyBall:
     """Polyak's heavy ball: ``θ_{k+1} = θ_k − α ∇J(θ_k) + β (θ_k − θ_{k−1})``.
@@ -64,6 +103,11 @@ class HeavyBall:
 
     ``L`` and ``μ`` are the largest and smallest (non-negligible) eigenvalues of ``G``.
     Smooth objectives only: an L1 penalty needs :class:`Nesterov` or gradient descent.
+
+    Polyak's step is stable only for curvatures below ``L + μ``; with the automatic step each update
+    measures the curvature along its move, and one above L (an estimated L that fell short), times
+    1.1, becomes the new L, the momentum dropped. On a streaming objective its first updates from 0 are computed
+    in the Krylov space of the Lanczos estimate of L and μ, as :class:`Nesterov`'s are.
     """
 
     name: ClassVar[str] = "momentum"
@@ -71,8 +115,10 @@ class HeavyBall:
     learning_rate: float | Literal["auto"] = "auto"
     momentum: float | None = None
 
-    def parameters(self, objective) -> tuple[float, float]:
-        root_l, root_mu = math.sqrt(objective.lipschitz), math.sqrt(objective.strong_convexity)
+    def parameters(self, objective, lipschitz: float | None = None) -> tuple[float, float]:
+        """(α, β) on ``objective``, for curvature bound ``lipschitz`` (default: the objective's L)."""
+        lipschitz = objective.lipschitz if lipschitz is None else lipschitz
+        root_l, root_mu = math.sqrt(lipschitz), math.sqrt(objective.strong_convexity)
         alpha = 4.0 / (root_l + root_mu) ** 2 if self.learning_rate == "auto" else float(self.learning_rate)
         beta = ((root_l - root_mu) / (root_l + root_mu)) ** 2 if self.momentum is None else float(self.momentum)
         return alpha, beta
@@ -91,14 +137,28 @@ class HeavyBall:
         return objective.lipschitz / mu if mu > 0 else 1.0
 
     def init(self, objective, theta0: NDArray[np.float64]) -> MomentumState:
+        wanted = _ask_for_krylov_space(objective, theta0)
         loss, grad, grad_norm = evaluate(objective, theta0)
-        return MomentumState(theta0, 0, loss, grad, grad_norm, self.parameters(objective)[0], previous=theta0)
+        state = MomentumState(theta0, 0, loss, grad, grad_norm, self.parameters(objective)[0], previous=theta0,
+                              previous_grad=grad, lipschitz=objective.lipschitz)
+        return _with_replay(self, objective, theta0, state, wanted)
 
     def step(self, objective, state: MomentumState) -> MomentumState:
-        alpha, beta = self.parameters(objective)
+        if state.replay:
+            return _replayed(state)
+        alpha, beta = self.parameters(objective, state.lipschitz)
         theta = state.theta - alpha * state.grad + beta * (state.theta - state.previous)
         loss, grad, grad_norm = evaluate(objective, theta)
-        return MomentumState(theta, state.k + 1, loss, grad, grad_norm, alpha, previous=state.theta)
+        if self.learning_rate == "auto":
+            curvature = _curvature(theta - state.theta, grad - state.grad, objective.gradient_scale)
+            if curvature > state.lipschitz * (1.0 + CURVATURE_MARGIN):
+                # Polyak's step is stable only below L + μ: L was underestimated (see Nesterov);
+                # go on with (a little more than) the curvature seen as L, without the momentum so far.
+                lipschitz = curvature * (1.0 + CURVATURE_SAFETY)
+                return MomentumState(theta, state.k + 1, loss, grad, grad_norm, self.parameters(objective, lipschitz)[0],
+                                     previous=theta, previous_grad=grad, lipschitz=lipschitz)
+        return MomentumState(theta, state.k + 1, loss, grad, grad_norm, alpha, previous=state.theta,
+                             previous_grad=state.grad, lipschitz=state.lipschitz)
 
 
 @dataclass(frozen=True)
@@ -125,7 +185,7 @@ class Nesterov:
     stays below about ``L(1 + 0.38/√κ)``, so with the automatic step each update also measures the
     curvature along its move (``sᵀGs/sᵀs``, from the two gradients it has): one above L means L
     was underestimated (a streaming fit estimates it from a few Lanczos steps), and the run goes on
-    with that curvature as L, restarting its momentum.
+    with 1.1 times that curvature as L, restarting its momentum.
 
     Whenever the momentum points uphill (``(y − θ_{k+1})ᵀ(θ_{k+1} − θ_k) > 0``) the next update
     starts again without it (O'Donoghue & Candès, 2015): robust when μ is estimated badly.
@@ -176,35 +236,18 @@ class Nesterov:
         return (objective.lipschitz / mu) ** 0.5 if mu > 0 else 1.0
 
     def init(self, objective, theta0: NDArray[np.float64]) -> MomentumState:
-        krylov = hasattr(objective, "want_krylov_space") and not objective.has_l1 and not np.any(theta0)
-        if krylov:
-            objective.want_krylov_space()
+        wanted = _ask_for_krylov_space(objective, theta0)
         loss, grad, grad_norm = evaluate(objective, theta0)
         # L and μ are known from here on (the driver needs them too, for its divergence test).
         alpha = self.step_size(objective)
         objective.strong_convexity
         state = MomentumState(theta0, 0, loss, grad, grad_norm, alpha, previous=theta0, t=1.0,
                               previous_grad=grad, lipschitz=objective.lipschitz)
-        space = objective.krylov_space(theta0) if krylov else None
-        if space is None:
-            return state
-        # The same updates, made on the objective restricted to the Krylov space (no passes), are
-        # lifted back one at a time as the driver asks for them.
-        restricted = space.restricted(objective)
-        small = self.init(restricted, np.zeros(space.dimension))
-        replay = []
-        for _ in range(space.exact_updates):
-            small = self.step(restricted, small)
-            replay.append(small)
-        return replace(state, replay=tuple(replay), space=space)
+        return _with_replay(self, objective, theta0, state, wanted)
 
     def step(self, objective, state: MomentumState) -> MomentumState:
         if state.replay:
-            small, space = state.replay[0], state.space
-            rest = state.replay[1:]
-            return replace(small, theta=space.lift(small.theta), grad=space.lift(small.grad),
-                           previous=space.lift(small.previous), previous_grad=space.lift(small.previous_grad),
-                           replay=rest, space=space if rest else None)
+            return _replayed(state)
         mu = 0.0 if objective.has_l1 else objective.strong_convexity
         alpha, beta = self._parameters(state.lipschitz, mu, objective.has_l1)
         t_next = (1.0 + math.sqrt(1.0 + 4.0 * state.t * state.t)) / 2.0
@@ -224,9 +267,10 @@ class Nesterov:
             if curvature > state.lipschitz * (1.0 + CURVATURE_MARGIN):
                 # G curves more than the L the step was made for (an estimate of L from a few
                 # Lanczos steps can fall short): take the step for the curvature seen, and restart.
-                alpha = self._parameters(curvature, mu, objective.has_l1)[0]
+                lipschitz = curvature * (1.0 + CURVATURE_SAFETY)
+                alpha = self._parameters(lipschitz, mu, objective.has_l1)[0]
                 return MomentumState(theta, state.k + 1, loss, grad, grad_norm, alpha, previous=theta, t=1.0,
-                                     previous_grad=grad, lipschitz=curvature)
+                                     previous_grad=grad, lipschitz=lipschitz)
         if float((lookahead - theta) @ (theta - state.theta)) > 0:
             # restart: forget the momentum (and FISTA's t) from here on
             return MomentumState(theta, state.k + 1, loss, grad, grad_norm, alpha, previous=theta, t=1.0,

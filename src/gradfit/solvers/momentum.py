@@ -25,11 +25,11 @@ class MomentumState(State):
     #: next updates return them in turn, lifted to parameters.
     replay: tuple["MomentumState", ...] = ()
     space: object | None = None
-    #: Nesterov: the curvature bound L its automatic parameters are made for (see :class:`Nesterov`).
+    #: The curvature bound L the automatic parameters are made for (raised when an update sees more).
     lipschitz: float = 0.0
 
 
-#: Nesterov takes a curvature seen along a step as a new L only when it exceeds the L in use by more
+#: The momentum methods take a curvature seen along a step as a new L only when it exceeds the L in use by more
 #: than this share (rounding in the gradients cannot fake it, see :func:`_curvature`).
 CURVATURE_MARGIN = 1e-3
 #: ... and only from gradient changes this large against ‖∇J(0)‖ (smaller ones are rounding-prone).
@@ -48,10 +48,6 @@ def _curvature(move: NDArray[np.float64], change: NDArray[np.float64], gradient_
     if moved == 0.0 or float(np.linalg.norm(change)) < CURVATURE_MIN_CHANGE * gradient_scale:
         return 0.0
     return float(move @ change) / moved
-
-
-def _step_size(learning_rate: float | str, objective) -> float:
-    return 1.0 / objective.lipschitz if learning_rate == "auto" else float(learning_rate)
 
 
 def _ask_for_krylov_space(objective, theta0: NDArray[np.float64]) -> bool:
@@ -106,8 +102,8 @@ class HeavyBall:
 
     Polyak's step is stable only for curvatures below ``L + μ``; with the automatic step each update
     measures the curvature along its move, and one above L (an estimated L that fell short), times
-    1.1, becomes the new L, the momentum dropped. On a streaming objective its first updates from 0 are computed
-    in the Krylov space of the Lanczos estimate of L and μ, as :class:`Nesterov`'s are.
+    1.1, becomes the new L, the momentum dropped. On a streaming objective its first updates from 0
+    are computed in the Krylov space of the Lanczos estimate of L and μ, as :class:`Nesterov`'s are.
     """
 
     name: ClassVar[str] = "momentum"

@@ -34,8 +34,9 @@ class DivergenceError(GradfitError, ValueError):
     learning_rate : float or None
         The step size that was used, in the optimised scale.
     stable_bound : float or None
-        The largest constant step for which the solver is stable on this problem (``2 / L`` for
-        gradient descent; less for momentum methods, see their ``stable_bound``).
+        The largest constant step for which the solver is stable on this problem: ``2/L`` for
+        gradient descent; it depends on the momentum β for the others (heavy ball ``2(1 + β)/L``,
+        Nesterov ``2(1 + β)/((1 + 2β)L)``).
     """
 
     def __init__(
@@ -64,12 +65,16 @@ class DivergenceError(GradfitError, ValueError):
         if self.learning_rate is None or self.stable_bound is None:
             return head + " Use a smaller learning rate."
         if self.solver != "gd":  # a momentum method: its bound depends on the momentum, not just 2/L
-            where = "above" if self.learning_rate > self.stable_bound else "at or near"
-            return head + (
-                f" learning_rate={self.learning_rate:.6g} is {where} {self.stable_bound:.6g}, the largest stable "
-                f"learning rate of solver {self.solver!r} with its momentum on this problem. Use a smaller "
-                "learning_rate, or solver='cg', which needs none."
-            )
+            bound = (f"{self.stable_bound:.6g}, the largest stable learning rate of solver {self.solver!r} with "
+                     "its momentum on this problem")
+            if self.learning_rate > self.stable_bound:
+                why = f" learning_rate={self.learning_rate:.6g} is above {bound}."
+            elif self.learning_rate >= 0.9 * self.stable_bound:
+                why = f" learning_rate={self.learning_rate:.6g} is at or near {bound}."
+            else:
+                why = (f" learning_rate={self.learning_rate:.6g} is below {bound} as computed from L, so L "
+                       "was short of the data's largest curvature.")
+            return head + why + " Use a smaller learning_rate, or solver='cg', which needs none."
         auto = self.stable_bound / 2
         if self.learning_rate > self.stable_bound:
             why = (

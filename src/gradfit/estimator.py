@@ -138,7 +138,9 @@ class LinearRegression(RegressorMixin, BaseEstimator):
     final_loss_ : float
         Cost at the returned coefficients (target's units).
     learning_rate_ : float or None
-        The step actually used (optimised coordinates); None for ``"exact"``.
+        The step the run started with (optimised coordinates); None for ``"exact"``. Each update's
+        step is in ``history_.step_size`` (line searches, and momentum methods on the streaming engine
+        that found L underestimated, change it).
     lipschitz_ : float or None
         ``L``, the largest eigenvalue of ``XᵀX/m`` in the optimised coordinates (2/L is the stable bound).
     condition_number_ : float or None

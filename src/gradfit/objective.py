@@ -425,6 +425,8 @@ class StreamingLeastSquares:
     """
 
     streaming = True
+    #: L comes from a few Lanczos steps, not an eigendecomposition (see :attr:`spectrum_estimate`).
+    lipschitz_estimated = True
 
     def __init__(self, source, *, fit_intercept: bool, standardize: bool, alpha: float = 0.0, l1_ratio: float = 0.0) -> None:  # noqa: ANN001
         # Only standardized frames need the columns' spreads, and only centred ones their means.

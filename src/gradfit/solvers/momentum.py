@@ -21,7 +21,7 @@ class MomentumState(State):
     previous: NDArray[np.float64] | None = None
     t: float = 1.0
     previous_grad: NDArray[np.float64] | None = None
-    #: Updates already computed in the coordinates of ``space`` (see :meth:`Nesterov.init`): the
+    #: Updates already computed in the coordinates of ``space`` (see :func:`_with_replay`): the
     #: next updates return them in turn, lifted to parameters.
     replay: tuple["MomentumState", ...] = ()
     space: object | None = None
@@ -29,10 +29,13 @@ class MomentumState(State):
     lipschitz: float = 0.0
 
 
-#: The momentum methods take a curvature seen along a step as a new L only when it exceeds the L in use by more
-#: than this share (rounding in the gradients cannot fake it, see :func:`_curvature`).
+#: The momentum methods check their curvature only where L is an estimate (an objective with
+#: ``lipschitz_estimated``: the streaming engine's Lanczos L), with their automatic parameters. A
+#: curvature seen along a step becomes the new L only when it exceeds the L in use by more than this
+#: share: near the gradient's rounding floor the quotient is noise, which the next gate keeps out.
 CURVATURE_MARGIN = 1e-3
-#: ... and only from gradient changes this large against ‖∇J(0)‖ (smaller ones are rounding-prone).
+#: ... and only from gradient changes this large against the driver's gradient scale (‖∇J(0)‖, or
+#: ‖∇J‖ at the anchor after recentring): smaller ones are rounding-prone.
 CURVATURE_MIN_CHANGE = 1e-8
 #: The new L is the curvature seen times (1 + this): a Rayleigh quotient is only a lower bound on
 #: λmax, and the optimal tunings are stable only a little past L (heavy ball: up to L + μ), so the
@@ -48,6 +51,11 @@ def _curvature(move: NDArray[np.float64], change: NDArray[np.float64], gradient_
     if moved == 0.0 or float(np.linalg.norm(change)) < CURVATURE_MIN_CHANGE * gradient_scale:
         return 0.0
     return float(move @ change) / moved
+
+
+def _checks_curvature(solver, objective) -> bool:
+    """Whether updates measure their curvature against L: automatic parameters on an estimated L."""
+    return solver.learning_rate == "auto" and solver.momentum is None and getattr(objective, "lipschitz_estimated", False)
 
 
 def _ask_for_krylov_space(objective, theta0: NDArray[np.float64]) -> bool:
@@ -100,8 +108,8 @@ class HeavyBall:
     ``L`` and ``μ`` are the largest and smallest (non-negligible) eigenvalues of ``G``.
     Smooth objectives only: an L1 penalty needs :class:`Nesterov` or gradient descent.
 
-    Polyak's step is stable only for curvatures below ``L + μ``; with the automatic step each update
-    measures the curvature along its move, and one above L (an estimated L that fell short), times
+    Polyak's step is stable only for curvatures below ``L + μ``; where L is estimated (the streaming
+    engine) and the parameters are automatic, each update measures the curvature along its move, and one above L (an estimated L that fell short), times
     1.1, becomes the new L, the momentum dropped. On a streaming objective its first updates from 0
     are computed in the Krylov space of the Lanczos estimate of L and μ, as :class:`Nesterov`'s are.
     """
@@ -145,7 +153,7 @@ class HeavyBall:
         alpha, beta = self.parameters(objective, state.lipschitz)
         theta = state.theta - alpha * state.grad + beta * (state.theta - state.previous)
         loss, grad, grad_norm = evaluate(objective, theta)
-        if self.learning_rate == "auto":
+        if _checks_curvature(self, objective):
             curvature = _curvature(theta - state.theta, grad - state.grad, objective.gradient_scale)
             if curvature > state.lipschitz * (1.0 + CURVATURE_MARGIN):
                 # Polyak's step is stable only below L + μ: L was underestimated (see Nesterov);
@@ -178,8 +186,8 @@ class Nesterov:
     curvatures in [μ, L] (Lessard, Recht & Packard, 2016): the error contracts by ``1 − 2/√(3κ + 1)``
     per update, against ``1 − 1/√κ`` for the textbook ``1/L`` with ``(√κ − 1)/(√κ + 1)`` (on κ = 3.7:
     0.43 instead of 0.48, 17 updates to 1e-6 instead of 19). It is stable only while every curvature
-    stays below about ``L(1 + 0.38/√κ)``, so with the automatic step each update also measures the
-    curvature along its move (``sᵀGs/sᵀs``, from the two gradients it has): one above L means L
+    stays below about ``L(1 + 0.38/√κ)``, so where L is estimated (the streaming engine) and the
+    parameters are automatic, each update also measures the curvature along its move (``sᵀGs/sᵀs``, from the two gradients it has): one above L means L
     was underestimated (a streaming fit estimates it from a few Lanczos steps), and the run goes on
     with 1.1 times that curvature as L, restarting its momentum.
 
@@ -236,7 +244,7 @@ class Nesterov:
         loss, grad, grad_norm = evaluate(objective, theta0)
         # L and μ are known from here on (the driver needs them too, for its divergence test).
         alpha = self.step_size(objective)
-        objective.strong_convexity
+        _ = objective.strong_convexity
         state = MomentumState(theta0, 0, loss, grad, grad_norm, alpha, previous=theta0, t=1.0,
                               previous_grad=grad, lipschitz=objective.lipschitz)
         return _with_replay(self, objective, theta0, state, wanted)
@@ -258,7 +266,7 @@ class Nesterov:
             _, lookahead_grad = objective.loss_grad(lookahead)
         theta = objective.prox(lookahead - alpha * lookahead_grad, alpha)
         loss, grad, grad_norm = evaluate(objective, theta)
-        if self.learning_rate == "auto":
+        if _checks_curvature(self, objective):
             curvature = _curvature(theta - lookahead, grad - lookahead_grad, objective.gradient_scale)
             if curvature > state.lipschitz * (1.0 + CURVATURE_MARGIN):
                 # G curves more than the L the step was made for (an estimate of L from a few

@@ -485,9 +485,9 @@ class StreamingLeastSquares:
         """``G v = ZᵀZv/m + ridge∘v``: one pass."""
         return self._pass(vector, with_target=False)[1] + self.ridge * vector
 
-    @property
+    @cached_property
     def gradient_scale(self) -> float:
-        """``‖∇J(0)‖`` (one pass the first time; the solver's start at 0 then reuses it)."""
+        """``‖∇J(0)‖`` (one pass, which the solver's start at 0 then reuses; a constant, kept)."""
         norm = float(np.linalg.norm(self.loss_grad(np.zeros(self.n_params))[1]))
         return norm if norm > 0 else 1.0
 
@@ -515,7 +515,7 @@ class StreamingLeastSquares:
         """
         p = self.n_params
         steps = min(LANCZOS_STEPS, p)
-        start = self.loss_grad(np.zeros(p))[1]
+        loss_at_zero, start = self.loss_grad(np.zeros(p))
         from_gradient = bool(np.any(start))
         if not from_gradient:
             start = np.ones(p)
@@ -551,8 +551,7 @@ class StreamingLeastSquares:
             else:
                 extended = tridiagonal
             kept = basis if extended.shape[0] == basis.shape[0] else basis[: extended.shape[0]].copy()
-            self._krylov = KrylovSpace(kept, extended, start_norm,
-                                       self.loss_grad(np.zeros(p))[0])
+            self._krylov = KrylovSpace(kept, extended, start_norm, loss_at_zero)
         return bottom, max(top, 0.0)
 
     def want_krylov_space(self) -> None:
@@ -591,8 +590,9 @@ class KrylovSpace:
     and ``T̃`` the ``(k+1) × k`` Lanczos matrix, ``G Q_kᵀ = Q_{k+1}ᵀ T̃``. For θ = Q_kᵀc therefore
     ``∇J(θ) = Q_{k+1}ᵀ(T̃c + ‖∇J(0)‖e₁)`` and ``J(θ) = J(0) + ‖∇J(0)‖c₁ + cᵀT_kc/2``, exactly,
     without a pass over the data. A Krylov-type method (gradient descent, momentum, Nesterov, CG)
-    started at 0 without L1 keeps its ``j``-th iterate in the span of the first ``j`` vectors, so its first ``k`` updates can be made on
-    :meth:`restricted` coordinates and lifted back: the same numbers, up to rounding.
+    started at 0 without L1 keeps its ``j``-th iterate in the span of the first ``j`` vectors, so
+    its first ``k`` updates can be made on :meth:`restricted` coordinates and lifted back: the same
+    numbers, up to rounding.
 
     Parameters
     ----------
@@ -638,8 +638,11 @@ class KrylovObjective:
     """
 
     streaming = True
-    has_l1 = False
     l1 = None
+    has_l1 = LeastSquares.has_l1
+    penalty = LeastSquares.penalty
+    prox = LeastSquares.prox
+    stationarity = LeastSquares.stationarity
 
     def __init__(self, space: KrylovSpace, lipschitz: float, strong_convexity: float) -> None:
         self.space = space
@@ -657,12 +660,3 @@ class KrylovObjective:
         grad[0] += space.start_norm
         loss = space.loss_at_zero + space.start_norm * float(c[0]) + 0.5 * float(c @ curved[:known])
         return max(loss, 0.0), grad  # J ≥ 0; near an exact fit the sum can cancel to a rounding below 0
-
-    def penalty(self, coordinates: NDArray[np.float64]) -> float:
-        return 0.0
-
-    def prox(self, coordinates: NDArray[np.float64], step: float) -> NDArray[np.float64]:
-        return coordinates
-
-    def stationarity(self, coordinates: NDArray[np.float64], grad: NDArray[np.float64]) -> float:
-        return float(np.linalg.norm(grad))

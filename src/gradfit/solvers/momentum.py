@@ -58,22 +58,20 @@ def _checks_curvature(solver, objective) -> bool:
     return solver.learning_rate == "auto" and solver.momentum is None and getattr(objective, "lipschitz_estimated", False)
 
 
-def _ask_for_krylov_space(objective, theta0: NDArray[np.float64]) -> bool:
+def _ask_for_krylov_space(objective, theta0: NDArray[np.float64]) -> None:
     """Ask a streaming objective to keep the Lanczos vectors of its L, μ estimate (before it is made),
-    where a momentum method from ``theta0`` can use them; whether it was asked."""
-    wanted = hasattr(objective, "want_krylov_space") and not objective.has_l1 and not np.any(theta0)
-    if wanted:
+    where a momentum method from ``theta0`` can use them (the objective hands them over only then)."""
+    if hasattr(objective, "want_krylov_space") and not objective.has_l1 and not np.any(theta0):
         objective.want_krylov_space()
-    return wanted
 
 
-def _with_replay(solver, objective, theta0: NDArray[np.float64], state: "MomentumState", wanted: bool) -> "MomentumState":
+def _with_replay(solver, objective, theta0: NDArray[np.float64], state: "MomentumState") -> "MomentumState":
     """``state`` with the solver's first updates precomputed in the Krylov space of the estimate.
 
     The solver's own ``init`` and ``step`` run on the objective restricted to that space (no
     passes; see :class:`~gradfit.objective.KrylovSpace`) and the states are kept in its coordinates:
     :func:`_replayed` lifts them to parameters one update at a time."""
-    space = objective.krylov_space(theta0) if wanted else None
+    space = objective.krylov_space(theta0) if hasattr(objective, "krylov_space") else None
     if space is None:
         return state
     restricted = space.restricted(objective)
@@ -141,11 +139,11 @@ class HeavyBall:
         return objective.lipschitz / mu if mu > 0 else 1.0
 
     def init(self, objective, theta0: NDArray[np.float64]) -> MomentumState:
-        wanted = _ask_for_krylov_space(objective, theta0)
+        _ask_for_krylov_space(objective, theta0)
         loss, grad, grad_norm = evaluate(objective, theta0)
         state = MomentumState(theta0, 0, loss, grad, grad_norm, self.parameters(objective)[0], previous=theta0,
                               previous_grad=grad, lipschitz=objective.lipschitz)
-        return _with_replay(self, objective, theta0, state, wanted)
+        return _with_replay(self, objective, theta0, state)
 
     def step(self, objective, state: MomentumState) -> MomentumState:
         if state.replay:
@@ -240,14 +238,14 @@ class Nesterov:
         return (objective.lipschitz / mu) ** 0.5 if mu > 0 else 1.0
 
     def init(self, objective, theta0: NDArray[np.float64]) -> MomentumState:
-        wanted = _ask_for_krylov_space(objective, theta0)
+        _ask_for_krylov_space(objective, theta0)
         loss, grad, grad_norm = evaluate(objective, theta0)
         # L and μ are known from here on (the driver needs them too, for its divergence test).
         alpha = self.step_size(objective)
         _ = objective.strong_convexity
         state = MomentumState(theta0, 0, loss, grad, grad_norm, alpha, previous=theta0, t=1.0,
                               previous_grad=grad, lipschitz=objective.lipschitz)
-        return _with_replay(self, objective, theta0, state, wanted)
+        return _with_replay(self, objective, theta0, state)
 
     def step(self, objective, state: MomentumState) -> MomentumState:
         if state.replay:

@@ -83,9 +83,11 @@ SUFFIXES = {"parquet": (".parquet",), "csv": (".csv",)}
 #: most MAX_BATCH_ROWS. Measured on 4,000,000 × 50 in Parquet files of 500,000-row row groups written
 #: with pyarrow's defaults (2 cores), reading alone peaks 190 MB above the imports at 8,192 rows,
 #: 226 MB at 32,768, 259 MB at 40,960 and 269 MB at 65,536; pyarrow's decoding costs 10% more CPU
-#: at 32,768 rows than at 65,536, and 40% more at 8,192.
+#: at 32,768 rows than at 65,536, and 40% more at 8,192. The whole fit, with the decoding threads
+#: below (medians of 7-9 runs, the variants in turn, four such runs): 65,536 rows 1.03-1.14 s, the
+#: former default (32,768 rows, one decoding thread) 1.21-1.25 s; peak RSS 441-446 MB against 384 MB.
 MAX_BATCH_ROWS = 65_536
-BATCH_BYTES = 16 << 20
+BATCH_BYTES = 32 << 20
 
 #: Rows of a chunk, the unit of work of one reducing thread: a batch is cut into MAX_WORKERS chunks,
 #: or more, of MIN_CHUNK_ROWS to CHUNK_ROWS rows (51 columns × 8192 rows is 3.3 MiB of
@@ -110,10 +112,12 @@ CSV_MAX_BLOCK_BYTES = 1 << 30
 MAX_WORKERS = 8
 
 #: pyarrow decodes a batch's columns in its own threads only where there are at least this many
-#: CPUs. On 2 its threads cost more than they save: a plain scan of 4,000,000 × 50 took 1.08 s of
-#: CPU single-threaded, 1.28-1.48 s threaded (in 0.7-0.8 s instead of 1.06 s), and one core
-#: decoding while the other reduces beat both cores doing both.
-DECODE_THREADS_MIN_CPUS = 3
+#: CPUs; the reducing threads are then one per CPU. On 2 CPUs with batches of 32,768 rows one core
+#: decoding while the other reduced was the faster (a plain scan of 4,000,000 × 50 took 1.08 s of
+#: CPU single-threaded, 1.28-1.48 s threaded); with 65,536-row batches, threads decoding and two
+#: reducing took 1.14 s a fit against 1.18 s for one decoding thread (medians of 9, in turn), at the
+#: same peak RSS (441-446 MB against 445 MB). CSV (1,000,000 × 31, 608 MB) fits in the same time either way.
+DECODE_THREADS_MIN_CPUS = 2
 
 #: Batches decoded ahead of the one being reduced (each is ``batch_rows`` rows of the used columns).
 PREFETCH_BATCHES = 1
@@ -154,9 +158,9 @@ class FileSource:
         ``NA``, ``N/A``, ``NaN``, ``null`` or ``None``, in any case) instead of refusing them.
         ``n_dropped`` says how many after :meth:`stats`. Infinite values are still refused.
     workers : int, optional
-        Threads reducing each batch's chunks while pyarrow decodes the next batch (default: the
-        number of CPUs, at most 8; on 2 CPUs, 1, the other decoding). The result does not depend
-        on it.
+        Threads reducing each batch's chunks while pyarrow decodes the next batch in its own
+        threads (default: the number of CPUs, at most 8; on 1 CPU, 1, decoding in turn). The
+        result does not depend on it.
 
     Attributes
     ----------
@@ -229,7 +233,7 @@ class FileSource:
         self.drop_missing = bool(drop_missing)
         cpus = os.cpu_count() or 1
         self._decode_threads = cpus >= DECODE_THREADS_MIN_CPUS
-        # Where one thread decodes, it has a core of its own; the others reduce.
+        # Where pyarrow decodes in one thread, that thread has a core of its own; the others reduce.
         self.workers = workers or max(1, min(cpus if self._decode_threads else cpus - 1, MAX_WORKERS))
         self.format, self.files = _find_files(self.path, format)
         self._layout = _read_layout(self.format, self.files, target, features, drop_missing=self.drop_missing)

@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gradfit.objective import DENSE_SPECTRUM_MAX
-from gradfit.solvers import State, Trajectory, evaluate, evaluate_after_move
+from gradfit.solvers import ReplayState, State, Trajectory, ask_for_krylov_space, evaluate, evaluate_after_move, replayed, with_replay
 
 __all__ = ["GradientDescent", "LINE_SEARCHES"]
 
@@ -32,7 +32,10 @@ class GradientDescent:
         The step α_k in the optimised coordinates.
 
         - a float: constant α. Any ``α < 2/L`` converges; ``α > 2/L`` diverges.
-        - ``"auto"``: constant ``1/L``, ``L`` the largest eigenvalue of ``G = ZᵀZ/m``.
+        - ``"auto"``: constant ``1/L``, ``L`` the largest eigenvalue of ``G = ZᵀZ/m``. On a
+          streaming objective L is estimated by Lanczos steps from ``∇J(0)``; a run from 0 without
+          L1 makes its first updates from them (see :class:`~gradfit.objective.KrylovSpace`), so the
+          estimate costs no passes of its own.
         - ``"armijo"``: backtracking from twice the last step, halving until
           ``f(θ⁺) ≤ f(θ) + ∇f(θ)ᵀ(θ⁺ − θ) + ‖θ⁺ − θ‖²/2α`` (Beck & Teboulle's proximal form of
           Armijo's rule; without L1 it reads ``f(θ⁺) ≤ f(θ) − ½α‖∇f‖²``). Every ``α ≤ 1/L`` passes.
@@ -69,10 +72,17 @@ class GradientDescent:
         return 1.0 / objective.lipschitz if self.learning_rate == "auto" or not self.constant else float(self.learning_rate)
 
     def init(self, objective, theta0: NDArray[np.float64]) -> State:
+        # The automatic step needs L: on a streaming objective its Lanczos passes are the first updates.
+        replays = self.learning_rate == "auto"
+        if replays:
+            ask_for_krylov_space(objective, theta0)
         loss, grad, grad_norm = evaluate(objective, theta0)
-        return State(theta0, 0, loss, grad, grad_norm, self.step_size(objective))
+        state = ReplayState(theta0, 0, loss, grad, grad_norm, self.step_size(objective))
+        return with_replay(self, objective, theta0, state) if replays else state
 
     def step(self, objective, state: State) -> State:
+        if getattr(state, "replay", ()):
+            return replayed(state)
         if self.learning_rate == "line_search":
             curved = objective.hess_vec(state.grad)
             curvature = float(state.grad @ curved)

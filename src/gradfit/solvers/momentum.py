@@ -9,24 +9,21 @@ from typing import ClassVar, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from gradfit.solvers import State, evaluate
+from gradfit.solvers import ReplayState, ask_for_krylov_space, evaluate, replayed, with_replay
 
 __all__ = ["HeavyBall", "Nesterov", "MomentumState"]
 
 
 @dataclass(frozen=True)
-class MomentumState(State):
-    """A :class:`State` that also remembers the previous iterate and FISTA's ``t``."""
+class MomentumState(ReplayState):
+    """A :class:`~gradfit.solvers.ReplayState` that also remembers the previous iterate and FISTA's ``t``."""
 
     previous: NDArray[np.float64] | None = None
     t: float = 1.0
     previous_grad: NDArray[np.float64] | None = None
-    #: Updates already computed in the coordinates of ``space`` (see :func:`_with_replay`): the
-    #: next updates return them in turn, lifted to parameters.
-    replay: tuple["MomentumState", ...] = ()
-    space: object | None = None
     #: The curvature bound L the automatic parameters are made for (raised when an update sees more).
     lipschitz: float = 0.0
+    vectors: ClassVar[tuple[str, ...]] = ("theta", "grad", "previous", "previous_grad")
 
 
 #: The momentum methods check their curvature only where L is an estimate (an objective with
@@ -56,39 +53,6 @@ def _curvature(move: NDArray[np.float64], change: NDArray[np.float64], gradient_
 def _checks_curvature(solver, objective) -> bool:
     """Whether updates measure their curvature against L: automatic parameters on an estimated L."""
     return solver.learning_rate == "auto" and solver.momentum is None and getattr(objective, "lipschitz_estimated", False)
-
-
-def _ask_for_krylov_space(objective, theta0: NDArray[np.float64]) -> None:
-    """Ask a streaming objective to keep the Lanczos vectors of its L, μ estimate (before it is made),
-    where a momentum method from ``theta0`` can use them (the objective hands them over only then)."""
-    if hasattr(objective, "want_krylov_space") and not objective.has_l1 and not np.any(theta0):
-        objective.want_krylov_space()
-
-
-def _with_replay(solver, objective, theta0: NDArray[np.float64], state: "MomentumState") -> "MomentumState":
-    """``state`` with the solver's first updates precomputed in the Krylov space of the estimate.
-
-    The solver's own ``init`` and ``step`` run on the objective restricted to that space (no
-    passes; see :class:`~gradfit.objective.KrylovSpace`) and the states are kept in its coordinates:
-    :func:`_replayed` lifts them to parameters one update at a time."""
-    space = objective.krylov_space(theta0) if hasattr(objective, "krylov_space") else None
-    if space is None:
-        return state
-    restricted = space.restricted(objective)
-    small = solver.init(restricted, np.zeros(space.dimension))
-    replay = []
-    for _ in range(space.exact_updates):
-        small = solver.step(restricted, small)
-        replay.append(small)
-    return replace(state, replay=tuple(replay), space=space)
-
-
-def _replayed(state: "MomentumState") -> "MomentumState":
-    """The next precomputed update, lifted from Krylov coordinates to parameters."""
-    small, space, rest = state.replay[0], state.space, state.replay[1:]
-    return replace(small, theta=space.lift(small.theta), grad=space.lift(small.grad),
-                   previous=space.lift(small.previous), previous_grad=space.lift(small.previous_grad),
-                   replay=rest, space=space if rest else None)
 
 
 @dataclass(frozen=True)
@@ -139,15 +103,15 @@ class HeavyBall:
         return objective.lipschitz / mu if mu > 0 else 1.0
 
     def init(self, objective, theta0: NDArray[np.float64]) -> MomentumState:
-        _ask_for_krylov_space(objective, theta0)
+        ask_for_krylov_space(objective, theta0)
         loss, grad, grad_norm = evaluate(objective, theta0)
         state = MomentumState(theta0, 0, loss, grad, grad_norm, self.parameters(objective)[0], previous=theta0,
                               previous_grad=grad, lipschitz=objective.lipschitz)
-        return _with_replay(self, objective, theta0, state)
+        return with_replay(self, objective, theta0, state)
 
     def step(self, objective, state: MomentumState) -> MomentumState:
         if state.replay:
-            return _replayed(state)
+            return replayed(state)
         alpha, beta = self.parameters(objective, state.lipschitz)
         theta = state.theta - alpha * state.grad + beta * (state.theta - state.previous)
         loss, grad, grad_norm = evaluate(objective, theta)
@@ -238,18 +202,18 @@ class Nesterov:
         return (objective.lipschitz / mu) ** 0.5 if mu > 0 else 1.0
 
     def init(self, objective, theta0: NDArray[np.float64]) -> MomentumState:
-        _ask_for_krylov_space(objective, theta0)
+        ask_for_krylov_space(objective, theta0)
         loss, grad, grad_norm = evaluate(objective, theta0)
         # L and μ are known from here on (the driver needs them too, for its divergence test).
         alpha = self.step_size(objective)
         _ = objective.strong_convexity
         state = MomentumState(theta0, 0, loss, grad, grad_norm, alpha, previous=theta0, t=1.0,
                               previous_grad=grad, lipschitz=objective.lipschitz)
-        return _with_replay(self, objective, theta0, state)
+        return with_replay(self, objective, theta0, state)
 
     def step(self, objective, state: MomentumState) -> MomentumState:
         if state.replay:
-            return _replayed(state)
+            return replayed(state)
         mu = 0.0 if objective.has_l1 else objective.strong_convexity
         alpha, beta = self._parameters(state.lipschitz, mu, objective.has_l1)
         t_next = (1.0 + math.sqrt(1.0 + 4.0 * state.t * state.t)) / 2.0

@@ -14,6 +14,9 @@ scikit-learn's Ridge (cholesky), errors against numpy's lstsq.
 
 The reference solution is scipy's LSQR run to atol = btol = 1e-14. Anchors measured in the same
 run: one sparse mat-vec ``X @ v`` and one ``X.T @ r``. Every time is a median over the repeats.
+The ``floor`` line gives the least ratio a fit of N passes could reach with these kernels: a pass
+is the two anchor products (the first two passes, one ``X.T`` product each), at best split evenly
+over the cores.
 """
 
 from __future__ import annotations
@@ -131,6 +134,7 @@ def main() -> int:
         print(f"{label:44s} {seconds:9.3f} {seconds / best:10.2f} {err:11.1e}")
 
     status = 0
+    passes = {}
     for solver in ("auto", "cg", "nesterov"):
         tol, seconds, err, model = loosest(
             lambda tol: LinearRegression(solver=solver, fit_intercept=False, tol=tol, max_iter=2000)  # noqa: B023
@@ -140,6 +144,7 @@ def main() -> int:
         status |= 0 if met else 1
         label = f"gradfit {solver}" + (f" (ran {model.solver_})" if solver == "auto" else "") + f" tol={tol:g}"
         print(f"{label:44s} {seconds:9.3f} {ratio:10.2f} {err:11.1e} {model.n_passes_:7d}  {'MET' if met else 'MISSED'}")
+        passes[solver] = model.n_passes_
 
     if not args.no_sgd:
         with warnings.catch_warnings():
@@ -148,6 +153,16 @@ def main() -> int:
             seconds = median_time(lambda: sgd.fit(X, y), repeats=1, warmup=False)
         print(f"{'scikit-learn SGDRegressor (defaults)':44s} {seconds:9.3f} {seconds / best:10.2f} {error(sgd.coef_):11.1e}")
     print(f"best scikit-learn: {best_label}")
+    cores = os.cpu_count() or 1
+
+    def floor(n_passes: int) -> float:
+        """Least time of a fit: its first two passes (column moments, ∇J(0)) are one X.T product each,
+        the others one product each way, all split evenly over the cores."""
+        return ((n_passes - 2) * (matvec + rmatvec) + 2 * rmatvec) / cores
+
+    print(f"floor: with the anchors' kernels split evenly over {cores} cores, N passes take at least "
+          f"(N − 2)·(X @ v + X.T @ r)/{cores} + 2·(X.T @ r)/{cores}: "
+          + ", ".join(f"{solver} {floor(n) / best:.2f}×" for solver, n in passes.items()))
     print(f"target: gradfit auto/cg/nesterov ≤ {TARGET_RATIO}× the best scikit-learn time at ≤ {TARGET_ERROR:g} relative error")
     return status
 

@@ -28,10 +28,11 @@ bit for bit. On 2 cores the shifted reduction costs about 20% less CPU than two 
 itself (about 2.4 ns per value for 51 columns) is most of what is left.
 
 Measured by ``benchmarks/files.py`` (4,000,000 × 50 float64 and a target in 8 Parquet files of
-1.74 GB, 2 cores): the whole fit takes 1.1-1.4 s against 0.65-0.8 s for the fastest plain pyarrow
-scan (pages through a small buffer, every value summed) and 0.8-1.0 s for a scan with pyarrow's
-defaults; on 2 cores both keep the cores busy, so the ratio is about that of CPU times (1.6). The
-fit's peak RSS is 435-475 MB, 210 MB of which is Python with numpy, scikit-learn and pyarrow loaded.
+1.74 GB, 2 cores, four runs): the whole fit takes 1.01-1.15 s against 0.66-0.88 s for the fastest
+plain pyarrow scan (pages through a small buffer, every value summed) and 0.91-0.92 s for a scan
+with pyarrow's defaults. Both keep the 2 cores busy, so the ratio follows that of CPU times
+(1.5-1.7): the fit decodes what the scan decodes and adds the product. Its peak RSS is 446-475 MB,
+about 185 MB of which is Python with numpy, scikit-learn and pyarrow loaded.
 
 Extreme columns (beyond 2^±400, see :func:`~gradfit.sources.safe_scale`). Scales must be shared
 by all chunks, but a stream cannot know its largest values before it has read them. So each batch is

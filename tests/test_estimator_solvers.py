@@ -190,13 +190,29 @@ def test_summary_matches_statsmodels_whichever_solver_fitted(solver):
     assert "x0" in text and "intercept" in text and "R-squared" in text
 
 
-def test_summary_of_a_loaded_model_asks_for_a_refit(tmp_path):
+def test_a_loaded_model_gives_the_summary_it_was_saved_with(tmp_path):
+    """The file keeps the table, so a loaded model answers summary() as the fitted one did (checked
+    against statsmodels); a file without one (an older gradfit's) asks for a refit."""
+    import json
+
+    import statsmodels.api as sm
+
     from gradfit import load
 
     X, y = regression_problem(14)
-    LinearRegression().fit(X, y).save(tmp_path / "m.json")
+    model = LinearRegression(solver="exact").fit(X, y)
+    model.save(tmp_path / "m.json")
+    loaded = load(tmp_path / "m.json").summary()
+    reference = sm.OLS(y, sm.add_constant(X)).fit()
+    np.testing.assert_allclose(loaded.std_err, reference.bse, rtol=1e-8)
+    np.testing.assert_allclose(loaded.p_value, reference.pvalues, rtol=1e-6, atol=1e-300)
+    assert loaded.r_squared == pytest.approx(reference.rsquared, rel=1e-10)
+    assert str(loaded) == str(model.summary())
+    document = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
+    del document["summary"]
+    (tmp_path / "old.json").write_text(json.dumps(document), encoding="utf-8")
     with pytest.raises(ValueError, match="Fit the model again"):
-        load(tmp_path / "m.json").summary()
+        load(tmp_path / "old.json").summary()
 
 
 def test_a_source_can_be_fitted_directly_and_carries_its_target():

@@ -181,6 +181,49 @@ def test_loaded_model_can_be_refitted(tmp_path):
     assert bits(loaded.fit(X, y).coef_) == bits(refit.coef_)
 
 
+@pytest.mark.parametrize("params", [{}, {"fit_intercept": False}, {"solver": "exact"}], ids=["gd", "no-intercept", "exact"])
+def test_summary_round_trips_bit_for_bit(tmp_path, params):
+    X, y = random_problem(15)
+    model = LinearRegression(**params).fit(pd.DataFrame(X, columns=["a", "b", "c"]), y)
+    saved, loaded = model.summary(), round_trip(model, tmp_path).summary()
+    assert loaded.names == saved.names and loaded.notes == saved.notes
+    for name in (*saved.TERM_FIELDS, *saved.MODEL_FIELDS):
+        assert_same_value(name, getattr(saved, name), getattr(loaded, name))
+    assert str(loaded) == str(model.summary())
+
+
+def test_a_loaded_model_saved_again_keeps_its_summary_and_a_refit_replaces_it(tmp_path):
+    X, y = random_problem(16)
+    loaded = round_trip(LinearRegression().fit(X, y), tmp_path)
+    again = tmp_path / "again.json"
+    loaded.save(again)
+    assert again.read_text(encoding="utf-8") == (tmp_path / "model.json").read_text(encoding="utf-8")
+    loaded.fit(X[:30], y[:30])
+    assert loaded.summary().n_samples == 30
+
+
+def test_a_streaming_fit_saves_no_summary(tmp_path):
+    import scipy.sparse as sp
+
+    X, y = random_problem(17)
+    model = LinearRegression(solver="cg").fit(sp.csr_matrix(X), y)
+    assert model.engine_ == "streaming"
+    path = tmp_path / "model.json"
+    model.save(path)
+    assert json.loads(path.read_text(encoding="utf-8"))["summary"] is None
+    with pytest.raises(ValueError, match="holds no summary"):
+        gradfit.load(path).summary()
+
+
+def test_summary_statistics_that_give_no_table_save_none(tmp_path):
+    X, y = random_problem(18)
+    model = LinearRegression().fit(X, y)
+    model.coef_ = np.full(3, np.nan)  # a table needs finite coefficients
+    path = tmp_path / "model.json"
+    model.save(path)
+    assert json.loads(path.read_text(encoding="utf-8"))["summary"] is None
+
+
 # ----------------------------------------------------------------------------- the file itself
 
 
@@ -207,6 +250,7 @@ def test_file_is_strict_human_readable_json(tmp_path):
     assert document["converged"] is True and document["status"] == "tol"
     assert document["message"] == model.message_
     assert set(document["history"]) == {"loss", "grad_norm", "step_size", "elapsed"}
+    assert document["summary"] == model.summary().to_dict()
     # Readable: one field per line, each array on a single line, unicode kept as written.
     lines = text.splitlines()
     assert lines[0] == "{" and lines[-1] == "}"
@@ -533,6 +577,27 @@ def test_loss_history_must_be_the_history_loss(saved):
     path, document = saved
     document["loss_history"][0] = document["loss_history"][0] * 2
     with pytest.raises(ModelFileError, match="'loss_history' differs from 'history.loss'"):
+        gradfit.load(write_document(path, document))
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda summary: "table", "field 'summary' must be an object or null; got a JSON string"),
+        (lambda summary: summary.pop("r_squared") and summary, "'summary': missing field 'r_squared'"),
+        (lambda summary: summary.update(rank=2.5) or summary, "'summary': field 'rank' must be an integer"),
+        (lambda summary: summary.update(confidence_level=0.9) or summary, "this gradfit reports 0.95 intervals"),
+        (lambda summary: summary["terms"][1].pop("p_value") and summary, "missing field 'terms\\[1\\].p_value'"),
+        (lambda summary: summary["terms"][2].update(t=[1]) or summary, "field 'terms\\[2\\].t' must be a number"),
+        (lambda summary: summary["terms"].pop() and summary, "'summary' has 3 terms but the model has 4 coefficients"),
+    ],
+    ids=["not-an-object", "missing-model-field", "non-integer-rank", "other-level", "missing-term-field",
+         "non-number-term-field", "too-few-terms"],
+)
+def test_a_bad_summary_is_refused_naming_the_field(saved, edit, message):
+    path, document = saved
+    document["summary"] = edit(document["summary"])
+    with pytest.raises(ModelFileError, match=message):
         gradfit.load(write_document(path, document))
 
 

@@ -352,6 +352,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         objective = StreamingLeastSquares(source, **penalty) if streams else LeastSquares.from_source(source, **penalty)
         self.engine_ = "streaming" if streams else "statistics"
         self._stats = objective.stats
+        self._saved_summary = None  # a summary read from a model file is not this fit's
         self.solver_ = self._resolve_solver(objective)
         if self.solver_ in DIRECT_SOLVERS:
             self._fit_exact(source, objective)
@@ -531,10 +532,13 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         error, t, p and 95% interval (OLS/WLS formulas, as statsmodels reports them).
 
         Computed from the sufficient statistics gathered by ``fit`` (never from the rows again), at
-        whatever coefficients the solver reached; ``print(model.summary())`` shows the table.
+        whatever coefficients the solver reached; ``print(model.summary())`` shows the table. A model
+        saved with :meth:`save` keeps its summary in the file, and :func:`gradfit.load` gives it back.
         """
         check_is_fitted(self)
         stats = getattr(self, "_stats", None)
+        if stats is None and getattr(self, "_saved_summary", None) is not None:
+            return self._saved_summary  # a loaded model: the summary its file kept
         if stats is None and getattr(self, "engine_", None) == "streaming":
             raise ValueError(
                 "summary() needs the d × d statistics, which a streaming fit (sparse or very wide X) does "
@@ -543,8 +547,9 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             )
         if stats is None:
             raise ValueError(
-                "summary() needs the training statistics gathered by fit(); a model loaded from a file "
-                "does not carry them. Fit the model again to get its summary."
+                "summary() needs the training statistics gathered by fit(); this model was loaded from a "
+                "file that holds no summary (saved from a streaming fit, or by an older gradfit). Fit the "
+                "model again to get its summary."
             )
         from gradfit.summary import summarize
 

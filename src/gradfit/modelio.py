@@ -15,14 +15,18 @@ A model file is one JSON object::
       "final_loss": 0.0061,
       "loss_history": [...],                                      # loss_history_
       "history": {"loss": [...], "grad_norm": [...], "step_size": [...], "elapsed": [...]},
-      "learning_rate": 1.0, "lipschitz": 1.0, "condition_number": "inf"
+      "learning_rate": 1.0, "lipschitz": 1.0, "condition_number": "inf",
+      "summary": {"n_samples": 100, "r_squared": 0.99, ..., "terms": [...]}   # or null
     }
 
 Numbers are written with Python's shortest round-tripping repr, so every float64 (negative zero and
 subnormals included) reads back bit for bit and a loaded model predicts exactly what the saved one
 did. JSON has no infinities or NaN: a non-finite float is written as the string ``"inf"``, ``"-inf"``
 or ``"nan"`` (in ``params`` too) and read back as the float. ``learning_rate``, ``lipschitz`` and
-``condition_number`` are ``null`` when the solver has none (``"exact"``).
+``condition_number`` are ``null`` when the solver has none (``"exact"``). ``summary`` is the
+inference table (:meth:`~gradfit.summary.ModelSummary.to_dict`), so that a loaded model's
+``summary()`` gives what the fitted one did; it is ``null`` for a streaming fit, which has none, and
+absent from files written before it was added (they load without it).
 
 Anything that is not such a file is refused with :class:`~gradfit.errors.ModelFileError` (a
 ``ValueError``) and a one-line message that names the problem.
@@ -119,7 +123,19 @@ def _document(estimator) -> dict[str, Any]:
         "learning_rate": _encode_optional_float(estimator.learning_rate_),
         "lipschitz": _encode_optional_float(estimator.lipschitz_),
         "condition_number": _encode_optional_float(estimator.condition_number_),
+        "summary": _summary_document(estimator),
     }
+
+
+def _summary_document(estimator) -> dict[str, Any] | None:
+    """The model's inference table as :meth:`~gradfit.summary.ModelSummary.to_dict` writes it; None
+    where it has none (a streaming fit gathers no d × d statistics)."""
+    if getattr(estimator, "_stats", None) is None and getattr(estimator, "_saved_summary", None) is None:
+        return None
+    try:
+        return estimator.summary().to_dict()
+    except ValueError:  # statistics that give no table (no rows, non-finite coefficients)
+        return None
 
 
 def _encode_float(value) -> float | str:
@@ -417,6 +433,8 @@ class _Reader:
         estimator.learning_rate_ = self.optional_number("learning_rate")
         estimator.lipschitz_ = self.optional_number("lipschitz")
         estimator.condition_number_ = self.optional_number("condition_number")
+        # the summary came later in format 1; files without one load without it
+        estimator._saved_summary = self.summary(n_features + int(estimator.fit_intercept)) if "summary" in self.document else None
         return estimator
 
     def set_params(self, estimator, params: dict[str, Any]) -> None:
@@ -442,6 +460,25 @@ class _Reader:
         if len(value) != n_features:
             raise self.refuse(f"'feature_names' has {len(value)} names but 'n_features_in' is {n_features}")
         return np.asarray(value, dtype=object)
+
+    def summary(self, n_terms: int):  # noqa: ANN201 - ModelSummary or None
+        from gradfit.summary import ModelSummary
+
+        value = self.raw("summary")
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise self.wrong_type("summary", "an object or null", value)
+        try:
+            summary = ModelSummary.from_dict(value)
+        except ValueError as error:
+            raise self.refuse(f"'summary': {error}") from None
+        if len(summary.names) != n_terms:
+            raise self.refuse(
+                f"'summary' has {len(summary.names)} terms but the model has {n_terms} coefficients "
+                "(intercept included)"
+            )
+        return summary
 
     def history(self) -> History:
         records = self.object("history")

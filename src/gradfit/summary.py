@@ -172,6 +172,61 @@ class ModelSummary:
         """:meth:`to_dict` as strict JSON text."""
         return json.dumps(self.to_dict(), allow_nan=False)
 
+    @classmethod
+    def from_dict(cls, document: dict[str, Any]) -> "ModelSummary":
+        """The summary :meth:`to_dict` wrote, bit for bit (how a saved model keeps its summary).
+
+        Raises
+        ------
+        ValueError
+            Naming the first field that is missing or not what :meth:`to_dict` writes.
+        """
+        if not isinstance(document, dict):
+            raise ValueError(f"a summary must be an object; got {type(document).__name__}")
+
+        def get(container: dict[str, Any], name: str, where: str) -> Any:
+            if name not in container:
+                raise ValueError(f"missing field {where + name!r}")
+            return container[name]
+
+        def number(value: Any, where: str) -> float:
+            if isinstance(value, str) and value in _NON_FINITE_JSON:
+                return float(value)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"field {where!r} must be a number (or \"nan\", \"inf\", \"-inf\")")
+            return float(value)
+
+        values: dict[str, Any] = {}
+        for name in cls.MODEL_FIELDS:
+            value = get(document, name, "")
+            if name in ("n_samples", "df_model", "df_resid", "rank"):
+                if isinstance(value, bool) or not isinstance(value, int):
+                    raise ValueError(f"field {name!r} must be an integer")
+                values[name] = value
+            else:
+                values[name] = number(value, name)
+        level = number(get(document, "confidence_level", ""), "confidence_level")
+        if level != CONFIDENCE_LEVEL:
+            raise ValueError(f"field 'confidence_level' is {level}; this gradfit reports {CONFIDENCE_LEVEL} intervals")
+        notes = get(document, "notes", "")
+        if not isinstance(notes, list) or not all(isinstance(note, str) for note in notes):
+            raise ValueError("field 'notes' must be an array of strings")
+        terms = get(document, "terms", "")
+        if not isinstance(terms, list) or not terms or not all(isinstance(term, dict) for term in terms):
+            raise ValueError("field 'terms' must be a non-empty array of objects")
+        names = []
+        for index, term in enumerate(terms):
+            name = get(term, "name", f"terms[{index}].")
+            if not isinstance(name, str):
+                raise ValueError(f"field 'terms[{index}].name' must be a string")
+            names.append(name)
+        for field_name in cls.TERM_FIELDS:
+            values[field_name] = [
+                number(get(term, field_name, f"terms[{index}]."), f"terms[{index}].{field_name}")
+                for index, term in enumerate(terms)
+            ]
+        return cls(names=tuple(names), notes=tuple(notes), **values)
+
     def to_frame(self) -> Any:
         """The term table as a ``pandas.DataFrame`` indexed by term name (pandas is imported here).
 

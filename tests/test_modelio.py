@@ -215,13 +215,39 @@ def test_a_streaming_fit_saves_no_summary(tmp_path):
         gradfit.load(path).summary()
 
 
-def test_summary_statistics_that_give_no_table_save_none(tmp_path):
+@pytest.mark.parametrize("value", [np.nan, 1e300], ids=["nan", "overflowing"])
+def test_coefficients_that_give_no_table_save_the_model_without_one(tmp_path, value):
     X, y = random_problem(18)
     model = LinearRegression().fit(X, y)
-    model.coef_ = np.full(3, np.nan)  # a table needs finite coefficients
+    model.coef_ = np.full(3, value)
     path = tmp_path / "model.json"
-    model.save(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.save(path)
     assert json.loads(path.read_text(encoding="utf-8"))["summary"] is None
+    assert bits(gradfit.load(path).coef_) == bits(model.coef_)
+
+
+def test_a_loaded_table_is_not_given_for_changed_coefficients(tmp_path):
+    X, y = random_problem(19)
+    loaded = round_trip(LinearRegression().fit(X, y), tmp_path)
+    loaded.intercept_ += 1.0
+    with pytest.raises(ValueError, match="changed after loading"):
+        loaded.summary()
+    loaded.save(tmp_path / "changed.json")
+    assert json.loads((tmp_path / "changed.json").read_text(encoding="utf-8"))["summary"] is None
+
+
+def test_a_failed_refit_keeps_the_table_of_the_coefficients_it_leaves(tmp_path):
+    X, y = random_problem(20)
+    model = LinearRegression().fit(X, y)
+    before = model.summary()
+    X2, y2 = random_problem(21, n=80)
+    with pytest.raises(gradfit.DivergenceError):
+        model.set_params(learning_rate=50.0, standardize=False).fit(X2, y2)
+    after = model.summary()
+    assert after.n_samples == before.n_samples == 50
+    assert bits(after.std_err) == bits(before.std_err)
 
 
 # ----------------------------------------------------------------------------- the file itself
@@ -524,6 +550,7 @@ def test_integers_stand_for_floats(saved):
     path, document = saved
     document["intercept"] = 3
     document["coef"] = [1, -2, 0]
+    document["summary"] = None  # it was of the old coefficients (such a file is refused, see below)
     loaded = gradfit.load(write_document(path, document))
     assert loaded.intercept_ == 3.0 and isinstance(loaded.intercept_, float)
     assert loaded.coef_.dtype == np.float64 and loaded.coef_.tolist() == [1.0, -2.0, 0.0]
@@ -599,6 +626,18 @@ def test_a_bad_summary_is_refused_naming_the_field(saved, edit, message):
     document["summary"] = edit(document["summary"])
     with pytest.raises(ModelFileError, match=message):
         gradfit.load(write_document(path, document))
+
+
+def test_a_summary_of_other_coefficients_or_features_is_refused(saved):
+    path, document = saved
+    edited = json.loads(json.dumps(document))
+    edited["coef"][0] += 1.0
+    with pytest.raises(ModelFileError, match="'summary' is of other coefficients than 'coef' and 'intercept'"):
+        gradfit.load(write_document(path, edited))
+    edited = json.loads(json.dumps(document))
+    edited["feature_names"] = ["a", "b", "z"]
+    with pytest.raises(ModelFileError, match="'summary' names other terms than 'feature_names'"):
+        gradfit.load(write_document(path, edited))
 
 
 def test_unknown_parameter_is_refused_by_name(saved):

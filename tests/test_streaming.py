@@ -233,10 +233,10 @@ def test_one_pass_per_update():
     pass and the pass at θ = 0. The Lanczos estimate of L and μ that nesterov and gd need costs
     nothing more: its passes are their first updates."""
     X, y = sparse_problem(15, n=2000, d=300, density=0.03)
-    for solver, extra in (("cg", 0), ("lbfgs", 0), ("nesterov", 0), ("gd", 0)):
+    for solver in ("cg", "lbfgs", "nesterov", "gd"):
         model = LinearRegression(solver=solver, tol=1e-10, max_iter=5000).fit(X, y)
         refreshes = model.n_iter_ // GRADIENT_REFRESH if solver in ("cg", "lbfgs") else 0
-        assert model.n_passes_ <= model.n_iter_ + 2 + extra + refreshes, solver
+        assert model.n_passes_ <= model.n_iter_ + 2 + refreshes, solver
         assert f"{model.n_passes_} passes over X" in model.message_
 
 
@@ -473,6 +473,20 @@ def test_krylov_methods_replay_plain_runs_and_save_the_estimate_passes(solver, f
     assert plain.engine_ == "statistics"
     np.testing.assert_allclose(streamed.loss_history_, plain.loss_history_, rtol=1e-9)
     np.testing.assert_allclose(streamed.path_, plain.path_, rtol=1e-8, atol=1e-10)
+
+
+def test_gd_replays_only_its_automatic_steps_from_0_without_l1():
+    """Streaming gd takes its first updates from the Lanczos vectors only at the automatic 1/L, from
+    θ = 0 and without L1: a warm start, an L1 penalty or a search pays the estimate's passes on top,
+    and a given step needs no estimate at all."""
+    X, y = sparse_problem(36, n=600, d=40, density=0.2)
+    settings_ = dict(solver="gd", tol=0, max_iter=12)
+    assert LinearRegression(**settings_).fit(X, y).n_passes_ == 2 + 12
+    assert LinearRegression(**settings_, learning_rate=0.5).fit(X, y).n_passes_ == 2 + 12
+    assert LinearRegression(**settings_, alpha=0.01, l1_ratio=1.0).fit(X, y).n_passes_ == 2 + LANCZOS_STEPS + 12
+    assert LinearRegression(**settings_, learning_rate="line_search").fit(X, y).n_passes_ == 2 + LANCZOS_STEPS + 12
+    warm = LinearRegression(**settings_).fit(X, y, coef_init=np.full(X.shape[1], 0.01), intercept_init=0.5)
+    assert warm.n_passes_ == 3 + LANCZOS_STEPS + 12
 
 
 def test_nesterov_without_lanczos_vectors_steps_on_the_data():

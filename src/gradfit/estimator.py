@@ -351,11 +351,10 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             )
         objective = StreamingLeastSquares(source, **penalty) if streams else LeastSquares.from_source(source, **penalty)
         self.engine_ = "streaming" if streams else "statistics"
-        self._stats = objective.stats
-        self._saved_summary = None  # a summary read from a model file is not this fit's
         self.solver_ = self._resolve_solver(objective)
         if self.solver_ in DIRECT_SOLVERS:
             self._fit_exact(source, objective)
+            self._keep_statistics(objective)
             return []
         theta0 = self._initial_theta(objective, coef_init, intercept_init, source.n_features)
         solver = self._make_solver(self.solver_)
@@ -368,6 +367,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             self.path_iterations_ = result.path_iterations
         loss_scale = objective.frame.loss_scale
         self.coef_, self.intercept_ = coef, intercept
+        self._keep_statistics(objective)
         self.n_iter_ = result.n_iter
         self.history_: History = result.history.scaled(loss_scale)
         self.loss_history_ = self.history_.loss
@@ -434,6 +434,12 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         if "random_state" in takes:
             options["random_state"] = _seed(self.random_state)
         return cls(**options)
+
+    def _keep_statistics(self, objective) -> None:  # noqa: ANN001 - LeastSquares or StreamingLeastSquares
+        """Keep the fit's statistics for :meth:`summary`, with its coefficients (never before: a fit that
+        fails keeps the table of the coefficients it leaves), and drop a table read from a file."""
+        self._stats = objective.stats
+        self._saved_summary = None
 
     def _fit_exact(self, source: Source, objective: LeastSquares) -> None:
         if self.alpha > 0 or not isinstance(source, InMemorySource):
@@ -537,8 +543,14 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         stats = getattr(self, "_stats", None)
-        if stats is None and getattr(self, "_saved_summary", None) is not None:
-            return self._saved_summary  # a loaded model: the summary its file kept
+        saved = getattr(self, "_saved_summary", None)
+        if stats is None and saved is not None:  # a loaded model: the table its file kept
+            if not _same_bits(saved.coef, [self.intercept_, *self.coef_] if self.fit_intercept else self.coef_):
+                raise ValueError(
+                    "the summary saved with this model is of other coefficients than coef_ and intercept_ "
+                    "now hold (they were changed after loading); fit the model again to get their summary"
+                )
+            return saved
         if stats is None and getattr(self, "engine_", None) == "streaming":
             raise ValueError(
                 "summary() needs the d × d statistics, which a streaming fit (sparse or very wide X) does "
@@ -548,8 +560,8 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         if stats is None:
             raise ValueError(
                 "summary() needs the training statistics gathered by fit(); this model was loaded from a "
-                "file that holds no summary (saved from a streaming fit, or by an older gradfit). Fit the "
-                "model again to get its summary."
+                "file that holds no summary (saved from a streaming fit, from one whose table could not be "
+                "computed, or by an older gradfit). Fit the model again to get its summary."
             )
         from gradfit.summary import summarize
 
@@ -575,6 +587,12 @@ def _column_unit(X: NDArray[np.float64]) -> NDArray[np.float64]:
     scale = power_of_two_scale(np.max(np.abs(X), axis=0))
     unit = (X / scale).std(axis=0) * scale
     return np.where(unit > 0, unit, 1.0)
+
+
+def _same_bits(first, second) -> bool:
+    """Whether two float64 vectors are the same numbers, bit for bit."""
+    first, second = np.asarray(first, dtype=np.float64), np.asarray(second, dtype=np.float64)
+    return first.shape == second.shape and first.tobytes() == second.tobytes()
 
 
 def _cost(

@@ -24,9 +24,11 @@ subnormals included) reads back bit for bit and a loaded model predicts exactly 
 did. JSON has no infinities or NaN: a non-finite float is written as the string ``"inf"``, ``"-inf"``
 or ``"nan"`` (in ``params`` too) and read back as the float. ``learning_rate``, ``lipschitz`` and
 ``condition_number`` are ``null`` when the solver has none (``"exact"``). ``summary`` is the
-inference table (:meth:`~gradfit.summary.ModelSummary.to_dict`), so that a loaded model's
-``summary()`` gives what the fitted one did; it is ``null`` for a streaming fit, which has none, and
-absent from files written before it was added (they load without it).
+inference table (:meth:`~gradfit.summary.ModelSummary.to_dict`) of ``coef`` and ``intercept``,
+so that a loaded model's ``summary()`` gives what the fitted one did; it is ``null`` where the model
+has none (a streaming fit gathers no d × d statistics) or it could not be computed (no rows,
+coefficients that are not finite), and absent from files written before it was added (they load
+without it).
 
 Anything that is not such a file is refused with :class:`~gradfit.errors.ModelFileError` (a
 ``ValueError``) and a one-line message that names the problem.
@@ -39,6 +41,7 @@ import math
 import os
 import re
 import uuid
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -132,10 +135,14 @@ def _summary_document(estimator) -> dict[str, Any] | None:
     where it has none (a streaming fit gathers no d × d statistics)."""
     if getattr(estimator, "_stats", None) is None and getattr(estimator, "_saved_summary", None) is None:
         return None
-    try:
-        return estimator.summary().to_dict()
-    except ValueError:  # statistics that give no table (no rows, non-finite coefficients)
-        return None
+    # The table is extra: whatever keeps it from being computed (no rows, coefficients that are not
+    # finite or overflow it, a loaded table that coef_ no longer matches) leaves it out, never the model.
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            return estimator.summary().to_dict()
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError):
+            return None
 
 
 def _encode_float(value) -> float | str:
@@ -435,6 +442,8 @@ class _Reader:
         estimator.condition_number_ = self.optional_number("condition_number")
         # the summary came later in format 1; files without one load without it
         estimator._saved_summary = self.summary(n_features + int(estimator.fit_intercept)) if "summary" in self.document else None
+        if estimator._saved_summary is not None:
+            self.check_summary(estimator)
         return estimator
 
     def set_params(self, estimator, params: dict[str, Any]) -> None:
@@ -479,6 +488,16 @@ class _Reader:
                 "(intercept included)"
             )
         return summary
+
+    def check_summary(self, estimator) -> None:  # noqa: ANN001 - LinearRegression
+        """Refuse a table that is not of the model's coefficients, or names other features."""
+        summary = estimator._saved_summary
+        model_coef = [estimator.intercept_, *estimator.coef_] if estimator.fit_intercept else list(estimator.coef_)
+        if np.asarray(summary.coef, dtype=np.float64).tobytes() != np.asarray(model_coef, dtype=np.float64).tobytes():
+            raise self.refuse("'summary' is of other coefficients than 'coef' and 'intercept'; they must be the same numbers")
+        names = getattr(estimator, "feature_names_in_", None)
+        if names is not None and list(summary.names[-len(names):]) != [str(name) for name in names]:
+            raise self.refuse("'summary' names other terms than 'feature_names'")
 
     def history(self) -> History:
         records = self.object("history")

@@ -57,7 +57,7 @@ class ReplayState(State):
 
     #: Updates computed in the coordinates of ``space``: the next updates return them in turn,
     #: lifted to parameters by :func:`replayed`.
-    replay: tuple["ReplayState", ...] = ()
+    replay: tuple[State, ...] = ()
     space: object | None = None
     #: The fields that hold parameter-space vectors (coordinates while in ``replay``).
     vectors: ClassVar[tuple[str, ...]] = ("theta", "grad")

@@ -145,7 +145,7 @@ class FileSource:
         pandas index stored in Parquet metadata), all of which must then be numeric.
     batch_rows : int, optional
         Rows per record batch read at a time. Default: the largest power of two whose used columns
-        fit in 16 MiB (32,768 rows of 51 columns), at most 65,536. Two batches are in memory at
+        fit in 32 MiB (65,536 rows of 51 columns), at most 65,536. Two batches are in memory at
         once, plus pyarrow's buffers: for Parquet about 2-5 MB per used column (a decompressed
         page, and the dictionary most writers try first), growing with the batch. For CSV,
         pyarrow reads blocks of bytes, sized from the first rows to hold about this many rows.
@@ -234,7 +234,8 @@ class FileSource:
         self.drop_missing = bool(drop_missing)
         cpus = os.cpu_count() or 1
         self._decode_threads = cpus >= DECODE_THREADS_MIN_CPUS
-        # Where pyarrow decodes in one thread, that thread has a core of its own; the others reduce.
+        # With pyarrow's decoding threads every CPU also reduces; on 1 CPU the one worker takes turns
+        # with the thread that decodes.
         self.workers = workers or max(1, min(cpus if self._decode_threads else cpus - 1, MAX_WORKERS))
         self.format, self.files = _find_files(self.path, format)
         self._layout = _read_layout(self.format, self.files, target, features, drop_missing=self.drop_missing)

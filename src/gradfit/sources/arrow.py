@@ -117,7 +117,8 @@ MAX_WORKERS = 8
 #: decoding while the other reduced was the faster (a plain scan of 4,000,000 × 50 took 1.08 s of
 #: CPU single-threaded, 1.28-1.48 s threaded); with 65,536-row batches, threads decoding and two
 #: reducing took 1.14 s a fit against 1.18 s for one decoding thread (medians of 9, in turn), at the
-#: same peak RSS (441-446 MB against 445 MB). CSV (1,000,000 × 31, 608 MB) fits in the same time either way.
+#: same peak RSS (441-446 MB against 445 MB). CSV fits in the same time either way (1,000,000 × 31,
+#: 608 MB; 5,000,000 × 11, 1.0 GB: 5.8-6.0 s against 5.7-6.4 s, peak RSS 268-276 MB against 252-259 MB).
 DECODE_THREADS_MIN_CPUS = 2
 
 #: Batches decoded ahead of the one being reduced (each is ``batch_rows`` rows of the used columns).

@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 __all__ = [
     "State", "ReplayState", "Trajectory", "Solver", "SOLVERS", "evaluate", "evaluate_after_move", "make_solver",
-    "ask_for_krylov_space", "with_replay", "replayed",
+    "ask_for_krylov_space", "with_replay", "replayed", "reciprocal",
 ]
 
 #: On a streaming objective, a gradient updated by recurrence is recomputed from the data every
@@ -120,6 +120,14 @@ class Trajectory:
     step_size: float
     state_at: Callable[[int], State]
     thetas_at: Callable[[NDArray[np.intp]], NDArray[np.float64]]
+
+
+def reciprocal(curvature: float) -> float:
+    """``1/curvature``, and 1 where the curvature is 0.
+
+    L = 0 means G = 0: every row of the design is zero (X all zeros, no intercept), so ∇J = −b = 0
+    everywhere, every step leaves θ where it is, and the run stops at its start."""
+    return 1.0 / curvature if curvature > 0 else 1.0
 
 
 def evaluate(objective, theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64], float]:

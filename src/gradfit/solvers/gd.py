@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gradfit.objective import DENSE_SPECTRUM_MAX
-from gradfit.solvers import ReplayState, State, Trajectory, ask_for_krylov_space, evaluate, evaluate_after_move, replayed, with_replay
+from gradfit.solvers import ReplayState, State, Trajectory, ask_for_krylov_space, evaluate, evaluate_after_move, reciprocal, replayed, with_replay
 
 __all__ = ["GradientDescent", "LINE_SEARCHES"]
 
@@ -65,11 +65,11 @@ class GradientDescent:
 
     def stable_bound(self, objective) -> float:
         """``2/L``: constant steps above it diverge."""
-        return 2.0 / objective.lipschitz
+        return 2.0 * reciprocal(objective.lipschitz)
 
     def step_size(self, objective) -> float:
         """The constant step, or the first trial step of a search (``1/L``)."""
-        return 1.0 / objective.lipschitz if self.learning_rate == "auto" or not self.constant else float(self.learning_rate)
+        return reciprocal(objective.lipschitz) if self.learning_rate == "auto" or not self.constant else float(self.learning_rate)
 
     def init(self, objective, theta0: NDArray[np.float64]) -> State:
         # The automatic step needs L: on a streaming objective its Lanczos passes are the first updates.

@@ -9,7 +9,7 @@ from typing import ClassVar, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from gradfit.solvers import ReplayState, ask_for_krylov_space, evaluate, replayed, with_replay
+from gradfit.solvers import ReplayState, ask_for_krylov_space, evaluate, reciprocal, replayed, with_replay
 
 __all__ = ["HeavyBall", "Nesterov", "MomentumState"]
 
@@ -85,8 +85,13 @@ class HeavyBall:
         """(α, β) on ``objective``, for curvature bound ``lipschitz`` (default: the objective's L)."""
         lipschitz = objective.lipschitz if lipschitz is None else lipschitz
         root_l, root_mu = math.sqrt(lipschitz), math.sqrt(objective.strong_convexity)
-        alpha = 4.0 / (root_l + root_mu) ** 2 if self.learning_rate == "auto" else float(self.learning_rate)
-        beta = ((root_l - root_mu) / (root_l + root_mu)) ** 2 if self.momentum is None else float(self.momentum)
+        if root_l == 0.0:  # G = 0: nothing moves (see reciprocal)
+            alpha, beta = 1.0, 0.0
+        else:
+            alpha = 4.0 / (root_l + root_mu) ** 2
+            beta = ((root_l - root_mu) / (root_l + root_mu)) ** 2
+        alpha = alpha if self.learning_rate == "auto" else float(self.learning_rate)
+        beta = beta if self.momentum is None else float(self.momentum)
         return alpha, beta
 
     def step_size(self, objective) -> float:
@@ -94,7 +99,7 @@ class HeavyBall:
 
     def stable_bound(self, objective) -> float:
         """``2(1 + β)/L``: the heavy ball is stable on a quadratic exactly for ``0 < α < 2(1 + β)/L``."""
-        return 2.0 * (1.0 + self.parameters(objective)[1]) / objective.lipschitz
+        return 2.0 * (1.0 + self.parameters(objective)[1]) * reciprocal(objective.lipschitz)
 
     def transient_growth(self, objective) -> float:
         """At Polyak's parameters each mode is a Jordan block: its error grows like ``k ρ^k``
@@ -174,7 +179,7 @@ class Nesterov:
         if self.momentum is None and auto and not has_l1 and mu > 0:
             root = math.sqrt(3.0 * lipschitz / mu + 1.0)
             return 4.0 / (3.0 * lipschitz + mu), (root - 2.0) / (root + 2.0)
-        alpha = 1.0 / lipschitz if auto else float(self.learning_rate)
+        alpha = reciprocal(lipschitz) if auto else float(self.learning_rate)
         if self.momentum is not None:
             return alpha, float(self.momentum)
         if not has_l1 and mu > 0:
@@ -194,7 +199,7 @@ class Nesterov:
         (β the momentum; FISTA's β → 1 gives 4/3L)."""
         beta = self._objective_parameters(objective)[1]
         beta = 1.0 if beta is None else beta
-        return 2.0 * (1.0 + beta) / ((1.0 + 2.0 * beta) * objective.lipschitz)
+        return 2.0 * (1.0 + beta) / (1.0 + 2.0 * beta) * reciprocal(objective.lipschitz)
 
     def transient_growth(self, objective) -> float:
         """Restarts cap the rise of the loss, but between them it may grow by about √κ."""

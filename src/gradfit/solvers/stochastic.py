@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gradfit.schedules import AdaptiveSchedule, constant, inverse_scaling
-from gradfit.solvers import State, evaluate
+from gradfit.solvers import State, evaluate, reciprocal
 
 __all__ = ["SGD", "MiniBatch", "Adam", "StochasticState"]
 
@@ -56,7 +56,7 @@ class _Epochs:
         # The batch Hessian Z_bᵀZ_b/B has largest eigenvalue about L + R²/B (R the largest row norm);
         # a step below its inverse keeps every update a contraction.
         radius2 = objective.source.max_row_norm2(objective.design)
-        return 1.0 / (objective.lipschitz + radius2 / self.batch_size + float(np.max(objective.ridge)))
+        return reciprocal(objective.lipschitz + radius2 / self.batch_size + float(np.max(objective.ridge)))
 
     def init(self, objective, theta0: NDArray[np.float64]) -> StochasticState:
         loss, grad, grad_norm = evaluate(objective, theta0)

@@ -10,7 +10,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import ElasticNet, Lasso, Ridge
 
-from gradfit import LinearRegression
+from gradfit import DataError, LinearRegression
 from gradfit.solvers import SOLVERS
 
 GRADIENT_SOLVERS = ("gd", "momentum", "nesterov", "cg", "lbfgs")
@@ -256,3 +256,53 @@ def test_auto_on_streamed_files_solves_from_the_statistics(tmp_path):
     assert streamed.solver_ == "exact" and streamed.converged_
     np.testing.assert_allclose(streamed.coef_, in_memory.coef_, rtol=1e-9)
     assert list(streamed.feature_names_in_) == [f"x{i}" for i in range(X.shape[1])]
+
+
+@pytest.mark.parametrize("l1_ratio", [0.0, 1.0])
+def test_summary_of_a_penalised_fit_is_refused(l1_ratio):
+    """OLS standard errors and p values at shrunk coefficients would be wrong (the intervals miss
+    the truth), so a ridge or lasso fit has no table, and says why."""
+    X, y = regression_problem(31)
+    model = LinearRegression(alpha=0.5, l1_ratio=l1_ratio, max_iter=50_000).fit(X, y)
+    with pytest.raises(ValueError, match="penalised .*alpha=0.5.*fit with alpha=0"):
+        model.summary()
+
+
+@pytest.mark.parametrize("solver", ["gd", "momentum", "nesterov", "sgd", "minibatch", "adam", "cg", "lbfgs", "exact", "auto"])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_an_all_zero_design_without_intercept_fits_zero(solver, sparse):
+    """X of zeros and no intercept: G = 0 and L = 0, so the steps 1/L have nothing to be the inverse
+    of. Every solver returns the minimum-norm answer, 0, at once (the gradient is 0 everywhere)."""
+    import scipy.sparse as sp
+
+    if sparse and solver in ("exact", "sgd", "minibatch", "adam"):
+        pytest.skip("refused on sparse input")
+    X = sp.csr_matrix((40, 3)) if sparse else np.zeros((40, 3))
+    y = np.random.default_rng(0).normal(size=40)
+    model = LinearRegression(solver=solver, fit_intercept=False).fit(X, y)
+    assert model.converged_ and model.n_iter_ == 0
+    assert np.array_equal(model.coef_, np.zeros(3))
+
+
+def test_inputs_that_are_not_numbers_are_named():
+    """A table column of text, categories or dates, a table without columns, and text in y are
+    refused by name, before numpy's conversion would fail without naming them."""
+    import pandas as pd
+
+    X, y = regression_problem(32, d=2)
+    cases = [
+        (pd.DataFrame({"a": X[:, 0], "city": ["u", "v"] * 60}), y, "column 'city' of X holds 'u'"),
+        (pd.DataFrame({"a": X[:, 0], "kind": pd.Categorical(["u", "v"] * 60)}), y, "column 'kind' of X is category"),
+        (pd.DataFrame({"a": X[:, 0], "day": pd.date_range("2020", periods=120)}), y, "column 'day' of X is datetime64"),
+        (pd.DataFrame(index=range(120)), y, "X has no columns"),
+        (X, np.where(np.arange(120) == 7, "n/a", y.astype(str)), "y holds text"),
+    ]
+    for features, target, message in cases:
+        with pytest.raises(DataError, match=message):
+            LinearRegression().fit(features, target)
+    numbers_as_text = LinearRegression(solver="exact").fit(pd.DataFrame({"a": X[:, 0], "b": X[:, 1].astype(str)}), y.astype(str))
+    reference = LinearRegression(solver="exact").fit(X, y)
+    np.testing.assert_allclose(numbers_as_text.coef_, reference.coef_, rtol=1e-12)
+    model = LinearRegression().fit(pd.DataFrame({"a": X[:, 0], "b": X[:, 1]}), y)
+    with pytest.raises(DataError, match="column 'b' of X holds 'u' \\(row 0\\)"):
+        model.predict(pd.DataFrame({"a": X[:, 0], "b": ["u", "v"] * 60}))

@@ -265,6 +265,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         else:
             # NaN/inf in X are found by the source's own pass (the statistics propagate them), which
             # names the row and column; a separate check would read X once more.
+            y = _refuse_non_numeric(X, y)
             X, y = validate_data(self, X, y, accept_sparse=("csr", "csc"), dtype=np.float64, y_numeric=True,
                                  ensure_min_samples=1, ensure_all_finite=False)
             source = self._in_memory_source(X, y, _check_weights(sample_weight, X.shape[0]))
@@ -514,6 +515,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             from gradfit.sources.dask import predict_blocks
 
             return predict_blocks(X, self.coef_, self.intercept_, getattr(self, "feature_names_in_", None))
+        _refuse_non_numeric(X, None)
         X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=np.float64, reset=False)
         return np.asarray(X @ self.coef_ + self.intercept_, dtype=np.float64)
 
@@ -540,8 +542,17 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         Computed from the sufficient statistics gathered by ``fit`` (never from the rows again), at
         whatever coefficients the solver reached; ``print(model.summary())`` shows the table. A model
         saved with :meth:`save` keeps its summary in the file, and :func:`gradfit.load` gives it back.
+        A penalised fit (``alpha > 0``) has no such table: its shrunk coefficients are not OLS
+        estimates, and the formulas' standard errors and p values would mislead.
         """
         check_is_fitted(self)
+        if self.alpha > 0:
+            kind = "lasso/elastic-net" if self.l1_ratio > 0 else "ridge"
+            raise ValueError(
+                f"summary() gives ordinary least-squares inference, which does not hold for a penalised "
+                f"({kind}, alpha={self.alpha}) fit: its coefficients are shrunk, so the OLS standard errors, "
+                f"p values and intervals would be wrong; fit with alpha=0 for the table"
+            )
         stats = getattr(self, "_stats", None)
         saved = getattr(self, "_saved_summary", None)
         if stats is None and saved is not None:  # a loaded model: the table its file kept
@@ -587,6 +598,36 @@ def _column_unit(X: NDArray[np.float64]) -> NDArray[np.float64]:
     scale = power_of_two_scale(np.max(np.abs(X), axis=0))
     unit = (X / scale).std(axis=0) * scale
     return np.where(unit > 0, unit, 1.0)
+
+
+def _refuse_non_numeric(X, y):  # noqa: ANN001, ANN202 - array-likes as given
+    """Name a table's column that is not numbers (text, categories, dates), or text in y, before
+    numpy's conversion fails with a message that names neither. Text that reads as numbers is
+    taken, as scikit-learn takes it. Returns y, as float64 where it was such text."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is not None and hasattr(dtypes, "items"):  # a pandas DataFrame
+        if len(dtypes) == 0:
+            raise DataError("X has no columns; give it at least one feature")
+        from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+        for position, (name, dtype) in enumerate(dtypes.items()):
+            if (is_numeric_dtype(dtype) or is_bool_dtype(dtype)) and str(dtype) != "category":
+                continue
+            advice = "encode it first (for example with scikit-learn's OneHotEncoder in a Pipeline) or drop it"
+            if str(dtype) == "category" or dtype.kind in "mM":
+                raise DataError(f"column {name!r} of X is {dtype}, not numbers; {advice}")
+            values = X.iloc[:, position].to_numpy()
+            for row, value in enumerate(values):
+                try:
+                    float(value)
+                except (TypeError, ValueError):
+                    raise DataError(f"column {name!r} of X holds {value!r} (row {row}), not a number; {advice}") from None
+    if getattr(getattr(y, "dtype", None), "kind", None) in ("U", "S"):
+        try:
+            return np.asarray(y, dtype=np.float64)
+        except ValueError:
+            raise DataError(f"y holds text ({y.dtype}) that is not numbers; convert it first") from None
+    return y
 
 
 def _same_bits(first, second) -> bool:

@@ -215,17 +215,34 @@ def test_a_streaming_fit_saves_no_summary(tmp_path):
         gradfit.load(path).summary()
 
 
-@pytest.mark.parametrize("value", [np.nan, 1e300], ids=["nan", "overflowing"])
-def test_coefficients_that_give_no_table_save_the_model_without_one(tmp_path, value):
+def test_coefficients_that_give_no_table_save_the_model_without_one(tmp_path):
     X, y = random_problem(18)
     model = LinearRegression().fit(X, y)
-    model.coef_ = np.full(3, value)
+    model.coef_ = np.full(3, 1e300)  # the table's sums overflow
     path = tmp_path / "model.json"
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model.save(path)
     assert json.loads(path.read_text(encoding="utf-8"))["summary"] is None
     assert bits(gradfit.load(path).coef_) == bits(model.coef_)
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_non_finite_coefficients_are_neither_saved_nor_loaded(saved, value):
+    path, document = saved
+    model = gradfit.load(path)
+    model.coef_ = np.array([1.0, value, 2.0])
+    with pytest.raises(ModelFileError, match="NaN or infinity"):
+        model.save(path.with_name("other.json"))
+    assert not path.with_name("other.json").exists()
+    document["summary"] = None
+    document["coef"][1] = repr(float(value))
+    with pytest.raises(ModelFileError, match=f"field 'coef' item 1 is {value!r}: a model's coefficients must be finite"):
+        gradfit.load(write_document(path, document))
+    document["coef"][1] = 1.0
+    document["intercept"] = "-inf"
+    with pytest.raises(ModelFileError, match="field 'intercept' is -inf"):
+        gradfit.load(write_document(path, document))
 
 
 def test_a_loaded_table_is_not_given_for_changed_coefficients(tmp_path):
@@ -307,6 +324,17 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path, mon
         LinearRegression().fit(X, y).save(path)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json"]
+
+
+def test_saving_into_a_missing_folder_or_onto_a_folder_names_the_path(tmp_path):
+    X, y = random_problem(22)
+    model = LinearRegression().fit(X, y)
+    with pytest.raises(FileNotFoundError, match="the folder .*nowhere does not exist; create it first") as raised:
+        model.save(tmp_path / "nowhere" / "model.json")
+    assert raised.value.filename == str(tmp_path / "nowhere" / "model.json")
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        model.save(tmp_path)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_saving_an_unfitted_model_is_refused(tmp_path):

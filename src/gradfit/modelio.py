@@ -36,6 +36,7 @@ Anything that is not such a file is refused with :class:`~gradfit.errors.ModelFi
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -93,6 +94,11 @@ def save_model(estimator, path: str | os.PathLike[str]) -> None:
     if not isinstance(estimator, LinearRegression):
         raise TypeError(f"save_model expects a gradfit LinearRegression; got {type(estimator).__name__}")
     check_is_fitted(estimator)
+    if not (np.all(np.isfinite(estimator.coef_)) and np.isfinite(estimator.intercept_)):
+        raise ModelFileError(
+            "cannot save a model whose coef_ or intercept_ holds NaN or infinity: it would predict nothing "
+            "useful; fit it again"
+        )
     _write_atomically(Path(path), _encode_document(_document(estimator)).encode("utf-8"))
 
 
@@ -187,6 +193,10 @@ def _encode_document(document: dict[str, Any]) -> str:
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
+    if not path.parent.is_dir():  # else the error would name the hidden temporary file
+        raise FileNotFoundError(errno.ENOENT, f"the folder {path.parent} does not exist; create it first", str(path))
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a folder; give a file name for the model", str(path))
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     # os.open applies the umask, so the model file gets the same permissions a plain open() would give.
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
@@ -426,8 +436,14 @@ class _Reader:
         estimator.n_features_in_ = n_features
         if names is not None:
             estimator.feature_names_in_ = names
+        intercept = self.number("intercept")
+        for name, values in (("coef", coef), ("intercept", np.array([intercept]))):
+            bad = np.flatnonzero(~np.isfinite(values))
+            if bad.size:
+                where = f" item {int(bad[0])}" if name == "coef" else ""
+                raise self.refuse(f"field {name!r}{where} is {float(values[bad[0]])}: a model's coefficients must be finite numbers")
         estimator.coef_ = coef
-        estimator.intercept_ = self.number("intercept")
+        estimator.intercept_ = intercept
         estimator.n_iter_ = self.integer("n_iter", minimum=0)
         estimator.history_ = history
         estimator.loss_history_ = history.loss

@@ -438,3 +438,66 @@ def test_progress_only_on_a_terminal_without_quiet_or_json(gradfit_cli, problem,
     assert "least-squares fit to the rows" not in outcome.stdout and "reading" not in outcome.stdout
     if not shown:
         assert outcome.stderr == ""
+
+
+# --- nothing the user had is overwritten ------------------------------------------------------------
+
+
+def test_outputs_never_replace_the_commands_own_inputs_even_with_force(gradfit_cli, problem, saved_model, tmp_path):
+    path, X, _ = problem
+    before = path.read_bytes()
+    expect_error(gradfit_cli("fit", path, "--target", "price", "--save", path.name, "--force"),
+                 "train.csv: is the command's own input", "--save")
+    expect_error(gradfit_cli("predict", "model.json", path, "--output", path.name, "--force"),
+                 "train.csv: is the command's own input", "--output")
+    expect_error(gradfit_cli("predict", "model.json", path, "--output", "model.json", "--force"),
+                 "model.json: is the command's own input")
+    (tmp_path / "parts").mkdir()
+    pq.write_table(frame(X), tmp_path / "parts" / "part-0.parquet")
+    # a prediction file in the data folder would be read as data next time
+    expect_error(gradfit_cli("predict", "model.json", "parts", "--output", "parts/predictions.parquet"),
+                 "is inside the data folder parts")
+    assert path.read_bytes() == before
+    assert gradfit.load("model.json").coef_.tolist() == saved_model.coef_.tolist()
+    assert sorted(file.name for file in (tmp_path / "parts").iterdir()) == ["part-0.parquet"]
+
+
+@pytest.mark.parametrize(
+    "command, written",
+    [
+        (["demo", "--seed", "0"], ["data.png", "loss.png"]),
+        (["sweep", "--max-iter", "50"], ["sweep.png"]),
+        (["report", "--frames", "2", "--max-iter", "20"], ["report.html"]),
+    ],
+    ids=["demo", "sweep", "report"],
+)
+def test_the_learners_commands_replace_files_in_out_only_with_force(gradfit_cli, tmp_path, command, written):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / written[-1]).write_text("precious")
+    expect_error(gradfit_cli(*command, "--out", "out"), f"out/{written[-1]}: already exists", "--force")
+    assert (tmp_path / "out" / written[-1]).read_text() == "precious"
+    assert sorted(file.name for file in (tmp_path / "out").iterdir()) == [written[-1]]  # nothing written
+    expect(gradfit_cli(*command, "--out", "out", "--force"))
+    assert all((tmp_path / "out" / name).stat().st_size > 100 for name in written)
+    (tmp_path / "file").write_text("x")
+    expect_error(gradfit_cli(*command, "--out", "file"), "--out", "'file' is a file")
+
+
+def test_summary_with_a_penalty_is_refused_before_fitting(gradfit_cli, problem):
+    path, _, _ = problem
+    expect_error(gradfit_cli("fit", path, "--target", "price", "--alpha", "1", "--summary", "--save", "m.json"),
+                 "--summary", "penalised fit (--alpha > 0)")
+    assert not Path("m.json").exists()
+
+
+def test_sweep_and_report_say_what_they_read(gradfit_cli, problem, tmp_path):
+    path, X, _ = problem
+    pq.write_table(frame(X), tmp_path / "data.parquet")
+    for command in ("sweep", "report"):
+        expect_error(gradfit_cli(command, "data.parquet", "--target", "price"),
+                     "data.parquet: sweep and report read one CSV file", "gradfit fit")
+    constant = np.column_stack([X, np.full(len(X), 3.0)])
+    lines = ["rooms,area,age,price"] + [",".join(map(repr, map(float, row))) for row in constant]
+    (tmp_path / "constant.csv").write_text("\n".join(lines) + "\n")
+    expect_error(gradfit_cli("sweep", "constant.csv", "--target", "price"),
+                 "gradient descent has nothing to do on these data", "a constant target")

@@ -141,6 +141,11 @@ stdout = Console(highlight=False)
 # --- commands ------------------------------------------------------------------------------------
 
 
+ForceOutOption = Annotated[
+    bool, typer.Option("--force", help="Let the command replace the files it writes if --out has them already.")
+]
+
+
 @app.command()
 def demo(
     seed: Annotated[
@@ -163,7 +168,8 @@ def demo(
         typer.Option(
             "--out",
             file_okay=False,
-            help="Folder for data.png and loss.png, and report.html with --report (created; those files are replaced).",
+            help="Folder for data.png and loss.png, and report.html with --report (created if need be; files "
+            "already there are replaced only with --force).",
         ),
     ] = Path("demo-output"),
     json_output: Annotated[
@@ -177,6 +183,7 @@ def demo(
             "sweep and an animation of the fit, each explained (see 'gradfit report').",
         ),
     ] = False,
+    force: ForceOutOption = False,
 ) -> None:
     """Run the article's gradient descent on its y = 2x + 1 example and show how far it gets.
 
@@ -185,6 +192,7 @@ def demo(
     from gradfit.article import run_article
     from gradfit.plots import plot_data_fit, plot_loss
 
+    _check_out_files(out, ["data.png", "loss.png", *(["report.html"] if report else [])], force=force)
     options: dict = {"seed": seed}
     if learning_rate is not None:
         options["learning_rate"] = _parse_learning_rate(learning_rate)
@@ -311,8 +319,12 @@ def fit(
         if target is None:
             raise typer.BadParameter("a CSV or Parquet file needs --target, the column to predict",
                                      param_hint="'--target'")
+    if summary and alpha > 0:
+        raise typer.BadParameter("a penalised fit (--alpha > 0) has no least-squares inference table: its "
+                                 "coefficients are shrunk; drop --summary, or fit with --alpha 0 for the table",
+                                 param_hint="'--summary'")
     if save is not None:
-        _check_writable(save, force=force, flag="--save")
+        _check_writable(save, force=force, flag="--save", inputs=[path])
     model = LinearRegression(
         solver=solver.value,
         learning_rate=rate,
@@ -341,7 +353,7 @@ def fit(
     # error, and a failed command leaves no model file behind.
     inference = model.summary() if summary else None
     if save is not None:
-        _check_writable(save, force=force, flag="--save")
+        _check_writable(save, force=force, flag="--save", inputs=[path])
         model.save(save)
     if table.n_dropped:
         _note(f"dropped {table.n_dropped} of {table.n_rows_read} rows with a missing value (--drop-missing)")
@@ -409,7 +421,7 @@ def predict(
     from gradfit.sources.arrow import feature_batches
 
     if output is not None:
-        _check_writable(output, force=force, flag="--output")
+        _check_writable(output, force=force, flag="--output", inputs=[path, model_path])
     model = gradfit.load(model_path)
     names = getattr(model, "feature_names_in_", None)
     kind = _data_format(path, data_format)
@@ -492,11 +504,13 @@ def sweep(
         typer.Option(help="A run has converged when its gradient norm is at most tol times its starting value (> 0)."),
     ] = DEFAULT_SWEEP_TOL,
     out: Annotated[
-        Path, typer.Option("--out", file_okay=False, help="Folder for sweep.png (created; that file is replaced).")
+        Path, typer.Option("--out", file_okay=False,
+                           help="Folder for sweep.png (created if need be; a sweep.png there is replaced only with --force).")
     ] = Path("sweep-output"),
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one JSON object (the table and the figure path) instead of the table.")
     ] = False,
+    force: ForceOutOption = False,
 ) -> None:
     """Run gradient descent at several learning rates and compare: too small, just right, too large.
 
@@ -508,6 +522,7 @@ def sweep(
     from gradfit.plots import plot_sweep
 
     rates = _parse_learning_rates(learning_rates)
+    _check_out_files(out, ["sweep.png"], force=force)
     with _warnings_to_stderr():
         result = _run_sweep(path, target=target, features=features, drop_missing=drop_missing, seed=seed,
                             learning_rates=rates, max_iter=max_iter, tol=tol)
@@ -559,11 +574,13 @@ def report(
         int, typer.Option(min=2, max=MAX_REPORT_FRAMES, help="Frames of the animation of the fit.")
     ] = DEFAULT_REPORT_FRAMES,
     out: Annotated[
-        Path, typer.Option("--out", file_okay=False, help="Folder for report.html (created; that file is replaced).")
+        Path, typer.Option("--out", file_okay=False,
+                           help="Folder for report.html (created if need be; a report.html there is replaced only with --force).")
     ] = Path("report-output"),
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one JSON object (the report's path and the run's outcome).")
     ] = False,
+    force: ForceOutOption = False,
 ) -> None:
     """Write one self-contained HTML report of a gradient-descent fit, explained for learners.
 
@@ -576,6 +593,7 @@ def report(
     rate = _parse_learning_rate(learning_rate) if learning_rate is not None else None
     rates = _parse_learning_rates(learning_rates)
     coordinates = _parse_surface(surface)
+    _check_out_files(out, ["report.html"], force=force)
     with _warnings_to_stderr():
         if path is None:
             _refuse_csv_options(target=target, features=features, drop_missing=drop_missing)
@@ -1113,14 +1131,32 @@ def _parse_features(text: str | None) -> list[str] | None:
     return names
 
 
-def _check_writable(path: Path, *, force: bool, flag: str) -> None:
-    """Refuse to replace an existing file unless ``--force``; never replace a folder."""
+def _check_writable(path: Path, *, force: bool, flag: str, inputs: Sequence[Path] = ()) -> None:
+    """Refuse to replace an existing file unless ``--force``; never replace a folder, nor any of the
+    command's ``inputs`` (a data or model file), nor write into an input folder (a later read of it
+    would take the new file for data), ``--force`` or not."""
+    for source in inputs:
+        if source.is_dir() and path.resolve().is_relative_to(source.resolve()):
+            raise OSError(errno.EEXIST, f"is inside the data folder {source}; write {flag} somewhere else", str(path))
+        if path.exists() and source.exists() and os.path.samefile(path, source):
+            raise OSError(errno.EEXIST, f"is the command's own input; write {flag} to another file", str(path))
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, f"is a folder; give {flag} a file name", str(path))
     if path.exists() and not force:
         raise FileExistsError(errno.EEXIST, "already exists; pass --force to replace it, or choose another name", str(path))
     if not path.parent.is_dir():
         raise FileNotFoundError(errno.ENOENT, f"the folder {path.parent} does not exist", str(path))
+
+
+def _check_out_files(out: Path, names: Sequence[str], *, force: bool) -> None:
+    """Refuse, before any work, to write into ``--out`` over files already there (unless ``--force``)
+    or over folders of those names (typer refuses an ``--out`` that is a file)."""
+    for name in names:
+        path = out / name
+        if path.is_dir():
+            raise IsADirectoryError(errno.EISDIR, f"is a folder, where the command writes its {name}; choose another --out", str(path))
+        if path.exists() and not force:
+            raise FileExistsError(errno.EEXIST, "already exists; pass --force to replace it, or choose another --out", str(path))
 
 
 @contextmanager
@@ -1273,6 +1309,13 @@ def _refuse_csv_options(*, target: str | None, features: str | None, drop_missin
 
 def _read_csv_for_toolkit(path: Path, *, target: str | None, features: str | None, drop_missing: bool,
                           seed: int | None):
+    from gradfit.sources.arrow import file_format
+
+    if path.is_dir() or (path.is_file() and file_format(path) == "parquet"):
+        raise DataError(
+            f"{path}: sweep and report read one CSV file (the data are drawn, so they are held in memory); "
+            "give them a CSV file, or fit Parquet files and folders with 'gradfit fit'"
+        )
     if target is None:
         raise typer.BadParameter("a CSV needs --target, the column to predict", param_hint="'--target'")
     if seed is not None:

@@ -29,7 +29,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.exceptions import ConvergenceWarning
 
-from gradfit.errors import DivergenceError
+from gradfit.errors import DataError, DivergenceError
 from gradfit.estimator import LinearRegression
 
 __all__ = [
@@ -240,6 +240,12 @@ def sweep_learning_rates(
     start = {"coef_init": coef_init, "intercept_init": intercept_init}
     # One update at 1/L tells L and the cost at the start, in the target's units.
     probe = LinearRegression(learning_rate="auto", max_iter=1, tol=0, **settings).fit(X, y, **start)
+    if len(probe.loss_history_) == 0:  # converged before its one update: ∇J = 0 at the start
+        raise DataError(
+            "gradient descent has nothing to do on these data: the cost's gradient is already 0 at the start "
+            "(a constant target, fitted by the intercept alone?), so every learning rate would 'converge' after "
+            "0 updates; sweep a target that varies"
+        )
     lipschitz = float(probe.lipschitz_)
     initial_loss = float(probe.loss_history_[0])
     optimum_loss = float(LinearRegression(solver="exact", standardize=standardize).fit(X, y).final_loss_)

@@ -501,3 +501,11 @@ def test_sweep_and_report_say_what_they_read(gradfit_cli, problem, tmp_path):
     (tmp_path / "constant.csv").write_text("\n".join(lines) + "\n")
     expect_error(gradfit_cli("sweep", "constant.csv", "--target", "price"),
                  "gradient descent has nothing to do on these data", "a constant target")
+
+
+def test_small_usage_errors_name_their_option(gradfit_cli, problem):
+    path, _, _ = problem
+    for command in ("demo", "sweep", "report"):
+        expect_error(gradfit_cli(command, "--seed", "-1"), "--seed", "greater than or equal to 0")
+    expect_error(gradfit_cli("fit", path, "--target", "price", "--save", "nodir/sub/m.json"),
+                 "the folder nodir/sub does not exist; create it first")

@@ -471,7 +471,7 @@ def test_wrong_format_is_refused(saved):
 
 def test_other_json_object_is_refused(tmp_path):
     path = write_document(tmp_path / "package.json", {"name": "left-pad", "version": "1.3.0"})
-    with pytest.raises(ModelFileError, match="missing field 'format'"):
+    with pytest.raises(ModelFileError, match='package.json: not a gradfit model file: it has no "format" field'):
         gradfit.load(path)
 
 

@@ -149,7 +149,7 @@ ForceOutOption = Annotated[
 @app.command()
 def demo(
     seed: Annotated[
-        int | None, typer.Option(help="Seed of the article's 100 random points. Default: fresh data each run.")
+        int | None, typer.Option(min=0, help="Seed of the article's 100 random points. Default: fresh data each run.")
     ] = None,
     learning_rate: Annotated[
         str | None,
@@ -474,7 +474,7 @@ DropMissingOption = Annotated[
 ]
 SeedOption = Annotated[
     int | None,
-    typer.Option(help="Seed of the article's 100 random points (without a CSV). Default: fresh data each run."),
+    typer.Option(min=0, help="Seed of the article's 100 random points (without a CSV). Default: fresh data each run."),
 ]
 LearningRatesOption = Annotated[
     str | None,
@@ -1145,7 +1145,7 @@ def _check_writable(path: Path, *, force: bool, flag: str, inputs: Sequence[Path
     if path.exists() and not force:
         raise FileExistsError(errno.EEXIST, "already exists; pass --force to replace it, or choose another name", str(path))
     if not path.parent.is_dir():
-        raise FileNotFoundError(errno.ENOENT, f"the folder {path.parent} does not exist", str(path))
+        raise FileNotFoundError(errno.ENOENT, f"the folder {path.parent} does not exist; create it first", str(path))
 
 
 def _check_out_files(out: Path, names: Sequence[str], *, force: bool) -> None:

@@ -409,6 +409,8 @@ class _Reader:
     def model(self):
         from gradfit.estimator import LinearRegression
 
+        if "format" not in self.document:
+            raise self.refuse(f'not a gradfit model file: it has no "format" field (a model file says "format": "{FORMAT}")')
         file_format = self.raw("format")
         if file_format != FORMAT:
             raise self.refuse(f'"format" is {file_format!r}, not {FORMAT!r}: not a gradfit model file')

@@ -636,3 +636,37 @@ def test_feature_batches_go_on_after_a_row_longer_than_the_block(tmp_path):
     path = tmp_path / "long.csv"
     path.write_text("\n".join(lines) + "\n")
     np.testing.assert_array_equal(np.vstack(list(feature_batches(path, features=["x"], batch_rows=10)))[:, 0], x)
+
+
+def test_integers_beyond_2_to_the_53_are_read_as_the_nearest_floats(tmp_path):
+    """uint64/int64 values past float64's exact range round, as numpy's astype rounds them, rather
+    than failing as if the file were damaged."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    big = np.array([2**60 + 1, 2**60 + 3, 5, 7, 9, 2**62], dtype=np.uint64)
+    y = np.arange(6, dtype=np.float64)
+    pq.write_table(pa.table({"n": big, "y": y}), tmp_path / "big.parquet")
+    stats = FileSource(tmp_path / "big.parquet", target="y").stats()
+    assert stats.n_samples == 6
+    assert float(stats.x_mean[0] * stats.x_scale[0]) == pytest.approx(float(np.mean(big.astype(np.float64))), rel=1e-15)
+
+
+def test_predict_reads_a_file_source_by_the_models_feature_names(tmp_path):
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from gradfit import DataError, LinearRegression
+
+    rng = np.random.default_rng(40)
+    X = rng.normal(size=(3000, 3))
+    y = X @ [1.0, -2.0, 0.5] + 3.0
+    pq.write_table(pa.table({"c": X[:, 2], "a": X[:, 0], "b": X[:, 1], "y": y}), tmp_path / "data.parquet",
+                   row_group_size=700)
+    model = LinearRegression(solver="exact").fit(pd.DataFrame(X, columns=["a", "b", "c"]), y)
+    predicted = model.predict(FileSource(tmp_path / "data.parquet", target="y", batch_rows=512))
+    assert predicted.shape == (3000,)
+    np.testing.assert_allclose(predicted, model.predict(pd.DataFrame(X, columns=["a", "b", "c"])), rtol=1e-14, atol=1e-14)
+    with pytest.raises(DataError, match="no feature names"):
+        LinearRegression(solver="exact").fit(X, y).predict(FileSource(tmp_path / "data.parquet", target="y"))

@@ -508,16 +508,39 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         """Predictions ``X @ coef_ + intercept_``, shape (n_samples,).
 
         A Dask array or DataFrame gets a lazy Dask array or Series back, computed block by block on
-        its cluster (X never travels to the client).
+        its cluster (X never travels to the client). A :class:`~gradfit.sources.arrow.FileSource`
+        (``gradfit.sources.arrow.parquet(...)`` or ``csv(...)``) is read batch by batch, its
+        columns picked by the model's feature names; only the predictions are held.
         """
         check_is_fitted(self)
         if is_dask_collection(X):
             from gradfit.sources.dask import predict_blocks
 
             return predict_blocks(X, self.coef_, self.intercept_, getattr(self, "feature_names_in_", None))
+        if isinstance(X, Source):
+            return self._predict_source(X)
         _refuse_non_numeric(X, None)
         X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=np.float64, reset=False)
         return np.asarray(X @ self.coef_ + self.intercept_, dtype=np.float64)
+
+    def _predict_source(self, source: Source) -> NDArray[np.float64]:
+        from gradfit.sources.arrow import FileSource, feature_batches
+
+        if not isinstance(source, FileSource):
+            raise TypeError(
+                f"predict takes arrays, Dask collections or a FileSource; got a {type(source).__name__}: "
+                "give its X as an array"
+            )
+        names = getattr(self, "feature_names_in_", None)
+        if names is None:
+            raise DataError(
+                "the model has no feature names (fitted on an unnamed array), so the files' columns cannot be "
+                "matched to it; fit it on a named table or on files"
+            )
+        blocks = feature_batches(source.path, features=[str(name) for name in names], format=source.format,
+                                 batch_rows=source.batch_rows)
+        predictions = [block @ self.coef_ + self.intercept_ for block in blocks]
+        return np.concatenate(predictions) if predictions else np.empty(0)
 
     def distance_to_optimum(self, X: ArrayLike, y: ArrayLike) -> OptimumGap:
         """How far this model is from the exact least-squares fit of (X, y)."""

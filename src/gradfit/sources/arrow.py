@@ -803,7 +803,9 @@ def _is_numeric(kind: pa.DataType) -> bool:
 def _to_float64(array: pa.Array | pa.ChunkedArray) -> NDArray[np.float64]:
     """The column as float64 numpy (nulls, where there are any, as NaN)."""
     if array.type != pa.float64():
-        array = pc.cast(array, pa.float64())
+        # Unsafe: integers beyond 2^53 round to the nearest float64 (as numpy's astype does) instead of
+        # failing as if the file were damaged.
+        array = pc.cast(array, pa.float64(), safe=False)
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
     return array.to_numpy(zero_copy_only=False)

@@ -457,6 +457,15 @@ def test_outputs_never_replace_the_commands_own_inputs_even_with_force(gradfit_c
     # a prediction file in the data folder would be read as data next time
     expect_error(gradfit_cli("predict", "model.json", "parts", "--output", "parts/predictions.parquet"),
                  "is inside the data folder parts")
+    # a link in the data folder is replaced where it stands, so it is refused too; one outside, pointing in, is not
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "parts" / "link.parquet").symlink_to(tmp_path / "elsewhere" / "p.parquet")
+    expect_error(gradfit_cli("predict", "model.json", "parts", "--output", "parts/link.parquet", "--force"),
+                 "is inside the data folder parts")
+    (tmp_path / "parts" / "link.parquet").unlink()
+    (tmp_path / "out.parquet").symlink_to(tmp_path / "parts" / "elsewhere.parquet")
+    expect(gradfit_cli("predict", "model.json", "parts", "--output", "out.parquet", "--force"))
+    assert (tmp_path / "out.parquet").is_file() and not (tmp_path / "out.parquet").is_symlink()
     assert path.read_bytes() == before
     assert gradfit.load("model.json").coef_.tolist() == saved_model.coef_.tolist()
     assert sorted(file.name for file in (tmp_path / "parts").iterdir()) == ["part-0.parquet"]

@@ -295,11 +295,17 @@ def test_inputs_that_are_not_numbers_are_named():
         (pd.DataFrame({"a": X[:, 0], "kind": pd.Categorical(["u", "v"] * 60)}), y, "column 'kind' of X is category"),
         (pd.DataFrame({"a": X[:, 0], "day": pd.date_range("2020", periods=120)}), y, "column 'day' of X is datetime64"),
         (pd.DataFrame(index=range(120)), y, "X has no columns"),
-        (X, np.where(np.arange(120) == 7, "n/a", y.astype(str)), "y holds text"),
+        (X, np.where(np.arange(120) == 7, "n/a", y.astype(str)), "y holds 'n/a' \\(row 7\\)"),
+        (X, ["a", *y[1:]], "y holds 'a' \\(row 0\\)"),
+        (X, pd.Series(["a", *y[1:]], dtype=object), "y holds 'a' \\(row 0\\)"),
+        # a missing cell in a column of objects is named as missing, not as text
+        (pd.DataFrame({"a": X[:, 0], "b": np.array([1.0, None] * 60, dtype=object)}), y, "NaN at row 1, column 1"),
     ]
     for features, target, message in cases:
         with pytest.raises(DataError, match=message):
             LinearRegression().fit(features, target)
+    numbers_as_categories = pd.DataFrame({"a": X[:, 0], "b": pd.Categorical(np.round(X[:, 1]))})
+    assert LinearRegression(solver="exact").fit(numbers_as_categories, y).coef_.shape == (2,)
     numbers_as_text = LinearRegression(solver="exact").fit(pd.DataFrame({"a": X[:, 0], "b": X[:, 1].astype(str)}), y.astype(str))
     reference = LinearRegression(solver="exact").fit(X, y)
     np.testing.assert_allclose(numbers_as_text.coef_, reference.coef_, rtol=1e-12)

@@ -1135,8 +1135,10 @@ def _check_writable(path: Path, *, force: bool, flag: str, inputs: Sequence[Path
     """Refuse to replace an existing file unless ``--force``; never replace a folder, nor any of the
     command's ``inputs`` (a data or model file), nor write into an input folder (a later read of it
     would take the new file for data), ``--force`` or not."""
+    # The file is written next to path and moved onto it: a link at path is replaced, not followed.
+    landing = path.parent.resolve() / path.name
     for source in inputs:
-        if source.is_dir() and path.resolve().is_relative_to(source.resolve()):
+        if source.is_dir() and landing.is_relative_to(source.resolve()):
             raise OSError(errno.EEXIST, f"is inside the data folder {source}; write {flag} somewhere else", str(path))
         if path.exists() and source.exists() and os.path.samefile(path, source):
             raise OSError(errno.EEXIST, f"is the command's own input; write {flag} to another file", str(path))

@@ -509,28 +509,27 @@ class LinearRegression(RegressorMixin, BaseEstimator):
 
         A Dask array or DataFrame gets a lazy Dask array or Series back, computed block by block on
         its cluster (X never travels to the client). A :class:`~gradfit.sources.arrow.FileSource`
-        (``gradfit.sources.arrow.parquet(...)`` or ``csv(...)``) is read batch by batch, its
-        columns picked by the model's feature names; only the predictions are held.
+        (``gradfit.sources.arrow.parquet(...)`` or ``csv(...)``, say of a test set: a source names
+        its target, which its files must hold) is read batch by batch, its columns picked by the
+        model's feature names, every row predicted (none dropped); only the predictions are held.
+        For files without the target, ``gradfit predict MODEL DATA`` on the command line.
         """
         check_is_fitted(self)
         if is_dask_collection(X):
             from gradfit.sources.dask import predict_blocks
 
             return predict_blocks(X, self.coef_, self.intercept_, getattr(self, "feature_names_in_", None))
-        if isinstance(X, Source):
+        from gradfit.sources.arrow import FileSource
+
+        if isinstance(X, FileSource):
             return self._predict_source(X)
         _refuse_non_numeric(X, None)
         X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=np.float64, reset=False)
         return np.asarray(X @ self.coef_ + self.intercept_, dtype=np.float64)
 
-    def _predict_source(self, source: Source) -> NDArray[np.float64]:
-        from gradfit.sources.arrow import FileSource, feature_batches
+    def _predict_source(self, source) -> NDArray[np.float64]:  # noqa: ANN001 - FileSource
+        from gradfit.sources.arrow import feature_batches
 
-        if not isinstance(source, FileSource):
-            raise TypeError(
-                f"predict takes arrays, Dask collections or a FileSource; got a {type(source).__name__}: "
-                "give its X as an array"
-            )
         names = getattr(self, "feature_names_in_", None)
         if names is None:
             raise DataError(
@@ -624,9 +623,10 @@ def _column_unit(X: NDArray[np.float64]) -> NDArray[np.float64]:
 
 
 def _refuse_non_numeric(X, y):  # noqa: ANN001, ANN202 - array-likes as given
-    """Name a table's column that is not numbers (text, categories, dates), or text in y, before
-    numpy's conversion fails with a message that names neither. Text that reads as numbers is
-    taken, as scikit-learn takes it. Returns y, as float64 where it was such text."""
+    """Name a table's column that is not numbers (text, dates, categories of text), or text in y,
+    before numpy's conversion fails with a message that names neither. Text that reads as numbers
+    and categories of numbers are taken, as scikit-learn takes them; missing values (None, NA) are
+    left to the NaN check, which names their row. Returns y, as float64 where it was text or objects."""
     dtypes = getattr(X, "dtypes", None)
     if dtypes is not None and hasattr(dtypes, "items"):  # a pandas DataFrame
         if len(dtypes) == 0:
@@ -634,23 +634,43 @@ def _refuse_non_numeric(X, y):  # noqa: ANN001, ANN202 - array-likes as given
         from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
         for position, (name, dtype) in enumerate(dtypes.items()):
-            if (is_numeric_dtype(dtype) or is_bool_dtype(dtype)) and str(dtype) != "category":
+            categories = getattr(dtype, "categories", None)
+            if categories is not None:  # categorical: fine when its categories are numbers
+                if is_numeric_dtype(categories.dtype):
+                    continue
+            elif is_numeric_dtype(dtype) or is_bool_dtype(dtype):
                 continue
             advice = "encode it first (for example with scikit-learn's OneHotEncoder in a Pipeline) or drop it"
-            if str(dtype) == "category" or dtype.kind in "mM":
+            if categories is not None or dtype.kind in "mM":
                 raise DataError(f"column {name!r} of X is {dtype}, not numbers; {advice}")
-            values = X.iloc[:, position].to_numpy()
-            for row, value in enumerate(values):
-                try:
-                    float(value)
-                except (TypeError, ValueError):
-                    raise DataError(f"column {name!r} of X holds {value!r} (row {row}), not a number; {advice}") from None
-    if getattr(getattr(y, "dtype", None), "kind", None) in ("U", "S"):
-        try:
-            return np.asarray(y, dtype=np.float64)
-        except ValueError:
-            raise DataError(f"y holds text ({y.dtype}) that is not numbers; convert it first") from None
+            _first_non_number(X.iloc[:, position].to_numpy(), f"column {name!r} of X", advice)
+    if y is None:
+        return y
+    values = y if hasattr(y, "dtype") else np.asarray(y)
+    if getattr(values.dtype, "kind", None) in ("U", "S", "O"):
+        _first_non_number(np.asarray(values, dtype=object).reshape(-1), "y", "convert it to numbers first")
+        return np.asarray(values, dtype=np.float64)
     return y
+
+
+def _first_non_number(values: NDArray, what: str, advice: str) -> None:
+    """Refuse the first value that is neither a number nor missing, naming ``what`` and its row."""
+    for row, value in enumerate(values):
+        if value is None or _is_missing(value):
+            continue
+        try:
+            float(value)
+        except (TypeError, ValueError):
+            raise DataError(f"{what} holds {value!r} (row {row}), not a number; {advice}") from None
+
+
+def _is_missing(value) -> bool:  # noqa: ANN001 - any cell
+    try:
+        import pandas as pd
+
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
 
 
 def _same_bits(first, second) -> bool:

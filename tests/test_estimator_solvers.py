@@ -312,3 +312,17 @@ def test_inputs_that_are_not_numbers_are_named():
     model = LinearRegression().fit(pd.DataFrame({"a": X[:, 0], "b": X[:, 1]}), y)
     with pytest.raises(DataError, match="column 'b' of X holds 'u' \\(row 0\\)"):
         model.predict(pd.DataFrame({"a": X[:, 0], "b": ["u", "v"] * 60}))
+
+
+def test_wide_statistics_fits_report_the_condition_number_only_when_the_spectrum_is_at_hand():
+    """Past 1024 parameters κ needs a full eigendecomposition (O(p³)); gd does not need it and does
+    not pay for it, while exact computes it anyway and reports κ."""
+    from gradfit.objective import DENSE_SPECTRUM_MAX
+
+    rng = np.random.default_rng(33)
+    X = rng.normal(size=(60, DENSE_SPECTRUM_MAX + 20))
+    y = X[:, :3] @ [1.0, 2.0, 3.0]
+    model = LinearRegression(solver="gd", max_iter=5, tol=0).fit(X, y)
+    assert model.engine_ == "statistics" and model.condition_number_ is None and model.lipschitz_ > 0
+    exact = LinearRegression(solver="exact").fit(X, y)
+    assert exact.condition_number_ == np.inf  # 60 rows: G is singular

@@ -518,3 +518,17 @@ def test_small_usage_errors_name_their_option(gradfit_cli, problem):
         expect_error(gradfit_cli(command, "--seed", "-1"), "--seed", "greater than or equal to 0")
     expect_error(gradfit_cli("fit", path, "--target", "price", "--save", "nodir/sub/m.json"),
                  "the folder nodir/sub does not exist; create it first")
+
+
+def test_a_fit_with_many_named_features_shows_the_largest(gradfit_cli, tmp_path):
+    rng = np.random.default_rng(41)
+    X = rng.normal(size=(300, 60))
+    coef = np.zeros(60)
+    coef[[7, 42]] = [50.0, -80.0]
+    names = [f"f{j}" for j in range(60)]
+    pa_csv.write_csv(pa.table({**{name: X[:, j] for j, name in enumerate(names)}, "y": X @ coef + 1.0}),
+                     tmp_path / "wide.csv")
+    out = expect(gradfit_cli("fit", "wide.csv", "--target", "y")).stdout
+    assert "the 20 largest of 60 coefficients" in out and "... 40 smaller" in out
+    assert out.index("f42") < out.index("f7")  # by magnitude
+    assert len(json.loads(expect(gradfit_cli("fit", "wide.csv", "--target", "y", "--json")).stdout)["coef"]) == 60

@@ -98,6 +98,8 @@ SVMLIGHT_COMPRESSION = (".gz", ".bz2")
 
 #: Coefficients the table of an svmlight fit shows (the largest in magnitude; --json and --save have all).
 MAX_TABLE_COEFFICIENTS = 20
+#: Named coefficients (CSV, Parquet) are all shown up to this many; past it, the largest as above.
+MAX_NAMED_COEFFICIENTS = 50
 
 
 #: Seconds between two updates of the loss shown beside the progress bar, at least ...
@@ -1397,21 +1399,24 @@ def _updates(count: int | None) -> str:
 
 def _print_fit(result: dict, *, source: Path) -> None:
     coef = result["coef"]
-    if isinstance(coef, dict):
+    named = isinstance(coef, dict)
+    if named:
         title = f"Linear model for {result['target']!r}"
-        rows = [(escape(name), value) for name, value in coef.items()]
-        hidden = 0
-    else:  # an svmlight file: numbered features, perhaps thousands; the largest ones tell most
+        names, values = [escape(name) for name in coef], list(coef.values())
+        shown_all = len(values) <= MAX_NAMED_COEFFICIENTS
+    else:  # an svmlight file: numbered features, perhaps thousands
         title = f"Linear model for the labels of {source.name}"
-        order = range(len(coef))
-        if len(coef) > MAX_TABLE_COEFFICIENTS:
-            magnitude = np.abs(np.asarray(coef))
-            largest = np.argpartition(-magnitude, MAX_TABLE_COEFFICIENTS)[:MAX_TABLE_COEFFICIENTS]
-            order = largest[np.argsort(-magnitude[largest], kind="stable")]
-            title += f" (the {MAX_TABLE_COEFFICIENTS} largest of {len(coef):,} coefficients)"
-        rows = [(f"feature {index}", coef[index]) for index in order]
-        hidden = len(coef) - len(rows)
-    if isinstance(coef, dict):
+        names, values = [f"feature {index}" for index in range(len(coef))], list(coef)
+        shown_all = len(values) <= MAX_TABLE_COEFFICIENTS
+    order = range(len(values))
+    if not shown_all:  # thousands of features: the largest ones tell most
+        magnitude = np.abs(np.asarray(values))
+        largest = np.argpartition(-magnitude, MAX_TABLE_COEFFICIENTS)[:MAX_TABLE_COEFFICIENTS]
+        order = largest[np.argsort(-magnitude[largest], kind="stable")]
+        title += f" (the {MAX_TABLE_COEFFICIENTS} largest of {len(values):,} coefficients)"
+    rows = [(names[index], values[index]) for index in order]
+    hidden = len(values) - len(rows)
+    if named and shown_all:
         table = Table(title=escape(title), title_justify="left", show_edge=False)
     else:  # a title line of its own: as the table's, it would wrap to the width of the two narrow columns
         stdout.print(escape(title), style="italic")

@@ -3,6 +3,7 @@ driver, and stores the results on the original feature scale."""
 
 from __future__ import annotations
 
+import sys
 import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, fields
@@ -524,9 +525,8 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             from gradfit.sources.dask import predict_blocks
 
             return predict_blocks(X, self.coef_, self.intercept_, getattr(self, "feature_names_in_", None))
-        from gradfit.sources.arrow import FileSource
-
-        if isinstance(X, FileSource):
+        arrow = sys.modules.get("gradfit.sources.arrow")  # a FileSource exists only once it is imported
+        if arrow is not None and isinstance(X, arrow.FileSource):
             return self._predict_source(X)
         _refuse_non_numeric(X, None)
         X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=np.float64, reset=False)
@@ -583,7 +583,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         stats = getattr(self, "_stats", None)
         saved = getattr(self, "_saved_summary", None)
         if stats is None and saved is not None:  # a loaded model: the table its file kept
-            if not _same_bits(saved.coef, [self.intercept_, *self.coef_] if self.fit_intercept else self.coef_):
+            if not self._is_summary_of_coefficients(saved):
                 raise ValueError(
                     "the summary saved with this model is of other coefficients than coef_ and intercept_ "
                     "now hold (they were changed after loading); fit the model again to get their summary"
@@ -606,6 +606,12 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         names = [str(name) for name in self.feature_names_in_] if hasattr(self, "feature_names_in_") else None
         return summarize(stats, self.coef_, self.intercept_ if self.fit_intercept else 0.0,
                          fit_intercept=self.fit_intercept, feature_names=names)
+
+    def _is_summary_of_coefficients(self, summary: "ModelSummary") -> bool:
+        """Whether a table's estimates are ``[intercept_, *coef_]`` (``coef_`` without intercept), bit for bit."""
+        terms = np.asarray([self.intercept_, *self.coef_] if self.fit_intercept else self.coef_, dtype=np.float64)
+        table = np.asarray(summary.coef, dtype=np.float64)
+        return table.shape == terms.shape and table.tobytes() == terms.tobytes()
 
     def save(self, path: str | Path) -> None:
         """Write the fitted model as versioned JSON (see :func:`gradfit.load`)."""
@@ -661,27 +667,22 @@ def _refuse_non_numeric(X, y):  # noqa: ANN001, ANN202 - array-likes as given
 def _first_non_number(values: NDArray, what: str, advice: str) -> None:
     """Refuse the first value that is neither a number nor missing, naming ``what`` and its row."""
     for row, value in enumerate(values):
-        if value is None or _is_missing(value):
-            continue
         try:
             float(value)
         except (TypeError, ValueError):
-            raise DataError(f"{what} holds {value!r} (row {row}), not a number; {advice}") from None
+            if not _is_missing(value):
+                raise DataError(f"{what} holds {value!r} (row {row}), not a number; {advice}") from None
 
 
-def _is_missing(value) -> bool:  # noqa: ANN001 - any cell
+def _is_missing(value) -> bool:  # noqa: ANN001 - a cell float() refused
+    """None, or pandas' NA and NaT (pandas is there whenever such values are)."""
+    if value is None:
+        return True
+    pandas = sys.modules.get("pandas")
     try:
-        import pandas as pd
-
-        return bool(pd.isna(value))
+        return pandas is not None and bool(pandas.isna(value))
     except (TypeError, ValueError):
         return False
-
-
-def _same_bits(first, second) -> bool:
-    """Whether two float64 vectors are the same numbers, bit for bit."""
-    first, second = np.asarray(first, dtype=np.float64), np.asarray(second, dtype=np.float64)
-    return first.shape == second.shape and first.tobytes() == second.tobytes()
 
 
 def _cost(

@@ -138,11 +138,9 @@ def _document(estimator) -> dict[str, Any]:
 
 def _summary_document(estimator) -> dict[str, Any] | None:
     """The model's inference table as :meth:`~gradfit.summary.ModelSummary.to_dict` writes it; None
-    where it has none (a streaming fit gathers no d × d statistics)."""
-    if getattr(estimator, "_stats", None) is None and getattr(estimator, "_saved_summary", None) is None:
-        return None
-    # The table is extra: whatever keeps it from being computed (no rows, coefficients that are not
-    # finite or overflow it, a loaded table that coef_ no longer matches) leaves it out, never the model.
+    where it has none (a streaming fit gathers no d × d statistics, a penalised fit has no table)."""
+    # The table is extra: whatever keeps it from being computed (no statistics, no rows, coefficients
+    # that overflow it, a loaded table that coef_ no longer matches) leaves it out, never the model.
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         try:
@@ -510,8 +508,7 @@ class _Reader:
     def check_summary(self, estimator) -> None:  # noqa: ANN001 - LinearRegression
         """Refuse a table that is not of the model's coefficients, or names other features."""
         summary = estimator._saved_summary
-        model_coef = [estimator.intercept_, *estimator.coef_] if estimator.fit_intercept else list(estimator.coef_)
-        if np.asarray(summary.coef, dtype=np.float64).tobytes() != np.asarray(model_coef, dtype=np.float64).tobytes():
+        if not estimator._is_summary_of_coefficients(summary):
             raise self.refuse("'summary' is of other coefficients than 'coef' and 'intercept'; they must be the same numbers")
         names = getattr(estimator, "feature_names_in_", None)
         if names is not None and list(summary.names[-len(names):]) != [str(name) for name in names]:

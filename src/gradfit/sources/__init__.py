@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from gradfit.errors import DataError, non_finite
 
-__all__ = ["FileSource", "Source", "InMemorySource", "SufficientStats", "csv", "parquet", "as_source", "is_dask_collection", "power_of_two_scale", "safe_scale"]
+__all__ = ["FileSource", "Source", "InMemorySource", "ReducibleSource", "SufficientStats", "csv", "parquet", "as_source", "is_dask_collection", "power_of_two_scale", "safe_scale"]
 
 
 #: Columns whose largest magnitude lies within 2^±SAFE_EXPONENT are used as they are: their products
@@ -194,7 +194,12 @@ def merge_all(parts: list[SufficientStats]) -> SufficientStats:
     """Merge a list of statistics as a balanced tree (:class:`TreeReduce`), so rounding grows like log(chunks)."""
     if not parts:
         raise ValueError("no statistics to merge")
-    tree = TreeReduce(SufficientStats.merge)
+    return merge_all_with(parts, SufficientStats.merge)
+
+
+def merge_all_with(parts: list, merge):  # noqa: ANN001, ANN201 - items and their pairwise merge
+    """Fold ``parts`` (at least one) with ``merge(a, b)`` as a balanced tree, in order."""
+    tree = TreeReduce(merge)
     for part in parts:
         tree.add(part)
     return tree.result()
@@ -261,6 +266,17 @@ class Source(Protocol):
 
     def stats(self) -> SufficientStats:
         """One pass over the rows gathering :class:`SufficientStats`."""
+        ...
+
+
+@runtime_checkable
+class ReducibleSource(Source, Protocol):
+    """A source that can be read again with any computation over its rows (the direct solver's
+    refinement passes need that; a one-shot stream cannot offer it)."""
+
+    def reduce_rows(self, kernel, combine):  # noqa: ANN001, ANN201
+        """``kernel(X, y, weight)`` (``weight`` None when unweighted) on every chunk of rows, where
+        the rows live, the results folded pairwise with ``combine(a, b)``: one pass."""
         ...
 
 

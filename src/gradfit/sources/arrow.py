@@ -379,6 +379,17 @@ class FileSource:
             gradient += np.array([column @ residual for column in batch.columns[:d]])
         return sum_r2, gradient, sum_r
 
+    def reduce_rows(self, kernel, combine):  # noqa: ANN001, ANN201 - callables over rows, and their result
+        """``kernel(X_batch, y_batch, None)`` over every batch (rows with a missing value left out as in
+        :meth:`stats`), folded pairwise with ``combine``: one scan of the files."""
+        tree = TreeReduce(combine)
+        d = self.n_features
+        for batch in self._stream():
+            if batch.n_rows:
+                X = np.column_stack(batch.columns[:d]) if d else np.empty((batch.n_rows, 0))
+                tree.add(kernel(X, batch.columns[d], None))
+        return tree.result()
+
     def _stream(self) -> Iterator["_Batch"]:
         """The batches of all files, decoded one ahead in a background thread (pyarrow releases the GIL)."""
         batches = self._layout.batches(self.batch_rows, threads=self._decode_threads)

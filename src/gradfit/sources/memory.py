@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 from threadpoolctl import threadpool_limits
 
-from gradfit.sources import SufficientStats, TreeReduce, first_non_finite, merge_all, safe_scale
+from gradfit.sources import SufficientStats, TreeReduce, first_non_finite, merge_all, merge_all_with, safe_scale
 
 __all__ = ["MemorySource"]
 
@@ -124,6 +124,26 @@ class MemorySource:
             np.abs(self._X[start : start + step], out=chunk)
             np.maximum(largest, chunk.max(axis=0), out=largest)
         return largest
+
+    def reduce_rows(self, kernel, combine):  # noqa: ANN001, ANN201 - callables over rows, and their result
+        """``kernel(X_chunk, y_chunk, weight_chunk)`` over every chunk of rows, folded with ``combine``
+        (pairwise, in row order): one pass, the chunks split between threads as in :meth:`stats`."""
+        step = self.chunk_rows()
+        starts = list(range(0, self.n_samples, step))
+        workers = max(1, min(os.cpu_count() or 1, len(starts)))
+
+        def run(worker: int):  # noqa: ANN202
+            tree = TreeReduce(combine)
+            for start in starts[worker::workers]:
+                weight = None if self._weight is None else self._weight[start : start + step]
+                tree.add(kernel(self._X[start : start + step], self._y[start : start + step], weight))
+            return tree.result()
+
+        if workers == 1:
+            return run(0)
+        with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
+            parts = list(pool.map(run, range(workers)))
+        return merge_all_with(parts, combine)
 
     def arrays(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         return self._X, self._y

@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from gradfit.errors import DivergenceError
 from gradfit.history import HistoryBuilder, PathRecorder, Result, Status
-from gradfit.solvers import Solver, State
+from gradfit.solvers import Solver, State, Trajectory
 
 __all__ = ["minimize", "DIVERGENCE_GROWTH"]
 
@@ -27,6 +27,8 @@ FIRST_BLOCK_STEPS = 1024
 #: A run is recentred (see ``LeastSquares.recentred``) once its gradient is within this factor of
 #: the rounding floor ``ε·L·‖θ‖``, below which steps on θ itself start to round away.
 RECENTRE_FACTOR = 16.0
+#: Iterates of a closed-form block whose relative error is checked at once (each costs O(p²)).
+CANDIDATES_AT_ONCE = 64
 
 Callback = Callable[[State], bool | None]
 
@@ -41,18 +43,24 @@ def minimize(
     callbacks: Sequence[Callback] = (),
     record_path: int | None = None,
 ) -> Result:
-    """Run ``solver`` on ``objective`` from ``theta0`` until ``‖∇J(θ)‖ ≤ tol·‖∇J(0)‖`` or ``max_iter``.
+    """Run ``solver`` on ``objective`` from ``theta0`` until θ is within ``tol`` of the optimum, or ``max_iter``.
+
+    The test is an error bound, not the gradient alone: the run has converged once
+    ``objective.error_bound(‖∇J(θ)‖, ‖θ‖, J(θ)) ≤ tol·‖θ‖``, that is (without rounding)
+    ``‖θ − θ*‖ ≤ ‖∇J(θ)‖/μ ≤ tol·‖θ‖`` with μ the smallest curvature. When the rounding floor of that
+    bound is above ``tol·‖θ‖`` and the gradient's share has fallen below the floor, no further update
+    can meet the tolerance: the run stops there with status ``"floor"``.
 
     Parameters
     ----------
     objective : LeastSquares
-        Offers ``loss_grad(θ)``, ``gradient_scale`` and, for divergence messages, ``lipschitz``.
+        Offers ``loss_grad(θ)``, ``error_bound`` and, for divergence messages, ``lipschitz``.
     solver : Solver
     theta0 : ndarray of shape (p,)
     max_iter : int
         Most updates to make.
     tol : float
-        Relative gradient-norm tolerance (``0`` runs all ``max_iter`` updates).
+        Relative error tolerance on θ (``0`` makes exactly ``max_iter`` updates).
     callbacks : sequence of callables
         Each is called with every new :class:`State`; returning True stops the run (status "callback").
         With callbacks the solver steps one update at a time.
@@ -71,7 +79,6 @@ def minimize(
     started = time.perf_counter()
     state = solver.init(objective, np.asarray(theta0, dtype=np.float64))
     reached = time.perf_counter() - started  # when the current state was reached
-    grad_tol = tol * objective.gradient_scale
     initial_loss = state.loss
     # Momentum methods may raise the loss for a while before it falls (their iteration matrix is
     # not normal); a solver says by how much at most, and only growth beyond that is divergence.
@@ -84,9 +91,40 @@ def minimize(
     path = PathRecorder(record_path) if record_path else None
     anchor = np.zeros_like(state.theta)  # θ = anchor + the state's coordinates, once recentred
     recentre = getattr(objective, "can_recentre", False) and not getattr(solver, "stochastic", False)
-    floor = RECENTRE_FACTOR * np.finfo(np.float64).eps * objective.lipschitz if recentre else 0.0
+    recentre_below = RECENTRE_FACTOR * np.finfo(np.float64).eps * objective.lipschitz if recentre else 0.0
+    # The error bound is computed on the objective the run started with: a recentred copy shares
+    # its statistics, and θ = anchor + the state's coordinates.
+    bounded = objective
     if path is not None:
         path.add(np.array([0]), state.theta[None, :])
+
+    def verdict(theta: NDArray[np.float64], grad: NDArray[np.float64], stationarity: float, loss: float) -> tuple[bool, bool]:
+        """(converged, stuck at the rounding floor) for the state at θ; tol = 0 never stops early."""
+        if tol == 0:
+            return False, False
+        accuracy = bounded.accuracy(theta, grad, stationarity, loss)
+        # Stuck: even an exact iterate would leave the error above tol, and the iterate's own error is
+        # already within the rounding floor, so no update can certify the tolerance.
+        return accuracy.error <= tol, bool(accuracy.error > tol and accuracy.floor > tol and accuracy.at_floor)
+
+    def first_done(trajectory: Trajectory, first_bad: int) -> int:
+        """The first update of a closed-form block (before ``first_bad``) whose state is done, or the
+        block's length. Each check costs O(p²), so it is made only where a normwise necessary
+        condition holds (a component's relative error is at least ``‖θ − θ*‖/(√p·‖θ‖)`` and
+        ``‖θ − θ*‖ ≥ ‖∇J‖/L``), at most :data:`CANDIDATES_AT_ONCE` iterates at a time."""
+        if tol == 0:
+            return len(trajectory.loss)
+        floor = bounded.error_bound(np.zeros_like(trajectory.grad_norm), trajectory.theta_norm, trajectory.loss)
+        reach = bounded.lipschitz * np.sqrt(bounded.n_params) * np.maximum(tol * trajectory.theta_norm, floor)
+        candidates = np.flatnonzero(trajectory.grad_norm <= reach)
+        candidates = candidates[candidates < first_bad]
+        for start in range(0, candidates.size, CANDIDATES_AT_ONCE):
+            chosen = candidates[start : start + CANDIDATES_AT_ONCE]
+            for index, theta in zip(chosen, anchor + trajectory.thetas_at(chosen + 1)):
+                loss, grad = bounded.loss_grad(theta)
+                if any(verdict(theta, grad, float(np.linalg.norm(grad)), loss)):
+                    return int(index)
+        return len(trajectory.loss)
 
     def diverged(loss: NDArray[np.float64], grad_norm: NDArray[np.float64]) -> NDArray[np.bool_]:
         with np.errstate(invalid="ignore"):
@@ -106,13 +144,17 @@ def minimize(
 
     try:
         while True:
-            if state.grad_norm <= grad_tol:
+            converged, stuck = verdict(anchor + state.theta, state.grad, state.grad_norm, state.loss)
+            if converged:
                 status = "tol"
+                break
+            if stuck:
+                status = "floor"
                 break
             if state.k >= max_iter:
                 status = "max_iter"
                 break
-            if recentre and state.grad_norm <= floor * float(np.linalg.norm(state.theta)):
+            if recentre and state.grad_norm <= recentre_below * float(np.linalg.norm(state.theta)):
                 # The solver restarts (momentum and memory are lost) from δ = 0 at the same point.
                 anchor = anchor + state.theta
                 objective = objective.recentred(state.theta)
@@ -126,10 +168,8 @@ def minimize(
                     advance = None
                     continue
                 bad = diverged(trajectory.loss, trajectory.grad_norm)
-                done = trajectory.grad_norm <= grad_tol
                 first_bad = int(np.argmax(bad)) if bad.any() else n_steps
-                first_done = int(np.argmax(done)) if done.any() else n_steps
-                stop = min(first_bad, first_done, n_steps - 1)
+                stop = min(first_bad, first_done(trajectory, first_bad), n_steps - 1)
                 history.add(
                     np.concatenate([[state.loss], trajectory.loss[:stop]]),
                     np.concatenate([[state.grad_norm], trajectory.grad_norm[:stop]]),
@@ -166,32 +206,44 @@ def minimize(
     records = history.build().truncated(n_iter)
     theta = anchor + state.theta
     path_iterations, path_thetas = path.build(state.k, theta) if path is not None else (None, None)
+    # A run that was never to stop early (tol = 0) on an objective whose curvature would cost passes
+    # over the data to learn leaves its error unestimated rather than pay them.
+    if tol > 0 or bounded.curvature_known:
+        accuracy = bounded.accuracy(theta, state.grad, state.grad_norm, state.loss)
+        bound, floor = accuracy.error, accuracy.floor
+    else:
+        bound = floor = float("nan")
     return Result(
         theta=theta,
         n_iter=n_iter,
         converged=status == "tol",
         status=status,
-        message=_message(status, n_iter, state.grad_norm, grad_tol, max_iter),
+        message=_message(status, n_iter, bound, floor, tol, max_iter),
         history=records,
         final_loss=state.loss,
         final_grad_norm=state.grad_norm,
-        grad_tol=grad_tol,
+        error_bound=bound,
+        error_floor=floor,
         path_iterations=path_iterations,
         path=path_thetas,
     )
 
 
-def _message(status: Status, n_iter: int, grad_norm: float, grad_tol: float, max_iter: int) -> str:
+def _message(status: Status, n_iter: int, bound: float, floor: float, tol: float, max_iter: int) -> str:
+    within = f"the coefficients are within {bound:.2g} (relative) of the least-squares solution"
+    if np.isnan(bound):
+        within = "their distance to the least-squares solution was not estimated"
     if status == "tol":
-        return f"converged after {n_iter} updates: gradient norm {grad_norm:.3g} ≤ {grad_tol:.3g} (tol × ‖∇J(0)‖)"
-    if status == "max_iter" and grad_tol == 0:
-        return f"made all max_iter={max_iter} updates (tol=0); final gradient norm {grad_norm:.3g}"
-    if status == "max_iter":
-        ratio = grad_norm / grad_tol if grad_tol > 0 else float("inf")
+        return f"converged after {n_iter} updates: {within} (error bound; tol={tol:g})"
+    if status == "floor":
         return (
-            f"stopped at max_iter={max_iter} before reaching the tolerance: gradient norm {grad_norm:.3g} "
-            f"is {ratio:.3g}× the target {grad_tol:.3g} (tol × ‖∇J(0)‖)"
+            f"stopped after {n_iter} updates at the rounding floor: {within}, and rounding in the gradient "
+            f"limits this solver to about {floor:.2g}, above tol={tol:g}"
         )
+    if status == "max_iter" and tol == 0:
+        return f"made all max_iter={max_iter} updates (tol=0: no early stop); {within} (error bound)"
+    if status == "max_iter":
+        return f"stopped at max_iter={max_iter} before reaching the tolerance: {within} (error bound), tol={tol:g} asks for less"
     if status == "callback":
-        return f"stopped by a callback after {n_iter} updates"
-    return f"interrupted after {n_iter} updates; the model holds the last iterate"
+        return f"stopped by a callback after {n_iter} updates; {within} (error bound)"
+    return f"interrupted after {n_iter} updates; the model holds the last iterate ({within}, error bound)"

@@ -4,6 +4,7 @@ driver, and stores the results on the original feature scale."""
 from __future__ import annotations
 
 import sys
+import time
 import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, fields
@@ -26,6 +27,7 @@ from gradfit.history import History
 from gradfit.objective import DENSE_SPECTRUM_MAX, LeastSquares, StreamingLeastSquares
 from gradfit.schedules import SCHEDULES
 from gradfit.solvers import SOLVERS
+from gradfit.solvers.direct import solve_from_statistics
 from gradfit.solvers.exact import solve_exact
 from gradfit.solvers.gd import LINE_SEARCHES
 from gradfit.sources import InMemorySource, Source, as_source, is_dask_collection, power_of_two_scale
@@ -39,15 +41,13 @@ __all__ = ["LinearRegression", "OptimumGap"]
 
 #: Solvers that run without iterating.
 DIRECT_SOLVERS = ("exact",)
+EPS = float(np.finfo(np.float64).eps)
 #: Solvers that draw random rows, which only an in-memory source can give.
 STOCHASTIC_SOLVERS = ("sgd", "minibatch", "adam")
 #: Iterates kept by ``record_path=True`` (evenly thinned over longer runs).
 DEFAULT_PATH_POINTS = 2000
 #: Solvers with a proximal step, so they can honour an L1 penalty.
 L1_SOLVERS = tuple(name for name, cls in SOLVERS.items() if cls.supports_l1)
-#: "auto" hands over to the exact solver when κ(G)·ε·margin reaches tol: the gradient computed from
-#: the statistics carries a relative error of about κ·ε, so a smaller tolerance is rounding noise.
-AUTO_EXACT_MARGIN = 10.0
 
 
 @dataclass(frozen=True)
@@ -190,7 +190,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
 
     def __init__(
         self,
-        solver: str = "gd",
+        solver: str = "auto",
         *,
         learning_rate: float | str = "auto",
         max_iter: int = 10_000,
@@ -353,14 +353,25 @@ class LinearRegression(RegressorMixin, BaseEstimator):
                 f"solver='exact' needs the d × d statistics, but {self._engine_reason}; use solver='auto' "
                 f"(conjugate gradients, one pass over X per update) or 'cg'"
             )
-        objective = StreamingLeastSquares(source, **penalty) if streams else LeastSquares.from_source(source, **penalty)
+        solver_name = self._resolve_solver(streams=streams)
+        if solver_name in DIRECT_SOLVERS and self.learning_rate != "auto":
+            raise ValueError(
+                f"learning_rate={self.learning_rate!r} is the step of a gradient method, but solver={self.solver!r} "
+                "solves for the least-squares answer directly; pass solver='gd' for gradient descent (the "
+                "article's method), or leave learning_rate='auto'"
+            )
+        if streams:
+            objective = StreamingLeastSquares(source, **penalty)
+        else:
+            objective = LeastSquares.from_source(source, **penalty, iterative=solver_name not in DIRECT_SOLVERS)
         self.engine_ = "streaming" if streams else "statistics"
-        self.solver_ = self._resolve_solver(objective)
-        if self.solver_ in DIRECT_SOLVERS:
-            self._fit_exact(source, objective)
-            self._keep_statistics(objective)
-            return []
+        self.solver_ = solver_name
+        # Checked whatever the solver: the direct one has no use for a start, but a bad one is still an error.
         theta0 = self._initial_theta(objective, coef_init, intercept_init, source.n_features)
+        if self.solver_ in DIRECT_SOLVERS:
+            raised = self._fit_direct(source, objective)
+            self._keep_statistics(objective)
+            return raised
         solver = self._make_solver(self.solver_)
         capacity = (DEFAULT_PATH_POINTS if self.record_path is True else int(self.record_path)) if self.record_path else None
         result = minimize(objective, solver, theta0, max_iter=self.max_iter, tol=self.tol, record_path=capacity)
@@ -395,34 +406,30 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             known = objective.n_params <= DENSE_SPECTRUM_MAX or "spectrum" in objective.__dict__
             self.condition_number_ = objective.condition_number if known else None
             self.n_passes_ = 1 if objective.extended is None else 2
-        if result.status == "max_iter" and self.tol > 0:
-            return [(self._convergence_advice(result.message), ConvergenceWarning)]
+        self.error_bound_ = result.error_bound
+        if result.status in ("max_iter", "floor") and self.tol > 0:
+            return [(self._convergence_advice(result), ConvergenceWarning)]
         if result.status == "interrupted":
             return [(result.message, UserWarning)]
         return []
 
-    def _resolve_solver(self, objective: LeastSquares) -> str:
-        """The solver to run; for ``"auto"``, the fastest that reaches ``tol`` on these data.
+    def _resolve_solver(self, *, streams: bool) -> str:
+        """The solver to run; for ``"auto"``, the fastest way to the least-squares answer.
 
-        After the one pass that gathers the statistics, every gradient method costs O(p²) per
-        update, so the choice is about updates: conjugate gradients need at most about p of them
-        on a smooth problem; an L1 penalty needs proximal steps (Nesterov/FISTA); and when the
-        statistics cannot resolve the gradient to ``tol`` (``κ·ε`` above it, κ the condition
-        number of G) only the exact solver, which works on the data, gets there. For streamed
-        rows (no second pass wanted), "exact" solves the normal equations from the statistics.
-        Without statistics (sparse or very wide X, the streaming engine), conjugate gradients.
+        With the statistics gathered (dense data, in memory, in files or on a cluster) that is the
+        direct solve: O(p³) on the statistics, then refinement passes over the rows only where the
+        condition number calls for them (:func:`~gradfit.solvers.direct.solve_from_statistics`).
+        An L1 penalty has no direct solution: Nesterov's method (FISTA), to ``tol``. Without
+        statistics (sparse or very wide X, the streaming engine): conjugate gradients, one pass an
+        update, to ``tol``.
         """
         if self.solver != "auto":
             return self.solver
-        if objective.has_l1:
+        if self.alpha > 0 and self.l1_ratio > 0:
             return "nesterov"
-        if objective.streaming:
+        if streams:
             return "cg"  # one pass an update, and the fewest updates on a smooth problem
-        if not isinstance(objective.source, InMemorySource):
-            return "exact"  # from the statistics already gathered: O(p³), accurate to about κ·ε
-        if self.alpha == 0 and objective.condition_number * np.finfo(np.float64).eps * AUTO_EXACT_MARGIN >= self.tol:
-            return "exact"
-        return "cg"
+        return "exact"
 
     def _make_solver(self, name: str):
         """The registered solver with the hyperparameters of this estimator that it takes."""
@@ -448,34 +455,83 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         self._stats = objective.stats
         self._saved_summary = None
 
-    def _fit_exact(self, source: Source, objective: LeastSquares) -> None:
-        if self.alpha > 0 or not isinstance(source, InMemorySource):
-            # Ridge, or rows that are streamed: (G + diag(ridge)) θ = b from the statistics, by a
-            # (pseudo-)inverse in G's eigenbasis; accurate to about κ(G)·ε.
-            eigenvalues, eigenvectors = objective.spectrum
-            keep = eigenvalues > eigenvalues[-1] * objective.n_params * np.finfo(np.float64).eps
-            theta = eigenvectors[:, keep] @ ((eigenvectors[:, keep].T @ objective.b) / eigenvalues[keep])
-            self.coef_, self.intercept_ = objective.frame.to_model(theta)
-            how = "solved exactly from the statistics (normal equations by eigendecomposition)"
-            with np.errstate(over="ignore"):
-                self.final_loss_ = float(objective.loss_grad(theta)[0] * objective.frame.loss_scale)
+    def _fit_direct(self, source: Source, objective: LeastSquares) -> list[tuple[str, type[Warning]]]:
+        """The least-squares answer from the statistics, refined by passes over the rows where the
+        condition number calls for it; rows in memory fall back to QR where the normal equations
+        cannot resolve the problem (see :mod:`gradfit.solvers.direct`).
+
+        Its record reads like an iterative run's: update 1 is the solve from the statistics (from
+        θ = 0), each further update a refinement's correction, the loss recorded before each."""
+        started = time.perf_counter()
+        solution = solve_from_statistics(objective)
+        passes, exact, error = 1 + solution.passes, solution.settled, solution.error_estimate
+        coef, intercept = solution.coef, solution.intercept
+        raised: list[tuple[str, type[Warning]]] = []
+        if solution.passes == 0:
+            how = (f"least-squares solution from the statistics (one pass over the data; estimated relative error "
+                   f"≤ {error:.1g})")
         else:
+            how = (f"least-squares solution from the statistics, refined to the float64 limit by {solution.passes} "
+                   f"accurate pass{'es' if solution.passes > 1 else ''} over the data")
+        by_qr = not exact and isinstance(source, InMemorySource) and self.alpha == 0
+        if by_qr:
             X, y = source.arrays()
-            weight = source.sample_weight
             unit = _column_unit(X) if self.standardize else None
-            self.coef_, self.intercept_ = _solve_weighted(X, y, weight, fit_intercept=self.fit_intercept, column_unit=unit)
-            how = "solved exactly (QR on the scaled design with iterative refinement)"
-            self.final_loss_ = _cost(X, y, self.coef_, self.intercept_, weight)
-        self.n_iter_ = 0
-        self.n_passes_ = 1 if self.alpha > 0 or not isinstance(source, InMemorySource) else 2
-        self.history_ = History()
+            coef, intercept = _solve_weighted(X, y, source.sample_weight, fit_intercept=self.fit_intercept, column_unit=unit)
+            passes += 2  # the QR reads X once, and its refinement at least once more
+            exact, error = True, EPS
+            how = ("least-squares solution by QR on the scaled design with iterative refinement (the normal "
+                   "equations cannot resolve these data: condition number of XᵀX/m ≈ "
+                   f"{objective.condition_number:.3g})")
+        elif not exact:
+            digits = max(-np.log10(error), 0.0) if error > 0 else 16.0
+            how = f"solved from the statistics to about {digits:.0f} correct digits, short of the float64 limit"
+            raised.append((
+                f"the least-squares answer could only be resolved to about {digits:.0f} significant digits "
+                f"(estimated relative error {error:.2g}): the data are too ill-conditioned for the normal equations "
+                f"(condition number of XᵀX/m ≈ {objective.condition_number:.3g}). Rescale or drop nearly collinear "
+                "features, or fit the rows in memory with solver='exact', which falls back to QR.",
+                ConvergenceWarning,
+            ))
+        elif solution.passes:
+            error = EPS
+        self.coef_, self.intercept_ = coef, intercept
+        frame = objective.frame
+        with np.errstate(over="ignore"):
+            if isinstance(source, InMemorySource):
+                X, y = source.arrays()
+                self.final_loss_ = _cost(X, y, self.coef_, self.intercept_, source.sample_weight)
+            else:
+                theta = frame.from_model(self.coef_, self.intercept_)
+                final = solution.final_loss if solution.final_loss is not None else objective.loss_grad(theta)[0]
+                self.final_loss_ = float(final * frame.loss_scale)
+        # Before the solve from the statistics, θ = 0: J(0) = c/2 and ∇J(0) = −b. A QR that took over
+        # is one more update, from the last iterate a pass read.
+        updates = solution.corrections + (1 if by_qr else 0)
+        losses = [0.5 * objective.c, *solution.losses[:updates]]
+        gradient_norms = [float(np.linalg.norm(objective.b)), *solution.gradient_norms[:updates]]
+        elapsed = time.perf_counter() - started
+        self.history_ = History(np.array(losses), np.array(gradient_norms), np.ones(len(losses)),
+                                np.linspace(0.0, elapsed, len(losses))).scaled(frame.loss_scale)
         self.loss_history_ = self.history_.loss
-        self.converged_ = True
-        self.status_ = "exact"
+        self.n_iter_ = len(losses)
+        if self.record_path:
+            thetas = [np.zeros(objective.n_params), *solution.path]
+            if by_qr:
+                thetas.append(frame.from_model(coef, intercept))
+            models = [frame.to_model(theta) for theta in thetas]
+            self.path_ = np.array([[intercept_k, *coef_k] for coef_k, intercept_k in models])
+            self.path_iterations_ = np.arange(len(thetas))
+        self.n_passes_ = passes
+        self.converged_ = exact
+        self.error_bound_ = error
+        self.status_ = "exact" if exact else "precision"
         self.message_ = how
         self.learning_rate_ = None
         self.lipschitz_ = objective.lipschitz
-        self.condition_number_ = objective.condition_number
+        known = objective.n_params <= DENSE_SPECTRUM_MAX or "spectrum" in objective.__dict__
+        self.condition_number_ = objective.condition_number if known else None
+        return raised
 
     def _initial_theta(self, objective: LeastSquares, coef_init, intercept_init, n_features: int) -> NDArray[np.float64]:
         if coef_init is None and intercept_init is None:
@@ -500,15 +556,23 @@ class LinearRegression(RegressorMixin, BaseEstimator):
                 raise ValueError(f"intercept_init must be a finite number; got {intercept_init!r}")
         return objective.frame.from_model(coef, intercept)
 
-    def _convergence_advice(self, message: str) -> str:
-        advice = f"{self.solver}: {message}. Increase max_iter, raise the learning rate (up to 'auto'), or use solver='exact'."
+    def _convergence_advice(self, result) -> str:  # noqa: ANN001 - the driver's Result
+        """The warning for a run that stopped short of ``tol``: what it reached, and what would get there."""
+        direct = "solver='auto' (the least-squares solution, directly)"
+        if result.status == "floor":
+            looser = 10.0 ** np.ceil(np.log10(max(result.error_floor, np.finfo(np.float64).tiny)))
+            return f"{self.solver_}: {result.message}. Use {direct}, or a tol of {looser:.0e} or more."
+        advice = f"{self.solver_}: {result.message}. Use {direct}, or raise max_iter"
         kappa = self.condition_number_
-        if kappa is not None and kappa > 1e3:
+        if kappa is not None and np.isfinite(kappa) and kappa > 1e3 and self.solver_ == "gd":
+            updates = kappa * np.log(max(result.error_bound, 1.0) / self.tol)
             advice += (
-                f" The problem is ill-conditioned (condition number of XᵀX/m ≈ {kappa:.3g}): gradient descent "
-                f"needs about κ·ln(1/tol) ≈ {kappa * np.log(1 / self.tol):.3g} updates at learning_rate='auto'."
+                f" (the problem is ill-conditioned, condition number of XᵀX/m ≈ {kappa:.3g}: gradient descent needs "
+                f"about κ·ln(error/tol) ≈ {updates:.3g} more updates at learning_rate='auto', max_iter={int(self.max_iter + updates)})"
             )
-        return advice
+        elif self.learning_rate != "auto" and self.solver_ in ("gd", "momentum", "nesterov"):
+            advice += ", or raise the learning rate (up to learning_rate='auto')"
+        return advice + "."
 
     def predict(self, X: ArrayLike) -> NDArray[np.float64]:
         """Predictions ``X @ coef_ + intercept_``, shape (n_samples,).
@@ -570,7 +634,9 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         whatever coefficients the solver reached; ``print(model.summary())`` shows the table. A model
         saved with :meth:`save` keeps its summary in the file, and :func:`gradfit.load` gives it back.
         A penalised fit (``alpha > 0``) has no such table: its shrunk coefficients are not OLS
-        estimates, and the formulas' standard errors and p values would mislead.
+        estimates, and the formulas' standard errors and p values would mislead. Neither has a fit
+        that did not converge (``converged_`` False: ``max_iter`` reached, a rounding floor, an
+        interrupted run, or ``tol=0``): the table would be of coefficients that are not the answer.
         """
         check_is_fitted(self)
         if self.alpha > 0:
@@ -579,6 +645,13 @@ class LinearRegression(RegressorMixin, BaseEstimator):
                 f"summary() gives ordinary least-squares inference, which does not hold for a penalised "
                 f"({kind}, alpha={self.alpha}) fit: its coefficients are shrunk, so the OLS standard errors, "
                 f"p values and intervals would be wrong; fit with alpha=0 for the table"
+            )
+        if not getattr(self, "converged_", True):
+            raise ValueError(
+                f"this fit did not converge ({self.message_}): its coefficients are not the least-squares "
+                "solution, so standard errors, t and p values would describe numbers the data do not support; "
+                "fit with solver='auto' (the least-squares solution directly) for the table, or let the "
+                "iterative solver converge (raise max_iter)"
             )
         stats = getattr(self, "_stats", None)
         saved = getattr(self, "_saved_summary", None)

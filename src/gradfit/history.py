@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 
 __all__ = ["History", "PathRecorder", "Result", "Status"]
 
-Status = Literal["tol", "max_iter", "callback", "interrupted"]
+Status = Literal["tol", "floor", "max_iter", "callback", "interrupted"]
 
 
 @dataclass(frozen=True)
@@ -142,14 +142,16 @@ class Result:
         Number of updates made; ``len(history) == n_iter``.
     converged : bool
         Whether the tolerance was met.
-    status : {"tol", "max_iter", "callback", "interrupted"}
+    status : {"tol", "floor", "max_iter", "callback", "interrupted"}
     message : str
         One sentence saying why the run stopped, with the figures.
     history : History
     final_loss, final_grad_norm : float
         Loss and gradient norm at ``theta``.
-    grad_tol : float
-        The absolute gradient-norm threshold the run aimed for (``tol · ‖∇J(0)‖``).
+    error_bound : float
+        Bound on ``‖θ − θ*‖/‖θ‖`` at ``theta`` (θ* the least-squares solution), rounding included.
+    error_floor : float
+        The part of that bound that rounding sets: no iterate can be certified closer.
     path_iterations : ndarray of shape (k,) or None
         With ``record_path``: the iteration numbers of the kept iterates (0 first, the last last).
     path : ndarray of shape (k, p) or None
@@ -164,6 +166,7 @@ class Result:
     history: History
     final_loss: float
     final_grad_norm: float
-    grad_tol: float
+    error_bound: float
+    error_floor: float
     path_iterations: NDArray[np.intp] | None = None
     path: NDArray[np.float64] | None = None

@@ -317,7 +317,7 @@ def article_sweep(
     common = dict(max_iter=max_iter, tol=tol, standardize=False, coef_init=[slope0], intercept_init=intercept0,
                   problem=problem)
     if learning_rates is None and include_article_rate:
-        probe = LinearRegression(learning_rate="auto", max_iter=1, tol=0, standardize=False).fit(
+        probe = LinearRegression(solver="gd", learning_rate="auto", max_iter=1, tol=0, standardize=False).fit(
             X, y, coef_init=[slope0], intercept_init=intercept0
         )
         learning_rates = [ARTICLE_LEARNING_RATE, *(factor / probe.lipschitz_ for factor in DEFAULT_FACTORS)]

@@ -105,8 +105,8 @@ class Trajectory:
 
     Attributes
     ----------
-    loss, grad_norm : ndarray of shape (n,)
-        For the states after updates ``1..n`` counted from the starting state.
+    loss, grad_norm, theta_norm : ndarray of shape (n,)
+        For the states after updates ``1..n`` counted from the starting state (``theta_norm``: ‖θ‖).
     step_size : float
         Constant step of these updates.
     state_at : callable
@@ -117,6 +117,7 @@ class Trajectory:
 
     loss: NDArray[np.float64]
     grad_norm: NDArray[np.float64]
+    theta_norm: NDArray[np.float64]
     step_size: float
     state_at: Callable[[int], State]
     thetas_at: Callable[[NDArray[np.intp]], NDArray[np.float64]]

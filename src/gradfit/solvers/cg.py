@@ -8,7 +8,7 @@ from typing import ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
-from gradfit.solvers import State, evaluate, evaluate_after_move
+from gradfit.solvers import ReplayState, ask_for_krylov_space, evaluate, evaluate_after_move, replayed, with_replay
 
 __all__ = ["ConjugateGradient", "CGState"]
 
@@ -17,11 +17,12 @@ RESTART_FACTOR = 10
 
 
 @dataclass(frozen=True)
-class CGState(State):
-    """A :class:`State` with the search direction and the updates since the last restart."""
+class CGState(ReplayState):
+    """A :class:`~gradfit.solvers.ReplayState` with the search direction and the updates since the last restart."""
 
     direction: NDArray[np.float64] | None = None
     since_restart: int = 0
+    vectors: ClassVar[tuple[str, ...]] = ("theta", "grad", "direction")
 
 
 @dataclass(frozen=True)
@@ -50,10 +51,19 @@ class ConjugateGradient:
     restart: int | None = None
 
     def init(self, objective, theta0: NDArray[np.float64]) -> CGState:
+        # Where μ is a Lanczos estimate (the streaming engine; the driver's error bound needs it), its
+        # passes span CG's own first iterates from 0: they are replayed from that Krylov space, so the
+        # estimate costs no passes of its own.
+        if getattr(objective, "lipschitz_estimated", False):
+            ask_for_krylov_space(objective, theta0)
+            _ = objective.strong_convexity
         loss, grad, grad_norm = evaluate(objective, theta0)
-        return CGState(theta0, 0, loss, grad, grad_norm, 0.0, direction=-grad, since_restart=0)
+        state = CGState(theta0, 0, loss, grad, grad_norm, 0.0, direction=-grad, since_restart=0)
+        return with_replay(self, objective, theta0, state)
 
     def step(self, objective, state: CGState) -> CGState:
+        if state.replay:
+            return replayed(state)
         direction = state.direction
         curved = objective.hess_vec(direction)
         curvature = float(direction @ curved)

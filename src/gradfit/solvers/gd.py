@@ -139,6 +139,7 @@ class GradientDescent:
             z = power * z0 + alpha * beta * partial_sum
             grad = eigenvalues * z - beta
             grad_norm = np.sqrt(np.sum(grad * grad, axis=1))
+            theta_norm = np.sqrt(np.sum(z * z, axis=1))  # Q is orthonormal: ‖θ‖ = ‖z‖
             loss = 0.5 * (np.sum((eigenvalues * z - 2.0 * beta) * z, axis=1) + objective.c)
 
         def state_at(j: int) -> State:
@@ -149,4 +150,4 @@ class GradientDescent:
         def thetas_at(js: NDArray[np.intp]) -> NDArray[np.float64]:
             return z[js - 1] @ eigenvectors.T
 
-        return Trajectory(loss=loss, grad_norm=grad_norm, step_size=alpha, state_at=state_at, thetas_at=thetas_at)
+        return Trajectory(loss=loss, grad_norm=grad_norm, theta_norm=theta_norm, step_size=alpha, state_at=state_at, thetas_at=thetas_at)

@@ -18,6 +18,11 @@ Exit codes
     (:class:`gradfit.DataError`), a bad model file (:class:`gradfit.ModelFileError`), a parameter
     the estimator rejects (``ValueError``), or a file that cannot be read or written, including
     refusing to overwrite an existing file without ``--force`` (``OSError``).
+3
+    ``fit`` stopped short of the least-squares answer: an iterative solver reached ``--max-iter`` or
+    its rounding floor before ``--tol``, or ran with ``--tol 0``, or the direct solve could not
+    resolve the data to the float64 limit. The coefficients are printed (and saved with ``--save``)
+    with ``converged: no``, but they are not the answer; ``--summary`` then prints no inference table.
 130
     Interrupted (Ctrl-C).
 """
@@ -61,11 +66,12 @@ from gradfit.solvers import SOLVERS
 from gradfit.solvers.gd import LINE_SEARCHES
 from gradfit.sources.files import read_csv_table
 
-__all__ = ["app", "main", "EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_INTERRUPTED"]
+__all__ = ["app", "main", "EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_NOT_CONVERGED", "EXIT_INTERRUPTED"]
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+EXIT_NOT_CONVERGED = 3
 EXIT_INTERRUPTED = 130
 
 #: Set (to anything but empty or 0) to get the traceback of an unexpected error instead of one line.
@@ -301,7 +307,7 @@ def fit(
             "least-squares fit to the rows read so far).",
         ),
     ] = False,
-) -> None:
+) -> int | None:
     """Fit a linear model to a CSV or Parquet file, or a directory of them, or an svmlight file, and print its
     coefficients.
 
@@ -352,8 +358,9 @@ def fit(
     if model.status_ == "interrupted":
         raise KeyboardInterrupt
     # Before saving: a summary the fit cannot give (a streaming fit has no d × d statistics) is an
-    # error, and a failed command leaves no model file behind.
-    inference = model.summary() if summary else None
+    # error, and a failed command leaves no model file behind. A fit that stopped short has no table
+    # (its coefficients are not the least-squares answer), which the exit code and a note say.
+    inference = model.summary() if summary and model.converged_ else None
     if save is not None:
         _check_writable(save, force=force, flag="--save", inputs=[path])
         model.save(save)
@@ -375,6 +382,7 @@ def fit(
         "learning_rate": model.learning_rate_,
         "n_iter": int(model.n_iter_),
         "converged": bool(model.converged_),
+        "error_bound": float(model.error_bound_),
         "status": model.status_,
         "final_loss": float(model.final_loss_),
         "message": model.message_,
@@ -390,6 +398,12 @@ def fit(
         _print_fit(result, source=path)
         if inference is not None:
             stdout.print(escape(str(inference)), highlight=False)
+    if not model.converged_:
+        if summary:
+            _note("no --summary table: the fit did not converge, so its coefficients are not the least-squares "
+                  "solution and standard errors or p values would describe the wrong numbers; use --solver auto")
+        return EXIT_NOT_CONVERGED
+    return None
 
 
 @app.command()
@@ -1247,16 +1261,15 @@ def _print_demo(run, data_plot: Path, loss_plot: Path) -> None:
     stdout.print(table)
     stdout.print()
 
-    criterion = f"{run.grad_tol:.3g} (tol {run.tol:g} × ‖∇J(0)‖)"
+    criterion = f"the tolerance: each within {run.tol:g} of it, relatively"
     if run.converged:
         stdout.print(f"[bold green]Converged[/]: {run.iterations} updates at {alpha} reach the optimum.")
-        stdout.print(f"  gradient norm {run.grad_norm:.3g} ≤ {criterion} after {_updates(run.updates_needed)}")
+        stdout.print(f"  within {run.error:.2g} after {_updates(run.updates_needed)} ({criterion})")
     else:
-        ratio = run.grad_norm / run.grad_tol if run.grad_tol > 0 else math.inf
         stdout.print(
             f"[bold red]Did NOT converge[/]: {run.iterations} updates at {alpha} stop short of the optimum."
         )
-        stdout.print(f"  gradient norm {run.grad_norm:.3g} is {ratio:,.0f}× the tolerance {criterion}")
+        stdout.print(f"  a coefficient is still {run.error:.1%} off ({criterion})")
     stdout.print()
     stdout.print("[bold]What converges[/] (from θ = (1, 1), to that tolerance)")
     options = Table.grid(padding=(0, 2))
@@ -1416,6 +1429,8 @@ def _print_fit(result: dict, *, source: Path) -> None:
         title += f" (the {MAX_TABLE_COEFFICIENTS} largest of {len(values):,} coefficients)"
     rows = [(names[index], values[index]) for index in order]
     hidden = len(values) - len(rows)
+    if not result["converged"]:
+        stdout.print("[bold red]Did not converge[/]: these are not the least-squares coefficients (see message).")
     if named and shown_all:
         table = Table(title=escape(title), title_justify="left", show_edge=False)
     else:  # a title line of its own: as the table's, it would wrap to the width of the two narrow columns

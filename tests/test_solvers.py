@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import warnings
+import zlib
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ STOCHASTIC = ("sgd", "minibatch", "adam")
 
 
 def problem(name: str):
-    rng = np.random.default_rng(abs(hash(name)) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(name.encode()))  # the same data in every process
     if name == "well-conditioned":
         X = rng.normal(size=(200, 4)) * [1, 10, 0.1, 3] + [5, -2, 0, 1]
         y = X @ [1.0, -0.5, 20.0, 0.3] + 2.0 + 0.1 * rng.normal(size=200)
@@ -64,18 +65,28 @@ PROBLEMS = ("well-conditioned", "correlated", "duplicate-column", "wide")
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("standardize", [True, False])
 def test_every_deterministic_solver_reaches_the_exact_answer(solver_name, problem_name, fit_intercept, standardize):
+    """Every run ends at the tolerance or at its rounding floor, and what it reports is true: every
+    coefficient and the intercept within ``error_bound`` of the exact answer, relatively (and
+    ``error_bound ≤ tol`` when it says converged). Most runs converge at tol = 1e-8; a run stops at
+    its floor where a component is too near 0 to have 8 correct digits certified (the "correlated"
+    problem's intercept is 0 in the model that made it)."""
     X, y = problem(problem_name)
     objective = LeastSquares.from_source(MemorySource(X, y), fit_intercept=fit_intercept, standardize=standardize)
     expected = exact_theta(objective, X, y)
+    tol = 1e-8
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        result = minimize(objective, make_solver(solver_name), np.zeros(objective.n_params), max_iter=1_000_000, tol=1e-11)
-    assert result.converged, result.message
+        result = minimize(objective, make_solver(solver_name), np.zeros(objective.n_params), max_iter=1_000_000, tol=tol)
+    assert result.status in ("tol", "floor"), result.message
+    assert result.converged == (result.error_bound <= tol)
     assert len(result.history) == result.n_iter
-    scale = max(1.0, float(np.linalg.norm(expected)))
-    kappa = objective.condition_number if np.isfinite(objective.condition_number) else 1e6
-    # gradient tolerance 1e-11·‖b‖ bounds the error in θ by about κ·1e-11 (relative)
-    assert np.linalg.norm(result.theta - expected) <= max(1e-9, 10 * kappa * 1e-11) * scale
+    coef, intercept = objective.frame.to_model(result.theta)
+    exact_coef, exact_intercept = objective.frame.to_model(expected)
+    found, exact = np.append(coef, intercept), np.append(exact_coef, exact_intercept)
+    kept = ~np.append(objective.frame.inert, not fit_intercept)
+    assert np.all(np.abs(found - exact)[kept] <= result.error_bound * np.abs(exact)[kept])
+    if problem_name == "well-conditioned":
+        assert result.converged
 
 
 @pytest.mark.parametrize("solver_name", DETERMINISTIC)
@@ -95,7 +106,8 @@ def test_gd_step_policies_all_converge_to_the_same_answer(policy):
     X, y = problem("correlated")
     objective = LeastSquares.from_source(MemorySource(X, y), fit_intercept=True, standardize=True)
     expected = exact_theta(objective, X, y)
-    result = minimize(objective, make_solver("gd", learning_rate=policy), np.zeros(objective.n_params), max_iter=500_000, tol=1e-10)
+    # tol 1e-6: above this problem's floor (1.5e-8, set by its intercept, which is near 0)
+    result = minimize(objective, make_solver("gd", learning_rate=policy), np.zeros(objective.n_params), max_iter=500_000, tol=1e-6)
     assert result.converged
     np.testing.assert_allclose(result.theta, expected, rtol=1e-6, atol=1e-8)
 

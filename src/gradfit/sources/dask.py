@@ -438,9 +438,9 @@ def _frame_blocks(X: Any, series: dict[str, Any]) -> tuple[list[Delayed], dict[s
             for number, (x_part, *others) in enumerate(zip(x_parts, *parts))
         ]
 
-    def pieces_of(columns: slice | int, what: str) -> list[Delayed]:
+    def pieces_of(selection: slice | int, what: str) -> list[Delayed]:
         return [
-            delayed(_frame_piece, pure=True)(part, columns, dask_key_name=(f"{PIECE_PREFIX}-{what}-{token}", number))
+            delayed(_frame_piece, pure=True)(part, selection, dask_key_name=(f"{PIECE_PREFIX}-{what}-{token}", number))
             for number, part in enumerate(joined)
         ]
 

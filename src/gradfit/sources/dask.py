@@ -13,6 +13,12 @@ where they are; only those d×d results move between workers, and one of them re
 Every solver then iterates on the client in O(d²) per update, without touching the cluster again.
 The graph runs on whatever scheduler is active: a ``distributed.Client``'s cluster when there is one.
 
+Which rows make a block is decided in one place, :func:`align_blocks`: Dask may partition
+``df[features]`` and ``df["y"]`` differently (``read_parquet`` reads fewer columns in bigger
+partitions), so y and the weights are lined up with X's blocks in the graph, lazily, and every
+pass (statistics, streaming passes) maps over the same aligned blocks. Columns of one DataFrame are
+read together, once per pass.
+
 The workers need gradfit installed (``pip install 'gradfit[dask]'`` on them too).
 
 Examples
@@ -29,11 +35,12 @@ Examples
 >>> np.round(model.coef_, 12), round(model.intercept_, 12), model.solver_
 (array([ 1. , -2. ,  0.5]), 3.0, 'exact')
 
-On a cluster, persist the data on the workers first and fit as usual::
+On a cluster, fit the files' DataFrame as it is (each file is read once per pass; persist it first
+when a streaming fit will make many passes)::
 
     from distributed import Client
     client = Client("scheduler-address:8786")        # or Client(LocalCluster(n_workers=2))
-    frame = dask.dataframe.read_parquet("s3://bucket/table/").persist()
+    frame = dask.dataframe.read_parquet("s3://bucket/table/")
     model = LinearRegression().fit(frame.drop(columns="y"), frame["y"])
     model.feature_names_in_                          # the frame's column names
 """
@@ -60,7 +67,7 @@ from gradfit.errors import DataError
 from gradfit.sources import SufficientStats, merge_all, safe_scale
 from gradfit.sources.memory import CHUNK_BYTES
 
-__all__ = ["DaskSource", "predict_blocks"]
+__all__ = ["AlignedBlocks", "DaskSource", "align_blocks", "predict_blocks"]
 
 #: Parts merged by one task of the reduction tree (the fan-in; dask's own reductions default to 8 too).
 #: Each part is d×d, so a merge task holds SPLIT_EVERY of them: 8 × 50² × 8 bytes is 160 kB.
@@ -72,6 +79,8 @@ BLOCK_PREFIX = "gradfit-block-stats"
 MERGE_PREFIX = "gradfit-merge-stats"
 MAX_ABS_PREFIX = "gradfit-max-abs"
 PASS_PREFIX = "gradfit-pass"
+JOIN_PREFIX = "gradfit-join"  # a DataFrame partition with the y (and weights) of its rows beside it
+PIECE_PREFIX = "gradfit-rows"  # its X, y or weight columns, as the block's pieces
 
 
 @dataclass(frozen=True)
@@ -107,9 +116,11 @@ class DaskSource:
         rechunked to whole rows (``X.rechunk({1: -1})``, on the workers) since each row's products
         need all its columns.
     y : dask.array.Array of shape (n,), dask Series (or one-column DataFrame), or an in-memory array
-        Rechunked to X's row blocks where both are arrays with known chunks; a Series given with a
-        DataFrame must have the same partitions (or known divisions to repartition to). In-memory
-        ``y`` is split by X's blocks (sent to the workers with the graph).
+        Lined up with X's blocks by :func:`align_blocks`: a column of X's DataFrame is read with
+        X's columns, partition by partition, however Dask would partition it alone; a Series from
+        elsewhere is repartitioned to X's divisions (where both are known) or paired partition by
+        partition; a Dask array is rechunked to X's rows (known chunks) or paired block by block.
+        In-memory ``y`` is split by X's blocks (sent to the workers with the graph).
     sample_weight : same kinds as ``y``, or a number; optional
         Non-negative row weights (``Σ w_i r_i² / 2Σw``).
     split_every : int, default=8
@@ -126,10 +137,12 @@ class DaskSource:
     Raises
     ------
     DataError
-        Non-numeric DataFrame columns (named); from :meth:`stats`, NaN or infinite values (naming the
-        column, the row and the block), blocks of X and y of different lengths, no rows.
+        Non-numeric DataFrame columns (named); rows of y or sample_weight that cannot be lined up
+        with X's (lengths that differ, partitions of unknown extent that differ in number, or
+        partitions holding other index labels: see :func:`align_blocks`); from :meth:`stats`, NaN or
+        infinite values (naming the column, the row and the block), no rows.
     ValueError
-        X not 2-D, y not one column, lengths or partitions that do not match.
+        X not 2-D, no y.
     """
 
     def __init__(
@@ -145,33 +158,14 @@ class DaskSource:
         if not isinstance(split_every, int) or split_every < 2:
             raise ValueError(f"split_every must be an integer ≥ 2; got {split_every!r}")
         self.split_every = split_every
-        self.feature_names: list[str] | None = None
         #: Passes over the rows made by a streaming fit (:meth:`columns`, :meth:`residual_pass`).
         self.passes = 0
-        self._frame = _is_frame(X)
-        if self._frame:
-            self._X = self._check_frame(X)
-            row_chunks: tuple[float, ...] | None = None
-            x_blocks = list(self._X.to_delayed())
-        else:
-            self._X = self._check_array(X)
-            row_chunks = self._X.chunks[0]
-            if any(np.isnan(length) for length in row_chunks):
-                row_chunks = None
-            x_blocks = list(self._X.to_delayed().ravel())
-        self.n_features = int(self._X.shape[1])
-        self._row_chunks = row_chunks
-        y_blocks = self._align(y, "y", len(x_blocks))
-        if sample_weight is None or (np.ndim(sample_weight) == 0 and not _is_dask(sample_weight)):
-            weight_blocks: list = [_check_scalar_weight(sample_weight)] * len(x_blocks)
-        else:
-            weight_blocks = self._align(sample_weight, "sample_weight", len(x_blocks))
-        starts = [None] * len(x_blocks) if row_chunks is None else np.concatenate([[0], np.cumsum(row_chunks)[:-1]])
-        self._blocks = [
-            _Block(index, x_block, y_block, weight, None if start is None else int(start))
-            for index, (x_block, y_block, weight, start) in enumerate(zip(x_blocks, y_blocks, weight_blocks, starts))
-        ]
-        self._n_samples: int | None = None if row_chunks is None else int(sum(row_chunks))
+        aligned = align_blocks(X, y, sample_weight)
+        self._frame = aligned.frame
+        self.feature_names: list[str] | None = aligned.feature_names
+        self.n_features = aligned.n_features
+        self._blocks = aligned.blocks
+        self._n_samples: int | None = None if aligned.row_chunks is None else int(sum(aligned.row_chunks))
 
     def __repr__(self) -> str:
         kind = "DataFrame" if self._frame else "array"
@@ -297,86 +291,263 @@ class DaskSource:
     def _describe(self, block: _Block) -> "_Where":
         return _Where(block=block.index, start=block.start, names=self.feature_names)
 
-    # --- checking and aligning the inputs -----------------------------------------------------
+# --- lining up X, y and sample_weight: the one place that decides which rows make a block ------
 
-    def _check_array(self, X: Any) -> Any:
-        if not isinstance(X, da.Array):
-            raise TypeError(f"X must be a Dask array or DataFrame; got {type(X).__module__}.{type(X).__name__}")
-        if X.ndim != 2:
-            raise ValueError(f"X must be 2-D (n_samples, n_features); got a Dask array of shape {X.shape}")
-        if type(getattr(X, "_meta", None)).__module__.startswith("scipy.sparse"):
-            raise TypeError(
-                "X is a Dask array of scipy.sparse blocks, which the cluster path does not take; fit X.compute() "
-                "(one scipy.sparse matrix: the streaming engine fits it without densifying) instead"
-            )
-        if X.dtype.kind not in "biuf":
-            raise DataError(f"X must hold numbers; got a Dask array of dtype {X.dtype}")
-        if X.numblocks[1] > 1:
-            # Each row's products need all its columns: whole rows per block (moved on the workers).
-            X = X.rechunk({1: -1})
-        return X
+#: What to do when a Series does not hold X's rows, partition for partition.
+SAME_FRAME_ADVICE = (
+    "select X and {what} as columns of one DataFrame, after any filtering (df = df.dropna(); df[features], df[column])"
+)
 
-    def _check_frame(self, X: Any) -> Any:
-        import dask.dataframe as dd
-        import pandas as pd
 
-        if isinstance(X, dd.Series):
-            X = X.to_frame()
-        for name, dtype in X.dtypes.items():
-            if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):
-                raise DataError(f"X column {name!r} is not numeric (dtype {dtype}); drop it or convert it to numbers")
-        names = list(X.columns)
-        if all(isinstance(name, str) for name in names):
-            self.feature_names = names
-        return X
+@dataclass(frozen=True)
+class AlignedBlocks:
+    """X, y and sample_weight cut into the same blocks of rows: what :func:`align_blocks` returns.
 
-    def _align(self, values: Any, what: str, n_blocks: int) -> list:
-        """``values`` (y or sample_weight) cut into delayed pieces that match X's blocks."""
-        if _is_frame(values):
-            if isinstance(values, sys.modules["dask.dataframe"].DataFrame):
-                if len(values.columns) != 1:
-                    raise ValueError(f"{what} must be one column; got a DataFrame with {len(values.columns)} columns")
-                values = values[values.columns[0]]
-            if self._frame:
-                if values.npartitions != self._X.npartitions or (
-                    values.known_divisions and self._X.known_divisions and values.divisions != self._X.divisions
-                ):
-                    if not (values.known_divisions and self._X.known_divisions):
-                        raise ValueError(
-                            f"{what} has {values.npartitions} partitions but X has {self._X.npartitions}; give them "
-                            f"the same partitions (for example both columns of one DataFrame)"
-                        )
-                    values = values.repartition(divisions=self._X.divisions)
-                return list(values.to_delayed())
-            values = values.to_dask_array(lengths=True)
-        if isinstance(values, da.Array):
-            if values.ndim == 2 and values.shape[1] == 1:
-                values = values[:, 0]
-            if values.ndim != 1:
-                raise ValueError(f"{what} must be 1-D (n_samples,); got a Dask array of shape {values.shape}")
-            known = not any(np.isnan(length) for length in values.chunks[0])
-            if self._row_chunks is not None and known:
-                if values.shape[0] != sum(self._row_chunks):
-                    raise ValueError(f"{what} has {values.shape[0]} rows but X has {int(sum(self._row_chunks))}")
-                if values.chunks[0] != self._row_chunks:
-                    values = values.rechunk((self._row_chunks,))
-            elif values.numblocks[0] != n_blocks:
-                raise ValueError(
-                    f"{what} has {values.numblocks[0]} blocks but X has {n_blocks}, and their lengths are unknown; "
-                    f"give {what} the same row blocks as X (for example a column of the same DataFrame)"
+    Attributes
+    ----------
+    blocks : list of _Block
+        Block ``i``'s ``X``, ``y`` and ``weight`` are delayed pieces (or a number, for a constant
+        weight) holding the same rows in the same order. Every pass over the data is one task per
+        block on these, so each block of X meets its rows of y on the worker that holds them.
+    n_features : int
+    feature_names : list of str or None
+        A DataFrame's column names (None for arrays or non-string names).
+    row_chunks : tuple of int or None
+        Rows in each block, where known without computing anything (Dask arrays of known chunks).
+    frame : bool
+        Whether X is a DataFrame (its blocks are pandas, with index labels for the error messages).
+    """
+
+    blocks: list[_Block]
+    n_features: int
+    feature_names: list[str] | None
+    row_chunks: tuple[int, ...] | None
+    frame: bool
+
+
+def align_blocks(X: Any, y: Any, sample_weight: Any = None) -> AlignedBlocks:
+    """Cut ``X``, ``y`` and ``sample_weight`` into delayed blocks of the same rows, without a pass.
+
+    Dask plans each collection's partitions on its own: ``dd.read_parquet`` fuses row groups into
+    bigger partitions when fewer columns are read, so ``df["y"]`` comes in fewer, longer blocks than
+    ``df[features]``. Nothing is computed here to line them up (but see in-memory ``y``); instead the
+    graph is built so that each block of X meets its rows of y in one task:
+
+    * DataFrame X, and y (and the weights) blockwise from the same source (``df[features]`` or
+      ``df.drop(columns=...)`` with ``df["y"]``, Dask's "co-aligned"): one ``map_partitions`` over
+      all of them, which Dask's optimiser plans as one read of the union of their columns. Every
+      file is read once, and X's partitions are those of that read.
+    * DataFrame X, and a Series from elsewhere: repartitioned to X's divisions when both are known;
+      paired partition for partition when not but their numbers match; refused otherwise. On the
+      workers each pair must hold the same index, row for row (no silent reindexing).
+    * Dask array X: a Dask array ``y`` of known chunks is rechunked to X's rows (on the workers);
+      of unknown chunks, paired block for block when the numbers of blocks match. A Series beside
+      an array X is made an array first (its partitions' lengths counted on the cluster).
+    * ``y`` in memory (numpy, pandas): split by X's block lengths, sent with the graph. Those
+      lengths are counted on the cluster where unknown (a DataFrame X: one extra pass).
+
+    Parameters
+    ----------
+    X : dask.array.Array of shape (n, d), dask DataFrame of numeric columns, or dask Series
+    y : dask array, Series or one-column DataFrame, or in-memory array-like of length n
+    sample_weight : same kinds as ``y``, a positive number, or None
+
+    Returns
+    -------
+    AlignedBlocks
+
+    Raises
+    ------
+    DataError
+        Rows that cannot be lined up (lengths that differ, or partitions of unknown extent that
+        differ in number), non-numeric columns, a y of more than one column.
+    """
+    targets = {"y": _one_column(y, "y")}
+    constant_weight: float | None = None
+    if sample_weight is None or (np.ndim(sample_weight) == 0 and not _is_dask(sample_weight)):
+        constant_weight = _check_scalar_weight(sample_weight)
+    else:
+        targets["sample_weight"] = _one_column(sample_weight, "sample_weight")
+    frame = _is_frame(X)
+    if frame:
+        X, feature_names = _check_frame(X)
+        n_features = len(X.columns)
+        row_chunks: tuple[int, ...] | None = None
+        x_blocks, pieces = _frame_blocks(X, {what: values for what, values in targets.items() if _is_frame(values)})
+    else:
+        X, feature_names = _check_array(X), None
+        n_features = int(X.shape[1])
+        row_chunks = None if any(np.isnan(length) for length in X.chunks[0]) else tuple(int(n) for n in X.chunks[0])
+        x_blocks, pieces = list(X.to_delayed().ravel()), {}
+    lengths: list[tuple[int, ...]] = []  # X's block lengths, counted at most once (for in-memory targets)
+    for what, values in targets.items():
+        if what in pieces:
+            continue
+        if _is_dask(values):
+            pieces[what] = _array_pieces(values, what, n_blocks=len(x_blocks), row_chunks=row_chunks, frame=frame)
+            continue
+        if row_chunks is None and not lengths:
+            lengths.append(tuple(dask.compute(*[delayed(len)(block) for block in x_blocks])))
+        pieces[what] = _memory_pieces(values, what, row_chunks or lengths[0])
+    weights = pieces.get("sample_weight", [constant_weight] * len(x_blocks))
+    starts = [None] * len(x_blocks) if row_chunks is None else np.concatenate([[0], np.cumsum(row_chunks)[:-1]])
+    blocks = [
+        _Block(index, x_block, y_block, weight, None if start is None else int(start))
+        for index, (x_block, y_block, weight, start) in enumerate(zip(x_blocks, pieces["y"], weights, starts))
+    ]
+    return AlignedBlocks(blocks, n_features, feature_names, row_chunks, frame)
+
+
+def _frame_blocks(X: Any, series: dict[str, Any]) -> tuple[list[Delayed], dict[str, list[Delayed]]]:
+    """X's partitions and the Series' pieces of the same rows (see :func:`align_blocks`)."""
+    if not series:
+        return list(X.to_delayed()), {}
+    n_features = len(X.columns)
+    together = [what for what, values in series.items() if _co_aligned(X, values)]
+    apart = [what for what in series if what not in together]  # from elsewhere: paired with X's partitions after
+    names = together + apart  # the order of their columns after X's
+    columns = _joined_columns(X.columns, names)
+    token = uuid.uuid4().hex
+    if together:
+        # One expression over all the columns: the optimiser plans one read of them, partition by partition.
+        others = [series[what] for what in together]
+        meta = _join_partition(X._meta, *[values._meta for values in others], names=together, columns=columns[: len(together)])
+        X = X.map_partitions(_join_partition, *others, names=together, columns=columns[: len(together)], meta=meta)
+    if not apart:
+        joined = list(X.to_delayed())
+    else:
+        X = X.optimize()  # the partitions to_delayed gives (the optimiser may fuse them)
+        x_parts = list(X.to_delayed())
+        parts = []
+        for what in apart:
+            values = series[what]
+            if X.known_divisions and values.known_divisions and values.divisions != X.divisions:
+                values = values.repartition(divisions=X.divisions, force=True)
+            values_parts = list(values.to_delayed())
+            if len(values_parts) != len(x_parts):
+                raise DataError(
+                    f"{what} has {len(values_parts)} partitions and X has {len(x_parts)}, of unknown divisions, so "
+                    f"their rows cannot be lined up; {SAME_FRAME_ADVICE.format(what=what)}, or pass {what} in memory"
                 )
-            return list(values.to_delayed().ravel())
-        # In memory (numpy, pandas, lists): cut by X's block lengths, each piece sent with the graph.
-        array = np.asarray(values, dtype=np.float64).reshape(-1) if np.ndim(values) else None
-        if array is None:
-            raise ValueError(f"{what} must hold one number per row of X; got {values!r}")
-        lengths = self._row_chunks
-        if lengths is None:
-            lengths = dask.compute(*[delayed(len)(block) for block in self._X.to_delayed()])
-        if array.shape[0] != sum(lengths):
-            raise ValueError(f"{what} has {array.shape[0]} rows but X has {int(sum(lengths))}")
-        bounds = np.cumsum(lengths)[:-1].astype(int)
-        return [delayed(piece, pure=True) for piece in np.split(array, bounds)]
+            parts.append(values_parts)
+        joined = [
+            delayed(_join_partition, pure=True)(
+                x_part, *others, names=apart, columns=columns[len(together) :], partition_info={"number": number},
+                dask_key_name=(f"{JOIN_PREFIX}-{token}", number),
+            )
+            for number, (x_part, *others) in enumerate(zip(x_parts, *parts))
+        ]
+
+    def pieces_of(selection: slice | int, what: str) -> list[Delayed]:
+        return [
+            delayed(_frame_piece, pure=True)(part, selection, dask_key_name=(f"{PIECE_PREFIX}-{what}-{token}", number))
+            for number, part in enumerate(joined)
+        ]
+
+    pieces = {what: pieces_of(n_features + k, "weight" if what == "sample_weight" else what) for k, what in enumerate(names)}
+    return pieces_of(slice(0, n_features), "X"), pieces
+
+
+def _co_aligned(X: Any, values: Any) -> bool:
+    """Whether ``values`` comes from X's source by blockwise operations (then one read serves both)."""
+    try:
+        from dask.dataframe.dask_expr._expr import are_co_aligned
+    except ImportError:  # pragma: no cover - a Dask without query planning: partitions are paired as they come
+        return False
+    return bool(are_co_aligned(X.expr, values.expr))
+
+
+def _joined_columns(existing: Any, names: list[str]) -> list[str]:
+    """Names for y and the weights beside X's columns, none of which they may replace."""
+    taken = {str(column) for column in existing}
+    columns = []
+    for what in names:
+        column = f"__gradfit_{what}__"
+        while column in taken:
+            column += "_"
+        taken.add(column)
+        columns.append(column)
+    return columns
+
+
+def _array_pieces(values: Any, what: str, *, n_blocks: int, row_chunks: tuple[int, ...] | None, frame: bool) -> list:
+    """A Dask array (or, beside an array X, a Series) cut into X's row blocks."""
+    if _is_frame(values):  # beside a Dask array X: an array of counted partition lengths
+        values = values.to_dask_array(lengths=True)
+    if values.ndim != 1:
+        raise DataError(f"{what} must be 1-D (n_samples,); got a Dask array of shape {values.shape}")
+    known = not any(np.isnan(length) for length in values.chunks[0])
+    if row_chunks is not None and known:
+        if values.shape[0] != sum(row_chunks):
+            raise DataError(f"{what} has {values.shape[0]} rows but X has {sum(row_chunks)}; give one {what} value per row of X")
+        if values.chunks[0] != row_chunks:
+            values = values.rechunk((row_chunks,))  # moved on the workers, with the graph
+    elif values.numblocks[0] != n_blocks:
+        advice = (
+            f"pass {what} as a column of X's DataFrame (df[column]) or in memory"
+            if frame
+            else f"call .compute_chunk_sizes() on X and {what} first, or make both from one DataFrame"
+        )
+        raise DataError(
+            f"{what} has {values.numblocks[0]} blocks and X has {n_blocks}, and their lengths are unknown, so their "
+            f"rows cannot be lined up; {advice}"
+        )
+    return list(values.to_delayed().ravel())
+
+
+def _memory_pieces(values: Any, what: str, lengths: tuple[int, ...]) -> list[Delayed]:
+    """In-memory values (numpy, pandas, lists) cut by X's block lengths, each piece sent with the graph."""
+    array = np.asarray(values, dtype=np.float64).reshape(-1) if np.ndim(values) else None
+    if array is None:
+        raise ValueError(f"{what} must hold one number per row of X; got {values!r}")
+    if array.shape[0] != sum(lengths):
+        raise DataError(f"{what} has {array.shape[0]} rows but X has {int(sum(lengths))}; give one {what} value per row of X")
+    bounds = np.cumsum(lengths)[:-1].astype(int)
+    return [delayed(piece, pure=True) for piece in np.split(array, bounds)]
+
+
+def _one_column(values: Any, what: str) -> Any:
+    """A Dask one-column DataFrame as its Series, a Dask (n, 1) array as its column; others as given."""
+    frames = sys.modules.get("dask.dataframe")
+    if frames is not None and isinstance(values, frames.DataFrame):
+        if len(values.columns) != 1:
+            raise DataError(f"{what} must be one column; got a DataFrame with {len(values.columns)} columns")
+        return values[values.columns[0]]
+    if isinstance(values, da.Array) and values.ndim == 2 and values.shape[1] == 1:
+        return values[:, 0]
+    return values
+
+
+def _check_array(X: Any) -> Any:
+    if not isinstance(X, da.Array):
+        raise TypeError(f"X must be a Dask array or DataFrame; got {type(X).__module__}.{type(X).__name__}")
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (n_samples, n_features); got a Dask array of shape {X.shape}")
+    if type(getattr(X, "_meta", None)).__module__.startswith("scipy.sparse"):
+        raise TypeError(
+            "X is a Dask array of scipy.sparse blocks, which the cluster path does not take; fit X.compute() "
+            "(one scipy.sparse matrix: the streaming engine fits it without densifying) instead"
+        )
+    if X.dtype.kind not in "biuf":
+        raise DataError(f"X must hold numbers; got a Dask array of dtype {X.dtype}")
+    if X.numblocks[1] > 1:
+        # Each row's products need all its columns: whole rows per block (moved on the workers).
+        X = X.rechunk({1: -1})
+    return X
+
+
+def _check_frame(X: Any) -> tuple[Any, list[str] | None]:
+    """X as a DataFrame of numeric columns, and its column names where they are all strings."""
+    import dask.dataframe as dd
+    import pandas as pd
+
+    if isinstance(X, dd.Series):
+        X = X.to_frame()
+    for name, dtype in X.dtypes.items():
+        if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):
+            raise DataError(f"X column {name!r} is not numeric (dtype {dtype}); drop it or convert it to numbers")
+    names = list(X.columns)
+    return X, names if all(isinstance(name, str) for name in names) else None
 
 
 # --- what runs on the workers -----------------------------------------------------------------
@@ -408,6 +579,33 @@ def _values(block: Any) -> tuple[NDArray[np.float64], Any]:
     if hasattr(block, "to_numpy"):
         return block.to_numpy(dtype=np.float64, na_value=np.nan), getattr(block, "index", None)
     return np.asarray(block, dtype=np.float64), None
+
+
+def _join_partition(x_part: Any, *others: Any, names: list[str], columns: list[str], partition_info: dict | None = None) -> Any:
+    """X's partition with y (and the weights) beside its columns, once each is seen to hold X's rows.
+
+    Rows are paired by position only where the index says they are the same rows: a Series filtered
+    apart from X, or from another source, is refused rather than silently reindexed.
+    """
+    number = "?" if partition_info is None else partition_info["number"]
+    for what, other in zip(names, others):
+        if len(other) != len(x_part):
+            raise DataError(
+                f"partition {number} of X has {len(x_part)} rows but {what}'s has {len(other)}; "
+                + SAME_FRAME_ADVICE.format(what=what)
+            )
+        if not other.index.equals(x_part.index):
+            row = int(np.flatnonzero(np.asarray(x_part.index) != np.asarray(other.index))[0])
+            raise DataError(
+                f"partition {number} of X and of {what} hold other rows (index {x_part.index[row]!r} against "
+                f"{other.index[row]!r} at row {row}); " + SAME_FRAME_ADVICE.format(what=what)
+            )
+    return x_part.assign(**dict(zip(columns, others)))
+
+
+def _frame_piece(part: Any, columns: slice | int) -> Any:
+    """X's columns (a slice) or y's or the weights' column (a position) of a joined partition."""
+    return part.iloc[:, columns]
 
 
 def _first_row(x_block: Any, y_block: Any, where: _Where) -> NDArray[np.float64] | None:

@@ -71,7 +71,7 @@ def problem(tmp_path_factory):
     ("command", "words"),
     [
         ([], ["demo", "fit", "predict"]),
-        (["demo"], ["--seed", "--learning-rate", "--iterations", "--out", "--json"]),
+        (["demo"], ["--seed", "--learning-rate", "--max-iter", "--out", "--json"]),
         (
             ["fit"],
             ["--target", "--features", "--solver", "--learning-rate", "--max-iter", "--tol", "--no-standardize",
@@ -142,7 +142,7 @@ def test_demo_json_auto_learning_rate_converges(tmp_path):
 
 def test_demo_divergent_learning_rate_is_one_line(tmp_path):
     line = expect_error(gradfit_cli("demo", "--seed", "0", "--learning-rate", "2", cwd=tmp_path), 1, "2/L", "diverged")
-    assert "learning_rate=2" in line
+    assert "--learning-rate 2 is above" in line and "learning_rate=" not in line  # advice in the CLI's syntax
 
 
 @pytest.mark.parametrize("value", ["fast", "0", "-1", "nan"])
@@ -209,7 +209,7 @@ def test_fit_convergence_warning_is_one_line(tmp_path, problem):
     assert json.loads(outcome.stdout)["converged"] is False
     lines = outcome.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("warning: "), str(outcome)
-    assert "max_iter" in lines[0]
+    assert "Increase --max-iter" in lines[0] and "max_iter" not in lines[0]  # advice in the CLI's syntax
     assert "ConvergenceWarning" not in outcome.stderr and "warnings.warn" not in outcome.stderr
 
 

@@ -232,8 +232,8 @@ def test_predict_models_and_files_that_do_not_match(gradfit_cli, saved, tmp_path
         (["--drop-missing"], "'--drop-missing': --drop-missing applies"),
         (["--target", "y", "--drop-missing"], "--target, --drop-missing apply to CSV and Parquet files"),
         (["--n-features", "0"], "'--n-features'"),
-        (["--solver", "exact"], "solver='exact' needs the d × d statistics, but X is sparse"),
-        (["--solver", "sgd"], "solver='sgd' is not offered for this X (X is sparse"),
+        (["--solver", "exact"], "--solver exact needs the d × d statistics, but X is sparse"),
+        (["--solver", "sgd"], "--solver sgd is not offered for this X (X is sparse"),
     ],
 )
 def test_options_that_do_not_apply_are_one_line(gradfit_cli, problem, args, fragment):
@@ -254,7 +254,7 @@ def test_summary_of_a_streaming_fit_is_one_line_and_saves_nothing(gradfit_cli, p
     path, _, _ = problem
     for extra in ([], ["--json"]):
         expect_error(gradfit_cli("fit", path, "--summary", "--save", "model.json", *extra),
-                     "summary() needs the d × d statistics, which a streaming fit")
+                     "--summary needs the d × d statistics, which a streaming fit")
         assert not (tmp_path / "model.json").exists()
 
 

@@ -146,7 +146,7 @@ def test_stochastic_solvers_read_a_csv_in_memory_and_refuse_streamed_parquet(gra
     assert json.loads(outcome.stdout)["solver"] == "minibatch"
     pq.write_table(frame(X, y), tmp_path / "train.parquet")
     expect_error(gradfit_cli("fit", tmp_path / "train.parquet", "--target", "price", "--solver", "sgd"),
-                 "solver='sgd' draws random rows")
+                 "--solver sgd draws random rows")
 
 
 def test_fit_bad_value_leaves_an_existing_model_alone_even_with_force(gradfit_cli, problem, tmp_path):

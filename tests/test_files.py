@@ -110,7 +110,7 @@ def test_not_utf8_names_the_line(tmp_path):
 
 
 def test_malformed_quotes(tmp_path):
-    refuse(write(tmp_path, 'x,y\n1,"2"3\n'), r"line 2: malformed CSV")
+    refuse(write(tmp_path, 'x,y\n1,"2"3\n'), r"line 2: a quoted value is followed by more text before the next comma")
 
 
 # --- the header ----------------------------------------------------------------------------------

@@ -4,7 +4,12 @@ typer and rich.
 The commands are thin: they parse options, call the library, and print. The library raises typed
 errors; :func:`main` turns each into one line on stderr, ``error: <message>``, and an exit code.
 Warnings the library raises (a ``ConvergenceWarning``, for example) become one line each,
-``warning: <message>``, on stderr.
+``warning: <message>``, on stderr. The library's advice is in Python's syntax (``max_iter``,
+``solver='exact'``); every line printed goes through :func:`in_command_line_syntax`, which gives it
+in the options of the command being run (``--max-iter``, ``--solver exact``).
+
+DATA ``-`` is standard input, copied to a temporary file that the command reads as a file (see
+:func:`_data_path`).
 
 Exit codes
 ----------
@@ -31,13 +36,17 @@ from __future__ import annotations
 
 import enum
 import errno
+import functools
+import inspect
 import io
 import json
 import math
 import os
 import re
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -119,7 +128,8 @@ DataArgument = Annotated[
         metavar="DATA",
         help="A CSV file (header line naming the columns) or a Parquet file, or a directory of either, read in "
         "batches, never all in memory; or an svmlight/libsvm file (.svm, .svmlight, .libsvm, also .gz or .bz2: "
-        "'label index:value ...' per line, the label is the target), read into memory as a sparse matrix.",
+        "'label index:value ...' per line, the label is the target), read into memory as a sparse matrix. '-' reads "
+        "standard input (copied to a temporary file first).",
         show_default=False,
     ),
 ]
@@ -133,7 +143,113 @@ FormatOption = Annotated[
     ),
 ]
 
+# --- help that reads well ------------------------------------------------------------------------
+
+#: What each option's value is called in ``--help``: one name per option, whichever command has it,
+#: since an option means the same under every command (a test checks that each option is here).
+#: Flags take no value and show none.
+OPTION_VALUES = {
+    "--target": "COLUMN",
+    "--features": "NAMES",
+    "--n-features": "N",
+    "--solver": "NAME",
+    "--learning-rate": "RATE",
+    "--learning-rates": "RATES",
+    "--max-iter": "N",
+    "--tol": "TOL",
+    "--alpha": "A",
+    "--l1-ratio": "R",
+    "--format": "FORMAT",
+    "--delimiter": "CHAR",
+    "--save": "FILE",
+    "--output": "FILE",
+    "--out": "DIR",
+    "--seed": "S",
+    "--surface": "A,B",
+    "--frames": "N",
+}
+
+
+def _flowing(text: str | None) -> str | None:
+    """A docstring's paragraphs as single lines, so that ``--help`` wraps them to the screen rather
+    than keeping the source's line breaks mid-sentence (paragraphs starting with ``\\b`` are kept)."""
+    if not text:
+        return text
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(
+        paragraph if paragraph.startswith("\b") else " ".join(line.strip() for line in paragraph.splitlines())
+        for paragraph in paragraphs
+    )
+
+
+def _describe_value(param) -> None:  # noqa: ANN001 - a typer/click Parameter
+    """Name an option's value in ``--help`` as :data:`OPTION_VALUES` has it; a flag shows no value
+    (typer would show ``<bool>``). A choice named by a short word gets its choices listed in its help."""
+    if getattr(param, "param_type_name", None) != "option":
+        return
+    if getattr(param, "is_flag", False) and not getattr(param, "count", False):
+        param.metavar = ""
+        return
+    name = next((OPTION_VALUES[opt] for opt in param.opts if opt in OPTION_VALUES), None)
+    if name is None or param.metavar == name:
+        return
+    param.metavar = name
+    descriptor = getattr(param, "type_descriptor", None) or getattr(param, "type", None)
+    choices = [getattr(choice, "value", choice) for choice in getattr(descriptor, "choices", None) or ()]
+    help_text = param.help or ""
+    if choices and not all(f"'{choice}'" in help_text for choice in choices):
+        param.help = f"{help_text} One of: {', '.join(map(str, choices))}.".strip()
+
+
+class _ReadableHelp:
+    """What ``--help`` shows, for the group and every command: flowing paragraphs, values named as in
+    :data:`OPTION_VALUES`, flags without a type, and arguments in the usage line as ``DATA`` (required)
+    or ``[CSV]`` (optional)."""
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - as typer's
+        kwargs["help"] = _flowing(kwargs.get("help"))
+        super().__init__(*args, **kwargs)
+
+    def get_params(self, ctx):  # noqa: ANN001, ANN201
+        params = super().get_params(ctx)
+        for param in params:  # the help option included, which typer makes on demand
+            _describe_value(param)
+        return params
+
+    def collect_usage_pieces(self, ctx) -> list[str]:  # noqa: ANN001
+        pieces = super().collect_usage_pieces(ctx)
+        for param in self.get_params(ctx):
+            if getattr(param, "param_type_name", None) != "argument":
+                continue
+            # typer writes a required argument as {DATA}, and brackets a metavar again: [[CSV]].
+            name = (param.metavar or param.name.upper()).strip("[]{}")
+            mine = name if param.required else f"[{name}]"
+            theirs = param.get_usage_pieces(ctx)
+            if theirs and theirs[0] in pieces:
+                pieces[pieces.index(theirs[0])] = mine
+        return pieces
+
+
+class _Command(_ReadableHelp, typer.core.TyperCommand):
+    """A command whose ``--help`` reads well (see :class:`_ReadableHelp`)."""
+
+
+class _Group(_ReadableHelp, typer.core.TyperGroup):
+    """The ``gradfit`` group, with the same help as its commands."""
+
+
+DelimiterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--delimiter",
+        help="CSV: the character between columns, e.g. ';', '|' or 'tab'. Default: a comma, or a semicolon, tab or "
+        "'|' where the file's first lines are split more consistently by it.",
+        show_default=False,
+    ),
+]
+
 app = typer.Typer(
+    cls=_Group,
     name="gradfit",
     help="Linear regression by gradient descent: the article's example, and fitting your own CSV, Parquet or "
     "svmlight files.",
@@ -146,6 +262,24 @@ app = typer.Typer(
 stdout = Console(highlight=False)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"gradfit {version('gradfit')}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print gradfit's version and exit.", is_eager=True, callback=_print_version),
+    ] = False,
+) -> None:
+    """Options of the gradfit command itself, before the command's name."""
+
+
 # --- commands ------------------------------------------------------------------------------------
 
 
@@ -154,7 +288,7 @@ ForceOutOption = Annotated[
 ]
 
 
-@app.command()
+@app.command(cls=_Command)
 def demo(
     seed: Annotated[
         int | None, typer.Option(min=0, help="Seed of the article's 100 random points. Default: fresh data each run.")
@@ -167,9 +301,10 @@ def demo(
             show_default=False,
         ),
     ] = None,
-    iterations: Annotated[
+    max_iter: Annotated[
         int | None,
-        typer.Option(min=1, help="Gradient-descent updates to make. Default: the article's 1000.", show_default=False),
+        typer.Option("--max-iter", min=1, help="Gradient-descent updates to make, all of them. Default: the "
+                     "article's 1000.", show_default=False),
     ] = None,
     out: Annotated[
         Path,
@@ -192,6 +327,8 @@ def demo(
         ),
     ] = False,
     force: ForceOutOption = False,
+    # --max-iter's old name, for scripts written before it was renamed.
+    iterations: Annotated[int | None, typer.Option("--iterations", min=1, hidden=True)] = None,
 ) -> None:
     """Run the article's gradient descent on its y = 2x + 1 example and show how far it gets.
 
@@ -204,8 +341,11 @@ def demo(
     options: dict = {"seed": seed}
     if learning_rate is not None:
         options["learning_rate"] = _parse_learning_rate(learning_rate)
-    if iterations is not None:
-        options["iterations"] = iterations
+    if iterations is not None:  # the old name, kept working for scripts that use it
+        _note("--iterations is now --max-iter, as in the other commands")
+        max_iter = iterations if max_iter is None else max_iter
+    if max_iter is not None:
+        options["iterations"] = max_iter
     with _warnings_to_stderr():
         run = run_article(**options)
         if run.model.status_ == "interrupted":
@@ -222,7 +362,7 @@ def demo(
         stdout.print(f"Report: {escape(str(report_path))}")
 
 
-@app.command()
+@app.command(cls=_Command)
 def fit(
     path: DataArgument,
     target: Annotated[
@@ -293,6 +433,7 @@ def fit(
         typer.Option("--drop-missing", help="Leave out rows with a missing value in a used column (and say how many)."),
     ] = False,
     data_format: FormatOption = FileFormat.auto,
+    delimiter: DelimiterOption = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the table.")] = False,
     save: Annotated[
         Path | None,
@@ -317,7 +458,10 @@ def fit(
     """
     feature_list = _parse_features(features)
     rate = _parse_learning_rate(learning_rate)
+    separator = _parse_delimiter(delimiter)
+    path = _data_path(path)
     kind = _data_format(path, data_format)
+    _refuse_delimiter(kind, delimiter)
     if kind == "svmlight":
         _refuse_table_options(target=target, features=features, drop_missing=drop_missing)
     else:
@@ -346,7 +490,8 @@ def fit(
     if kind == "svmlight":
         table = _fit_svmlight(model, path, n_features=n_features, show_progress=show_progress)
     elif solver.value in STOCHASTIC_SOLVERS and kind == "csv" and path.is_file():  # random rows: in memory
-        table = read_csv_table(path, target=target, features=feature_list, drop_missing=drop_missing)
+        table = read_csv_table(path, target=target, features=feature_list, drop_missing=drop_missing,
+                               delimiter=separator)
         with _warnings_to_stderr():
             model.fit(table.X, table.y)
         # Fitted on a plain array, the estimator cannot know the CSV's column names; record them as
@@ -354,7 +499,7 @@ def fit(
         model.feature_names_in_ = np.asarray(table.feature_names, dtype=object)
     else:
         table = _fit_streamed(model, path, target=target, features=feature_list, drop_missing=drop_missing,
-                              data_format=kind, show_progress=show_progress)
+                              data_format=kind, show_progress=show_progress, delimiter=separator)
     if model.status_ == "interrupted":
         raise KeyboardInterrupt
     # Before saving: a summary the fit cannot give (a streaming fit has no d × d statistics) is an
@@ -406,7 +551,7 @@ def fit(
     return None
 
 
-@app.command()
+@app.command(cls=_Command)
 def predict(
     model_path: Annotated[
         Path, typer.Argument(metavar="MODEL", help="Model file written by 'gradfit fit --save'.", show_default=False)
@@ -418,7 +563,7 @@ def predict(
             help="A CSV or Parquet file, or a directory of either, with a column for each of the model's features "
             "(other columns are ignored), read in batches, never all in memory; or, for a model fitted on "
             "svmlight data, an svmlight file (the labels are ignored; a file lacking the last features is "
-            "padded with zeros to the model's width).",
+            "padded with zeros to the model's width). '-' reads standard input.",
             show_default=False,
         ),
     ],
@@ -432,15 +577,19 @@ def predict(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Let --output replace an existing file.")] = False,
     data_format: FormatOption = FileFormat.auto,
+    delimiter: DelimiterOption = None,
 ) -> None:
     """Predict from a saved model: one column, 'prediction', one row per row of DATA, in order."""
     from gradfit.sources.arrow import feature_batches
 
+    separator = _parse_delimiter(delimiter)
+    path = _data_path(path)
     if output is not None:
         _check_writable(output, force=force, flag="--output", inputs=[path, model_path])
     model = gradfit.load(model_path)
     names = getattr(model, "feature_names_in_", None)
     kind = _data_format(path, data_format)
+    _refuse_delimiter(kind, delimiter)
     if kind == "svmlight":
         if names is not None:
             raise DataError(
@@ -455,7 +604,7 @@ def predict(
             "model on a CSV or Parquet file or a named table"
         )
     else:
-        blocks = feature_batches(path, features=[str(name) for name in names], format=kind)
+        blocks = feature_batches(path, features=[str(name) for name in names], format=kind, delimiter=separator)
     with _warnings_to_stderr(), warnings.catch_warnings():
         # The columns were just picked by name, so each block is in the model's order already.
         warnings.filterwarnings("ignore", message="X does not have valid feature names", category=UserWarning)
@@ -473,8 +622,9 @@ def predict(
 CsvArgument = Annotated[
     Path | None,
     typer.Argument(
-        metavar="[CSV]",
-        help="CSV file with a header line naming the columns. Default: the article's 100 points (see --seed).",
+        metavar="CSV",
+        help="CSV file with a header line naming the columns ('-': standard input). Default: the article's 100 "
+        "points (see --seed).",
         show_default=False,
     ),
 ]
@@ -504,12 +654,13 @@ LearningRatesOption = Annotated[
 ]
 
 
-@app.command()
+@app.command(cls=_Command)
 def sweep(
     path: CsvArgument = None,
     target: TargetOption = None,
     features: FeaturesOption = None,
     drop_missing: DropMissingOption = False,
+    delimiter: DelimiterOption = None,
     seed: SeedOption = None,
     learning_rates: LearningRatesOption = None,
     max_iter: Annotated[
@@ -538,10 +689,12 @@ def sweep(
     from gradfit.plots import plot_sweep
 
     rates = _parse_learning_rates(learning_rates)
+    separator = _parse_delimiter(delimiter)
+    path = _data_path(path)
     _check_out_files(out, ["sweep.png"], force=force)
     with _warnings_to_stderr():
         result = _run_sweep(path, target=target, features=features, drop_missing=drop_missing, seed=seed,
-                            learning_rates=rates, max_iter=max_iter, tol=tol)
+                            learning_rates=rates, max_iter=max_iter, tol=tol, delimiter=separator)
         figure = plot_sweep(result, out / "sweep.png", target_name=target or "y")
     if json_output:
         _print_json({**result.to_dict(), "plot": str(figure)})
@@ -551,12 +704,13 @@ def sweep(
     stdout.print(f"Figure: {escape(str(figure))}")
 
 
-@app.command()
+@app.command(cls=_Command)
 def report(
     path: CsvArgument = None,
     target: TargetOption = None,
     features: FeaturesOption = None,
     drop_missing: DropMissingOption = False,
+    delimiter: DelimiterOption = None,
     seed: SeedOption = None,
     learning_rate: Annotated[
         str | None,
@@ -609,10 +763,12 @@ def report(
     rate = _parse_learning_rate(learning_rate) if learning_rate is not None else None
     rates = _parse_learning_rates(learning_rates)
     coordinates = _parse_surface(surface)
+    separator = _parse_delimiter(delimiter)
+    path = _data_path(path)
     _check_out_files(out, ["report.html"], force=force)
     with _warnings_to_stderr():
         if path is None:
-            _refuse_csv_options(target=target, features=features, drop_missing=drop_missing)
+            _refuse_csv_options(target=target, features=features, drop_missing=drop_missing, delimiter=delimiter)
             from gradfit.article import run_article
 
             options: dict = {"seed": seed}
@@ -632,10 +788,10 @@ def report(
         else:
             table, model = _fit_csv_for_report(path, target=target, features=features, drop_missing=drop_missing,
                                                seed=seed, learning_rate=rate, max_iter=max_iter,
-                                               coordinates=coordinates)
+                                               coordinates=coordinates, delimiter=separator)
             document = data_report(
                 table.X, table.y, model, feature_names=table.feature_names, target_name=table.target,
-                source=path.name, learning_rates=rates, coordinates=coordinates or (0, 1), frames=frames,
+                source=_shown_name(path), learning_rates=rates, coordinates=coordinates or (0, 1), frames=frames,
             )
             report_path = write_report(document, out)
     if json_output:
@@ -682,6 +838,14 @@ def _install_interrupt_handler() -> None:
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the command line on ``argv`` (default ``sys.argv[1:]``) and return the exit code."""
+    _invocation.begin(sys.argv[1:] if argv is None else argv)
+    try:
+        return _run_command(argv)
+    finally:
+        _invocation.end()
+
+
+def _run_command(argv: Sequence[str] | None) -> int:
     try:
         code = app(args=None if argv is None else list(argv), prog_name="gradfit", standalone_mode=False)
     except typer.TyperException as error:  # usage errors: bad or missing options and values
@@ -733,6 +897,45 @@ def _parse_learning_rate(text: str) -> float | str:
     return value
 
 
+#: DATA that means standard input.
+STDIN_NAME = "-"
+#: Bytes copied from standard input at a time.
+STDIN_CHUNK_BYTES = 1 << 20
+
+
+def _data_path(path: Path | None) -> Path | None:
+    """DATA as given; for ``-``, standard input copied to a temporary file, which the command reads as it
+    would the file (it may read it more than once: to name the line of a bad value, or one pass an update)."""
+    if path is None or str(path) != STDIN_NAME:
+        return path
+    return _invocation.copy_stdin()
+
+
+def _shown_name(path: Path) -> str:
+    """The name of DATA in the output: ``<stdin>`` for the copy of standard input."""
+    return _invocation.shown_names.get(str(path), path.name or str(path))
+
+
+def _parse_delimiter(text: str | None) -> str | None:
+    """One character, or a name for one (``tab``, ``space``); a usage error otherwise."""
+    from gradfit.sources.files import check_delimiter
+
+    if text is None:
+        return None
+    character = {"tab": "\t", "\\t": "\t", "space": " "}.get(text.lower(), text)
+    try:
+        return check_delimiter(character)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not one character; give the character between the columns, e.g. ';', "
+                                 "'|' or 'tab'", param_hint="'--delimiter'") from None
+
+
+def _refuse_delimiter(kind: str, delimiter: str | None) -> None:
+    if delimiter is not None and kind in ("parquet", "svmlight"):
+        raise typer.BadParameter(f"the data are {'Parquet' if kind == 'parquet' else 'svmlight'}, not CSV; leave "
+                                 "--delimiter out", param_hint="'--delimiter'")
+
+
 @dataclass(frozen=True)
 class _StreamedTable:
     """What ``fit`` reports about streamed files (the fields of a CsvTable it uses); no target or
@@ -781,7 +984,7 @@ def _fit_svmlight(model: LinearRegression, path: Path, *, n_features: int | None
     "streaming"); a spinner on stderr while reading and fitting when ``show_progress``."""
     columns = [TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn()]
     with Progress(*columns, console=Console(stderr=True), transient=True, disable=not show_progress) as bar:
-        task = bar.add_task(f"reading {escape(path.name)}", total=None)
+        task = bar.add_task(f"reading {escape(_shown_name(path))}", total=None)
         data = _read_svmlight(path, n_features=n_features)
         n_rows, width = data.X.shape
         bar.update(task, description=f"fitting {n_rows:,} rows × {width:,} features ({data.X.nnz:,} stored values)")
@@ -985,15 +1188,17 @@ def _name_list(names: Sequence[str], limit: int = 5) -> str:
 
 
 def _fit_streamed(model: LinearRegression, path: Path, *, target: str, features: list[str] | None,
-                  drop_missing: bool, data_format: str, show_progress: bool) -> _StreamedTable:
+                  drop_missing: bool, data_format: str, show_progress: bool,
+                  delimiter: str | None = None) -> _StreamedTable:
     """Fit ``model`` on files streamed through pyarrow, with a progress bar on stderr when ``show_progress``."""
     from gradfit.sources.arrow import FileSource
 
-    source = FileSource(path, target=target, features=features, format=data_format, drop_missing=drop_missing)
+    source = FileSource(path, target=target, features=features, format=data_format, drop_missing=drop_missing,
+                        delimiter=delimiter)
     columns = [TextColumn("reading {task.description}"), BarColumn(), TaskProgressColumn(), _RowsColumn(),
                TimeElapsedColumn(), TextColumn("{task.fields[loss]}")]
     with Progress(*columns, console=Console(stderr=True), transient=True, disable=not show_progress) as bar:
-        task = bar.add_task(escape(path.name or str(path)), total=None, rows=0, rows_total=None, loss="")
+        task = bar.add_task(escape(_shown_name(path)), total=None, rows=0, rows_total=None, loss="")
         if show_progress:
             source.progress = _StreamProgress(lambda **fields: bar.update(task, **fields), source)
         with _warnings_to_stderr():
@@ -1187,7 +1392,7 @@ def _warnings_to_stderr() -> Iterator[None]:
         finally:
             seen: set[str] = set()
             for record in caught:
-                message = _one_line(str(record.message))
+                message = in_command_line_syntax(_one_line(str(record.message)))
                 if message not in seen:
                     seen.add(message)
                     print(f"warning: {message}", file=sys.stderr)
@@ -1198,12 +1403,12 @@ def _one_line(message: str) -> str:
 
 
 def _fail(message: str, code: int) -> int:
-    print(f"error: {_one_line(message)}", file=sys.stderr)
+    print(f"error: {in_command_line_syntax(_one_line(message))}", file=sys.stderr)
     return code
 
 
 def _note(message: str) -> None:
-    print(f"note: {message}", file=sys.stderr)
+    print(f"note: {in_command_line_syntax(message)}", file=sys.stderr)
 
 
 def _interrupted() -> int:
@@ -1316,16 +1521,17 @@ def _parse_surface(text: str | None) -> tuple[str, str] | None:
     return names[0], names[1]
 
 
-def _refuse_csv_options(*, target: str | None, features: str | None, drop_missing: bool) -> None:
-    given = [flag for flag, value in (("--target", target), ("--features", features), ("--drop-missing", drop_missing))
-             if value]
+def _refuse_csv_options(*, target: str | None, features: str | None, drop_missing: bool,
+                        delimiter: str | None = None) -> None:
+    given = [flag for flag, value in (("--target", target), ("--features", features), ("--drop-missing", drop_missing),
+                                      ("--delimiter", delimiter)) if value]
     if given:
         raise typer.BadParameter(f"{', '.join(given)} applies to a CSV file; give one, or leave it out to use the "
                                  "article's data", param_hint=f"'{given[0]}'")
 
 
 def _read_csv_for_toolkit(path: Path, *, target: str | None, features: str | None, drop_missing: bool,
-                          seed: int | None):
+                          seed: int | None, delimiter: str | None = None):
     from gradfit.sources.arrow import file_format
 
     if path.is_dir() or (path.is_file() and file_format(path) == "parquet"):
@@ -1337,30 +1543,33 @@ def _read_csv_for_toolkit(path: Path, *, target: str | None, features: str | Non
         raise typer.BadParameter("a CSV needs --target, the column to predict", param_hint="'--target'")
     if seed is not None:
         raise typer.BadParameter("--seed draws the article's data; leave it out with a CSV", param_hint="'--seed'")
-    table = read_csv_table(path, target=target, features=_parse_features(features), drop_missing=drop_missing)
+    table = read_csv_table(path, target=target, features=_parse_features(features), drop_missing=drop_missing,
+                           delimiter=delimiter)
     if table.n_dropped:
         _note(f"dropped {table.n_dropped} of {table.n_rows_read} rows with a missing value (--drop-missing)")
     return table
 
 
 def _run_sweep(path: Path | None, *, target, features, drop_missing: bool, seed: int | None,
-               learning_rates: list[float] | None, max_iter: int, tol: float):  # noqa: ANN001
+               learning_rates: list[float] | None, max_iter: int, tol: float, delimiter: str | None):  # noqa: ANN001
     from gradfit.learning import article_sweep, sweep_learning_rates
 
     if path is None:
-        _refuse_csv_options(target=target, features=features, drop_missing=drop_missing)
+        _refuse_csv_options(target=target, features=features, drop_missing=drop_missing, delimiter=delimiter)
         return article_sweep(seed=seed, learning_rates=learning_rates, max_iter=max_iter, tol=tol)
-    table = _read_csv_for_toolkit(path, target=target, features=features, drop_missing=drop_missing, seed=seed)
+    table = _read_csv_for_toolkit(path, target=target, features=features, drop_missing=drop_missing, seed=seed,
+                                  delimiter=delimiter)
     return sweep_learning_rates(
         table.X, table.y, learning_rates=learning_rates, max_iter=max_iter, tol=tol, standardize=True,
-        problem=f"{path.name} ({table.n_samples} rows, {len(table.feature_names)} features, standardized)",
+        problem=f"{_shown_name(path)} ({table.n_samples} rows, {len(table.feature_names)} features, standardized)",
     )
 
 
 def _fit_csv_for_report(path: Path, *, target, features, drop_missing: bool, seed: int | None,
                         learning_rate: float | str | None, max_iter: int | None,
-                        coordinates: tuple[str, str] | None):  # noqa: ANN001, ANN202
-    table = _read_csv_for_toolkit(path, target=target, features=features, drop_missing=drop_missing, seed=seed)
+                        coordinates: tuple[str, str] | None, delimiter: str | None):  # noqa: ANN001, ANN202
+    table = _read_csv_for_toolkit(path, target=target, features=features, drop_missing=drop_missing, seed=seed,
+                                  delimiter=delimiter)
     unknown = [name for name in coordinates or () if name != "intercept" and name not in table.feature_names]
     if unknown:
         raise typer.BadParameter(
@@ -1418,7 +1627,7 @@ def _print_fit(result: dict, *, source: Path) -> None:
         names, values = [escape(name) for name in coef], list(coef.values())
         shown_all = len(values) <= MAX_NAMED_COEFFICIENTS
     else:  # an svmlight file: numbered features, perhaps thousands
-        title = f"Linear model for the labels of {source.name}"
+        title = f"Linear model for the labels of {_shown_name(source)}"
         names, values = [f"feature {index}" for index in range(len(coef))], list(coef)
         shown_all = len(values) <= MAX_TABLE_COEFFICIENTS
     order = range(len(values))
@@ -1436,8 +1645,9 @@ def _print_fit(result: dict, *, source: Path) -> None:
     else:  # a title line of its own: as the table's, it would wrap to the width of the two narrow columns
         stdout.print(escape(title), style="italic")
         table = Table(show_edge=False)
-    table.add_column("term")
-    table.add_column("coefficient", justify="right")
+    # On a narrow screen a long name wraps (cut short, names often differ only at their ends); numbers never do.
+    table.add_column("term", overflow="fold")
+    table.add_column("coefficient", justify="right", no_wrap=True)
     for name, value in rows:
         table.add_row(name, f"{value:.10g}")
     if hidden:
@@ -1460,10 +1670,224 @@ def _print_fit(result: dict, *, source: Path) -> None:
     converged = "[green]yes[/]" if result["converged"] else "[red]no[/]"
     facts.add_row("converged", converged)
     facts.add_row("final_loss", f"{result['final_loss']:.6g}  (Σ r² / 2m)")
-    facts.add_row("message", escape(result["message"]))
+    facts.add_row("message", escape(in_command_line_syntax(result["message"])))
     if result["saved"]:
         facts.add_row("saved to", escape(result["saved"]))
     stdout.print(facts)
+
+
+# --- messages in the command line's syntax --------------------------------------------------------
+#
+# The library's messages give Python advice (``Increase max_iter ... or use solver='exact'``). The
+# command line prints every message through in_command_line_syntax, which rewrites that advice in
+# the options of the command being run (``--max-iter``, ``--solver exact``), whatever the sentence:
+# it knows the estimator's parameters and the options of every command, not the messages.
+
+#: Estimator parameters that no command sets. A message names them only when Python set them, so
+#: they keep Python's syntax (a test checks that every parameter is an option or here).
+PYTHON_ONLY_PARAMETERS = frozenset({"fit_intercept", "momentum", "batch_size", "schedule", "random_state",
+                                    "record_path"})
+
+#: ``name=value`` in Python's syntax: a quoted string, a list, a number, True, False or None.
+_ASSIGNMENT = re.compile(
+    r"(?<![\w.\-])(?P<name>[A-Za-z_]\w*)=(?!=)(?P<value>'[^']*'|\"[^\"]*\"|\[[^\]]*\]"
+    r"|[-+]?(?:\d+(?:_\d+)*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?(?![\w.])|True\b|False\b|None\b)"
+)
+#: A call with no arguments, ``summary()``.
+_CALL = re.compile(r"(?<![\w.\-])(?P<name>[A-Za-z_]\w*)\(\)")
+#: An option as a message names it, perhaps with its value: ``--max-iter``, ``--solver exact``.
+_OPTION_MENTION = re.compile(r"--[a-z][a-z0-9-]*")
+_OPTION_PHRASE = re.compile(r"(--[a-z][a-z0-9-]*)(?: +\S+)?")
+#: A parenthesis without parentheses inside, with the blank before it.
+_PARENTHETICAL = re.compile(r" ?\(([^()]*)\)")
+
+
+@dataclass(frozen=True)
+class _Spelling:
+    """How the command line spells a Python parameter: its option, and for a flag the value it sets."""
+
+    option: str
+    flag_value: bool | None
+    commands: frozenset[str]
+
+
+def in_command_line_syntax(message: str) -> str:
+    """``message`` as the command line says it: Python advice in the options of the command being run.
+
+    ``name=value`` for a parameter that an option sets becomes that option (``solver='exact'`` →
+    ``--solver exact``, ``standardize=False`` → ``--no-standardize``, ``drop_missing=True`` →
+    ``--drop-missing``); ``summary()`` becomes ``--summary``; a bare parameter name with an
+    underscore (``max_iter``) becomes its option (plain words such as "solver" are left alone).
+    An option the command being run does not have is given with the command that has it
+    (``'gradfit fit --solver exact'``). A parenthesis that only repeats options already named, as
+    in a library message that gave both spellings, is dropped; the temporary file standard input
+    was copied to is called ``<stdin>``. Parameters no option sets keep Python's syntax.
+
+    Examples
+    --------
+    >>> in_command_line_syntax("Increase max_iter, or use solver='exact'.")
+    'Increase --max-iter, or use --solver exact.'
+    >>> in_command_line_syntax("use standardize=True (the default) or pass drop_missing=True (--drop-missing)")
+    'use without --no-standardize (the default) or pass --drop-missing'
+    """
+    for copy, shown in _invocation.shown_names.items():
+        message = message.replace(copy, shown)
+    spellings = _spellings()
+
+    def spelled(name: str, value: str | None) -> str | None:
+        spelling = spellings.get(name)
+        if spelling is None:
+            return None
+        if spelling.flag_value is not None:
+            if value is None:
+                return _available(spelling, spelling.option)
+            if value not in ("True", "False"):
+                return None
+            given = (value == "True") == spelling.flag_value
+            return _available(spelling, spelling.option) if given else f"without {spelling.option}"
+        if value is None:
+            return _available(spelling, spelling.option)
+        if value == "None":
+            return f"without {spelling.option}"
+        return _available(spelling, f"{spelling.option} {_option_value(spelling.option, value)}")
+
+    def assignment(match: re.Match) -> str:
+        return spelled(match["name"], match["value"]) or match[0]
+
+    def call(match: re.Match) -> str:
+        spelling = spellings.get(match["name"])
+        return match[0] if spelling is None else _available(spelling, spelling.option)
+
+    def bare(match: re.Match) -> str:
+        return spelled(match[0], None) or match[0]
+
+    message = _ASSIGNMENT.sub(assignment, message)
+    message = _CALL.sub(call, message)
+    underscored = sorted((name for name in spellings if "_" in name), key=len, reverse=True)
+    if underscored:
+        message = re.sub(rf"(?<![\w.\-])(?:{'|'.join(underscored)})(?![\w(=])", bare, message)
+    return _without_repeated_options(message)
+
+
+def _option_value(option: str, value: str) -> str:
+    """A Python value as an option's argument: a string unquoted (quoted for the shell where it must
+    be), a list as ``a,b``, a placeholder list ``[...]`` as the option's value name."""
+    import shlex
+
+    if value[:1] in "'\"":
+        text = value[1:-1]
+        return shlex.quote(text) if text else "''"
+    if value.startswith("["):
+        items = [item.strip().strip("'\"") for item in value[1:-1].split(",") if item.strip()]
+        if items in ([], ["..."]):
+            return OPTION_VALUES.get(option, "...")
+        return shlex.quote(",".join(items))
+    return value
+
+
+def _available(spelling: _Spelling, text: str) -> str:
+    """``text`` as is where the command being run has the option; else with the command that has it."""
+    command = _invocation.command
+    if command is None or command not in _spellings_by_command() or command in spelling.commands:
+        return text
+    other = "fit" if "fit" in spelling.commands else min(spelling.commands)
+    return f"'gradfit {other} {text}'"
+
+
+def _without_repeated_options(message: str) -> str:
+    """Drop from each parenthesis of options those the message has already named (and the
+    parenthesis if nothing is left): ``pass --drop-missing (--drop-missing)`` → ``pass --drop-missing``."""
+    pieces: list[str] = []
+    said: set[str] = set()
+    position = 0
+    for match in _PARENTHETICAL.finditer(message):
+        before = message[position:match.start()]
+        said.update(_OPTION_MENTION.findall(before))
+        pieces.append(before)
+        position = match.end()
+        parts = [part.strip() for part in re.split(r",|;| or ", match[1])]
+        if not all(_OPTION_PHRASE.fullmatch(part) for part in parts):
+            said.update(_OPTION_MENTION.findall(match[0]))
+            pieces.append(match[0])
+            continue
+        kept = []
+        for part in parts:
+            option = _OPTION_MENTION.match(part)[0]
+            if option not in said:
+                kept.append(part)
+                said.add(option)
+        if kept:
+            pieces.append(f"{' ' if match[0].startswith(' ') else ''}({', '.join(kept)})")
+    pieces.append(message[position:])
+    return "".join(pieces)
+
+
+def _spellings() -> dict[str, _Spelling]:
+    """Each Python name an option sets (``max_iter``, ``standardize``, ``drop_missing``, ``format``), with
+    that option: from the options of every command, so a new option is known as soon as it exists."""
+    found: dict[str, tuple[str, bool | None, set[str]]] = {}
+    for command, options in _spellings_by_command().items():
+        for option, is_flag in options:
+            if is_flag and option.startswith("--no-"):
+                name, flag_value = option[len("--no-"):], False
+            else:
+                name, flag_value = option[2:], (True if is_flag else None)
+            entry = found.setdefault(name.replace("-", "_"), (option, flag_value, set()))
+            entry[2].add(command)
+    return {name: _Spelling(option, flag_value, frozenset(commands))
+            for name, (option, flag_value, commands) in found.items()}
+
+
+@functools.cache
+def _spellings_by_command() -> dict[str, tuple[tuple[str, bool], ...]]:
+    """Every command's visible long options (``--help`` aside), each with whether it is a flag."""
+    group = typer.main.get_command(app)
+    table = {}
+    for name, command in group.commands.items():
+        table[name] = tuple(
+            (option, bool(getattr(param, "is_flag", False)))
+            for param in command.params
+            if getattr(param, "param_type_name", None) == "option" and not getattr(param, "hidden", False)
+            for option in param.opts
+            if option.startswith("--") and option != "--help"
+        )
+    return table
+
+
+class _Invocation:
+    """The command being run, as its messages need it: its name (to give advice in its own options),
+    and the temporary copy of standard input it read (removed when it ends, called ``<stdin>``)."""
+
+    def __init__(self) -> None:
+        self.command: str | None = None
+        self.shown_names: dict[str, str] = {}
+        self.stdin_copy: Path | None = None
+
+    def begin(self, args: Sequence[str]) -> None:
+        # The group has no options that take a value, so its first word that is not an option is the command.
+        self.command = next((str(arg) for arg in args if not str(arg).startswith("-")), None)
+        self.shown_names = {}
+        self.stdin_copy = None
+
+    def copy_stdin(self) -> Path:
+        """Standard input, copied to a temporary file (once) that the messages call ``<stdin>``."""
+        if self.stdin_copy is None:
+            if sys.stdin is None or sys.stdin.isatty():
+                raise DataError("DATA is '-', standard input, but nothing is piped into it; pipe the data in, "
+                                "as in 'cat data.csv | gradfit fit - --target y', or give a file name")
+            with tempfile.NamedTemporaryFile(prefix="gradfit-stdin-", delete=False) as copy:
+                self.stdin_copy = Path(copy.name)
+                self.shown_names.update({copy.name: "<stdin>", self.stdin_copy.name: "<stdin>"})
+                shutil.copyfileobj(getattr(sys.stdin, "buffer", sys.stdin), copy, STDIN_CHUNK_BYTES)
+        return self.stdin_copy
+
+    def end(self) -> None:
+        if self.stdin_copy is not None:
+            self.stdin_copy.unlink(missing_ok=True)
+        self.begin([])  # a message translated afterwards (from Python, a test) is of no command
+
+
+_invocation = _Invocation()
 
 
 if __name__ == "__main__":

@@ -363,7 +363,7 @@ class LeastSquares:
         if not (np.all(np.isfinite(zz)) and np.all(np.isfinite(zt)) and np.isfinite(tt)):
             raise DataError(
                 "the features or target are too large or too small to square in float64 with "
-                "standardize=False; use standardize=True (the default) or solver='exact'"
+                "standardize=False; drop standardize=False (standardizing is the default) or use solver='exact'"
             )
         ridge, l1 = frame.penalty_weights(alpha, l1_ratio)
         zz = zz + np.diag(ridge)

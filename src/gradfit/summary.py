@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
+import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +46,17 @@ _NON_FINITE_JSON = {"nan": "nan", "inf": "inf", "-inf": "-inf"}
 #: Significant digits in the printed table (term rows) and header block.
 _TABLE_DIGITS = 4
 _HEADER_DIGITS = 6
+
+#: Columns the printed table fits where no terminal says otherwise.
+_DEFAULT_WIDTH = 80
+#: Blanks before each number column of the term table.
+_COLUMN_GAP = 2
+#: The narrowest term-name column: longer names wrap within it rather than lose characters.
+_MIN_NAME_WIDTH = 12
+#: Separators a wrapped name is preferably broken after (``household_income``, ``rate.2020``).
+_NAME_BREAKS = "_ .-/"
+#: Indent of a wrapped name's continuation lines, and of a wrapped note's.
+_CONTINUATION = "  "
 
 
 # --------------------------------------------------------------------------------------------------
@@ -243,7 +256,8 @@ class ModelSummary:
         )
 
     def __str__(self) -> str:
-        return _format_summary(self)
+        """The table as text, fitting the terminal (``COLUMNS``, else 80 columns): long term names wrap."""
+        return _format_summary(self, width=shutil.get_terminal_size((_DEFAULT_WIDTH, 0)).columns)
 
 
 def _json_float(value: float) -> float | str:
@@ -685,17 +699,28 @@ def _number(value: float, digits: int) -> str:
     return f"{value:.{digits}g}"
 
 
-def _format_summary(summary: ModelSummary) -> str:
-    """statsmodels-like fixed-width text: a two-column header block, then the term table."""
+def _format_summary(summary: ModelSummary, *, width: int | None = None) -> str:
+    """statsmodels-like fixed-width text: a two-column header block, then the term table.
+
+    Each number column is as wide as its longest entry; the term names get what is left of
+    ``width`` columns (all they need, where it fits), at least :data:`_MIN_NAME_WIDTH`, and a longer
+    name wraps onto indented lines below its numbers, so numbers keep their digits and names their
+    characters. ``width=None``: names are never wrapped.
+    """
     lower = (1.0 - CONFIDENCE_LEVEL) / 2.0
     headers = ("coef", "std err", "t", "P>|t|", f"[{lower:.3g}", f"{1.0 - lower:.3g}]")
-    rows = [
-        [name] + [_number(getattr(summary, field_name)[i], _TABLE_DIGITS) for field_name in ModelSummary.TERM_FIELDS]
-        for i, name in enumerate(summary.names)
+    numbers = [
+        [_number(getattr(summary, field_name)[i], _TABLE_DIGITS) for field_name in ModelSummary.TERM_FIELDS]
+        for i in range(len(summary.names))
     ]
-    name_width = max([len(row[0]) for row in rows] + [len("term")])
-    column_width = max([len(cell) for row in rows for cell in row[1:]] + [len(h) for h in headers]) + 2
-    table_width = name_width + column_width * len(headers)
+    column_widths = [
+        _COLUMN_GAP + max([len(header)] + [len(row[j]) for row in numbers]) for j, header in enumerate(headers)
+    ]
+    longest = max([len(name) for name in summary.names] + [len("term")])
+    name_width = longest
+    if width is not None and longest + sum(column_widths) > width:
+        name_width = max(width - sum(column_widths), min(longest, _MIN_NAME_WIDTH))
+    table_width = name_width + sum(column_widths)
 
     def header_cell(label: str, value: str) -> str:
         half = max(table_width // 2 - 2, len(label) + len(value) + 1)
@@ -724,11 +749,31 @@ def _format_summary(summary: ModelSummary) -> str:
     for (left_label, left_value), (right_label, right_value) in zip(left, right):
         left_text = header_cell(left_label, left_value) if left_label else ""
         lines.append(f"{left_text:<{table_width // 2 + 2}}{header_cell(right_label, right_value)}".rstrip())
-    lines += [heavy, " " * name_width + "".join(f"{h:>{column_width}}" for h in headers), light]
-    for row in rows:
-        lines.append(f"{row[0]:<{name_width}}" + "".join(f"{cell:>{column_width}}" for cell in row[1:]))
+    lines += [heavy, " " * name_width + "".join(f"{h:>{w}}" for h, w in zip(headers, column_widths)), light]
+    for name, row in zip(summary.names, numbers):
+        first, *rest = _wrap_name(name, name_width)
+        lines.append(f"{first:<{name_width}}" + "".join(f"{cell:>{w}}" for cell, w in zip(row, column_widths)))
+        lines += rest
     lines.append(heavy)
     if summary.notes:
         lines.append("Notes:")
-        lines += [f"[{i}] {note}" for i, note in enumerate(summary.notes, start=1)]
+        for i, note in enumerate(summary.notes, start=1):
+            lines += textwrap.wrap(f"[{i}] {note}", max(table_width, _MIN_NAME_WIDTH),
+                                   subsequent_indent=_CONTINUATION, break_long_words=False, break_on_hyphens=False)
     return "\n".join(lines)
+
+
+def _wrap_name(name: str, width: int) -> list[str]:
+    """``name`` in lines of at most ``width`` characters, the later ones indented by :data:`_CONTINUATION`,
+    broken after a separator (:data:`_NAME_BREAKS`) where one falls in the second half of a line."""
+    lines: list[str] = []
+    room = width
+    while len(name) > room:
+        cut = max(name.rfind(separator, 0, room) for separator in _NAME_BREAKS) + 1
+        if cut <= room // 2:
+            cut = room
+        lines.append(name[:cut].rstrip())
+        name = name[cut:].lstrip()
+        room = max(width - len(_CONTINUATION), 1)
+    lines.append(name)
+    return [lines[0], *(_CONTINUATION + line for line in lines[1:])]

@@ -66,7 +66,17 @@ from threadpoolctl import threadpool_limits
 from gradfit.errors import DataError
 from gradfit.sources import SAFE_EXPONENT, SufficientStats, TreeReduce, merge_all, safe_scale
 from gradfit.sources.columns import list_columns, select_features
-from gradfit.sources.files import csv_header, find_csv_problem, missing_hint, null_values
+from gradfit.sources.files import (
+    SPREADSHEET_SUFFIXES,
+    check_delimiter,
+    csv_header,
+    find_csv_problem,
+    missing_hint,
+    null_values,
+    refuse_spreadsheet,
+    select_csv_features,
+    sniff_delimiter,
+)
 
 __all__ = ["FileSource", "parquet", "csv", "feature_batches", "file_format", "Progress"]
 
@@ -163,6 +173,10 @@ class FileSource:
         Threads reducing each batch's chunks while pyarrow decodes the next batch in its own
         threads (default: the number of CPUs, at most 8; on 1 CPU, 1, decoding in turn). The
         result does not depend on it.
+    delimiter : str, optional
+        CSV: the character between columns. Default: for each file, a comma, or a semicolon, tab
+        or ``|`` where its first lines are split more consistently by it
+        (:func:`~gradfit.sources.files.sniff_delimiter`).
 
     Attributes
     ----------
@@ -220,7 +234,9 @@ class FileSource:
         progress: Progress | None = None,
         workers: int | None = None,
         drop_missing: bool = False,
+        delimiter: str | None = None,
     ) -> None:
+        check_delimiter(delimiter)
         if workers is not None and (not isinstance(workers, int) or workers < 1):
             raise ValueError(f"workers must be a positive integer or None; got {workers!r}")
         if batch_rows is not None and (not isinstance(batch_rows, int) or batch_rows < 1):
@@ -239,7 +255,8 @@ class FileSource:
         # with the thread that decodes.
         self.workers = workers or max(1, min(cpus if self._decode_threads else cpus - 1, MAX_WORKERS))
         self.format, self.files = _find_files(self.path, format)
-        self._layout = _read_layout(self.format, self.files, target, features, drop_missing=self.drop_missing)
+        self._layout = _read_layout(self.format, self.files, target, features, drop_missing=self.drop_missing,
+                                    delimiter=delimiter)
         self.feature_names: list[str] = list(self._layout.features)
         self.n_features = len(self.feature_names)
         self.n_rows_read: int | None = self._layout.n_rows
@@ -424,6 +441,7 @@ def csv(
     batch_rows: int | None = None,
     progress: Progress | None = None,
     drop_missing: bool = False,
+    delimiter: str | None = None,
 ) -> FileSource:
     """A CSV file (header line first, comma-separated), or a directory of them: see :class:`FileSource`.
 
@@ -438,7 +456,7 @@ def csv(
     >>> LinearRegression().fit(csv("data.csv", target="y"))   # doctest: +SKIP
     """
     return FileSource(path, target=target, features=features, batch_rows=batch_rows, format="csv", progress=progress,
-                      drop_missing=drop_missing)
+                      drop_missing=drop_missing, delimiter=delimiter)
 
 
 # --- reducing batches ----------------------------------------------------------------------------
@@ -704,6 +722,7 @@ def file_format(path: str | os.PathLike) -> Format | None:
     for name, suffixes in SUFFIXES.items():
         if suffix in suffixes:
             return name  # type: ignore[return-value]
+    refuse_spreadsheet(path)
     try:
         with path.open("rb") as handle:
             magic = handle.read(4)
@@ -733,7 +752,9 @@ def _find_files(path: Path, format: str) -> tuple[str, list[Path]]:  # noqa: A00
             return format, files
         present = [name for name, files in found.items() if files]
         if not present:
-            raise DataError(f"{path}: no .parquet or .csv files in this directory; give a directory of data files")
+            workbooks = any(file.suffix.lower() in SPREADSHEET_SUFFIXES for file in path.rglob("*"))
+            raise DataError(f"{path}: no .parquet or .csv files in this directory; give a directory of data files"
+                            + ("; it holds spreadsheets: save them as CSV first" if workbooks else ""))
         if len(present) > 1:
             raise DataError(
                 f"{path}: holds both .parquet and .csv files; pass format='parquet' or format='csv' "
@@ -778,10 +799,12 @@ def _not_numeric(file: Path, column: str, kind: str, *, chosen: bool) -> DataErr
 
 def _read_layout(
     kind: str, files: list[Path], target: str | None, features: list[str] | None, *, drop_missing: bool,
-    feature_role: str = "asked for as a feature",
+    feature_role: str = "asked for as a feature", delimiter: str | None = None,
 ) -> "_ParquetLayout | _CsvLayout":
-    layout = _ParquetLayout if kind == "parquet" else _CsvLayout
-    return layout.read(files, target, features, drop_missing=drop_missing, feature_role=feature_role)
+    if kind == "parquet":
+        return _ParquetLayout.read(files, target, features, drop_missing=drop_missing, feature_role=feature_role)
+    return _CsvLayout.read(files, target, features, drop_missing=drop_missing, feature_role=feature_role,
+                           delimiter=delimiter)
 
 
 # --- batches --------------------------------------------------------------------------------------
@@ -943,6 +966,8 @@ class _CsvLayout:
     #: Per file, the column names (stripped) and the line the header ends on.
     headers: list[tuple[list[str], int]]
     drop_missing: bool = False
+    #: Per file, the character between columns.
+    delimiters: dict = field(default_factory=dict)
     n_rows: None = None
     #: Block sizes raised after a row did not fit in a block (see :meth:`_file_batches`).
     block_bytes: dict = field(default_factory=dict)
@@ -954,14 +979,17 @@ class _CsvLayout:
     @classmethod
     def read(
         cls, files: list[Path], target: str | None, features: list[str] | None, *, drop_missing: bool = False,
-        feature_role: str = "asked for as a feature",
+        feature_role: str = "asked for as a feature", delimiter: str | None = None,
     ) -> "_CsvLayout":
-        headers = [_csv_header(file, part=len(files) > 1) for file in files]
+        delimiters = {file: delimiter or sniff_delimiter(file) for file in files}
+        headers = [_csv_header(file, part=len(files) > 1, delimiter=delimiters[file]) for file in files]
         first, (names, _) = files[0], headers[0]
-        chosen = select_features(first, names, target=target, features=features, feature_role=feature_role)
+        chosen = select_csv_features(first, names, delimiters[first], target=target, features=features,
+                                     feature_role=feature_role)
         for file, (header, _) in zip(files, headers):
             _check_same_columns(first, names, file, header)
-        return cls(files=files, features=chosen, target=target, headers=headers, drop_missing=drop_missing)
+        return cls(files=files, features=chosen, target=target, headers=headers, drop_missing=drop_missing,
+                   delimiters=delimiters)
 
     def count_rows(self) -> int:
         """Data rows of all files (a pass of pyarrow's parser, converting one column to nothing)."""
@@ -974,15 +1002,16 @@ class _CsvLayout:
             yield from self._file_batches(file, header, block, threads, offset)
             offset += file.stat().st_size
 
-    def _options(self, header: tuple[list[str], int], block: int, threads: bool, columns: list[str],
-                 kind: pa.DataType) -> tuple[pa_csv.ReadOptions, pa_csv.ConvertOptions]:
+    def _options(self, file: Path, header: tuple[list[str], int], block: int, threads: bool, columns: list[str],
+                 kind: pa.DataType) -> tuple[pa_csv.ReadOptions, pa_csv.ParseOptions, pa_csv.ConvertOptions]:
         names, header_line = header
         read = pa_csv.ReadOptions(column_names=names, skip_rows=header_line, block_size=block, use_threads=threads)
+        parse = pa_csv.ParseOptions(delimiter=self.delimiters.get(file, ","))
         convert = pa_csv.ConvertOptions(
             include_columns=columns, column_types={name: kind for name in columns}, null_values=null_values(),
             strings_can_be_null=True,
         )
-        return read, convert
+        return read, parse, convert
 
     def _file_batches(
         self, file: Path, header: tuple[list[str], int], block: int, threads: bool, offset: int
@@ -991,10 +1020,10 @@ class _CsvLayout:
         read the file again with a block 4 times larger, going on after the rows already given."""
         start = 0
         while True:
-            read, convert = self._options(header, block, threads, self.columns, pa.float64())
+            read, parse, convert = self._options(file, header, block, threads, self.columns, pa.float64())
             try:
                 with pa.OSFile(str(file)) as stream:
-                    reader = pa_csv.open_csv(stream, read_options=read, convert_options=convert)
+                    reader = pa_csv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert)
                     seen = 0  # rows read in this attempt; the first ``start`` were given before
                     for record in reader:
                         n_rows = record.num_rows
@@ -1016,7 +1045,8 @@ class _CsvLayout:
                 raise DataError(f"{file}: cannot be read ({_first_line(error)})") from error
 
     def _problem(self, file: Path, columns: list[str] | None = None) -> str | None:
-        return find_csv_problem(file, columns=columns or self.columns, target=self.target, drop_missing=self.drop_missing)
+        return find_csv_problem(file, columns=columns or self.columns, target=self.target,
+                                drop_missing=self.drop_missing, delimiter=self.delimiters.get(file, ","))
 
     def _batch(self, file: Path, start: int, record: pa.RecordBatch, *, bytes_done: int) -> _Batch:
         used = self.columns
@@ -1043,9 +1073,10 @@ class _CsvLayout:
     def _count_rows(self, file: Path, header: tuple[list[str], int]) -> int:
         block = self.block_bytes.get(file) or _csv_block_bytes(file, MAX_BATCH_ROWS)
         while True:
-            read, convert = self._options(header, block, True, [header[0][0]], pa.string())
+            read, parse, convert = self._options(file, header, block, True, [header[0][0]], pa.string())
             try:
-                return sum(batch.num_rows for batch in pa_csv.open_csv(file, read_options=read, convert_options=convert))
+                reader = pa_csv.open_csv(file, read_options=read, parse_options=parse, convert_options=convert)
+                return sum(batch.num_rows for batch in reader)
             except pa.ArrowInvalid as error:
                 if _straddles(error) and block < CSV_MAX_BLOCK_BYTES:
                     block *= 4
@@ -1059,10 +1090,10 @@ def _straddles(error: BaseException) -> bool:
     return "straddl" in text or "block size" in text
 
 
-def _csv_header(file: Path, *, part: bool) -> tuple[list[str], int]:
+def _csv_header(file: Path, *, part: bool, delimiter: str) -> tuple[list[str], int]:
     """:func:`~gradfit.sources.files.csv_header`, saying "an empty part" of a file in a directory with no rows."""
     try:
-        return csv_header(file)
+        return csv_header(file, delimiter=delimiter)
     except DataError as error:
         if part and "no data rows" in str(error):
             raise DataError(f"{file}: the file has a header but no data rows (an empty part); remove it or add rows") from None
@@ -1088,6 +1119,7 @@ def feature_batches(
     features: list[str],
     format: Format = "auto",  # noqa: A002 - as FileSource
     batch_rows: int | None = None,
+    delimiter: str | None = None,
 ) -> Iterator[NDArray[np.float64]]:
     """The ``features`` columns of CSV or Parquet files, in blocks of rows, in file order (to predict from).
 
@@ -1105,6 +1137,8 @@ def feature_batches(
     format : {"auto", "csv", "parquet"}, default="auto"
     batch_rows : int, optional
         Rows per block (default: as :class:`FileSource`).
+    delimiter : str, optional
+        CSV: the character between columns (default: as :class:`FileSource`).
 
     Raises
     ------
@@ -1122,8 +1156,10 @@ def feature_batches(
     """
     if batch_rows is not None and (not isinstance(batch_rows, int) or batch_rows < 1):
         raise ValueError(f"batch_rows must be a positive integer or None; got {batch_rows!r}")
+    check_delimiter(delimiter)
     kind, files = _find_files(Path(path), format)
-    layout = _read_layout(kind, files, None, list(features), drop_missing=False, feature_role="a feature of the model")
+    layout = _read_layout(kind, files, None, list(features), drop_missing=False, feature_role="a feature of the model",
+                          delimiter=delimiter)
     threads = (os.cpu_count() or 1) >= DECODE_THREADS_MIN_CPUS
     return _feature_blocks(layout, batch_rows or _default_batch_rows(len(layout.features)), threads)
 

@@ -16,6 +16,7 @@ from conftest import reference_article_loop
 from gradfit import DivergenceError, LinearRegression
 from gradfit.driver import DIVERGENCE_GROWTH, minimize
 from gradfit.objective import Frame, LeastSquares
+from gradfit.solvers.exact import solve_exact
 from gradfit.solvers.gd import GradientDescent
 from gradfit.sources import SufficientStats, merge_all, power_of_two_scale
 from gradfit.sources.memory import MemorySource
@@ -199,7 +200,7 @@ def test_gd_reproduces_the_article_loop(article_data, stepping):
 def test_estimator_reproduces_the_article_loop_exactly(article_data):
     X, y = article_data
     theta, costs = reference_article_loop(X, y, times=1000, alpha=0.01, theta0=[1.0, 1.0])
-    model = LinearRegression(learning_rate=0.01, max_iter=1000, tol=0, standardize=False)
+    model = LinearRegression(solver="gd", learning_rate=0.01, max_iter=1000, tol=0, standardize=False)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # tol=0 asks for exactly max_iter updates: no ConvergenceWarning
         model.fit(X, y, coef_init=[1.0], intercept_init=1.0)
@@ -214,22 +215,28 @@ def test_estimator_reproduces_the_article_loop_exactly(article_data):
 def test_auto_learning_rate_is_one_over_L_of_the_optimised_design(article_data):
     X, y = article_data
     for standardize in (True, False):
-        model = LinearRegression(standardize=standardize).fit(X, y)
+        model = LinearRegression(solver="gd", standardize=standardize).fit(X, y)
         Z, _ = explicit_design(X, y, objective_for(X, y, standardize=standardize).frame)
         L = np.linalg.eigvalsh(Z.T @ Z / len(y))[-1]
         assert model.learning_rate_ == pytest.approx(1 / L, rel=1e-12)
         assert model.converged_
 
 
-def test_tolerance_is_relative_to_the_initial_gradient_and_history_matches_n_iter():
+def test_tolerance_bounds_every_coefficients_relative_error_and_history_matches_n_iter():
+    """Converged at tol means every coefficient and the intercept within tol of the exact answer
+    (QR with refinement, code the driver does not use), relatively; and not one update late."""
     X, y = random_problem(7, n=80, d=4)
     objective = objective_for(X, y)
+    coef_exact, intercept_exact = solve_exact(X, y, fit_intercept=True)
+    exact = np.append(coef_exact, intercept_exact)
     for tol in (1e-3, 1e-6, 1e-10):
         result = minimize(objective, GradientDescent("auto"), np.zeros(objective.n_params), max_iter=100_000, tol=tol)
-        assert result.converged and result.status == "tol"
-        assert result.final_grad_norm <= tol * np.linalg.norm(objective.b)
-        assert result.history.grad_norm[-1] > tol * np.linalg.norm(objective.b)  # it did not stop late
+        assert result.converged and result.status == "tol" and result.error_bound <= tol
+        found = np.append(*objective.frame.to_model(result.theta))
+        assert np.all(np.abs(found - exact) <= tol * np.abs(exact))
         assert len(result.history) == result.n_iter
+        shorter = minimize(objective, GradientDescent("auto"), np.zeros(objective.n_params), max_iter=result.n_iter - 1, tol=tol)
+        assert not shorter.converged  # it did not stop late
 
 
 def test_callback_stops_the_run_and_interrupt_keeps_the_last_iterate():
@@ -305,7 +312,7 @@ def test_recorded_path_is_the_article_loops_iterates_thinned_evenly(article_data
 
 def test_estimator_path_is_in_the_users_units(article_data):
     X, y = article_data
-    model = LinearRegression(learning_rate=0.01, max_iter=300, tol=0, standardize=False, record_path=True)
+    model = LinearRegression(solver="gd", learning_rate=0.01, max_iter=300, tol=0, standardize=False, record_path=True)
     model.fit(X, y, coef_init=[1.0], intercept_init=1.0)
     assert model.path_.shape == (301, 2) and model.path_iterations_.tolist() == list(range(301))
     np.testing.assert_allclose(model.path_[0], [1.0, 1.0])

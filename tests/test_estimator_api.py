@@ -258,16 +258,17 @@ def ill_conditioned_problem():
     return X, y
 
 
-def test_reaching_max_iter_warns_how_far_the_gradient_is_from_the_tolerance():
+def test_reaching_max_iter_warns_how_far_the_coefficients_are_from_the_answer():
     X, y = ill_conditioned_problem()
     with pytest.warns(ConvergenceWarning) as record:
-        model = LinearRegression(max_iter=50).fit(X, y)
+        model = LinearRegression(solver="gd", max_iter=50).fit(X, y)
     assert len(record) == 1
     message = str(record[0].message)
-    assert re.search(r"stopped at max_iter=50 before reaching the tolerance: gradient norm \S+ is \S+× the target \S+", message)
-    ratio = float(re.search(r"is (\S+)× the target", message).group(1))
-    assert ratio > 1
-    assert "Increase max_iter" in message and "ill-conditioned" in message and "condition number" in message
+    assert re.search(r"stopped at max_iter=50 before reaching the tolerance tol=1e-08: the coefficients are within \S+ \(relative error bound\)", message)
+    within = float(re.search(r"within (\S+) \(relative", message).group(1))
+    assert within > model.tol and within == pytest.approx(model.error_bound_, rel=0.05)
+    assert "solver='auto'" in message and "raise max_iter" in message
+    assert "ill-conditioned" in message and "condition number" in message
     assert model.n_iter_ == 50 and not model.converged_ and model.status_ == "max_iter"
     assert record[0].filename == __file__  # points at the caller's fit, not at gradfit's internals
 
@@ -277,18 +278,22 @@ def test_tol_zero_runs_exactly_max_iter_updates_without_a_warning(standardize):
     X, y = make_article_data(seed=2024)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        model = LinearRegression(learning_rate=0.1, max_iter=1000, tol=0.0, standardize=standardize).fit(X, y)
+        model = LinearRegression(solver="gd", learning_rate=0.1, max_iter=1000, tol=0.0, standardize=standardize).fit(X, y)
     assert model.n_iter_ == 1000 and len(model.loss_history_) == 1000
     assert model.status_ == "max_iter" and not model.converged_
-    assert "made all max_iter=1000 updates (tol=0)" in model.message_
+    assert "made all max_iter=1000 updates (tol=0: no early stop)" in model.message_
 
 
 def test_converging_fit_does_not_warn(problem):
     X, y = problem
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        model = LinearRegression().fit(X, y)
+        model = LinearRegression(solver="gd").fit(X, y)
     assert model.converged_ and model.status_ == "tol" and model.n_iter_ < 10_000
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = LinearRegression().fit(X, y)
+    assert model.converged_ and model.status_ == "exact" and model.solver_ == "exact"
 
 
 def test_divergence_error_is_a_value_error():
@@ -302,7 +307,7 @@ def test_divergence_names_the_learning_rate_and_the_stable_bound_without_runtime
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no overflow RuntimeWarning may leak, nor any other warning
         with pytest.raises(ValueError) as raised:
-            LinearRegression(learning_rate=learning_rate, max_iter=10_000, standardize=standardize).fit(X, y)
+            LinearRegression(solver="gd", learning_rate=learning_rate, max_iter=10_000, standardize=standardize).fit(X, y)
     error = raised.value
     assert isinstance(error, DivergenceError)
     message = str(error)

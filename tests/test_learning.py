@@ -44,7 +44,7 @@ def brute_cost(X, y, intercept, coef):
 def article():
     X, y = make_article_data(seed=ARTICLE_SEED)
     intercept0, slope0 = ARTICLE_START
-    model = LinearRegression(learning_rate=0.01, max_iter=300, tol=0, standardize=False, record_path=True)
+    model = LinearRegression(solver="gd", learning_rate=0.01, max_iter=300, tol=0, standardize=False, record_path=True)
     model.fit(X, y, coef_init=[slope0], intercept_init=intercept0)
     return X, y, model
 
@@ -184,7 +184,7 @@ def test_article_sweep_table_semantics(sweep):
             _, costs = reference_article_loop(X, y, times=run.n_iter, alpha=run.learning_rate, theta0=ARTICLE_START)
             np.testing.assert_allclose(run.loss[:-1], costs, rtol=1e-9)
             continue
-        model = LinearRegression(learning_rate=run.learning_rate, max_iter=400, tol=1e-6, standardize=False)
+        model = LinearRegression(solver="gd", learning_rate=run.learning_rate, max_iter=400, tol=1e-6, standardize=False)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             model.fit(X, y, coef_init=[ARTICLE_START[1]], intercept_init=ARTICLE_START[0])
@@ -205,7 +205,7 @@ def test_sweep_runs_match_a_plain_fit():
     result = sweep_learning_rates(X, y, learning_rates=[0.5], max_iter=2000, tol=1e-6, standardize=False,
                                   coef_init=[1.0], intercept_init=1.0)
     (run,) = result.runs
-    model = LinearRegression(learning_rate=0.5, max_iter=2000, tol=1e-6, standardize=False)
+    model = LinearRegression(solver="gd", learning_rate=0.5, max_iter=2000, tol=1e-6, standardize=False)
     model.fit(X, y, coef_init=[1.0], intercept_init=1.0)
     assert run.outcome == "converged" and run.n_iter == model.n_iter_
     np.testing.assert_array_equal(run.loss[:-1], model.loss_history_)

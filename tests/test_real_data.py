@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from gradfit import LinearRegression
+from cli_checks import expect
 from references import exact_least_squares, polynomial_design, real_data_sets, worst_relative_error
 
 #: The issue's bar for the default answer.
@@ -66,9 +67,7 @@ def test_the_command_line_default_and_exact_on_files_are_the_least_squares_answe
     paths = write_table(tmp_path, name, X, y)
     for kind, path in paths.items():
         for options, bar in (((), DEFAULT_BAR), (("--solver", "exact"), EXACT_BAR)):
-            outcome = gradfit_cli("fit", path, "--target", "target", "--json", *options)
-            assert outcome.code == 0, outcome.err
-            result = json.loads(outcome.out)
+            result = json.loads(expect(gradfit_cli("fit", path, "--target", "target", "--json", *options)).stdout)
             assert result["solver"] == "exact" and result["converged"]
             estimate = [result["intercept"], *(result["coef"][f"x{j}"] for j in range(X.shape[1]))]
             assert worst_relative_error(estimate, exact[name]) <= bar, (kind, options)
@@ -79,7 +78,7 @@ def test_a_well_conditioned_file_takes_one_pass(tmp_path, gradfit_cli):
     is solved from the statistics of one pass."""
     X, y = SETS["engel"]
     path = write_table(tmp_path, "engel", X, y)["parquet"]
-    result = json.loads(gradfit_cli("fit", path, "--target", "target", "--json").out)
+    result = json.loads(expect(gradfit_cli("fit", path, "--target", "target", "--json")).stdout)
     assert result["n_passes"] == 1
 
 
@@ -89,7 +88,7 @@ def test_an_ill_conditioned_file_is_refined_and_every_pass_is_counted(tmp_path, 
     name = "polynomial, degree 6 (κ ≈ 1e13)"
     X, y = SETS[name]
     path = write_table(tmp_path, "poly", X, y)["csv"]
-    result = json.loads(gradfit_cli("fit", path, "--target", "target", "--json").out)
+    result = json.loads(expect(gradfit_cli("fit", path, "--target", "target", "--json")).stdout)
     assert 3 <= result["n_passes"] <= 1 + 10
     assert "refined" in result["message"]
 
@@ -97,7 +96,7 @@ def test_an_ill_conditioned_file_is_refined_and_every_pass_is_counted(tmp_path, 
 def test_auto_means_the_same_in_python_and_on_the_command_line(tmp_path, gradfit_cli):
     X, y = SETS["longley"]
     path = write_table(tmp_path, "longley", X, y)["csv"]
-    cli = json.loads(gradfit_cli("fit", path, "--target", "target", "--json").out)
+    cli = json.loads(expect(gradfit_cli("fit", path, "--target", "target", "--json")).stdout)
     python = LinearRegression().fit(X, y)
     assert cli["solver"] == python.solver_ == "exact"
     assert cli["n_passes"] == python.n_passes_

@@ -230,20 +230,23 @@ def minimize(
 
 
 def _message(status: Status, n_iter: int, bound: float, floor: float, tol: float, max_iter: int) -> str:
-    within = f"the coefficients are within {bound:.2g} (relative) of the least-squares solution"
     if np.isnan(bound):
         within = "their distance to the least-squares solution was not estimated"
+    elif np.isinf(bound):
+        within = "the statistics cannot bound how far the coefficients are from the least-squares solution"
+    else:
+        within = f"the coefficients are within {bound:.2g} (relative error bound) of the least-squares solution"
     if status == "tol":
-        return f"converged after {n_iter} updates: {within} (error bound; tol={tol:g})"
+        return f"converged after {n_iter} updates: {within} (tol={tol:g})"
     if status == "floor":
         return (
             f"stopped after {n_iter} updates at the rounding floor: {within}, and rounding in the gradient "
             f"limits this solver to about {floor:.2g}, above tol={tol:g}"
         )
     if status == "max_iter" and tol == 0:
-        return f"made all max_iter={max_iter} updates (tol=0: no early stop); {within} (error bound)"
+        return f"made all max_iter={max_iter} updates (tol=0: no early stop); {within}"
     if status == "max_iter":
-        return f"stopped at max_iter={max_iter} before reaching the tolerance: {within} (error bound), tol={tol:g} asks for less"
+        return f"stopped at max_iter={max_iter} before reaching the tolerance tol={tol:g}: {within}"
     if status == "callback":
-        return f"stopped by a callback after {n_iter} updates; {within} (error bound)"
-    return f"interrupted after {n_iter} updates; the model holds the last iterate ({within}, error bound)"
+        return f"stopped by a callback after {n_iter} updates; {within}"
+    return f"interrupted after {n_iter} updates; the model holds the last iterate ({within})"

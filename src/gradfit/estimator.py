@@ -564,7 +564,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             return f"{self.solver_}: {result.message}. Use {direct}, or a tol of {looser:.0e} or more."
         advice = f"{self.solver_}: {result.message}. Use {direct}, or raise max_iter"
         kappa = self.condition_number_
-        if kappa is not None and np.isfinite(kappa) and kappa > 1e3 and self.solver_ == "gd":
+        if kappa is not None and np.isfinite(kappa) and kappa > 1e3 and self.solver_ == "gd" and np.isfinite(result.error_bound):
             updates = kappa * np.log(max(result.error_bound, 1.0) / self.tol)
             advice += (
                 f" (the problem is ill-conditioned, condition number of XᵀX/m ≈ {kappa:.3g}: gradient descent needs "

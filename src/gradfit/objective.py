@@ -613,15 +613,21 @@ class LeastSquares:
             bound = float(self.error_bound(stationarity, theta_norm, loss))
             return Accuracy(_normwise(bound, theta_norm), _normwise(floor, theta_norm), bound <= 2.0 * floor)
         error = self.solve(grad)
-        # The solve itself is accurate to about κ·√p·ε relative to the (small) error it returns.
+        # The solve itself is accurate to about κ·√p·ε relative to the (small) error it returns, κ over
+        # G's range: directions at rounding level (≤ p·ε·λmax) count as exact collinearity, as
+        # numpy's lstsq counts them, and gradient methods from 0 never move along them.
         error_norm = float(np.linalg.norm(error))
-        solve_rounding = self.condition_number * STATISTICS_ROUNDING * np.sqrt(self.n_params) * error_norm if error_norm else 0.0
+        kappa = self.lipschitz / self.strong_convexity if self.strong_convexity > 0 else np.inf
+        solve_rounding = kappa * STATISTICS_ROUNDING * np.sqrt(self.n_params) * error_norm if error_norm else 0.0
         return Accuracy(self.frame.relative_error(theta, error, floor + solve_rounding),
                         self.frame.relative_error(theta - error, np.zeros_like(theta), floor),
                         error_norm <= floor)
 
-    #: μ and L come from G at O(p²)-O(p³) cost, never from the rows (see ``StreamingLeastSquares``).
-    curvature_known = True
+    @property
+    def curvature_known(self) -> bool:
+        """Whether μ is at hand or cheap: up to :data:`DENSE_SPECTRUM_MAX` parameters (or once
+        computed), where the spectrum costs little; past it, an eigensolve of its own."""
+        return self.n_params <= DENSE_SPECTRUM_MAX or "strong_convexity" in self.__dict__
 
     @cached_property
     def condition_number(self) -> float:
@@ -813,6 +819,8 @@ class StreamingLeastSquares:
         method started at 0 stay (they converge to the minimum-norm solution)."""
         mu = LANCZOS_CURVATURE_SHARE * (self.strong_convexity or self._range_curvature)
         theta_norm = np.asarray(theta_norm, dtype=np.float64)
+        if self.lipschitz == 0:  # G = 0 (X all zeros, no intercept): the minimum-norm answer is 0
+            return np.broadcast_to(theta_norm, np.broadcast(stationarity, theta_norm).shape)[()]
         if not mu > 0:
             return np.full(np.broadcast(stationarity, theta_norm).shape, np.inf)[()]
         rounding = STATISTICS_ROUNDING * np.sqrt(self.n_params)

@@ -128,6 +128,9 @@ def solve_from_statistics(objective, *, refine: bool = True, force_refinement: b
         step = -objective.solve(gradient)
         coef_step, intercept_step = frame.scaled_step(step)
         size = _relative_size(coef_step, intercept_step, coef, intercept, frame.fit_intercept)
+        if size == 0:  # nothing left to correct (G = 0 has nothing to solve for at all)
+            settled = True
+            break
         if size >= previous:
             # No longer shrinking: rounding noise when it is a few ulps, else the normal equations
             # cannot resolve this problem. The previous iterate stands.

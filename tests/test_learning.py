@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 
 import numpy as np
 import pytest
 from matplotlib.image import imread
 from PIL import Image
-from sklearn.exceptions import ConvergenceWarning
-
 from gradfit import LinearRegression
 from gradfit.article import ARTICLE_START
 from gradfit.cli import run as run_cli
 from gradfit.datasets import make_article_data
-from gradfit.learning import DEFAULT_FACTORS, article_sweep, sweep_learning_rates
+from gradfit.learning import (
+    DEFAULT_FACTORS,
+    FALLBACK_BUDGET,
+    MAX_BUDGET,
+    MIN_BUDGET,
+    REGIMES,
+    SweepRun,
+    article_sweep,
+    fit_run,
+    sweep_learning_rates,
+    update_budget,
+)
 from gradfit.plots import (
     ANIMATION_HOLD_FRAMES,
     PATH_COLOUR,
@@ -54,7 +62,7 @@ def three_features():
     rng = np.random.default_rng(7)
     X = rng.standard_normal((150, 3)) * [1.0, 10.0, 0.1] + [0.0, 50.0, -3.0]
     y = X @ [1.5, -0.25, 4.0] + 2.0 + 0.1 * rng.standard_normal(150)
-    model = LinearRegression(record_path=True).fit(X, y)
+    model = LinearRegression(solver="gd", record_path=True).fit(X, y)
     return X, y, model
 
 
@@ -166,6 +174,12 @@ def test_surface_without_a_path_marks_the_model_alone(article):
 # --- the sweep ------------------------------------------------------------------------------------
 
 
+def article_gradient_norm(X, y, theta):
+    """‖∇J(θ)‖ of the article's raw design [1, x], θ = (intercept, slope), in plain numpy."""
+    design = np.column_stack([np.ones(len(y)), X[:, 0]])
+    return float(np.linalg.norm(design.T @ (design @ np.asarray(theta) - y) / len(y)))
+
+
 def test_article_sweep_table_semantics(sweep):
     X, y = make_article_data(seed=ARTICLE_SEED)
     rates = [run.learning_rate for run in sweep.runs]
@@ -173,31 +187,42 @@ def test_article_sweep_table_semantics(sweep):
     assert 0.01 in rates and len(rates) == len(DEFAULT_FACTORS) + 1
     assert sweep.stable_bound == pytest.approx(2 / sweep.lipschitz)
     assert [run.factor for run in sweep.runs[1:]] == pytest.approx(list(DEFAULT_FACTORS))
-    assert any(run.learning_rate > sweep.stable_bound for run in sweep.runs)
+    assert sweep.max_iter == 400 and sweep.budget_source == "given"
+    # The sweep's own test, checked on the article's loop in plain numpy: converged at update k means
+    # ‖∇J(θ_k)‖ ≤ tol·‖∇J(0)‖ and not yet at θ_{k−1}. Near the threshold consecutive gradients differ by
+    # the factor 1 − αμ (≥ 0.1% here), far more than their rounding (a few ε), so the test is exact.
+    threshold = sweep.tol * article_gradient_norm(X, y, (0.0, 0.0))
     for run in sweep.runs:
         if run.learning_rate > sweep.stable_bound:
-            assert run.outcome == "diverged"
-            assert run.verdict == f"diverged at iteration {run.n_iter}"
+            assert run.outcome == "diverged" and run.regime == "too large"
+            assert run.verdict == f"diverged at update {run.n_iter}"
             assert run.final_loss > 1e3 * sweep.initial_loss
             assert run.loss.size == run.n_iter + 1 and run.loss[-1] == run.final_loss
             # The recovered curve before the blow-up is the article's own loop at that rate.
             _, costs = reference_article_loop(X, y, times=run.n_iter, alpha=run.learning_rate, theta0=ARTICLE_START)
             np.testing.assert_allclose(run.loss[:-1], costs, rtol=1e-9)
             continue
-        model = LinearRegression(solver="gd", learning_rate=run.learning_rate, max_iter=400, tol=1e-6, standardize=False)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(X, y, coef_init=[ARTICLE_START[1]], intercept_init=ARTICLE_START[0])
-        assert run.n_iter == model.n_iter_ and run.final_loss == model.final_loss_
-        assert run.outcome == ("converged" if model.converged_ else "max_iter")
-        if run.outcome == "converged":
-            assert run.verdict == f"converged in {run.n_iter} updates" and run.n_iter < 400
-        else:
-            assert run.outcome == "max_iter" and run.verdict == "did not converge in 400 updates"
-        assert run.loss[0] == pytest.approx(sweep.initial_loss)
+        # Its cost curve is the article's loop at that rate (to rounding: the closed-form blocks and
+        # the loop round differently, by a few ε relative on costs of order 1).
+        _, costs = reference_article_loop(X, y, times=run.n_iter + 1, alpha=run.learning_rate, theta0=ARTICLE_START)
+        np.testing.assert_allclose(run.loss, costs, rtol=1e-12)
+        assert run.final_loss == run.loss[-1] and run.loss[0] == pytest.approx(sweep.initial_loss, rel=1e-15)
         assert run.final_loss >= sweep.optimum_loss * (1 - 1e-12)
-    outcomes = [run.outcome for run in sweep.runs]
-    assert outcomes[0] == "max_iter" and "converged" in outcomes and outcomes[-1] == "diverged"
+        needed = run.n_iter if run.outcome == "converged" else run.updates_needed
+        assert needed is not None and not run.needed_is_estimate
+        before, _ = reference_article_loop(X, y, times=needed - 1, alpha=run.learning_rate, theta0=ARTICLE_START)
+        after, _ = reference_article_loop(X, y, times=needed, alpha=run.learning_rate, theta0=ARTICLE_START)
+        assert article_gradient_norm(X, y, after) <= threshold < article_gradient_norm(X, y, before)
+        if run.outcome == "converged":
+            assert run.verdict == f"converged in {run.n_iter} updates" and run.n_iter <= 400
+        else:
+            assert run.n_iter == 400 and needed > 400
+            assert run.verdict == f"did not converge in 400 updates (needs {needed:,})"
+    assert [run.regime for run in sweep.runs] == [
+        "too small", "too small", "too small", "just right", "overshoots", "too large"
+    ]
+    assert [run.outcome for run in sweep.runs] == ["max_iter", "max_iter", "converged", "converged", "converged",
+                                                   "diverged"]
 
 
 def test_sweep_runs_match_a_plain_fit():
@@ -205,11 +230,19 @@ def test_sweep_runs_match_a_plain_fit():
     result = sweep_learning_rates(X, y, learning_rates=[0.5], max_iter=2000, tol=1e-6, standardize=False,
                                   coef_init=[1.0], intercept_init=1.0)
     (run,) = result.runs
-    model = LinearRegression(solver="gd", learning_rate=0.5, max_iter=2000, tol=1e-6, standardize=False)
+    assert run.outcome == "converged" and run.regime == "too small" and result.budget_source == "given"
+    # The same run through the estimator, as many updates and no early stop: the same costs.
+    model = LinearRegression(solver="gd", learning_rate=0.5, max_iter=run.n_iter, tol=0, standardize=False)
     model.fit(X, y, coef_init=[1.0], intercept_init=1.0)
-    assert run.outcome == "converged" and run.n_iter == model.n_iter_
     np.testing.assert_array_equal(run.loss[:-1], model.loss_history_)
-    assert run.final_loss == model.final_loss_
+    # The last cost comes from a longer run's closed-form block, the model's from its final state:
+    # the same iterate, rounded along two routes (a few ε relative).
+    assert run.final_loss == pytest.approx(model.final_loss_, rel=1e-13)
+    same = fit_run(X, y, result, 0.5, coef_init=[1.0], intercept_init=1.0)
+    assert same.n_iter_ == run.n_iter and same.solver == "gd" and same.path_ is not None
+    np.testing.assert_array_equal(same.loss_history_, model.loss_history_)
+    with pytest.raises(ValueError, match="no run at learning rate 0.3"):
+        fit_run(X, y, result, 0.3)
 
 
 def test_sweep_on_user_data_survives_an_immediate_blow_up(three_features):
@@ -220,9 +253,33 @@ def test_sweep_on_user_data_survives_an_immediate_blow_up(three_features):
     assert wild.outcome == "diverged" and wild.n_iter == 1
     assert wild.loss.size == 2 and wild.loss[0] == pytest.approx(result.initial_loss)
     text = str(result)
-    assert "three features" in text and "diverged at iteration 1" in text and "did not converge in 200 updates" in text
+    assert "three features" in text and "diverged at update 1" in text and "did not converge in 200 updates" in text
+    assert "shrunk to a millionth (1e-06) of its size at θ = 0" in text and "at most 200 updates each" in text
     payload = json.loads(json.dumps(result.to_dict()))
     assert [entry["outcome"] for entry in payload["runs"]] == ["max_iter", "converged", "diverged"]
+    assert [entry["regime"] for entry in payload["runs"]] == [run.regime for run in result.runs]
+
+
+def test_update_budget_is_the_bound_for_one_over_l():
+    # κ·ln(1/tol), rounded up to two significant digits.
+    assert update_budget(470.08, 1e-6) == 6500  # 470.08 · 13.8155 = 6494.4
+    assert update_budget(12_220.0, 1e-6) == 170_000  # 168,825
+    assert update_budget(1.0, 1e-6) == MIN_BUDGET  # 14 updates: too few to show a curve
+    assert update_budget(1e12, 1e-6) == MAX_BUDGET
+    assert update_budget(None, 1e-6) == update_budget(math.inf, 1e-6) == FALLBACK_BUDGET
+    # A start whose gradient is e times that at θ = 0 needs κ more updates.
+    assert update_budget(1000.0, 1e-6, start_ratio=math.e) == 15_000  # 1000 · 14.8155
+
+
+@pytest.mark.parametrize(
+    ("factor", "outcome", "regime"),
+    [(0.1, "max_iter", "too small"), (0.79, "converged", "too small"), (0.8, "converged", "just right"),
+     (1.0, "converged", "just right"), (1.2, "converged", "just right"), (1.21, "converged", "overshoots"),
+     (1.99, "converged", "overshoots"), (2.0, "max_iter", "too large"), (2.1, "diverged", "too large")],
+)
+def test_regimes_are_read_from_the_learning_rate(factor, outcome, regime):
+    run = SweepRun(learning_rate=factor, factor=factor, outcome=outcome, n_iter=5, final_loss=1.0, loss=np.ones(6))
+    assert run.regime == regime and run.regime in REGIMES
 
 
 @pytest.mark.parametrize(
@@ -300,7 +357,7 @@ def test_animation_of_several_features(three_features, tmp_path):
 
 def test_animation_needs_a_path(tmp_path):
     X, y = make_article_data(seed=1)
-    model = LinearRegression(max_iter=50).fit(X, y)
+    model = LinearRegression(solver="gd", max_iter=50).fit(X, y)
     with pytest.raises(ValueError, match="record_path=True"):
         animate_fit(model, X, y, tmp_path / "fit.gif")
     assert not (tmp_path / "fit.gif").exists()
@@ -319,7 +376,9 @@ def cli(capsys, *args):
 def test_cli_sweep_on_the_article(tmp_path, capsys):
     code, out, err = cli(capsys, "sweep", "--seed", "0", "--max-iter", "300", "--out", tmp_path / "figures")
     assert code == 0, out + err
-    for fragment in ("Learning-rate sweep", "2/L", "did not converge in 300 updates", "converged in", "diverged at iteration"):
+    # (The table wraps its cells to the 80 columns of a test's console: fragments within a line.)
+    for fragment in ("Learning-rate sweep", "2/L", "did not converge in 300", "(needs 14,678)", "converged in",
+                     "diverged at update", "too small", "just right", "overshoots", "too large", "at most 300 updates each"):
         assert fragment in out
     assert (tmp_path / "figures" / "sweep.png").read_bytes()[:8] == PNG_SIGNATURE
 
@@ -330,7 +389,7 @@ def test_cli_sweep_json_with_rates(tmp_path, capsys):
     payload = json.loads(out)
     assert [run["learning_rate"] for run in payload["runs"]] == [0.5, 3.0]
     assert payload["runs"][0]["verdict"].startswith("converged in")
-    assert payload["runs"][1]["verdict"].startswith("diverged at iteration")
+    assert payload["runs"][1]["verdict"].startswith("diverged at update")
     assert payload["plot"] == str(tmp_path / "sweep.png")
 
 
@@ -372,3 +431,48 @@ def test_cli_help_lists_the_new_commands(capsys):
     code, out, _ = cli(capsys, "sweep", "--help")
     for option in ("--learning-rates", "--target", "--seed", "--max-iter", "--tol", "--json", "--out"):
         assert option in out
+
+
+# --- real data --------------------------------------------------------------------------------------
+
+
+def write_real_data(folder, name):
+    """One of the data sets a newcomer tried, as a CSV with its target column; returns (path, target)."""
+    if name == "diabetes":
+        from sklearn.datasets import load_diabetes
+
+        frame, target = load_diabetes(as_frame=True).frame, "target"
+    else:
+        datasets = pytest.importorskip("statsmodels.api").datasets
+        frame, target = {"longley": (datasets.longley, "TOTEMP"), "macrodata": (datasets.macrodata, "realgdp")}[name]
+        frame = frame.load_pandas().data
+    path = folder / f"{name}.csv"
+    frame.to_csv(path, index=False)
+    return path, target
+
+
+@pytest.mark.parametrize("name", ["diabetes", "longley", "macrodata"])
+def test_cli_sweep_shows_every_regime_on_real_data(tmp_path, capsys, name):
+    # Before: 4 of 5 rates "did not converge in 1,000 updates" on each of these, 1/L included.
+    path, target = write_real_data(tmp_path, name)
+    code, out, err = cli(capsys, "sweep", path, "--target", target, "--json", "--out", tmp_path / "figures")
+    assert code == 0, err
+    payload = json.loads(out)
+    runs = payload["runs"]
+    assert [run["factor"] for run in runs] == pytest.approx(list(DEFAULT_FACTORS), rel=1e-12)
+    assert [run["regime"] for run in runs] == ["too small", "too small", "just right", "overshoots", "too large"]
+    # The budget is the bound κ·ln(1/tol) for 1/L, so 1/L converges within it, as does 1.9/L
+    # (whose slowest direction shrinks 1.9 times as fast, its fastest by 0.9 an update).
+    assert payload["budget_source"] == "problem"
+    assert payload["max_iter"] == update_budget(payload["condition_number"], payload["tol"])
+    small, smaller_still, just_right, overshoots, too_large = (runs[1], runs[0], runs[2], runs[3], runs[4])
+    assert just_right["outcome"] == overshoots["outcome"] == "converged"
+    assert just_right["verdict"] == f"converged in {just_right['n_iter']:,} updates"
+    assert too_large["outcome"] == "diverged" and too_large["verdict"] == f"diverged at update {too_large['n_iter']}"
+    # Below 1/L every direction shrinks more slowly, so a smaller rate needs more updates: finished
+    # or not, the table says how many.
+    needs = [run["n_iter"] if run["outcome"] == "converged" else run["updates_needed"]
+             for run in (smaller_still, small, just_right)]
+    assert needs[0] > needs[1] > needs[2] > 0
+    assert smaller_still["outcome"] == "max_iter" and "(needs " in smaller_still["verdict"]
+    assert (tmp_path / "figures" / "sweep.png").read_bytes()[:8] == PNG_SIGNATURE

@@ -17,9 +17,13 @@ from gradfit.plots import (
     DPI,
     FIGSIZE,
     FIT_COLOUR,
+    SURFACE_MARGIN,
     TRUE_COLOUR,
+    _ordinal,
     data_fit_figure,
     loss_figure,
+    loss_surface,
+    moved_most,
     plot_data_fit,
     plot_loss,
 )
@@ -147,7 +151,7 @@ def test_large_data_are_thinned_for_the_scatter():
     rng = np.random.default_rng(0)
     X = rng.random((20_000, 1))
     y = -3 * X[:, 0] + rng.normal(size=20_000)
-    model = LinearRegression().fit(X, y)
+    model = LinearRegression(solver="gd").fit(X, y)
     axes = data_fit_figure(X, y, model, true_line=(-3.0, 0.0)).axes[0]
     assert len(axes.collections[0].get_offsets()) == 5000
     assert axes.get_legend().get_texts()[0].get_text() == "data (5000 of 20000 points)"
@@ -166,3 +170,68 @@ def test_only_plots_imports_matplotlib_and_never_pyplot(tmp_path):
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+@pytest.fixture(scope="module")
+def diabetes_run():
+    """Gradient descent at 1/L on the diabetes data to a relative gradient of 1e-6 (3,972 updates)."""
+    from sklearn.datasets import load_diabetes
+
+    X, y = load_diabetes(return_X_y=True)
+    model = LinearRegression(solver="gd", learning_rate="auto", max_iter=3972, tol=0, record_path=True).fit(X, y)
+    optimum = LinearRegression(solver="exact").fit(X, y).final_loss_
+    return X, y, model, optimum
+
+
+def test_cost_over_thousands_of_updates_is_drawn_above_the_optimum_on_a_log_axis(diabetes_run):
+    # The cost falls from 2965 to 1430 within a few updates and then looks flat on a linear axis;
+    # above the optimum it spans 9 decades, which a log axis shows as a steady slope.
+    _, _, model, optimum = diabetes_run
+    axes = loss_figure(model, optimum_loss=optimum).axes[0]
+    assert axes.get_yscale() == "log"
+    assert "J(θ) − J(θ*)" in axes.get_ylabel() and "log scale" in axes.get_ylabel()
+    curve = axes.get_lines()[0]
+    excess = np.append(model.loss_history_, model.final_loss_) - optimum
+    drawn = curve.get_ydata()
+    kept = excess > 0  # rounding may leave the very last costs at or a hair below J*: not drawn
+    np.testing.assert_array_equal(drawn[kept], excess[kept])
+    assert np.isnan(drawn[~kept]).all()
+    assert drawn[0] / np.nanmin(drawn) > 1e6
+    labels = [text.get_text() for text in axes.get_legend().get_texts()]
+    assert any(f"{optimum:.6g}" in label and "0 on this axis" in label for label in labels)
+    # Without the optimum the costs themselves are drawn (they span less than two decades here).
+    plain = loss_figure(model).axes[0]
+    assert plain.get_yscale() == "linear" and "J(θ*)" not in plain.get_ylabel()
+
+
+@pytest.mark.parametrize(
+    ("number", "text"),
+    [(1, "1st"), (2, "2nd"), (3, "3rd"), (4, "4th"), (10, "10th"), (11, "11th"), (12, "12th"), (13, "13th"),
+     (21, "21st"), (22, "22nd"), (23, "23rd"), (63, "63rd"), (101, "101st"), (111, "111th"), (112, "112th")],
+)
+def test_ordinals(number, text):
+    assert _ordinal(number) == text
+
+
+def test_bowl_of_real_data_shows_the_path(diabetes_run):
+    # The default slice used to be (intercept, age): the intercept does not move on centred features,
+    # and the box, sized by the bowl, shrank the path to a dot under the optimum's star.
+    X, y, model, _ = diabetes_run
+    axes = loss_surface(model, X, y).axes[0]
+    spread = np.concatenate([[1.0], X.std(axis=0)])
+    moves = (model.path_.max(axis=0) - model.path_.min(axis=0)) * spread
+    chosen = sorted(np.argsort(-moves)[:2].tolist())
+    assert moved_most(model, X) == tuple(chosen) and 0 not in chosen
+    path = next(line for line in axes.get_lines() if line.get_label().startswith("path of gradient descent"))
+    np.testing.assert_array_equal(path.get_xdata(), model.path_[:, chosen[0]])
+    np.testing.assert_array_equal(path.get_ydata(), model.path_[:, chosen[1]])
+    # The box is the path and the optimum plus a margin on each side, so the path spans most of it
+    # (all but the margins and the last stretch to the optimum, which the run stopped short of).
+    star = next(line for line in axes.get_lines() if line.get_label().startswith("optimum"))
+    for data, optimum, limits in ((path.get_xdata(), star.get_xdata()[0], axes.get_xlim()),
+                                  (path.get_ydata(), star.get_ydata()[0], axes.get_ylim())):
+        low, high = min(data.min(), optimum), max(data.max(), optimum)
+        assert limits == pytest.approx((low - SURFACE_MARGIN * (high - low), high + SURFACE_MARGIN * (high - low)))
+        assert (data.max() - data.min()) / (limits[1] - limits[0]) > 0.7
+    assert path.get_zorder() > star.get_zorder()
+    assert "every 2nd kept" in path.get_label()  # 3,973 iterates, 2,000 kept

@@ -16,6 +16,7 @@ import pytest
 from gradfit import LinearRegression
 from gradfit.article import run_article
 from gradfit.cli import run as run_cli
+from gradfit.learning import article_sweep, fit_run, sweep_learning_rates
 from gradfit.report import REPORT_NAME, article_report, data_report, write_report
 
 #: Frames of the animation in these tests: enough to move, few enough to stay fast.
@@ -36,11 +37,26 @@ class Page(HTMLParser):
         self.links: list[str] = []
         self.scripts = 0
         self.sections: dict[str, str] = {}
+        self.captions: list[str] = []
+        self.all_text = ""
+        self._in_style = False
+        self.first_in_table: list[str] = []  # the first element inside each <table>
         self._section: str | None = None
+        self._caption: str | None = None
+        self._table_opened = False
         self.feed(text)
 
     def handle_starttag(self, tag, attrs):
         attributes = dict(attrs)
+        if self._table_opened:
+            self.first_in_table.append(tag)
+            self._table_opened = False
+        if tag == "table":
+            self._table_opened = True
+        if tag == "caption":
+            self._caption = ""
+        if tag == "style":
+            self._in_style = True
         if tag == "img":
             self.images.append(attributes)
         if tag in ("script", "iframe", "object", "embed"):
@@ -53,12 +69,25 @@ class Page(HTMLParser):
             self.sections[self._section] = ""
 
     def handle_endtag(self, tag):
+        if tag == "style":
+            self._in_style = False
         if tag == "section":
             self._section = None
+        if tag == "caption":
+            self.captions.append(self._caption)
+            self._caption = None
 
     def handle_data(self, data):
+        if not self._in_style:
+            self.all_text += data + " "
         if self._section is not None:
             self.sections[self._section] += data
+        if self._caption is not None:
+            self._caption += data
+
+    def text(self) -> str:
+        """Every word of the page (not its style sheet), spaced as a reader sees them."""
+        return " ".join(self.all_text.split())
 
 
 @pytest.fixture(scope="module")
@@ -103,32 +132,87 @@ def test_article_report_is_one_self_contained_file(article_page):
 def test_article_report_says_what_happened(article_page):
     path, run = article_page
     page = Page(path.read_text(encoding="utf-8"))
-    verdict = page.sections["verdict"]
-    assert "Did NOT converge" in verdict and f"{run.updates_needed_auto} updates at α=1/L" in verdict
-    assert "made all max_iter=300 updates" in verdict
+    # The report judges the run as its sweep judges every rate: the same rate, start and budget.
+    sweep = article_sweep(seed=0, X=run.X, y=run.y, include=[run.learning_rate, "auto"], max_iter=run.iterations)
+    article_run, auto = sweep.run_at(run.learning_rate), sweep.run_at(sweep.auto_learning_rate)
+    assert article_run.outcome == "max_iter" and auto.outcome == "converged" and sweep.max_iter == 300
+    verdict = " ".join(page.sections["verdict"].split())
+    assert "Did not converge" in verdict and "After 300 updates at learning rate 0.01" in verdict
+    assert f"at 0.01 it needs {article_run.updates_needed:,} updates" in verdict
+    assert f"at 1/L = {auto.learning_rate:.3g} it needs {auto.n_iter:,} updates" in verdict
     coefficients = page.sections["coefficients"]
     assert "intercept" in coefficients and "\nx" not in coefficients and "x0" not in coefficients
     assert f"{run.slope:.4g}" in coefficients and f"{run.intercept:.4g}" in coefficients
-    sweep = page.sections["sweep"]
-    assert "diverged at iteration" in sweep and "did not converge in 1,000 updates" in sweep
+    assert f"{run.optimum_slope:.4g}" in coefficients and f"{run.optimum_intercept:.4g}" in coefficients
+    sweep_text = " ".join(page.sections["sweep"].split())
+    for fragment in ("diverged at update", f"did not converge in 300 updates (needs {article_run.updates_needed:,})",
+                     f"converged in {auto.n_iter} updates", "too small", "just right", "overshoots", "too large",
+                     "shrunk to a millionth (1e-06) of its size at θ = 0", "at most 300 updates each"):
+        assert fragment in sweep_text, fragment
     assert "bowl" in page.sections["bowl"] and "downhill" in page.sections["bowl"]
+
+
+def test_report_words_are_for_a_report(article_page):
+    # Plain words where a learner reads: no parameter syntax, no "3th", no Python advice.
+    path, _ = article_page
+    text = Page(path.read_text(encoding="utf-8")).text()
+    for code in ("max_iter", "tol=", "solver=", "record_path", "‖∇J(0)‖", "3th", "2th", "1th"):
+        assert code not in text, code
+    assert "no early stop" in text
+
+
+def test_coefficient_table_says_at_its_top_when_the_fit_did_not_converge(article_page):
+    path, run = article_page
+    page = Page(path.read_text(encoding="utf-8"))
+    not_converged = [caption for caption in page.captions if caption.startswith("Did not converge")]
+    assert len(not_converged) == 1
+    assert "coefficients after 300 updates, not the least-squares answer" in not_converged[0]
+    # And by how much: the intercept, as computed here from the run and its exact answer.
+    differences = {"intercept": abs(run.intercept - run.optimum_intercept) / abs(run.optimum_intercept),
+                   "x": abs(run.slope - run.optimum_slope) / abs(run.optimum_slope)}
+    worst = max(differences, key=differences.get)
+    summary = run.model.summary()
+    std_err = dict(zip(summary.names, summary.std_err))[worst]
+    ratio = abs(run.intercept - run.optimum_intercept) / std_err if worst == "intercept" else None
+    assert worst == "intercept" and ratio > 1
+    assert (f"The largest difference from the least-squares answer is {100 * differences[worst]:,.0f}% (intercept), "
+            f"{ratio:.2g} times its standard error.") in not_converged[0]
+    # The caption is the table's first element, so it stays with the table wherever it is shown.
+    assert page.first_in_table.count("caption") == 1
 
 
 def test_data_report_for_several_features(tmp_path):
     rng = np.random.default_rng(3)
     X = rng.standard_normal((120, 3))
     y = X @ [2.0, -1.0, 0.5] + 4.0 + 0.1 * rng.standard_normal(120)
-    model = LinearRegression(record_path=True, max_iter=500).fit(X, y)
+    sweep = sweep_learning_rates(X, y, max_iter=100, problem="prices.csv")
+    model = fit_run(X, y, sweep, sweep.auto_learning_rate)
     text = data_report(X, y, model, feature_names=["a", "b", "c"], target_name="price", source="prices.csv",
-                       coordinates=("b", "c"), frames=4, sweep_max_iter=100)
+                       coordinates=("b", "c"), frames=4, sweep=sweep)
     page = check_self_contained(text)
     assert len(page.images) == 5 and list(page.sections) == list(SECTIONS)
-    assert "Converged" in page.sections["verdict"]
-    assert "standardized" in page.sections["bowl"] and "(b, c)" in page.sections["bowl"]
+    assert "Converged" in page.sections["verdict"] and sweep.run_at(sweep.auto_learning_rate).outcome == "converged"
+    assert "standardized" in page.sections["bowl"] and "two parameters vary, b and c (" in page.sections["bowl"]
+    assert page.captions and page.captions[-1].startswith("Converged: the coefficients after")
     for name in ("a", "b", "c"):
         assert f"\n{name}\n" in page.sections["coefficients"] or name in page.sections["coefficients"]
     with pytest.raises(ValueError, match="record_path=True"):
-        data_report(X, y, LinearRegression(max_iter=50).fit(X, y))
+        data_report(X, y, LinearRegression(solver="gd", max_iter=50).fit(X, y))
+
+
+def test_data_report_that_did_not_converge_offers_the_command(tmp_path):
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((80, 2)) @ [[1.0, 0.99], [0.0, 0.1]]  # correlated columns: κ ≈ 400
+    y = X @ [1.0, -2.0] + 0.1 * rng.standard_normal(80)
+    sweep = sweep_learning_rates(X, y, max_iter=30)
+    model = fit_run(X, y, sweep, sweep.auto_learning_rate)
+    text = data_report(X, y, model, sweep=sweep, frames=3, exact_command="gradfit fit my data.csv --target y")
+    page = Page(text)
+    assert sweep.run_at(sweep.auto_learning_rate).outcome == "max_iter"
+    caption = page.captions[-1]
+    assert caption.startswith("Did not converge: these are the coefficients after 30 updates")
+    assert "run gradfit fit my data.csv --target y" in caption
+    assert "<code>gradfit fit my data.csv --target y</code>" in text
 
 
 # --- the commands ---------------------------------------------------------------------------------
@@ -224,7 +308,7 @@ def test_report_renders_in_headless_chromium(article_page, tmp_path):
     assert len(images) == 5
     for complete, width, height_px, alt in images:
         assert complete and width > 0 and height_px > 0, (alt, width, height_px)
-    assert len(text.split()) > 300 and "Did NOT converge" in text
+    assert len(text.split()) > 300 and "Did not converge" in text
     assert height > 3000  # the figures take their room: the page is not collapsed or blank
     from matplotlib.image import imread
 
@@ -237,3 +321,93 @@ def test_cli_report_refuses_an_unknown_surface_coordinate_before_fitting(tmp_pat
     code, out, err = cli(capsys, "report", tmp_path / "data.csv", "--target", "y", "--surface", "a,c", "--out", tmp_path)
     assert code == 2 and out == "" and "'c' is neither 'intercept' nor a feature (a, b)" in err, err
     assert not (tmp_path / REPORT_NAME).exists()
+
+
+#: Window widths of the layout check: a laptop, and a narrow window (or a tablet held upright).
+LAYOUT_WIDTHS = (1280, 800)
+
+#: For every monospace box and every table: its width and content width, how it overflows, and whether
+#: it sticks out of the page's main column (more than a pixel, for subpixel rounding).
+BOX_CHECK = """
+const column = document.querySelector('main').getBoundingClientRect();
+const style = getComputedStyle(document.querySelector('main'));
+const right = column.right - parseFloat(style.paddingRight) + 1;
+return Array.from(document.querySelectorAll('pre, code, table')).map(box => {
+  const scroller = box.tagName === 'TABLE' ? box.parentElement : box;
+  return {tag: box.tagName, text: box.textContent.slice(0, 60), scroll: scroller.scrollWidth,
+          client: scroller.clientWidth, overflow: getComputedStyle(scroller).overflowX,
+          sticksOut: scroller.getBoundingClientRect().right > right};
+});
+"""
+
+
+@pytest.fixture(scope="module")
+def wide_csv_page(tmp_path_factory):
+    """A CSV report with long unbroken names (a column, the file) and a fit that stops short, so that
+    the page has a command box and wide tables."""
+    folder = tmp_path_factory.mktemp("wide")
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((50, 2)) @ [[1.0, 0.99], [0.0, 0.05]]
+    y = X @ [1.0, -2.0] + 0.1 * rng.standard_normal(50)
+    name = "measurement_from_the_second_instrument_after_calibration_in_millivolts"
+    path = folder / ("a_data_file_with_a_rather_long_name_that_will_not_break_" * 2 + ".csv")
+    path.write_text(f"short,{name},target\n" + "\n".join(f"{a!r},{b!r},{t!r}" for (a, b), t in zip(X.tolist(), y.tolist())))
+    code = run_cli(["report", str(path), "--target", "target", "--max-iter", "20", "--frames", "3",
+                    "--out", str(folder / "site")])
+    assert code == 0
+    return folder / "site" / REPORT_NAME
+
+
+def test_no_box_is_cut_off_at_any_width(article_page, wide_csv_page, tmp_path):
+    pages = {"article": article_page[0], "csv": wide_csv_page}
+    assert "<code>" in wide_csv_page.read_text(encoding="utf-8")  # the command box is there to check
+    with tempfile.TemporaryDirectory(prefix="gradfit-chromium-") as profile:
+        driver = chromium_driver(profile)
+        try:
+            driver.set_page_load_timeout(60)
+            for width in LAYOUT_WIDTHS:
+                driver.set_window_size(width, 1000)
+                for name, path in pages.items():
+                    driver.get(path.resolve().as_uri())
+                    page_width = driver.execute_script(
+                        "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+                    boxes = driver.execute_script(BOX_CHECK)
+                    height = driver.execute_script("return document.documentElement.scrollHeight")
+                    driver.set_window_size(width, min(height + 200, 16000))
+                    assert driver.save_screenshot(str(tmp_path / f"{name}-{width}.png"))
+                    driver.set_window_size(width, 1000)
+                    assert page_width[0] <= page_width[1], (name, width, page_width)  # no sideways scrolling
+                    assert boxes and any(box["tag"] == "TABLE" for box in boxes)
+                    for box in boxes:
+                        # Every box fits its column; wider content wraps (pre, code) or scrolls inside its own
+                        # box (a table's wrapper), never past the page's edge.
+                        assert not box["sticksOut"], (name, width, box)
+                        assert box["scroll"] <= box["client"] or box["overflow"] in ("auto", "scroll"), (name, width, box)
+        finally:
+            driver.quit()
+    for shot in tmp_path.glob("*.png"):
+        from matplotlib.image import imread
+
+        assert imread(shot)[..., :3].std() > 0.05  # not a blank page
+
+
+def test_cli_report_on_real_data_agrees_with_its_sweep(tmp_path, capsys):
+    # Before: the report's run converged after 6,134 updates (the estimator's defaults) while its own
+    # sweep said that 1/L "did not converge in 1,000 updates".
+    from sklearn.datasets import load_diabetes
+
+    load_diabetes(as_frame=True).frame.to_csv(tmp_path / "diabetes.csv", index=False)
+    code, out, err = cli(capsys, "report", tmp_path / "diabetes.csv", "--target", "target", "--frames", 3, "--json",
+                         "--out", tmp_path / "site")
+    assert code == 0, err
+    payload = json.loads(out)
+    assert payload["converged"] is True and payload["message"] == f"converged in {payload['n_iter']:,} updates"
+    page = Page(Path(payload["report"]).read_text(encoding="utf-8"))
+    sweep = page.sections["sweep"]
+    # The reported run is the sweep's 1/L row (its cells, joined without spaces): the same updates in
+    # the same words.
+    assert f"1/Ljust right{payload['message']}" in sweep
+    assert f"After {payload['n_iter']:,} updates at learning rate 1/L" in " ".join(page.sections["verdict"].split())
+    assert page.captions[-1].startswith(f"Converged: the coefficients after {payload['n_iter']:,} updates")
+    for regime in ("too small", "just right", "overshoots", "too large"):
+        assert regime in sweep

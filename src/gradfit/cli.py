@@ -43,6 +43,7 @@ import json
 import math
 import os
 import re
+import shlex
 import shutil
 import signal
 import sys
@@ -68,7 +69,6 @@ from rich.text import Text
 import gradfit
 from gradfit.errors import DataError, DivergenceError, GradfitError
 from gradfit.estimator import DIRECT_SOLVERS, STOCHASTIC_SOLVERS, LinearRegression
-from gradfit.learning import DEFAULT_MAX_ITER as DEFAULT_SWEEP_MAX_ITER
 from gradfit.learning import DEFAULT_TOL as DEFAULT_SWEEP_TOL
 from gradfit.report import REPORT_FRAMES as DEFAULT_REPORT_FRAMES
 from gradfit.solvers import SOLVERS
@@ -664,8 +664,11 @@ def sweep(
     seed: SeedOption = None,
     learning_rates: LearningRatesOption = None,
     max_iter: Annotated[
-        int, typer.Option("--max-iter", min=1, help="Most updates per learning rate.")
-    ] = DEFAULT_SWEEP_MAX_ITER,
+        int | None,
+        typer.Option("--max-iter", min=1, show_default=False,
+                     help="Most updates per learning rate. Default: the article's 1000 on its data; on a CSV, "
+                     "κ·ln(1/tol), always enough for 1/L to converge."),
+    ] = None,
     tol: Annotated[
         float,
         typer.Option(help="A run has converged when its gradient norm is at most tol times its starting value (> 0)."),
@@ -681,8 +684,9 @@ def sweep(
 ) -> None:
     """Run gradient descent at several learning rates and compare: too small, just right, too large.
 
-    Prints, for each learning rate, the updates it needed to converge, 'did not converge in N updates', or
-    'diverged at iteration k', with the final cost; draws all the cost curves on one log-scale figure.
+    Prints, for each learning rate, its regime (too small, just right, overshoots, too large) and the updates
+    it needed to converge, 'did not converge in N updates (needs M)', or 'diverged at update k', with the
+    final cost; draws all the cost curves on one log-scale figure.
     The article's data run with the article's settings (raw design, start θ = (1, 1)); a CSV runs on
     standardized features.
     """
@@ -727,7 +731,8 @@ def report(
             "--max-iter",
             min=1,
             help="Updates of the reported run: all of them on the article's data (default 1000, as the article), "
-            "at most this many on a CSV (default 10000, stopping at convergence).",
+            "at most this many on a CSV, stopping at convergence (default κ·ln(1/tol), always enough at 1/L); "
+            "the sweep's runs get as many.",
             show_default=False,
         ),
     ] = None,
@@ -736,7 +741,7 @@ def report(
         str | None,
         typer.Option(
             help="Two parameters spanning the picture of the cost bowl, e.g. 'intercept,area' or 'rooms,area'. "
-            "Default: the intercept and the first feature.",
+            "Default: the two that moved most along the path.",
             show_default=False,
         ),
     ] = None,
@@ -783,25 +788,26 @@ def report(
             run = run_article(**options)
             if run.model.status_ == "interrupted":
                 raise KeyboardInterrupt
-            report_path = _write_article_report(run, out, learning_rates=rates, frames=frames)
-            model = run.model
+            from gradfit.learning import article_sweep
+
+            # The article's run is the sweep's row at its rate: same start, its updates the budget.
+            sweep_result = article_sweep(seed=run.seed, X=run.X, y=run.y, learning_rates=rates,
+                                         include=[run.learning_rate, "auto"], max_iter=run.iterations)
+            report_path = _write_article_report(run, out, sweep=sweep_result, frames=frames)
+            model, reported_rate = run.model, run.learning_rate
         else:
-            table, model = _fit_csv_for_report(path, target=target, features=features, drop_missing=drop_missing,
-                                               seed=seed, learning_rate=rate, max_iter=max_iter,
-                                               coordinates=coordinates, delimiter=separator)
+            table, sweep_result, model = _fit_csv_for_report(
+                path, target=target, features=features, drop_missing=drop_missing, seed=seed, learning_rate=rate,
+                learning_rates=rates, max_iter=max_iter, coordinates=coordinates, delimiter=separator)
+            command = shlex.join(["gradfit", "fit", str(path), "--target", table.target, "--solver", "exact"])
             document = data_report(
                 table.X, table.y, model, feature_names=table.feature_names, target_name=table.target,
-                source=_shown_name(path), learning_rates=rates, coordinates=coordinates or (0, 1), frames=frames,
+                source=_shown_name(path), sweep=sweep_result, coordinates=coordinates, frames=frames, exact_command=command,
             )
             report_path = write_report(document, out)
+            reported_rate = model.learning_rate_
     if json_output:
-        _print_json({
-            "report": str(report_path),
-            "converged": bool(model.converged_),
-            "n_iter": int(model.n_iter_),
-            "final_loss": float(model.final_loss_),
-            "message": model.message_,
-        })
+        _print_json(_report_outcome(model, sweep_result.run_at(reported_rate), report_path))
         return
     stdout.print(f"Report: {escape(str(report_path))}")
 
@@ -1566,8 +1572,12 @@ def _run_sweep(path: Path | None, *, target, features, drop_missing: bool, seed:
 
 
 def _fit_csv_for_report(path: Path, *, target, features, drop_missing: bool, seed: int | None,
-                        learning_rate: float | str | None, max_iter: int | None,
+                        learning_rate: float | str | None, learning_rates: list[float] | None, max_iter: int | None,
                         coordinates: tuple[str, str] | None, delimiter: str | None):  # noqa: ANN001, ANN202
+    """The CSV, the sweep (with the reported rate and 1/L among its rates) and the reported run: the
+    sweep's run at that rate, fitted again with its path, so that the report and its table agree."""
+    from gradfit.learning import DEFAULT_TOL, fit_run, sweep_learning_rates
+
     table = _read_csv_for_toolkit(path, target=target, features=features, drop_missing=drop_missing, seed=seed,
                                   delimiter=delimiter)
     unknown = [name for name in coordinates or () if name != "intercept" and name not in table.feature_names]
@@ -1576,42 +1586,56 @@ def _fit_csv_for_report(path: Path, *, target, features, drop_missing: bool, see
             f"{unknown[0]!r} is neither 'intercept' nor a feature ({', '.join(table.feature_names)})",
             param_hint="'--surface'",
         )
-    model = LinearRegression(
-        solver="gd",
-        learning_rate=_DEFAULTS["learning_rate"] if learning_rate is None else learning_rate,
-        max_iter=_DEFAULTS["max_iter"] if max_iter is None else max_iter,
-        record_path=True,
+    rate = "auto" if learning_rate is None else learning_rate
+    result = sweep_learning_rates(
+        table.X, table.y, learning_rates=learning_rates, include=["auto", rate], max_iter=max_iter, tol=DEFAULT_TOL,
+        standardize=True, problem=f"{_shown_name(path)} ({table.n_samples} rows, {len(table.feature_names)} features, standardized)",
     )
-    model.fit(table.X, table.y)
+    model = fit_run(table.X, table.y, result, result.auto_learning_rate if rate == "auto" else rate)
     if model.status_ == "interrupted":
         raise KeyboardInterrupt
     # As 'gradfit fit' does: the CSV's column names, for the coefficient table.
     model.feature_names_in_ = np.asarray(table.feature_names, dtype=object)
-    return table, model
+    return table, result, model
 
 
-def _write_article_report(run, out: Path, *, learning_rates: list[float] | None = None,
-                          frames: int = DEFAULT_REPORT_FRAMES) -> Path:  # noqa: ANN001 - ArticleRun
+def _report_outcome(model, run, report_path: Path) -> dict:  # noqa: ANN001 - LinearRegression, SweepRun
+    """``report --json``: the report's path and the reported run's outcome, judged as the report judges
+    it (by the sweep's run at the same rate, which made at most as many updates when it converged)."""
+    converged = run.outcome == "converged" and run.n_iter <= model.n_iter_
+    return {
+        "report": str(report_path),
+        "converged": converged,
+        "n_iter": int(model.n_iter_),
+        "final_loss": float(model.final_loss_),
+        "message": run.verdict if run.n_iter == model.n_iter_ or converged else (
+            f"did not converge in {int(model.n_iter_):,} updates{run.needs_text()}"),
+    }
+
+
+def _write_article_report(run, out: Path, *, sweep=None, frames: int = DEFAULT_REPORT_FRAMES) -> Path:  # noqa: ANN001
     from gradfit.report import article_report, write_report
 
-    return write_report(article_report(run, learning_rates=learning_rates, frames=frames), out)
+    return write_report(article_report(run, sweep=sweep, frames=frames), out)
 
 
 def _print_sweep(result) -> None:  # noqa: ANN001 - LearningRateSweep
     stdout.print(f"[bold]Learning-rate sweep[/] on {escape(result.problem)}")
     stdout.print(
         f"L = {result.lipschitz:.4g}: 1/L = {result.auto_learning_rate:.4g} ('auto'), stable below 2/L = "
-        f"{result.stable_bound:.4g}; at most {result.max_iter:,} updates, tol {result.tol:g}"
+        f"{result.stable_bound:.4g}"
     )
+    stdout.print(f"Each run stops when {escape(result.tolerance_text())}, {escape(result.budget_text())}.")
     stdout.print()
     table = Table(show_edge=False)
     table.add_column("learning rate", justify="right")
     table.add_column("× 1/L", justify="right")
+    table.add_column("step")
     table.add_column("outcome")
     table.add_column("final loss", justify="right")
     styles = {"converged": "green", "max_iter": "yellow", "diverged": "bold red"}
-    for run, (rate, factor, verdict, loss) in zip(result.runs, result.rows()):
-        table.add_row(rate, factor.removesuffix("/L"), f"[{styles[run.outcome]}]{escape(verdict)}[/]", loss)
+    for run, (rate, factor, regime, verdict, loss) in zip(result.runs, result.rows()):
+        table.add_row(rate, factor.removesuffix("/L"), regime, f"[{styles[run.outcome]}]{escape(verdict)}[/]", loss)
     stdout.print(table)
 
 

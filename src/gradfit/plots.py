@@ -38,6 +38,7 @@ __all__ = [
     "learning_rate_sweep",
     "loss_figure",
     "loss_surface",
+    "moved_most",
     "plot_data_fit",
     "plot_loss",
     "plot_loss_surface",
@@ -198,20 +199,26 @@ def loss_figure(model, *, title: str = LOSS_TITLE, optimum_loss: float | None = 
     """The cost ``J(θ_k) = Σr²/2m`` after ``k`` updates, for ``k = 0 … n_iter_``.
 
     Points ``0 … n_iter_ − 1`` are ``model.loss_history_`` (the cost recorded before each update, as
-    the article records it); the last point is ``model.final_loss_``, where the model stands. The y
-    axis is logarithmic when the costs span more than ``LOG_SCALE_SPAN`` (two decades).
+    the article records it); the last point is ``model.final_loss_``, where the model stands.
+
+    When ``optimum_loss`` is given and the cost above it, ``J − J*``, spans more than
+    ``LOG_SCALE_SPAN`` (two decades), the figure plots ``J − J*`` on a log axis instead: over
+    thousands of updates the cost itself drops in a cliff and then looks flat, while on that axis
+    steady progress is a straight line all the way down. Otherwise it plots ``J`` with the optimum
+    as a dashed line, on a log axis when the costs themselves span more than two decades.
 
     Parameters
     ----------
     model : fitted LinearRegression (an iterative solver, so that it has a loss history)
     title : str
     optimum_loss : float, optional
-        The least achievable cost (e.g. the exact solver's), drawn as a dashed line.
+        The least achievable cost (e.g. the exact solver's).
 
     Returns
     -------
     matplotlib.figure.Figure
-        A figure on the Agg canvas (no pyplot state).
+        A figure on the Agg canvas (no pyplot state). ``figure.axes[0].get_yscale()`` says which
+        axis it drew, and the y label says what is on it.
 
     Raises
     ------
@@ -229,26 +236,51 @@ def loss_figure(model, *, title: str = LOSS_TITLE, optimum_loss: float | None = 
     loss = np.append(np.asarray(model.loss_history_, dtype=np.float64), float(model.final_loss_))
     updates = np.arange(loss.size)
     n_updates = loss.size - 1
+    marker = "o" if loss.size <= 50 else None
+    made = f"{n_updates:,} update{'s' if n_updates != 1 else ''}"
 
     figure, axes = _figure()
-    axes.plot(
-        updates, loss, color=FIT_COLOUR, linewidth=2.0, marker="o" if loss.size <= 50 else None, markersize=4,
-        label=f"cost after k updates ({n_updates} update{'s' if n_updates != 1 else ''}; last {loss[-1]:.4g})",
-    )
-    if optimum_loss is not None:
-        axes.axhline(
-            optimum_loss, color=OPTIMUM_COLOUR, linewidth=1.5, linestyle="--", label=f"optimum: {optimum_loss:.4g}"
-        )
-    positive = loss[np.isfinite(loss) & (loss > 0)]
-    if positive.size and positive.max() > LOG_SCALE_SPAN * positive.min():
+    excess = _excess(loss, optimum_loss) if optimum_loss is not None else None
+    if excess is not None and _spans_decades(excess):
+        axes.plot(updates, excess, color=FIT_COLOUR, linewidth=2.0, marker=marker, markersize=4,
+                  label=f"cost above the optimum after k updates ({made}; last {_last_finite(excess):.3g})")
+        # The optimum is 0 on this axis, so it is named rather than drawn.
+        axes.plot([], [], linestyle="none", label=f"optimum J(θ*) = {optimum_loss:.6g} (0 on this axis)")
         axes.set_yscale("log")
+        axes.set_ylabel("cost above the optimum  J(θ) − J(θ*)  (log scale)", fontsize=LABEL_SIZE)
+    else:
+        axes.plot(updates, loss, color=FIT_COLOUR, linewidth=2.0, marker=marker, markersize=4,
+                  label=f"cost after k updates ({made}; last {loss[-1]:.4g})")
+        if optimum_loss is not None:
+            axes.axhline(optimum_loss, color=OPTIMUM_COLOUR, linewidth=1.5, linestyle="--",
+                         label=f"optimum: {optimum_loss:.4g}")
+        if _spans_decades(loss):
+            axes.set_yscale("log")
+        axes.set_ylabel("cost  J(θ) = Σ r² / 2m", fontsize=LABEL_SIZE)
     axes.set_xlabel("updates made, k", fontsize=LABEL_SIZE)
-    axes.set_ylabel("cost  J(θ) = Σ r² / 2m", fontsize=LABEL_SIZE)
     axes.margins(x=0.02)
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_title(title, fontsize=TITLE_SIZE)
     axes.legend(loc="upper right", fontsize=LEGEND_SIZE, framealpha=0.9)
     return figure
+
+
+def _excess(loss: NDArray[np.float64], optimum_loss: float) -> NDArray[np.float64]:
+    """``J − J*``, with NaN where rounding leaves it at or below 0 (no logarithm there)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        excess = loss - optimum_loss
+    return np.where(np.isfinite(excess) & (excess > 0), excess, np.nan)
+
+
+def _spans_decades(values: NDArray[np.float64]) -> bool:
+    """Whether the positive finite values span more than LOG_SCALE_SPAN (a linear axis would flatten them)."""
+    positive = values[np.isfinite(values) & (values > 0)]
+    return bool(positive.size and positive.max() > LOG_SCALE_SPAN * positive.min())
+
+
+def _last_finite(values: NDArray[np.float64]) -> float:
+    finite = values[np.isfinite(values)]
+    return float(finite[-1]) if finite.size else math.nan
 
 
 def _figure():
@@ -288,6 +320,11 @@ DIVERGED_COLOUR = "#d62728"
 SURFACE_GRID_POINTS = 161
 SURFACE_LEVELS = 24
 SURFACE_MARGIN = 0.18
+#: A coordinate that moved less than this share of the bowl's natural width (where the cost rises by
+#: J*) is drawn at that width, the path flat along it: zoomed in, the picture would show rounding.
+FLAT_MOVE = 1e-3
+#: Drawing order of the path and its markers: above the contours and the optimum's star.
+PATH_ZORDER = 5
 #: Size of the surface figure without and with the 3D view (below the contours, so that the figure
 #: keeps its fonts readable when shown at the width of a page).
 SURFACE_FIGSIZE = (8.0, 6.0)
@@ -302,6 +339,8 @@ ANIMATION_FRAMES = 30
 ANIMATION_FPS = 5
 ANIMATION_FIGSIZE = (10.0, 4.2)
 ANIMATION_DPI = 96
+#: Most ticks on the animation's update axis.
+ANIMATION_TICKS = 5
 #: Extra copies of the last frame, so that the loop pauses on the result before starting again.
 ANIMATION_HOLD_FRAMES = 4
 
@@ -366,7 +405,7 @@ def loss_surface(
     X: ArrayLike,
     y: ArrayLike,
     *,
-    coordinates: tuple[int | str, int | str] = (0, 1),
+    coordinates: tuple[int | str, int | str] | None = None,
     view_3d: bool = False,
     feature_names: Sequence[str] | None = None,
     target_name: str = "y",
@@ -378,7 +417,10 @@ def loss_surface(
     picture is the whole "bowl" of the article, drawn as filled contours (and, with ``view_3d``, as
     a surface below them). For more features it is a slice through the exact optimum ``θ*``: the
     two chosen coordinates vary and the others stay at their optimal values; the path is then the
-    iterates' shadow on that plane.
+    iterates' shadow on that plane. By default the plane is that of the two parameters whose moves
+    along the path changed the predictions most (see :func:`moved_most`), and the box holds the
+    start, the path and the optimum, so the path shows rather than hiding under the optimum's star
+    (which is drawn below it).
 
     The cost is computed from the second moments in the user's units, exactly and without
     cancellation near the bottom: ``J(θ) = J(θ*) + ½ δᵀ G δ`` with ``δ = θ − θ*`` in the two
@@ -392,9 +434,10 @@ def loss_surface(
     X : array-like of shape (m, d)
         The training features.
     y : array-like of shape (m,)
-    coordinates : pair of int or str, default=(0, 1)
+    coordinates : pair of int or str, optional
         Which parameters span the plane: 0 is the intercept, ``j ≥ 1`` the coefficient of feature
-        ``j − 1``; a string names a feature (or ``"intercept"``).
+        ``j − 1``; a string names a feature (or ``"intercept"``). Default: intercept and slope for
+        one feature, else :func:`moved_most`.
     view_3d : bool, default=False
         Add a 3D view of the surface, with the path on it.
     feature_names : sequence of str, optional
@@ -418,6 +461,8 @@ def loss_surface(
     if n_features != np.ravel(model.coef_).size:
         raise ValueError(f"X has {n_features} features but the model was fitted on {np.ravel(model.coef_).size}")
     names = _feature_names(model, feature_names, n_features)
+    if coordinates is None:
+        coordinates = moved_most(model, x)
     first, second = (_coordinate(item, names) for item in coordinates)
     if first == second:
         raise ValueError(f"coordinates must be two different parameters; got {coordinates!r}")
@@ -440,9 +485,8 @@ def loss_surface(
     path = getattr(model, "path_", None)
     iterations = getattr(model, "path_iterations_", None)
     points = path[:, chosen] if path is not None else model_point[chosen][None, :]
-    axes_ranges = [
-        _surface_range(points[:, axis], theta_star[chosen[axis]], gram[axis, axis], loss_star) for axis in range(2)
-    ]
+    axes_ranges = [_surface_range(points[:, axis], theta_star[chosen[axis]], gram[axis, axis], loss_star,
+                                  moved=path is not None) for axis in range(2)]
     grid_a = np.linspace(*axes_ranges[0], SURFACE_GRID_POINTS)
     grid_b = np.linspace(*axes_ranges[1], SURFACE_GRID_POINTS)
     mesh_a, mesh_b = np.meshgrid(grid_a, grid_b)
@@ -489,18 +533,21 @@ def loss_surface(
         # spaced geometrically so that the big early steps stay visible.
         every = (slice(None) if len(points) <= PATH_DOTS_ALL else
                  np.unique(np.round(np.geomspace(1, len(points), PATH_DOTS)).astype(int) - 1).tolist())
-        shown = f"; every {n_updates // max(1, len(points) - 1)}th kept" if len(points) - 1 < n_updates else ""
+        shown = (f"; every {_ordinal(n_updates // max(1, len(points) - 1))} kept" if len(points) - 1 < n_updates
+                 else "")
         axes.plot(points[:, 0], points[:, 1], color=PATH_COLOUR, linewidth=2.2, marker="o", markersize=3.5,
-                  markevery=every, path_effects=outline,
+                  markevery=every, path_effects=outline, zorder=PATH_ZORDER,
                   label=f"path of gradient descent ({n_updates:,} updates{shown})")
         axes.plot(*points[0], linestyle="none", marker="o", markersize=11, markerfacecolor=START_COLOUR,
-                  markeredgecolor="black", markeredgewidth=1.5, label=f"start (cost {start_cost:.4g})")
+                  markeredgecolor="black", markeredgewidth=1.5, zorder=PATH_ZORDER + 1,
+                  label=f"start (cost {start_cost:.4g})")
     final_label = (f"after {int(iterations[-1]):,} updates (cost {final_cost:.4g})" if path is not None
                    else f"fitted model (cost {final_cost:.4g}; fit with record_path=True for the path)")
     axes.plot(*points[-1], linestyle="none", marker="s", markersize=9, markerfacecolor=PATH_COLOUR,
-              markeredgecolor="black", markeredgewidth=1.2, label=final_label)
+              markeredgecolor="black", markeredgewidth=1.2, zorder=PATH_ZORDER + 1, label=final_label)
+    # Below the path: a converged path ends on the optimum, and the star must not hide its last steps.
     axes.plot(theta_star[first], theta_star[second], linestyle="none", marker="*", markersize=20,
-              markerfacecolor=STAR_COLOUR, markeredgecolor="black", markeredgewidth=1.2,
+              markerfacecolor=STAR_COLOUR, markeredgecolor="black", markeredgewidth=1.2, zorder=PATH_ZORDER - 1,
               label=f"optimum θ* (cost {loss_star:.4g})")
     axes.set_xlim(*axes_ranges[0])
     axes.set_ylim(*axes_ranges[1])
@@ -565,7 +612,9 @@ def learning_rate_sweep(
     seed : int or None
         Seed of the article's data (when X is not given).
     max_iter, tol : optional
-        Updates per run and convergence tolerance (defaults of :mod:`gradfit.learning`).
+        Updates per run (default: the article's 1000 on its data, else from the problem, see
+        :func:`gradfit.learning.update_budget`) and convergence tolerance (default 1e-6 of the
+        gradient's size at θ = 0).
     standardize : bool, default=True
         For user data; the article's problem is always run raw, as the article does.
     path : str or Path, optional
@@ -578,13 +627,15 @@ def learning_rate_sweep(
     """
     from gradfit.learning import DEFAULT_MAX_ITER, DEFAULT_TOL, article_sweep, sweep_learning_rates
 
-    limits = {"max_iter": DEFAULT_MAX_ITER if max_iter is None else max_iter, "tol": DEFAULT_TOL if tol is None else tol}
+    tol = DEFAULT_TOL if tol is None else tol
     if (X is None) != (y is None):
         raise ValueError("give both X and y, or neither (for the article's problem)")
     if X is None:
-        sweep = article_sweep(seed=seed, learning_rates=learning_rates, **limits)
+        sweep = article_sweep(seed=seed, learning_rates=learning_rates, tol=tol,
+                              max_iter=DEFAULT_MAX_ITER if max_iter is None else max_iter)
     else:
-        sweep = sweep_learning_rates(X, y, learning_rates=learning_rates, standardize=standardize, **limits)
+        sweep = sweep_learning_rates(X, y, learning_rates=learning_rates, standardize=standardize, max_iter=max_iter,
+                                     tol=tol)
     if path is not None:
         plot_sweep(sweep, path, title=title)
     return sweep
@@ -600,7 +651,8 @@ def sweep_figure(sweep: "LearningRateSweep", *, title: str = SWEEP_TITLE, target
 
     On a log axis a run that converges at a constant rate is a straight line falling to the
     tolerance; one that diverges rises and ends in a cross where the blow-up was caught. The
-    legend gives each learning rate, as a number and as a multiple of ``1/L``, and its verdict.
+    legend gives each learning rate, as a number and as a multiple of ``1/L``, its regime (too
+    small, just right, overshoots, too large) and its verdict.
 
     Parameters
     ----------
@@ -623,7 +675,7 @@ def sweep_figure(sweep: "LearningRateSweep", *, title: str = SWEEP_TITLE, target
         updates = np.arange(excess.size)
         diverged = run.outcome == "diverged"
         colour = DIVERGED_COLOUR if diverged else next(colours)
-        label = f"α = {run.learning_rate:.3g} ({run.factor:.2g}/L): {run.verdict}"
+        label = f"α = {run.learning_rate:.3g} ({run.factor:.2g}/L), {run.regime}: {run.verdict}"
         axes.plot(updates, excess, color=colour, linewidth=2.0, linestyle="--" if diverged else "-", label=label)
         last = np.flatnonzero(np.isfinite(excess))
         if last.size:
@@ -654,6 +706,7 @@ def animate_fit(
     fps: int = ANIMATION_FPS,
     true_line: tuple[float, float] | None = None,
     target_name: str = "y",
+    optimum_loss: float | None = None,
 ) -> Path:
     """Write an animated GIF of the fit improving: the data with the line at thinned iterates, and
     the cost curve growing beside it.
@@ -676,6 +729,9 @@ def animate_fit(
     true_line : (slope, intercept) or None
         A known true line to draw with one feature (e.g. the article's ``(2, 1)``).
     target_name : str
+    optimum_loss : float, optional
+        The least achievable cost: with it the cost panel plots ``J − J*`` on a log axis when that
+        spans more than two decades, as :func:`loss_figure` does.
 
     Returns
     -------
@@ -731,17 +787,22 @@ def animate_fit(
     heading = left.set_title("", fontsize=LABEL_SIZE + 1)
 
     updates = np.arange(costs.size)
+    excess = _excess(costs, optimum_loss) if optimum_loss is not None else None
+    if excess is not None and _spans_decades(excess):
+        costs, cost_label = excess, "cost above the optimum J(θ) − J(θ*)"
+    else:
+        cost_label = "cost J(θ) = Σ r² / 2m"
     right.plot(updates, costs, color="#bbbbbb", linewidth=1.5, label="whole run")
     (grown,) = right.plot([], [], color=FIT_COLOUR, linewidth=2.5, label="cost so far")
     (now,) = right.plot([], [], linestyle="none", marker="o", markersize=8, color=PATH_COLOUR,
                         markeredgecolor="black", label="update k")
-    positive = costs[np.isfinite(costs) & (costs > 0)]
-    if positive.size and positive.max() > LOG_SCALE_SPAN * positive.min():
+    if _spans_decades(costs):
         right.set_yscale("log")
     right.set_xlabel("updates made, k", fontsize=LABEL_SIZE)
-    right.set_ylabel("cost J(θ) = Σ r² / 2m", fontsize=LABEL_SIZE)
+    right.set_ylabel(cost_label, fontsize=LABEL_SIZE)
     right.set_title("The cost falls as the fit improves", fontsize=LABEL_SIZE + 1)
-    right.xaxis.set_major_locator(MaxNLocator(integer=True))
+    # Few ticks: the panel is narrow, and counts like 64,000 would run into each other.
+    right.xaxis.set_major_locator(MaxNLocator(nbins=ANIMATION_TICKS, integer=True))
     right.margins(x=0.02)
     right.legend(loc="upper right", fontsize=LEGEND_SIZE - 2, framealpha=0.9)
 
@@ -841,14 +902,57 @@ def _coordinate_label(index: int, names: list[str], target_name: str) -> str:
     return f"{_symbol(index)}: coefficient of {name}  ({target_name} per unit of {name})"
 
 
-def _surface_range(values: NDArray[np.float64], centre: float, curvature: float, loss_star: float) -> tuple[float, float]:
-    """The plotted interval of one coordinate: centred on the optimum, so that the whole bowl shows,
-    and wide enough for the path plus a margin.
+def _surface_range(values: NDArray[np.float64], centre: float, curvature: float, loss_star: float, *,
+                   moved: bool) -> tuple[float, float]:
+    """The plotted interval of one coordinate: the path (start included) and the optimum, plus a margin.
 
-    When the path stays close to the optimum the half-width is at least the distance over which the
-    cost rises by about J* (so that the bowl still shows), or 1 when the cost is zero there.
+    The path sets the zoom: a box sized by the bowl would shrink a short path to a dot under the
+    optimum's star. Only a coordinate that did not move (or a model without a path) gets the
+    distance over which the cost rises by about J* on each side of the optimum (1 when J* = 0).
     """
-    reach = float(np.max(np.abs(values - centre))) * (1 + SURFACE_MARGIN)
-    natural = np.sqrt(2 * loss_star / curvature) if curvature > 0 and loss_star > 0 else 1.0
-    half = reach if reach > 0.5 * natural else max(reach, natural)
+    low, high = min(float(np.min(values)), centre), max(float(np.max(values)), centre)
+    span = high - low
+    natural = float(np.sqrt(2 * loss_star / curvature)) if curvature > 0 and loss_star > 0 else 1.0
+    if moved and span > FLAT_MOVE * natural:
+        return low - SURFACE_MARGIN * span, high + SURFACE_MARGIN * span
+    half = max(natural, span * (1 + SURFACE_MARGIN))
     return centre - half, centre + half
+
+
+def moved_most(model, X: ArrayLike) -> tuple[int, int]:
+    """The two parameters whose moves along the model's path changed the predictions most.
+
+    A coefficient's move counts in the units of the predictions: the range of its values along the
+    path times the spread (standard deviation) of its feature; the intercept's range counts as it
+    is. These are the coordinates in which a slice of the bowl shows the path best. Without a path,
+    or with one feature, the intercept and the first coefficient.
+
+    Parameters
+    ----------
+    model : fitted LinearRegression, with ``path_`` (``record_path=True``)
+    X : array-like of shape (m, d)
+
+    Returns
+    -------
+    (int, int)
+        Parameter indices in increasing order: 0 is the intercept, ``j ≥ 1`` the coefficient of feature ``j − 1``.
+    """
+    path = getattr(model, "path_", None)
+    x = np.asarray(X, dtype=np.float64)
+    if path is None or x.ndim != 2 or x.shape[1] < 2:
+        return 0, 1
+    spread = np.concatenate([[1.0], x.std(axis=0)])
+    moves = (path.max(axis=0) - path.min(axis=0)) * spread
+    # A stable sort: ties (such as two parameters that never moved) keep the lower index.
+    largest = np.argsort(-moves, kind="stable")[:2]
+    first, second = sorted(int(index) for index in largest)
+    return first, second
+
+
+def _ordinal(number: int) -> str:
+    """1st, 2nd, 3rd, 4th, …, 11th, 12th, 13th, …, 21st, 22nd, 23rd, …"""
+    if 10 <= number % 100 <= 20:
+        suffix = "th"
+    else:
+        suffix = {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"

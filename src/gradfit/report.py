@@ -36,7 +36,7 @@ from numpy.typing import ArrayLike
 from sklearn.base import clone
 
 import gradfit
-from gradfit.learning import DEFAULT_MAX_ITER, DEFAULT_TOL, LearningRateSweep, article_sweep, sweep_learning_rates
+from gradfit.learning import DEFAULT_TOL, LearningRateSweep, article_sweep, sweep_learning_rates
 
 __all__ = ["REPORT_NAME", "Section", "article_report", "data_report", "write_report"]
 
@@ -46,14 +46,21 @@ REPORT_NAME = "report.html"
 #: Distinct frames of the embedded animation.
 REPORT_FRAMES = 30
 
+#: Coefficients closer than this (relative) to the exact ones look the same at the table's 4 digits.
+SAME_DIGITS = 5e-5
+
 #: Allow nothing but inline styles and data: images, so that the page cannot reach the network.
 CONTENT_SECURITY_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
+# Text wraps, breaking a long unspaced word (a file or column name) where it must; numbers in tables
+# never break, and a table too wide for the page scrolls inside its own box (.scroll). So no box is
+# ever wider than the page, at any window width.
 STYLE = """
 :root { color-scheme: light; }
+*, *::before, *::after { box-sizing: border-box; }
 body { margin: 0; background: #f4f5f7; color: #1d1f23;
        font: 17px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", Arial, sans-serif; }
-main { max-width: 1000px; margin: 0 auto; padding: 24px 28px 48px; background: #fff; }
+main { max-width: 1000px; margin: 0 auto; padding: 24px 28px 48px; background: #fff; overflow-wrap: anywhere; }
 h1 { font-size: 1.9em; margin: 0.3em 0 0.2em; }
 h2 { font-size: 1.35em; margin: 1.8em 0 0.4em; padding-top: 0.6em; border-top: 1px solid #dde1e6; }
 p { margin: 0.5em 0; }
@@ -68,17 +75,31 @@ figcaption { color: #4a5058; font-size: 0.92em; margin-top: 0.3em; }
 .good { background: #dff3e4; color: #14532d; }
 .bad { background: #fde2e1; color: #7f1d1d; }
 .glance { background: #f0f6ff; border-left: 4px solid #0b5cad; padding: 0.6em 1em; margin: 1em 0; }
-pre { background: #f6f8fa; border: 1px solid #e3e6ea; border-radius: 4px; padding: 0.8em 1em; overflow-x: auto;
-      font: 14px/1.45 ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; }
-table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.95em; font-variant-numeric: tabular-nums; }
+pre, code { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; }
+pre { background: #f6f8fa; border: 1px solid #e3e6ea; border-radius: 4px; padding: 0.8em 1em; font-size: 14px;
+      line-height: 1.45; white-space: pre-wrap; overflow-wrap: anywhere; overflow-x: auto; max-width: 100%; }
+code { font-size: 0.9em; background: #f6f8fa; border: 1px solid #e3e6ea; border-radius: 3px; padding: 0.05em 0.3em;
+       overflow-wrap: anywhere; }
+.scroll { max-width: 100%; overflow-x: auto; margin: 0.6em 0; }
+table { border-collapse: collapse; font-size: 0.95em; font-variant-numeric: tabular-nums; overflow-wrap: normal; }
+caption { caption-side: top; text-align: left; padding: 0.5em 0.8em; font-weight: 600; }
+caption.good, caption.bad { border-radius: 4px 4px 0 0; }
 th, td { padding: 0.3em 0.8em; border-bottom: 1px solid #e3e6ea; text-align: right; }
+td { white-space: nowrap; }
+td:first-child { white-space: normal; overflow-wrap: anywhere; min-width: 6em; }
 th:first-child, td:first-child { text-align: left; }
 thead th { background: #f6f8fa; }
-td.diverged, td.max_iter, td.converged { text-align: left; }
+th.text, td.text { text-align: left; white-space: normal; overflow-wrap: break-word; }
+caption { overflow-wrap: break-word; }
 td.diverged { color: #b91c1c; font-weight: 600; }
 td.max_iter { color: #92400e; }
 td.converged { color: #166534; }
+td.exact { background: #f6faf7; }
 footer { margin-top: 3em; color: #6b7280; font-size: 0.85em; }
+@media (max-width: 900px) {
+  main { padding: 16px 14px 40px; }
+  th, td { padding: 0.3em 0.45em; }
+}
 """
 
 
@@ -112,6 +133,42 @@ class Section:
     body: str = ""
 
 
+@dataclass(frozen=True)
+class _Verdict:
+    """Whether the reported run converged, by the sweep's test, and what would get there.
+
+    Attributes
+    ----------
+    converged : bool
+    updates : int
+        Updates the reported run made.
+    rate : str
+        Its learning rate, in words.
+    needed : int or None
+        Updates the run's learning rate needs to converge (None: unknown, or the run converged).
+    needed_is_estimate : bool
+    auto_needed : str or None
+        What 1/L needs, in words ("1/L = 0.756 it needs 190 updates"), when the run is not at 1/L.
+    """
+
+    converged: bool
+    updates: int
+    rate: str
+    needed: int | None = None
+    needed_is_estimate: bool = False
+    auto_needed: str | None = None
+
+    def needs(self) -> str:
+        """``it needs 14,678 updates at 0.01, or 190 updates at 1/L = 0.756`` (or less, where unknown)."""
+        parts = []
+        if self.needed is not None:
+            about = "about " if self.needed_is_estimate else ""
+            parts.append(f"at {self.rate} it needs {about}{self.needed:,} updates")
+        if self.auto_needed is not None:
+            parts.append(f"at {self.auto_needed}")
+        return "; ".join(parts)
+
+
 def article_report(
     run,
     *,
@@ -127,7 +184,8 @@ def article_report(
         From :func:`gradfit.article.run_article`. If its model kept no path, the run is replayed
         once with ``record_path=True`` (same data, settings and start, so the same iterates).
     learning_rates : sequence of float, optional
-        Rates of the sweep (default: the article's 0.01 and fractions and multiples of 1/L).
+        Rates of the sweep (default: the article's 0.01 and fractions and multiples of 1/L). The
+        run's own rate and 1/L are always among them.
     sweep : LearningRateSweep, optional
         A sweep already run on ``run``'s data (then ``learning_rates`` is ignored).
     frames : int, default=30
@@ -138,7 +196,7 @@ def article_report(
     str
         The whole HTML document.
     """
-    from gradfit.article import ARTICLE_START
+    from gradfit.article import ARTICLE_QUOTE, ARTICLE_START
     from gradfit.datasets import ARTICLE_INTERCEPT, ARTICLE_SLOPE
     from gradfit.plots import data_fit_figure
 
@@ -147,34 +205,42 @@ def article_report(
     if getattr(model, "path_", None) is None:
         model = clone(model).set_params(record_path=True).fit(run.X, run.y, coef_init=[slope0], intercept_init=intercept0)
     if sweep is None:
-        sweep = article_sweep(seed=run.seed, X=run.X, y=run.y, learning_rates=learning_rates)
+        # The article's run is one row of the sweep: same rate, same start, its updates the budget.
+        sweep = article_sweep(seed=run.seed, X=run.X, y=run.y, learning_rates=learning_rates,
+                              include=[run.learning_rate, run.auto_learning_rate], max_iter=run.iterations)
     alpha = _alpha_text(run.learning_rate, run.auto_learning_rate)
+    verdict = _verdict(sweep, run.learning_rate, int(model.n_iter_), alpha, fallback=run.converged)
     data = f"seed {run.seed}" if run.seed is not None else "fresh random data"
-    converged = bool(run.converged)
     intro = (
         f"The article fits a straight line to {len(run.y)} points scattered around y = 2x + 1 ({data}) by "
-        f"gradient descent: start from intercept 1 and slope 1, then {run.iterations:,} times take a step "
-        f"downhill on the cost, of size {alpha} times the gradient. This report shows what those steps do, "
-        f"and why they work (or do not)."
+        f"gradient descent: start from intercept 1 and slope 1, then take {run.iterations:,} steps downhill on "
+        f"the cost (no early stop), each of size {alpha} times the gradient. This report shows what those steps "
+        "do, and why they work (or do not)."
     )
     glance = (
         f"After {run.iterations:,} updates the line is y = {run.slope:.4f}x + {run.intercept:.4f}; the best "
         f"possible line is y = {run.optimum_slope:.4f}x + {run.optimum_intercept:.4f}. "
-        + ("The run reached the bottom of the bowl." if converged else
-           f"The run stopped short of the bottom: {_needs_text(run)}")
+        + ("The run reached the bottom of the bowl." if verdict.converged else
+           f"The run stopped short of the bottom: {_escape(verdict.needs() or 'it needs more updates')}.")
     )
     fit_figure = data_fit_figure(run.X, run.y, model, true_line=(ARTICLE_SLOPE, ARTICLE_INTERCEPT),
                                  title="The article's data, the true line and the line gradient descent found")
+    rows = [
+        ("found after " + _updates(run.iterations), run.intercept, run.slope, _number(run.final_loss, 6)),
+        ("best possible (least squares)", run.optimum_intercept, run.optimum_slope, _number(run.optimum_loss, 6)),
+        ("the article quotes", ARTICLE_QUOTE[0], ARTICLE_QUOTE[1], "–"),
+    ]
     verdict_body = (
-        f"<p>{_badge(converged)}</p>"
-        f"<pre>{_escape(run.summary())}</pre>"
-        f"<p>The estimator's own account: {_escape(model.message_)}.</p>"
+        f"<p>{_badge(verdict.converged)}</p>"
+        '<div class="scroll"><table><thead><tr><th></th><th>intercept</th><th>slope</th><th>cost J(θ)</th></tr></thead>'
+        "<tbody>" + "".join(f"<tr><td>{_escape(name)}</td><td>{a:.4f}</td><td>{b:.4f}</td><td>{cost}</td></tr>"
+                            for name, a, b, cost in rows) + "</tbody></table></div>"
     )
+    exact = (run.optimum_intercept, [run.optimum_slope])
     sections = _sections(
         X=run.X, y=run.y, model=model, sweep=sweep, fit_figure=fit_figure, optimum_loss=run.optimum_loss,
         true_line=(ARTICLE_SLOPE, ARTICLE_INTERCEPT), feature_names=["x"], target_name="y", frames=frames,
-        verdict_text=_verdict_text(converged, run.iterations, alpha), verdict_body=verdict_body,
-        coordinates=(0, 1),
+        verdict=verdict, verdict_body=verdict_body, coordinates=(0, 1), exact=exact, exact_command=None,
     )
     return _document("Why gradient descent works: the article's example", intro, glance, sections)
 
@@ -189,32 +255,45 @@ def data_report(
     source: str = "the data",
     learning_rates: Sequence[float] | None = None,
     sweep: LearningRateSweep | None = None,
-    sweep_max_iter: int = DEFAULT_MAX_ITER,
+    sweep_max_iter: int | None = None,
     sweep_tol: float = DEFAULT_TOL,
-    coordinates: tuple[int | str, int | str] = (0, 1),
+    coordinates: tuple[int | str, int | str] | None = None,
     frames: int = REPORT_FRAMES,
+    exact_command: str | None = None,
 ) -> str:
     """The HTML report of a gradient-descent model fitted to the user's data.
+
+    Whether the model converged is judged as the sweep judges its runs (see
+    :mod:`gradfit.learning`): the sweep has a run at the model's learning rate from the same start,
+    and the model has converged when it made at least the updates that run needed. A model from
+    :func:`gradfit.learning.fit_run` stops exactly there, so the report and the sweep's table agree.
 
     Parameters
     ----------
     X : array-like of shape (m, d)
     y : array-like of shape (m,)
     model : LinearRegression
-        Fitted on (X, y) by an iterative solver with ``record_path=True``.
+        Fitted on (X, y) by gradient descent (``solver="gd"``) from the default start, with ``record_path=True``.
     feature_names : sequence of str, optional
     target_name : str
     source : str
         Where the data came from, in words (e.g. the CSV file's name).
     learning_rates : sequence of float, optional
-        Rates of the sweep, in the model's optimised coordinates (default: fractions and multiples of 1/L).
+        Rates of the sweep, in the model's optimised coordinates (default: fractions and multiples
+        of 1/L). The model's own rate and 1/L are always among them.
     sweep : LearningRateSweep, optional
         A sweep already run on these data (then ``learning_rates`` is ignored).
-    sweep_max_iter, sweep_tol
-        Updates per sweep run and its tolerance.
-    coordinates : pair of int or str, default=(0, 1)
-        The two parameters of the cost slice (see :func:`gradfit.plots.loss_surface`).
+    sweep_max_iter : int, optional
+        Updates per sweep run (default: from the problem, see :func:`gradfit.learning.update_budget`).
+    sweep_tol : float, default=1e-6
+        The sweep's relative gradient tolerance.
+    coordinates : pair of int or str, optional
+        The two parameters of the cost slice (default: the two that moved most; see
+        :func:`gradfit.plots.loss_surface`).
     frames : int, default=30
+    exact_command : str, optional
+        The command that computes the exact least-squares answer for these data (e.g.
+        ``gradfit fit data.csv --target y --solver exact``), offered when the model did not converge.
 
     Returns
     -------
@@ -235,8 +314,10 @@ def data_report(
     names = [str(name) for name in feature_names] if feature_names is not None else (
         ["x"] if x.shape[1] == 1 else [f"x{index}" for index in range(x.shape[1])]
     )
+    rate = model.learning_rate_
     if sweep is None:
         sweep = sweep_learning_rates(x, target, learning_rates=learning_rates, standardize=model.standardize,
+                                     include=["auto", *([rate] if rate is not None else [])],
                                      max_iter=sweep_max_iter, tol=sweep_tol, problem=source)
     from gradfit.solvers.exact import solve_exact
 
@@ -252,27 +333,29 @@ def data_report(
     else:
         fit_figure = predicted_actual_figure(x, target, model, target_name=target_name)
     scale = "standardized" if model.standardize else "raw"
-    rate = model.learning_rate_
-    alpha = (f"{rate:.4g} ({rate * model.lipschitz_:.3g}/L, in {scale} coordinates)" if rate is not None
+    alpha = (f"{_alpha_text(rate, sweep.auto_learning_rate)} (in {scale} coordinates)" if rate is not None
              else "found by line search")
-    converged = bool(model.converged_)
+    verdict = _verdict(sweep, rate, int(model.n_iter_), alpha, fallback=bool(model.converged_))
     intro = (
         f"A linear model for {_quote(target_name)} from {len(names)} feature{'s' if len(names) != 1 else ''} "
-        f"({_escape(', '.join(names))}) fitted to {target.size:,} rows of {_escape(source)} by "
-        f"{_escape(model.solver_)} with learning rate {alpha}. This report shows what the updates did, and why."
+        f"({_escape(', '.join(names))}) fitted to {target.size:,} rows of {_escape(source)} by gradient descent "
+        f"with learning rate {_escape(alpha)}, stopping once {_escape(sweep.tolerance_text())}. This report shows "
+        "what the updates did, and why."
     )
     gap = float(model.final_loss_) - optimum_loss
     glance = (
-        f"{int(model.n_iter_):,} updates brought the cost from {float(model.loss_history_[0]):.4g} to "
+        f"{_updates(int(model.n_iter_))} brought the cost from {float(model.loss_history_[0]):.4g} to "
         f"{float(model.final_loss_):.4g}; the least possible is {optimum_loss:.4g} "
-        f"({'a gap of ' + format(gap, '.3g') if gap > 0 else 'reached'})."
+        f"({'a gap of ' + format(gap, '.3g') if gap > 0 else 'reached'}). "
+        + ("The run converged." if verdict.converged else
+           f"The run did not converge: {_escape(verdict.needs() or 'it needs more updates')}.")
     )
-    verdict_body = f"<p>{_badge(converged)}</p><pre>{_escape(model.message_)}</pre>"
+    verdict_body = f"<p>{_badge(verdict.converged)}</p>"
+    exact = (float(intercept_star), [float(value) for value in coef_star])
     sections = _sections(
         X=x, y=target, model=model, sweep=sweep, fit_figure=fit_figure, optimum_loss=optimum_loss, true_line=None,
-        feature_names=names, target_name=target_name, frames=frames,
-        verdict_text=_verdict_text(converged, int(model.n_iter_), alpha), verdict_body=verdict_body,
-        coordinates=coordinates,
+        feature_names=names, target_name=target_name, frames=frames, verdict=verdict, verdict_body=verdict_body,
+        coordinates=coordinates, exact=exact, exact_command=exact_command,
     )
     return _document(f"Gradient descent on {source}", intro, glance, sections)
 
@@ -296,9 +379,9 @@ def write_report(document: str, out: str | Path, *, name: str = REPORT_NAME) -> 
 
 
 def _sections(*, X, y, model, sweep: LearningRateSweep, fit_figure, optimum_loss: float, true_line,
-              feature_names: list[str], target_name: str, frames: int, verdict_text: str, verdict_body: str,
-              coordinates) -> list[Section]:  # noqa: ANN001 - arrays and a Figure
-    from gradfit.plots import animate_fit, loss_figure, loss_surface, png_bytes, sweep_figure
+              feature_names: list[str], target_name: str, frames: int, verdict: _Verdict, verdict_body: str,
+              coordinates, exact: tuple[float, list[float]], exact_command: str | None) -> list[Section]:  # noqa: ANN001
+    from gradfit.plots import animate_fit, loss_figure, loss_surface, moved_most, png_bytes, sweep_figure
 
     one_feature = len(feature_names) == 1
     n_updates = int(model.n_iter_)
@@ -316,18 +399,30 @@ def _sections(*, X, y, model, sweep: LearningRateSweep, fit_figure, optimum_loss
     sections.append(Section("data", "The data and the fit", fit_text, png_bytes(fit_figure),
                             alt="Scatter of the data with the fitted model"))
 
-    sections.append(Section(
-        "loss", "The cost at each update",
+    cost_figure = loss_figure(model, optimum_loss=optimum_loss,
+                              title=f"Cost per gradient-descent update ({n_updates:,} updates)")
+    on_log = cost_figure.axes[0].get_yscale() == "log" and "J(θ*)" in cost_figure.axes[0].get_ylabel()
+    loss_text = (
         "The cost J(θ) is half the average squared vertical distance between the line and the points: one number "
-        "that says how wrong the line is. Gradient descent lowers it at every update. The curve falls steeply at "
-        "first, while the line is far off, and flattens as it nears the bottom, because the steps are proportional "
-        "to the slope of the cost, which shrinks there. The dashed line is the lowest cost any line can reach "
-        "(the exact least-squares answer).",
-        png_bytes(loss_figure(model, optimum_loss=optimum_loss,
-                              title=f"Cost per gradient-descent update ({n_updates:,} updates)")),
-        alt="Cost per update, falling towards the optimum"))
+        "that says how wrong the line is. Gradient descent lowers it at every update. "
+        + ("Over this many updates the cost itself would drop in a cliff and then look flat, so the curve shows "
+           "how far the cost still is above the lowest cost any line can reach (the exact least-squares answer), "
+           "on a log scale: each grid line down is ten times closer. A straight stretch is steady progress: the "
+           "same fraction of the remaining gap closed at every update. The fast fall at the start is the steep "
+           "directions of the bowl being settled; the long straight slope after it is the slowest direction, "
+           "which sets how many updates the run needs."
+           if on_log else
+           "The curve falls steeply at first, while the line is far off, and flattens as it nears the bottom, "
+           "because the steps are proportional to the slope of the cost, which shrinks there. The dashed line is "
+           "the lowest cost any line can reach (the exact least-squares answer).")
+    )
+    sections.append(Section("loss", "The cost at each update", loss_text, png_bytes(cost_figure),
+                            alt="Cost per update, falling towards the optimum"))
 
-    names = ", ".join(str(item) for item in coordinates)
+    if coordinates is None:
+        coordinates = (0, 1) if one_feature else moved_most(model, X)
+    parameter_names = ["intercept", *feature_names]
+    shown = [parameter_names[item] if isinstance(item, (int, np.integer)) else str(item) for item in coordinates]
     bowl_text = (
         (f"Every choice of intercept θ₀ and slope θ₁ (the change in {_escape(target_name)} per unit of "
          f"{_escape(feature_names[0])}) gives a line, and every line has a cost. Drawn over all "
@@ -335,16 +430,17 @@ def _sections(*, X, y, model, sweep: LearningRateSweep, fit_figure, optimum_loss
          "in 3D. ")
         if one_feature else
         (f"With {len(feature_names)} features the cost is a bowl in {len(feature_names) + 1} dimensions. This is a "
-         f"slice through its bottom: two parameters ({_escape(names)}) vary and the others stay at their best "
-         "values; the path is the shadow of the iterates on that slice. ")
+         f"slice through its bottom in which two parameters vary, {_escape(' and '.join(shown))} (the two whose "
+         "moves changed the predictions most, unless you chose others), and the others stay at their best values; "
+         "the path is the shadow of the iterates on that slice, and the picture is zoomed to hold it. ")
     ) + (
         "Gradient descent starts at the white dot and at every update moves straight downhill, across the rings "
         "(along minus the gradient), by the learning rate times the steepness. The star marks the bottom, the best "
-        "parameters. In a long, narrow valley the steepest way down points mostly across the valley, not along it, "
-        "so the path first drops to the valley floor and then creeps along it."
+        "parameters; the path is drawn over it. In a long, narrow valley the steepest way down points mostly "
+        "across the valley, not along it, so the path first drops to the valley floor and then creeps along it."
     ) + (
         " Here the updates were made on standardized features (each rescaled to mean 0 and spread 1), where the "
-        "bowl is nearly round; in these original units the steps need not cross the rings at right angles."
+        "bowl is rounder; in these original units the steps need not cross the rings at right angles."
         if model.standardize else ""
     )
     sections.append(Section(
@@ -353,21 +449,14 @@ def _sections(*, X, y, model, sweep: LearningRateSweep, fit_figure, optimum_loss
                                feature_names=feature_names, target_name=target_name)),
         alt="Contours of the cost with the path of gradient descent"))
 
-    sweep_text = (
-        "The same problem run from the same start at several learning rates, measured in units of 1/L, where L "
-        "is the steepest curvature of the bowl. Each curve is the cost above the best possible, on a log scale, "
-        "so steady progress is a straight line. Too small a rate crawls; larger rates go faster, up to about 2/L; "
-        f"past 2/L (here {sweep.stable_bound:.4g}) every step overshoots the bottom by more than the one before, "
-        "and the cost explodes: the run is stopped and marked with a cross."
-    )
     sections.append(Section(
-        "sweep", "Learning rates: too small, just right, too large", sweep_text,
+        "sweep", "Learning rates: too small, just right, too large", _sweep_text(sweep),
         png_bytes(sweep_figure(sweep, target_name=target_name)),
         alt="Cost curves at several learning rates on a log scale", body=_sweep_table(sweep)))
 
     with tempfile.TemporaryDirectory(prefix="gradfit-report-") as folder:
         gif = animate_fit(model, X, y, Path(folder) / "fit.gif", frames=frames, true_line=true_line,
-                          target_name=target_name)
+                          target_name=target_name, optimum_loss=optimum_loss)
         animation = gif.read_bytes()
     movie_text = (
         "The fit as it happens: the line at a selection of updates (more of the early, fast ones), with the cost "
@@ -379,14 +468,15 @@ def _sections(*, X, y, model, sweep: LearningRateSweep, fit_figure, optimum_loss
     sections.append(Section("animation", "The fit, moving", movie_text, animation, mime="image/gif",
                             alt="Animation of the fitted line moving as the cost falls"))
 
-    sections.append(Section("verdict", "Did it converge?", verdict_text, body=verdict_body))
+    sections.append(Section("verdict", "Did it converge?", _verdict_text(verdict, sweep), body=verdict_body))
 
     sections.append(Section(
         "coefficients", "The coefficients",
         "The fitted coefficients, each with its standard error (how much it would vary with new data of the same "
         "kind), t and p (whether it is distinguishable from zero) and a 95% interval, as a statistics package "
-        "reports them, for the coefficients where gradient descent stopped.",
-        body=_summary_table(model, feature_names)))
+        "reports them, for the coefficients where gradient descent stopped. The last column is the exact "
+        "least-squares answer, for comparison.",
+        body=_summary_table(model, feature_names, verdict=verdict, exact=exact, exact_command=exact_command)))
     return sections
 
 
@@ -419,22 +509,44 @@ def _document(title: str, intro: str, glance: str, sections: list[Section]) -> s
     return "\n".join(parts) + "\n"
 
 
+def _sweep_text(sweep: LearningRateSweep) -> str:
+    kinds = {run.regime for run in sweep.runs}
+    text = (
+        "The same problem run from the same start at several learning rates, measured in units of 1/L, where L "
+        "is the steepest curvature of the bowl. Each curve is the cost above the best possible, on a log scale, "
+        f"so steady progress is a straight line. Each run stops once {_escape(sweep.tolerance_text())}, or after "
+        f"{_escape(sweep.budget_text())}. "
+        "Below 1/L every step is shorter than it could safely be, so the rate is too small: it crawls. At 1/L "
+        "(just right) the steepest direction is settled in one step and nothing overshoots. Between 1/L and 2/L "
+        "the steps overshoot the bottom in the steepest direction, so the path zigzags across the valley; the "
+        "overshoot shrinks at every update, so it still converges, and in a long, narrow valley it can even "
+        "arrive sooner, because the slow direction along the valley floor moves further at each step. Past 2/L "
+        f"(here {sweep.stable_bound:.4g}) every step overshoots by more than the one before, and the cost "
+        "explodes: the run is stopped and marked with a cross."
+    )
+    missing = [regime for regime in ("too small", "just right", "overshoots", "too large") if regime not in kinds]
+    if missing:
+        text += f" (These learning rates include none that is {_escape(' or '.join(missing))}.)"
+    return text
+
+
 def _sweep_table(sweep: LearningRateSweep) -> str:
     rows = []
-    for run, (rate, factor, verdict, loss) in zip(sweep.runs, sweep.rows()):
-        rows.append(f"<tr><td>{rate}</td><td>{factor}</td><td class=\"{run.outcome}\">{_escape(verdict)}</td>"
-                    f"<td>{loss}</td></tr>")
+    for run, (rate, factor, regime, verdict, loss) in zip(sweep.runs, sweep.rows()):
+        rows.append(f"<tr><td>{rate}</td><td>{factor}</td><td class=\"text\">{_escape(regime)}</td>"
+                    f"<td class=\"text {run.outcome}\">{_escape(verdict)}</td><td>{loss}</td></tr>")
     return (
-        f"<p class=\"meta\">Problem: {_escape(sweep.problem)}. L = {sweep.lipschitz:.4g}, 1/L = {sweep.auto_learning_rate:.4g}, "
-        f"2/L = {sweep.stable_bound:.4g}; at most {sweep.max_iter:,} updates, tolerance {sweep.tol:g} × the starting "
-        f"gradient; learning rates in {'standardized' if sweep.standardize else 'raw'} coordinates.</p>"
-        "<table><thead><tr><th>learning rate</th><th>as a multiple of 1/L</th><th style=\"text-align: left\">outcome</th>"
-        "<th>final cost</th>"
-        f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        f"<p class=\"meta\">Problem: {_escape(sweep.problem)}. L = {sweep.lipschitz:.4g}, "
+        f"1/L = {sweep.auto_learning_rate:.4g}, 2/L = {sweep.stable_bound:.4g}; learning rates in "
+        f"{'standardized' if sweep.standardize else 'raw'} coordinates.</p>"
+        '<div class="scroll"><table><thead><tr><th>learning rate</th><th>as a multiple of 1/L</th>'
+        '<th class="text">step</th><th class="text">outcome</th><th>final cost</th>'
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
     )
 
 
-def _summary_table(model, feature_names: list[str]) -> str:  # noqa: ANN001
+def _summary_table(model, feature_names: list[str], *, verdict: _Verdict, exact: tuple[float, list[float]],
+                   exact_command: str | None) -> str:  # noqa: ANN001
     try:
         summary = model.summary().to_dict()
     except ValueError as error:
@@ -444,6 +556,8 @@ def _summary_table(model, feature_names: list[str]) -> str:  # noqa: ANN001
         # A model fitted on a plain array calls its features x0, x1, …; use the names the report shows.
         for term, name in zip(features, feature_names):
             term["name"] = name
+    exact_intercept, exact_coef = exact
+    exact_by_term = {id(term): value for term, value in zip(features, exact_coef)}
     facts = [
         ("observations", f"{summary['n_samples']:,}"),
         ("R²", _number(summary["r_squared"])),
@@ -455,39 +569,101 @@ def _summary_table(model, feature_names: list[str]) -> str:  # noqa: ANN001
     terms = "".join(
         f"<tr><td>{_escape(term['name'])}</td><td>{_number(term['coef'])}</td><td>{_number(term['std_err'])}</td>"
         f"<td>{_number(term['t'])}</td><td>{_number(term['p_value'], 3)}</td>"
-        f"<td>{_number(term['ci_low'])}</td><td>{_number(term['ci_high'])}</td></tr>"
+        f"<td>{_number(term['ci_low'])}</td><td>{_number(term['ci_high'])}</td>"
+        f"<td class=\"exact\">{_number(exact_intercept if term['name'] == 'intercept' else exact_by_term.get(id(term)))}</td>"
+        "</tr>"
         for term in summary["terms"]
     )
     level = summary.get("confidence_level", 0.95)
     low, high = (1 - level) / 2, 1 - (1 - level) / 2
     notes = "".join(f"<p class=\"meta\">{_escape(str(note))}</p>" for note in summary.get("notes", []))
+    updates = _updates(verdict.updates)
+    difference = _largest_difference(summary["terms"], exact_intercept, exact_by_term)
+    if verdict.converged:
+        caption = (f'<caption class="good">Converged: the coefficients after {updates}. '
+                   f"{difference}</caption>")
+    else:
+        command = (f" To compute it for your data, run <code>{_escape(exact_command)}</code>."
+                   if exact_command else "")
+        caption = (f'<caption class="bad">Did not converge: these are the coefficients after {updates}, not the '
+                   f"least-squares answer, which is in the last column. {difference}{command}</caption>")
     return (
-        f"<table><tbody>{head}</tbody></table>"
-        "<table><thead><tr><th>term</th><th>coefficient</th><th>std err</th><th>t</th><th>P&gt;|t|</th>"
-        f"<th>[{low:g}</th><th>{high:g}]</th></tr></thead><tbody>{terms}</tbody></table>{notes}"
+        f'<div class="scroll"><table><tbody>{head}</tbody></table></div>'
+        f'<div class="scroll"><table>{caption}<thead><tr><th>term</th><th>coefficient</th><th>std err</th><th>t</th>'
+        f"<th>P&gt;|t|</th><th>[{low:g}</th><th>{high:g}]</th><th>least squares</th></tr></thead>"
+        f"<tbody>{terms}</tbody></table></div>{notes}"
     )
 
 
-def _verdict_text(converged: bool, iterations: int, alpha: str) -> str:
-    if converged:
-        return (f"Yes: within {iterations:,} updates at learning rate {_escape(alpha)} the gradient became small "
-                "enough (a tiny fraction of where it started) to call the bottom of the bowl reached.")
-    return (f"No: after {iterations:,} updates at learning rate {_escape(alpha)} the gradient is still far from "
-            "zero, so the parameters are not yet at the bottom of the bowl. More updates or a larger learning rate "
-            "(below the stable bound 2/L) would get there.")
+def _largest_difference(terms: list[dict], exact_intercept: float, exact_by_term: dict[int, float]) -> str:
+    """The largest relative difference between the fitted and the exact coefficients, in words, with
+    how it compares to that coefficient's standard error. A converged run on an ill-conditioned
+    problem has the cost at its least but can stop some way along the flat valley floor."""
+    worst = None
+    for term in terms:
+        exact = exact_intercept if term["name"] == "intercept" else exact_by_term.get(id(term))
+        if exact is None or exact == 0 or not math.isfinite(term["coef"]):
+            continue
+        relative = abs(term["coef"] - exact) / abs(exact)
+        if worst is None or relative > worst[0]:
+            worst = (relative, term, abs(term["coef"] - exact))
+    if worst is None:
+        return ""
+    relative, term, absolute = worst
+    if relative < SAME_DIGITS:
+        return "They agree with the least-squares answer (last column) to the digits shown."
+    text = f"The largest difference from the least-squares answer is {_percent(relative)} ({_escape(term['name'])})"
+    std_err = term["std_err"]
+    if isinstance(std_err, float) and math.isfinite(std_err) and std_err > 0:
+        errors = absolute / std_err
+        text += (f", {_percent(errors)} of its standard error" if errors < 1 else
+                 f", {errors:.2g} times its standard error")
+    return text + "."
 
 
-def _needs_text(run) -> str:  # noqa: ANN001 - ArticleRun
-    alpha = _alpha_text(run.learning_rate, run.auto_learning_rate)
-    auto = (f"{run.updates_needed_auto:,} updates at α = 1/L = {run.auto_learning_rate:.3g}"
-            if run.updates_needed_auto is not None else "more at α = 1/L")
-    if run.updates_needed is not None:
-        return f"it needs {run.updates_needed:,} updates at α = {alpha}, or {auto}."
-    return f"α = {alpha} does not get there within a million updates; {auto} would."
+def _percent(fraction: float) -> str:
+    return f"{100 * fraction:.2g}%" if fraction < 0.1 else f"{100 * fraction:,.0f}%"
+
+
+def _verdict(sweep: LearningRateSweep, rate: float | None, updates: int, alpha: str, *, fallback: bool) -> _Verdict:
+    """Judge a run of ``updates`` at ``rate`` by the sweep's run at that rate (the same start and test)."""
+    auto = sweep.run_at(sweep.auto_learning_rate)
+    auto_needed = None
+    if auto is not None and (rate is None or auto is not sweep.run_at(rate)):
+        at = f"1/L = {auto.learning_rate:.3g} it needs"
+        if auto.outcome == "converged":
+            auto_needed = f"{at} {_updates(auto.n_iter)}"
+        elif auto.updates_needed is not None:
+            auto_needed = f"{at} {'about ' if auto.needed_is_estimate else ''}{_updates(auto.updates_needed)}"
+    run = sweep.run_at(rate) if rate is not None else None
+    if run is None or run.outcome == "diverged":
+        return _Verdict(converged=fallback, updates=updates, rate=alpha, auto_needed=auto_needed)
+    if run.outcome == "converged":
+        converged = updates >= run.n_iter
+        return _Verdict(converged=converged, updates=updates, rate=alpha, needed=None if converged else run.n_iter,
+                        auto_needed=auto_needed)
+    return _Verdict(converged=False, updates=updates, rate=alpha, needed=run.updates_needed,
+                    needed_is_estimate=run.needed_is_estimate, auto_needed=auto_needed)
+
+
+def _verdict_text(verdict: _Verdict, sweep: LearningRateSweep) -> str:
+    if verdict.converged:
+        return (f"Yes. After {_updates(verdict.updates)} at learning rate {_escape(verdict.rate)}, "
+                f"{_escape(sweep.tolerance_text())}: close enough to the bottom of the bowl to stop. The same test "
+                "judges every run of the sweep above.")
+    needs = verdict.needs()
+    return (f"No. After {_updates(verdict.updates)} at learning rate {_escape(verdict.rate)} the gradient (how steep "
+            f"the cost is) has not yet shrunk to {_escape(sweep.tolerance_target())}, the test every run of the "
+            "sweep is judged by, so the parameters are not yet at the bottom of the bowl. More updates, or a larger "
+            "learning rate below the stable bound 2/L, would get there" + (f": {_escape(needs)}." if needs else "."))
+
+
+def _updates(count: int) -> str:
+    return f"{count:,} update{'s' if count != 1 else ''}"
 
 
 def _alpha_text(rate: float, auto: float) -> str:
-    return f"1/L = {rate:.3g}" if rate == auto else f"{rate:.3g}"
+    return f"1/L = {rate:.3g}" if math.isclose(rate, auto, rel_tol=1e-12) else f"{rate:.3g}"
 
 
 def _badge(converged: bool) -> str:

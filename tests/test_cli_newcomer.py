@@ -175,11 +175,12 @@ def test_warning_and_message_row_in_cli_syntax(gradfit_cli, tmp_path):
     X = rng.normal(size=(50, 2)) * [1.0, 100.0]
     path = tmp_path / "data.csv"
     np.savetxt(path, np.column_stack([X, X @ [1.0, 2.0]]), delimiter=",", header="a,b,y", comments="")
-    outcome = expect(gradfit_cli("fit", path, "--target", "y", "--solver", "gd", "--max-iter", "2"))
-    assert outcome.stderr.startswith("warning: ") and "Increase --max-iter" in outcome.stderr
+    outcome = expect(gradfit_cli("fit", path, "--target", "y", "--solver", "gd", "--max-iter", "2"), 3)
+    assert outcome.stderr.startswith("warning: ") and "raise --max-iter" in outcome.stderr
+    assert "--solver auto" in outcome.stderr
     assert not PYTHON_ASSIGNMENT.search(outcome.stderr), outcome.stderr
-    outcome = expect(gradfit_cli("fit", path, "--target", "y", "--solver", "gd", "--max-iter", "5", "--tol", "0"))
-    assert "made all --max-iter 5 updates (--tol 0)" in outcome.stdout
+    outcome = expect(gradfit_cli("fit", path, "--target", "y", "--solver", "gd", "--max-iter", "5", "--tol", "0"), 3)
+    assert "made all --max-iter 5 updates (--tol 0: no early stop)" in outcome.stdout
 
 
 def test_errors_in_cli_syntax(gradfit_cli, tmp_path):

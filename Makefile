@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/gradfit demo --out $(OUT) --force
+	$(BIN)/gradfit demo --seed 0 --out $(OUT) --force
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -40,3 +40,23 @@ def correct_digits(estimate, exact) -> float:
     """``-log10`` of the largest componentwise relative error (``inf`` when exact)."""
     worst = max(abs(Fraction(float(e)) - x) / abs(x) for e, x in zip(estimate, exact) if x != 0)
     return math.inf if worst == 0 else -math.log10(worst)
+
+
+def assert_same_predictions(actual, expected, X, coef, intercept) -> None:
+    """Two evaluations of ``X·coef + intercept`` that may sum in different orders (BLAS kernels,
+    block sizes, memory layouts, sparse or dense products, with or without FMA): each row is a
+    sum of ``d + 1`` terms, within ``(d + 1)·u·(Σ|x_j coef_j| + |intercept|)`` of the exact value
+    (Higham, *Accuracy and Stability of Numerical Algorithms*, §3.1), so two of them are twice
+    that apart at most. A relative bound would fail where a prediction nearly cancels to 0, and
+    any lossy step (text printed to fewer digits, a float32 on the way) is still caught."""
+    X = X.toarray() if hasattr(X, "toarray") else np.asarray(X, dtype=np.float64)
+    coef = np.asarray(coef, dtype=np.float64)
+    size = np.abs(X) @ np.abs(coef) + abs(float(intercept))
+    bound = 2 * (X.shape[1] + 1) * np.finfo(np.float64).eps * size
+    actual, expected = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    error = np.abs(actual - expected)
+    worst = int(np.argmax(error - bound))
+    assert np.all(error <= bound), (
+        f"row {worst}: {actual[worst]!r} and {expected[worst]!r} differ by {error[worst]:.3g} > {bound[worst]:.3g}"
+    )
+

@@ -15,6 +15,7 @@ from gradfit.errors import DataError
 from gradfit.sources import Source, SufficientStats
 from gradfit.sources.arrow import FileSource, csv, parquet
 from gradfit.sources.memory import MemorySource
+from references import assert_same_predictions
 
 RTOL = 1e-9
 
@@ -667,6 +668,6 @@ def test_predict_reads_a_file_source_by_the_models_feature_names(tmp_path):
     model = LinearRegression(solver="exact").fit(pd.DataFrame(X, columns=["a", "b", "c"]), y)
     predicted = model.predict(FileSource(tmp_path / "data.parquet", target="y", batch_rows=512))
     assert predicted.shape == (3000,)
-    np.testing.assert_allclose(predicted, model.predict(pd.DataFrame(X, columns=["a", "b", "c"])), rtol=1e-14, atol=1e-14)
+    assert_same_predictions(predicted, model.predict(pd.DataFrame(X, columns=["a", "b", "c"])), X, model.coef_, model.intercept_)
     with pytest.raises(DataError, match="no feature names"):
         LinearRegression(solver="exact").fit(X, y).predict(FileSource(tmp_path / "data.parquet", target="y"))

@@ -26,7 +26,7 @@ from gradfit.solvers import GRADIENT_REFRESH
 from gradfit.sources import streaming
 from gradfit.sources.memory import MemorySource
 from gradfit.sources.streaming import StreamingSource
-from references import correct_digits, exact_least_squares
+from references import assert_same_predictions, correct_digits, exact_least_squares
 
 DETERMINISTIC = ("gd", "momentum", "nesterov", "cg", "lbfgs", "auto")
 
@@ -176,7 +176,7 @@ def test_sparse_fit_equals_ols(solver, fit_intercept, kind):
     assert model.solver_ == ("cg" if solver == "auto" else solver)
     np.testing.assert_allclose(model.coef_, coef_ref, rtol=1e-7, atol=1e-8)
     assert model.intercept_ == pytest.approx(intercept_ref, rel=1e-7, abs=1e-8)
-    np.testing.assert_allclose(model.predict(data), model.predict(X.toarray()), rtol=1e-12)
+    assert_same_predictions(model.predict(data), model.predict(X.toarray()), X, model.coef_, model.intercept_)
 
 
 def test_sparse_fit_never_densifies(monkeypatch):

@@ -60,3 +60,35 @@ def assert_same_predictions(actual, expected, X, coef, intercept) -> None:
         f"row {worst}: {actual[worst]!r} and {expected[worst]!r} differ by {error[worst]:.3g} > {bound[worst]:.3g}"
     )
 
+
+def correlation_condition(X) -> float:
+    """κ(G) of the correlation matrix G of X's columns, the matrix the solvers work with after
+    standardizing, over the eigenvalues above ``p·u·λ_max`` (the rest are rounding noise, as the
+    exact solver from statistics treats them); 1 where none is kept."""
+    X = np.asarray(X, dtype=np.float64)
+    centred = X - X.mean(axis=0)
+    spread = np.linalg.norm(centred, axis=0)
+    standardized = centred / np.where(spread > 0, spread, 1.0)
+    eigenvalues = np.linalg.eigvalsh(standardized.T @ standardized)
+    kept = eigenvalues[eigenvalues > eigenvalues[-1] * (X.shape[1] + 1) * np.finfo(np.float64).eps]
+    return float(kept[-1] / kept[0]) if kept.size else 1.0
+
+
+def assert_same_fit_standardized(model, reference, X, y, *, rtol: float) -> None:
+    """Coefficients within ``rtol`` normwise in the standardized coordinates θ_j = coef_j·sd(x_j)/sd(y),
+    where the solvers' errors are bounded (κ(G)·u for statistics' rounding, κ(G)·tol for an iterative
+    solver): a coefficient that is tiny there (a column of small spread, or one that explains little)
+    carries an error relative to ‖θ‖, not to itself. The intercept, ȳ − x̄·coef, then moves by x̄·Δcoef
+    plus the rounding of the means (m·u of their terms)."""
+    X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    eps = np.finfo(np.float64).eps
+    spread_x, spread_y = X.std(axis=0), float(y.std())
+    theta, theta_ref = model.coef_ * spread_x / spread_y, reference.coef_ * spread_x / spread_y
+    size = float(np.linalg.norm(theta_ref))
+    error = float(np.linalg.norm(theta - theta_ref))
+    assert error <= rtol * size, f"standardized coefficients {error / size:.3g} apart (normwise), bound {rtol:.3g}"
+    x_mean = X.mean(axis=0)
+    intercept_bound = (rtol * size * spread_y * float(np.linalg.norm(x_mean / spread_x))
+                       + len(y) * eps * (abs(float(y.mean())) + float(np.abs(x_mean) @ np.abs(reference.coef_))))
+    assert abs(model.intercept_ - reference.intercept_) <= intercept_bound
+

@@ -19,7 +19,7 @@ import gradfit.cli as cli
 from gradfit.sources.arrow import FileSource
 from gradfit.sources.memory import MemorySource
 from cli_checks import expect, expect_error
-from references import assert_same_predictions
+from references import assert_same_predictions, correlation_condition
 
 COLUMNS = ["rooms", "area", "age"]
 
@@ -350,17 +350,6 @@ def ticking(progress, clock: FakeClock, seconds: float):  # noqa: ANN001, ANN201
         progress(done, total)
 
     return report
-
-
-def correlation_condition(X: np.ndarray) -> float:
-    """κ of the correlation matrix G of X's columns, over the eigenvalues the exact solver keeps
-    (above p·u·λ_max: the rest are rounding noise, dropped from G⁺); 1 where none is kept."""
-    centred = X - X.mean(axis=0)
-    spread = np.linalg.norm(centred, axis=0)
-    standardized = centred / np.where(spread > 0, spread, 1.0)
-    eigenvalues = np.linalg.eigvalsh(standardized.T @ standardized)
-    kept = eigenvalues[eigenvalues > eigenvalues[-1] * (X.shape[1] + 1) * np.finfo(np.float64).eps]
-    return float(kept[-1] / kept[0]) if kept.size else 1.0
 
 
 def test_least_squares_loss_is_the_exact_fit_loss_of_the_rows():

@@ -22,6 +22,10 @@ from gradfit.sources import as_source  # noqa: E402
 from gradfit.sources.dask import BLOCK_PREFIX, MERGE_PREFIX, ORIGIN_PREFIX, DaskSource  # noqa: E402
 from references import assert_same_predictions  # noqa: E402
 
+#: Componentwise, fits from the cluster's statistics against in-memory ones. Each is within
+#: κ(G)·((m + p)·u + tol) ≈ 2.6e-12 of the solution normwise in the standardized coordinates
+#: (κ = 1.09, m = 6000, tol = 1e-12); the smallest standardized coefficient of `problem` is 0.017
+#: of the norm, so 1.5e-10 for it, and the intercept, x̄·coef = 14.5 times its size, 4e-11.
 RTOL = 1e-9
 N_ROWS, N_FEATURES = 6_000, 5
 

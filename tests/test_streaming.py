@@ -272,7 +272,9 @@ def test_too_little_memory_switches_auto_to_streaming_and_says_so(monkeypatch):
     y = X @ rng.normal(size=40) + 1.0 + 0.01 * rng.normal(size=300)
     in_memory = LinearRegression(solver="auto", tol=1e-12).fit(X, y)
     assert in_memory.engine_ == "statistics"
-    monkeypatch.setattr(streaming, "available_memory", lambda: 10_000)  # 10 kB: room for d-vectors, not 41 × 41
+    # Room for the d-vectors, not for 41 × 41 blocks, on a host of any core count (both grow with it;
+    # a fixed 10 kB was too little for the d-vectors past 16 cores)
+    monkeypatch.setattr(streaming, "available_memory", lambda: streaming.streaming_bytes(X.shape[1]))
     monkeypatch.setattr(streaming, "STATISTICS_MEMORY_FLOOR", 0)  # consult it even for small d
     model = LinearRegression(solver="auto", tol=1e-12).fit(X, y)
     assert model.engine_ == "streaming" and model.solver_ == "cg"
@@ -382,6 +384,9 @@ def test_a_source_without_passes_is_refused_before_allocating(monkeypatch):
 
 def test_a_width_whose_vectors_cannot_fit_is_refused(monkeypatch):
     """Sparse X with absurdly many (empty) columns: a clear error before any d-vector is allocated."""
+    # The same on every host: 16 GB free, where its d-vectors need 8 bytes × 2e9 × (14 + cores) ≥ 240 GB
+    # (a host with 1 TB free would otherwise go on to allocate them).
+    monkeypatch.setattr(streaming, "available_memory", lambda: 16 * 10**9)
     X = sp.csr_matrix((np.ones(3), ([0, 1, 2], [0, 5, 9])), shape=(3, 2_000_000_000))
     with pytest.raises(DataError, match=r"X has 2,000,000,000 columns: a fit needs about .* GB .*check the number of columns"):
         LinearRegression().fit(X, np.ones(3))

@@ -92,3 +92,28 @@ def assert_same_fit_standardized(model, reference, X, y, *, rtol: float) -> None
                        + len(y) * eps * (abs(float(y.mean())) + float(np.abs(x_mean) @ np.abs(reference.coef_))))
     assert abs(model.intercept_ - reference.intercept_) <= intercept_bound
 
+
+def assert_same_statistics(stats, reference, X, y, *, fields=("x_mean", "y_mean", "xx", "xy", "yy")) -> None:
+    """Statistics of the same m rows gathered in other chunks, batches and orders (unweighted).
+
+    Every entry of ``xx``, ``xy`` and ``yy`` is a sum of m products of centred values, chunk merges
+    included, so within m·u·√(xx_ii·xx_jj) of exact (Cauchy–Schwarz bounds Σ|a_k b_k| by it), and
+    two gatherings are 2m·u·√(·) apart at most. A mean is the first row (the shared origin) plus
+    the mean of the rows' offsets from it: within u·|mean| + m·u·mean|x − x₀|, twice that between
+    two. (The worst case; gathered with pairwise merges the errors measure ~√m·u.)
+    """
+    X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    m = len(y)
+    rounding = 2 * m * np.finfo(np.float64).eps
+    spread_x, spread_y = np.sqrt(np.diag(reference.xx)), np.sqrt(reference.yy)
+    bounds = {
+        "x_mean": rounding * (np.abs(reference.x_mean) / m + np.abs(X - X[0]).mean(axis=0) / reference.x_scale),
+        "y_mean": rounding * (abs(reference.y_mean) / m + np.abs(y - y[0]).mean() / reference.y_scale),
+        "xx": rounding * np.outer(spread_x, spread_x),
+        "xy": rounding * spread_x * spread_y,
+        "yy": rounding * reference.yy,
+    }
+    for name in fields:
+        error = np.abs(np.asarray(getattr(stats, name)) - np.asarray(getattr(reference, name)))
+        assert np.all(error <= bounds[name]), f"{name}: {np.max(error / np.maximum(bounds[name], 1e-300)):.3g} of the bound"
+

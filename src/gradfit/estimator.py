@@ -27,8 +27,8 @@ from gradfit.history import History
 from gradfit.objective import DENSE_SPECTRUM_MAX, LeastSquares, StreamingLeastSquares
 from gradfit.schedules import SCHEDULES
 from gradfit.solvers import SOLVERS
-from gradfit.solvers.direct import solve_from_statistics
-from gradfit.solvers.exact import solve_exact
+from gradfit.solvers.direct import ACCURACY_TARGET, REFINED_FLOOR, DirectSolution, qr_preconditioner, solve_from_statistics
+from gradfit.solvers.exact import solve_exact, solve_exact_counted
 from gradfit.solvers.gd import LINE_SEARCHES
 from gradfit.sources import InMemorySource, Source, as_source, is_dask_collection, power_of_two_scale
 from gradfit.sources import streaming
@@ -145,7 +145,11 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         ``"exact"``).
     error_bound_ : float
         The largest relative error of a coefficient or the intercept that the fit certifies (inf
-        where it cannot bound it; nan for a ``tol=0`` streaming run, which does not pay for μ).
+        where it cannot bound it; nan for a ``tol=0`` streaming run, which does not pay for μ). On
+        the streaming engine and with an L1 penalty, the relative error of the coefficient vector
+        as a whole, in standardized units: without the d × d statistics the error of one
+        coefficient is not known. For the direct solver, its estimate (refined answers: at least
+        64ε, since a weak direction of G can hide a few tens of ulps from every correction).
     status_ : str
         ``"exact"``, ``"tol"``, ``"floor"`` (stopped at its rounding floor, above ``tol``),
         ``"max_iter"``, ``"precision"`` (the direct solve could not settle: files or Dask data too
@@ -380,7 +384,13 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         if streams:
             objective = StreamingLeastSquares(source, **penalty)
         else:
-            objective = LeastSquares.from_source(source, **penalty, iterative=solver_name not in DIRECT_SOLVERS)
+            direct = solver_name in DIRECT_SOLVERS
+            # `standardize` chooses the coordinates a gradient method steps in. The direct solve is
+            # always made in the standardized ones, where G is best conditioned (raw columns with
+            # large means couple the intercept to every slope); its answer is the same least-squares
+            # solution (for rank-deficient data, the minimum norm is in units of the columns' spreads).
+            objective = LeastSquares.from_source(source, **{**penalty, "standardize": penalty["standardize"] or direct},
+                                                 iterative=not direct)
         self.engine_ = "streaming" if streams else "statistics"
         self.solver_ = solver_name
         # Checked whatever the solver: the direct one has no use for a start, but a bad one is still an error.
@@ -471,57 +481,69 @@ class LinearRegression(RegressorMixin, BaseEstimator):
 
     def _fit_direct(self, source: Source, objective: LeastSquares) -> list[tuple[str, type[Warning]]]:
         """The least-squares answer from the statistics, refined by passes over the rows where the
-        condition number calls for it; rows in memory fall back to QR where the normal equations
-        cannot resolve the problem (see :mod:`gradfit.solvers.direct`).
+        condition number calls for it (see :mod:`gradfit.solvers.direct`). Where the normal
+        equations cannot resolve the data, rows in memory are solved by QR instead: with refinement
+        on the augmented system (``solve_exact``) when unweighted and unpenalised, else refined with
+        a QR factor of the rows in place of G. Files and Dask collections say what they reached.
 
         Its record reads like an iterative run's: update 1 is the solve from the statistics (from
         θ = 0), each further update a refinement's correction, the loss recorded before each."""
         started = time.perf_counter()
-        solution = solve_from_statistics(objective)
-        passes, exact, error = 1 + solution.passes, solution.settled, solution.error_estimate
-        coef, intercept = solution.coef, solution.intercept
+        target = min(ACCURACY_TARGET, self.tol) if self.tol > 0 else ACCURACY_TARGET
+        frame = objective.frame
+        in_memory = isinstance(source, InMemorySource)
+        solution = solve_from_statistics(objective, target=target, trust_collinearity=not in_memory)
+        passes = 1 + solution.passes
         raised: list[tuple[str, type[Warning]]] = []
         if solution.passes == 0:
             how = (f"least-squares solution from the statistics (one pass over the data; estimated relative error "
-                   f"≤ {error:.1g})")
+                   f"≤ {solution.error_estimate:.1g})")
         else:
-            how = (f"least-squares solution from the statistics, refined to the float64 limit by {solution.passes} "
-                   f"accurate pass{'es' if solution.passes > 1 else ''} over the data")
-        by_qr = not exact and isinstance(source, InMemorySource) and self.alpha == 0
-        if by_qr:
+            how = (f"least-squares solution from the statistics, refined by {solution.passes} accurate "
+                   f"pass{'es' if solution.passes > 1 else ''} over the data (estimated relative error "
+                   f"≤ {solution.error_estimate:.1g})")
+        theta_final = None  # the answer in θ's coordinates, where another method than the statistics' gave it
+        reason = (f"the normal equations cannot resolve these data (condition number of XᵀX/m ≈ "
+                  f"{objective.condition_number:.3g}" + (", nearly collinear columns" if objective.unresolved_directions else "") + ")")
+        if not solution.settled and in_memory:
             X, y = source.arrays()
-            unit = _column_unit(X) if self.standardize else None
-            coef, intercept = _solve_weighted(X, y, source.sample_weight, fit_intercept=self.fit_intercept, column_unit=unit)
-            passes += 2  # the QR reads X once, and its refinement at least once more
-            exact, error = True, EPS
-            how = ("least-squares solution by QR on the scaled design with iterative refinement (the normal "
-                   "equations cannot resolve these data: condition number of XᵀX/m ≈ "
-                   f"{objective.condition_number:.3g})")
-        elif not exact:
-            digits = max(-np.log10(error), 0.0) if error > 0 else 16.0
-            how = f"solved from the statistics to about {digits:.0f} correct digits, short of the float64 limit"
+            if self.alpha == 0:
+                # Minimum norm (rank-deficient data) in units of the columns' spreads, as the statistics' G⁺.
+                unit = frame.x_unit * frame.x_scale
+                coef, intercept, qr_passes = solve_exact_counted(X, y, fit_intercept=self.fit_intercept, column_unit=unit,
+                                                                 sample_weight=source.sample_weight)
+                solution = DirectSolution(coef, intercept, solution.passes, True, REFINED_FLOOR, solution.losses,
+                                          solution.gradient_norms, solution.corrections, solution.path)
+                theta_final = frame.from_model(coef, intercept)
+                passes += qr_passes
+                how = f"least-squares solution by QR on the scaled design with iterative refinement: {reason}"
+            else:
+                refined = solve_from_statistics(objective, target=target, solve=qr_preconditioner(objective, X, source.sample_weight),
+                                                force_refinement=True)
+                passes += 1 + refined.passes  # the factor reads the rows once, then the refinement passes
+                solution = refined
+                how = (f"least-squares solution refined by {refined.passes} accurate passes with a QR factor of the rows: "
+                       f"{reason}")
+        if not solution.settled:
+            error = solution.error_estimate
+            digits = f"about {max(-np.log10(error), 0.0):.0f}" if 0 < error < 1 else "no"
+            how = f"solved from the statistics to {digits} correct digits, short of the float64 limit: {reason}"
+            remedy = ("drop or combine nearly collinear features" if isinstance(source, InMemorySource) else
+                      "drop or combine nearly collinear features, or fit the rows in memory, where QR resolves more")
             raised.append((
-                f"the least-squares answer could only be resolved to about {digits:.0f} significant digits "
-                f"(estimated relative error {error:.2g}): the data are too ill-conditioned for the normal equations "
-                f"(condition number of XᵀX/m ≈ {objective.condition_number:.3g}). Rescale or drop nearly collinear "
-                "features, or fit the rows in memory with solver='exact', which falls back to QR.",
+                f"the least-squares answer could be resolved to {digits} significant digits (estimated relative error "
+                f"{error:.2g}): {reason}. To get the answer, {remedy}.",
                 ConvergenceWarning,
             ))
-        elif solution.passes:
-            error = EPS
-        self.coef_, self.intercept_ = coef, intercept
-        frame = objective.frame
+        self.coef_, self.intercept_ = solution.coef, solution.intercept
         with np.errstate(over="ignore"):
-            if isinstance(source, InMemorySource):
-                X, y = source.arrays()
-                self.final_loss_ = _cost(X, y, self.coef_, self.intercept_, source.sample_weight)
+            if solution.final_loss is not None and theta_final is None:
+                final = solution.final_loss  # from the last pass: accurate where the residual is small
             else:
-                theta = frame.from_model(self.coef_, self.intercept_)
-                final = solution.final_loss if solution.final_loss is not None else objective.loss_grad(theta)[0]
-                self.final_loss_ = float(final * frame.loss_scale)
-        # Before the solve from the statistics, θ = 0: J(0) = c/2 and ∇J(0) = −b. A QR that took over
-        # is one more update, from the last iterate a pass read.
-        updates = solution.corrections + (1 if by_qr else 0)
+                final = objective.loss_grad(theta_final if theta_final is not None else frame.from_model(self.coef_, self.intercept_))[0]
+            self.final_loss_ = float(max(final, 0.0) * frame.loss_scale)
+        # Before the solve from the statistics, θ = 0: J(0) = c/2 and ∇J(0) = −b.
+        updates = solution.corrections
         losses = [0.5 * objective.c, *solution.losses[:updates]]
         gradient_norms = [float(np.linalg.norm(objective.b)), *solution.gradient_norms[:updates]]
         elapsed = time.perf_counter() - started
@@ -530,16 +552,16 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         self.loss_history_ = self.history_.loss
         self.n_iter_ = len(losses)
         if self.record_path:
-            thetas = [np.zeros(objective.n_params), *solution.path]
-            if by_qr:
-                thetas.append(frame.from_model(coef, intercept))
+            thetas = [np.zeros(objective.n_params), *solution.path[: updates + 1]]
+            if theta_final is not None:
+                thetas.append(theta_final)
             models = [frame.to_model(theta) for theta in thetas]
             self.path_ = np.array([[intercept_k, *coef_k] for coef_k, intercept_k in models])
             self.path_iterations_ = np.arange(len(thetas))
         self.n_passes_ = passes
-        self.converged_ = exact
-        self.error_bound_ = error
-        self.status_ = "exact" if exact else "precision"
+        self.converged_ = solution.settled
+        self.error_bound_ = solution.error_estimate
+        self.status_ = "exact" if solution.settled else "precision"
         self.message_ = how
         self.learning_rate_ = None
         self.lipschitz_ = objective.lipschitz
@@ -573,6 +595,8 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         """The warning for a run that stopped short of ``tol``: what it reached, and what would get there."""
         direct = "solver='auto' (the least-squares solution, directly)"
         if result.status == "floor":
+            if not np.isfinite(result.error_floor):  # a coefficient the floor could put at 0
+                return f"{self.solver_}: {result.message}. Use {direct}."
             looser = 10.0 ** np.ceil(np.log10(max(result.error_floor, np.finfo(np.float64).tiny)))
             return f"{self.solver_}: {result.message}. Use {direct}, or a tol of {looser:.0e} or more."
         advice = f"{self.solver_}: {result.message}. Use {direct}, or raise max_iter"
@@ -660,11 +684,14 @@ class LinearRegression(RegressorMixin, BaseEstimator):
                 f"p values and intervals would be wrong; fit with alpha=0 for the table"
             )
         if not getattr(self, "converged_", True):
+            remedy = ("drop or combine nearly collinear features, so that the answer can be resolved"
+                      if self.solver_ == "exact" else
+                      "fit with solver='auto' (the least-squares solution directly) for the table, or let the "
+                      "iterative solver converge (raise max_iter)")
             raise ValueError(
                 f"this fit did not converge ({self.message_}): its coefficients are not the least-squares "
-                "solution, so standard errors, t and p values would describe numbers the data do not support; "
-                "fit with solver='auto' (the least-squares solution directly) for the table, or let the "
-                "iterative solver converge (raise max_iter)"
+                f"solution, so standard errors, t and p values would describe numbers the data do not support; "
+                f"{remedy}"
             )
         stats = getattr(self, "_stats", None)
         saved = getattr(self, "_saved_summary", None)
@@ -812,6 +839,10 @@ def _check_weights(sample_weight: ArrayLike | None, n_samples: int) -> NDArray[n
     negative = np.flatnonzero(weight < 0)
     if negative.size:
         raise ValueError(f"sample_weight must be non-negative; row {negative[0]} has {weight[negative[0]]:g}")
+    total = float(np.sum(weight / 2.0**64)) * 2.0**64 if np.all(np.isfinite(weight)) else np.inf  # no overflow on the way
+    if not np.isfinite(total):
+        raise ValueError("sample_weight sums to more than float64 can hold; divide the weights by a constant "
+                         "(the fit does not change)")
     if not weight.sum() > 0:
         raise ValueError("sample_weight sums to zero: no row would count")
     return weight
@@ -822,17 +853,3 @@ def _seed(random_state) -> int:  # noqa: ANN001 - int, RandomState or None
     if isinstance(random_state, Integral):
         return int(random_state)
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
-
-
-def _solve_weighted(X, y, weight, *, fit_intercept: bool, column_unit):  # noqa: ANN001, ANN202
-    """Exact weighted least squares: rows scaled by √w (after weighted centring when there is an intercept)."""
-    if weight is None:
-        return solve_exact(X, y, fit_intercept=fit_intercept, column_unit=column_unit)
-    root = np.sqrt(weight)
-    if not fit_intercept:
-        return solve_exact(X * root[:, None], y * root, fit_intercept=False, column_unit=column_unit)
-    scale = power_of_two_scale(np.max(np.abs(X), axis=0))
-    x_mean = (weight @ (X / scale)) / weight.sum() * scale
-    y_mean = float(weight @ y) / weight.sum()
-    coef, _ = solve_exact((X - x_mean) * root[:, None], (y - y_mean) * root, fit_intercept=False, column_unit=column_unit)
-    return coef, y_mean - float(x_mean @ coef)

@@ -1,10 +1,13 @@
 r"""The least-squares answer from sufficient statistics, refined to the float64 limit when it must be.
 
 One pass gathers ``G``, ``b`` (see :class:`~gradfit.objective.LeastSquares`); ``θ₀ = G⁺b`` is then an
-O(p³) solve. Its error comes from the rounding of the statistics, a relative perturbation of ``G``
-of about ``ε`` per entry, amplified by the condition number: ``‖θ₀ − θ*‖ ≲ κ(G)·ε·√p·‖θ*‖``. When
-that bound, carried to each coefficient and to the intercept, is far below what the answer must
-hold (:data:`ACCURACY_TARGET`), ``θ₀`` is the answer and the data were read once.
+O(p³) solve. Its error comes from the rounding of the statistics: of ``G``, about ``ε`` relative per
+entry, which the condition number amplifies to ``κ(G)·√p·ε·‖θ‖``; and of ``b``, about
+``√p·ε·√(L·c)`` (relative to the terms it sums, not to ``b`` itself: when X explains little of y,
+``b`` is small and its rounding is not), which ``G⁻¹`` amplifies by ``1/μ``. When that bound, carried
+to each coefficient and to the intercept (:meth:`~gradfit.objective.Frame.relative_error`), is below
+the target (:data:`ACCURACY_TARGET`, or a smaller ``tol``), ``θ₀`` is the answer and the data were
+read once.
 
 Otherwise the answer is refined on the normal equations (iterative refinement, Wilkinson/Moler):
 
@@ -15,23 +18,31 @@ about ``ε²`` (:func:`gradfit.solvers.exact.residual_sums`: the residual in dou
 slice products, its products with the rows exact in BLAS). The unknowns themselves are kept as the
 coefficients and intercept in the data's power-of-two units, so that the intercept of an
 uncentred problem (a year column, say) is not lost to cancellation. Each step contracts the error
-by about ``κ(G)·ε``: two passes settle ``κ ≲ 1e8``, a few more ``κ ≲ 1e13``. The loop stops when
-every component's correction is within its last bit, or when the corrections stop shrinking
-(rounding noise, or a problem too ill-conditioned for the normal equations: then the caller is
-told, with the accuracy reached, and the estimator falls back to QR on rows held in memory).
+by a factor of about κ(G)·ε (more where the rounded column means couple the intercept to the
+slopes). The loop stops when the last correction moved no component by more than an ulp, or when
+the corrections stop shrinking: they are then the noise of the iterate's own rounding (an
+uncentred intercept beside small coefficients leaves a few times ε·‖θ‖/|θ_j|), and the iterate
+lies within a few corrections of the answer, which is what the solution reports. Where that is
+above the target the solution is not settled: the estimator then solves rows held in memory by
+QR, and says how many digits files and Dask collections reached.
+
+A numerically singular G (an eigenvalue at rounding level, ``≤ p·ε·λmax``) is solved by its
+pseudo-inverse, which is the least-squares answer only when those directions are exact
+collinearity in the data (duplicate, constant or dummy-coded columns): then ``b`` has no component
+along them above rounding. Where it has (nearly collinear columns, a high-degree polynomial), the
+directions carry information the statistics cannot resolve: the solution is reported not settled,
+however small its corrections (:attr:`~gradfit.objective.LeastSquares.unresolved_directions`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
-import scipy.linalg
 from numpy.typing import NDArray
 
-from gradfit.objective import DENSE_SPECTRUM_MAX
-
-__all__ = ["DirectSolution", "solve_from_statistics", "ACCURACY_TARGET", "MAX_REFINEMENT_PASSES"]
+__all__ = ["DirectSolution", "solve_from_statistics", "qr_preconditioner", "ACCURACY_TARGET", "MAX_REFINEMENT_PASSES", "REFINED_FLOOR"]
 
 EPS = float(np.finfo(np.float64).eps)
 
@@ -43,9 +54,14 @@ ACCURACY_TARGET = 1e-12
 #: Most refinement passes. Each contracts the error by about κ(G)·ε, so ten reach the last bit
 #: for any κ(G) the normal equations can resolve; past that the corrections stop shrinking first.
 MAX_REFINEMENT_PASSES = 10
-#: A refinement that stops shrinking has settled when its last correction was this small relative
-#: to every component: what is left is rounding noise of a few ulps.
-SETTLED_NOISE = 64 * EPS
+#: Once the corrections stop shrinking they are the noise of the iterate's own rounding, and the
+#: iterate lies within this many times the last correction of the answer (a correction that is
+#: noise can itself add its size: measured at most 2.9× on random designs with weights, κ ≤ 1e14).
+NOISE_MARGIN = 4.0
+#: A refined answer is not certified closer than this, however small its last correction: along
+#: a weak direction of G an error moves the gradient by less than the rounding of the iterate
+#: itself, so no correction sees it (measured: up to 32ε on random designs with κ(G) ≈ 6e10).
+REFINED_FLOOR = 64 * EPS
 
 
 @dataclass(frozen=True)
@@ -60,18 +76,20 @@ class DirectSolution:
     passes : int
         Refinement passes over the rows (0 when the statistics' solve stood).
     settled : bool
-        Whether the answer is the least-squares solution to the float64 limit (the a-priori bound
-        was met, or the refinement settled); False when the corrections stopped shrinking short of it.
+        Whether ``error_estimate`` is within the target: the a-priori bound was met, or the
+        refinement's corrections shrank to within it.
     error_estimate : float
         Estimated largest relative error of a coefficient or the intercept: the a-priori bound when
-        no pass was made, else the last correction's size.
+        no pass was made, else :data:`NOISE_MARGIN` times the last correction (the one that moved no
+        component by more than an ulp, or the one that no longer shrank); inf where the statistics
+        cannot resolve some direction.
     losses, gradient_norms : list of float
-        For each pass: ``J`` and ``‖∇J‖`` (θ's units, without the penalty) at the
-        iterate it read, the one the next correction starts from.
+        For each pass: ``J`` and ``‖∇J‖`` (θ's units, without the penalty) at the iterate it read,
+        the one the next correction starts from.
     corrections : int
         Corrections applied (a pass whose correction had stopped shrinking applies none).
     path : list of ndarray
-        θ after the statistics' solve and after each correction.
+        θ after the first solve and after each correction.
     """
 
     coef: NDArray[np.float64]
@@ -90,103 +108,147 @@ class DirectSolution:
         return self.losses[-1] if self.losses else None
 
 
-def solve_from_statistics(objective, *, refine: bool = True, force_refinement: bool = False) -> DirectSolution:
+def solve_from_statistics(
+    objective,
+    *,
+    target: float = ACCURACY_TARGET,
+    solve: Callable[[NDArray[np.float64]], NDArray[np.float64]] | None = None,
+    refine: bool = True,
+    force_refinement: bool = False,
+    trust_collinearity: bool = True,
+) -> DirectSolution:
     """Solve ``Gθ = b`` and refine the answer by passes over the rows where its error bound asks for it.
 
     Parameters
     ----------
     objective : LeastSquares
         Built from a source; refinement needs ``objective.can_refine``.
+    target : float, default=ACCURACY_TARGET
+        The relative error per coefficient the answer must be certified to (a smaller ``tol``).
+    solve : callable, optional
+        ``rhs ↦ G⁻¹ rhs`` to use instead of ``objective.solve`` (the pseudo-inverse of the
+        statistics' G): a QR factor of the rows, say, where G cannot resolve the data.
     refine : bool, default=True
-        False: return the statistics' solve whatever its bound (a source that cannot be read again).
+        False: return the first solve whatever its bound (a source that cannot be read again).
     force_refinement : bool, default=False
-        Refine even where the a-priori bound is met (tests; a caller that wants the loss from the rows).
+        Refine even where the a-priori bound is met (tests).
+    trust_collinearity : bool, default=True
+        Where G is numerically singular, take its dropped directions for exact collinearity when
+        ``b`` shows no signal along them (the best the statistics can tell: for files and Dask);
+        False: report such a G not settled at once, without passes (rows in memory, which QR solves).
 
     Returns
     -------
     DirectSolution
     """
     frame = objective.frame
-    theta = objective.solve(objective.b)
-    coef, intercept = frame.to_scaled(theta)
-    bound = _a_priori_bound(objective, theta, coef, intercept)
+    own_solve = solve is None
+    solve = objective.solve if own_solve else solve
+    # G's pseudo-inverse cannot see the directions it drops; only exact collinearity may be dropped.
+    unresolved = own_solve and objective.numerically_singular and (
+        not trust_collinearity or objective.unresolved_directions)
+    theta = solve(objective.b)
+    bound = np.inf if unresolved else _a_priori_bound(objective, theta)
     path = [theta]
-    if not refine or not objective.can_refine or (bound <= ACCURACY_TARGET and not force_refinement):
-        model_coef, model_intercept = frame.unscaled(coef, intercept)
-        return DirectSolution(model_coef, model_intercept, 0, bound <= ACCURACY_TARGET, bound, [], [], 0, path)
+    if unresolved or not refine or not objective.can_refine or (bound <= target and not force_refinement):
+        coef, intercept = frame.unscaled(*frame.to_scaled(theta))
+        return DirectSolution(coef, intercept, 0, bound <= target, bound, [], [], 0, path)
 
-    contraction = _contraction(objective)
-    passes, previous, settled, estimate = 0, np.inf, False, bound
+    coef, intercept = frame.to_scaled(theta)
+    passes, previous, estimate = 0, np.inf, bound
     losses, gradient_norms = [], []
     while passes < MAX_REFINEMENT_PASSES:
         sums = objective.residual_sums(coef, intercept)
         passes += 1
         theta = frame.from_scaled(coef, intercept)
         gradient = objective.gradient_from_sums(sums, theta)
-        losses.append(sums.squares / (2.0 * objective.stats.weight * frame.y_unit**2))  # f = −y_unit·(Zθ − t)
+        losses.append(sums.squares / (2.0 * objective.scaled_weight * frame.y_unit**2))  # f = −y_unit·(Zθ − t)
         gradient_norms.append(float(np.linalg.norm(gradient)))
-        step = -objective.solve(gradient)
-        coef_step, intercept_step = frame.scaled_step(step)
-        size = _relative_size(coef_step, intercept_step, coef, intercept, frame.fit_intercept)
+        step = -solve(gradient)
+        # The correction moves θ to θ + step: it is the error of θ (sign aside), per component.
+        size = frame.relative_error(theta, -step, 0.0)
+        if not np.isfinite(size):
+            break  # an overflowing or undefined correction: the previous iterate stands, not settled
         if size == 0:  # nothing left to correct (G = 0 has nothing to solve for at all)
-            settled = True
+            estimate = 0.0
             break
         if size >= previous:
-            # No longer shrinking: rounding noise when it is a few ulps, else the normal equations
-            # cannot resolve this problem. The previous iterate stands.
-            settled = previous <= SETTLED_NOISE
+            # No longer shrinking: the corrections are now the noise of the iterate's own rounding
+            # (an uncentred intercept, small coefficients beside large ones), and the iterate is
+            # within that noise of the answer. The previous iterate stands.
+            estimate = NOISE_MARGIN * size
             break
+        coef_step, intercept_step = frame.scaled_step(step)
         coef = coef + coef_step
         intercept = intercept + intercept_step
         path.append(frame.from_scaled(coef, intercept))
-        estimate = size
-        if size <= EPS or size * contraction <= EPS:
-            # Every component settled to its last bit, or the next correction would be below it:
-            # each step shrinks the error by about κ(G)·ε·√p, so a pass to confirm would add nothing.
-            settled = True
-            break
+        # What is left after this correction: a few of its size once it is rounding noise, and the
+        # rest of a geometric series where the corrections shrink slowly (κ(G)·ε near 1).
+        contraction = size / previous
+        estimate = size * max(NOISE_MARGIN, contraction / (1.0 - contraction))
+        if size <= EPS:
+            break  # this correction moved no component by more than an ulp
         previous = size
-    model_coef, model_intercept = frame.unscaled(coef, intercept)
-    return DirectSolution(model_coef, model_intercept, passes, settled, estimate, losses, gradient_norms,
-                          len(path) - 1, path)
+    if passes:
+        estimate = max(estimate, REFINED_FLOOR, _representation_floor(objective, path[-1]) if own_solve else 0.0)
+    settled = estimate <= target
+    settled = settled and not unresolved
+    coef_model, intercept_model = frame.unscaled(coef, intercept)
+    return DirectSolution(coef_model, intercept_model, passes, settled, np.inf if unresolved else estimate,
+                          losses, gradient_norms, len(path) - 1, path)
 
 
-def _contraction(objective) -> float:
-    """``κ(G)·ε·√p``: the relative error of a solve with the statistics' G, and so the factor by
-    which each refinement step shrinks the error (``inf`` when G is numerically singular)."""
-    if objective.numerically_singular:
-        return np.inf
-    kappa = objective.condition_number if objective.n_params <= DENSE_SPECTRUM_MAX else _condition_estimate(objective)
-    return kappa * EPS * np.sqrt(objective.n_params) if np.isfinite(kappa) else np.inf
-
-
-def _a_priori_bound(objective, theta: NDArray[np.float64], coef: NDArray[np.float64], intercept: float) -> float:
-    """:func:`_contraction` times ``‖θ‖``, carried through the frame to each coefficient and the
-    intercept, relative to each (``inf`` where one is 0, or where G is numerically singular)."""
-    contraction = _contraction(objective)
-    if not np.isfinite(contraction):
-        return np.inf
-    error = contraction * float(np.linalg.norm(theta))
+def _representation_floor(objective, theta: NDArray[np.float64]) -> float:
+    """What no correction can see: θ is held in float64, so the gradient at the answer itself is the
+    rounding of θ, ``G·δθ`` with ``|δθ| ≲ ε·|θ|``, and a correction ``G_stat⁺ G δθ`` returns δθ only
+    to within ``κ(G)·√p·ε`` of itself: ``κ·√p·ε·ε·‖θ‖`` in norm, which a coefficient far smaller than
+    the others in θ's units carries relatively largest (measured on a degree-10 polynomial,
+    κ ≈ 1.8e14: 7e-11 where the corrections had shrunk to 1e-13; this gives 6e-7 there, and 3e-22
+    on star98 with κ ≈ 1.3e5)."""
     frame = objective.frame
-    coef_error = frame.y_unit * error / frame.x_unit
-    intercept_error = frame.y_unit * error + float(coef_error @ np.abs(frame.x_shift)) if frame.fit_intercept else 0.0
-    return _relative_size(coef_error, intercept_error, coef, intercept, frame.fit_intercept)
-
-
-def _relative_size(coef_step, intercept_step: float, coef, intercept: float, fit_intercept: bool) -> float:
-    """Largest ``|step|/|value|`` over the coefficients (and the intercept): inf for a step on a 0."""
-    steps = np.abs(np.append(coef_step, intercept_step) if fit_intercept else np.asarray(coef_step))
-    values = np.abs(np.append(coef, intercept) if fit_intercept else np.asarray(coef))
+    weights = theta[1:] if frame.fit_intercept else theta
+    if frame.inert is not None:
+        weights = weights[~frame.inert]
+    if not weights.size:
+        return 0.0
+    mu = objective.strong_convexity
+    kappa = objective.lipschitz / mu if mu > 0 else np.inf
+    correction_rounding = min(1.0, kappa * np.sqrt(objective.n_params) * EPS)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratios = np.where(steps == 0, 0.0, steps / values)
-    return float(np.max(ratios)) if ratios.size else 0.0
+        return float(correction_rounding * EPS * np.linalg.norm(theta) / np.min(np.abs(weights)))
 
 
-def _condition_estimate(objective) -> float:
-    """κ(G) from its Cholesky factor (LAPACK's 1-norm estimate), without an eigendecomposition."""
-    factor = objective._cholesky
-    if factor is None:
-        return np.inf
-    norm = float(np.linalg.norm(objective.G, 1))
-    (rcond, info) = scipy.linalg.lapack.dpocon(factor[0], norm, lower=factor[1])
-    return 1.0 / rcond if info == 0 and rcond > 0 else np.inf
+def _a_priori_bound(objective, theta: NDArray[np.float64]) -> float:
+    """The statistics' rounding carried to θ (see the module docstring), then to each coefficient and
+    the intercept, relative to each (inf where G is numerically singular, or a component is 0)."""
+    error = objective.statistics_rounding(float(np.linalg.norm(theta)))
+    return objective.frame.relative_error(theta, np.zeros_like(theta), error) if np.isfinite(error) else np.inf
+
+
+def qr_preconditioner(objective, X: NDArray[np.float64], weight: NDArray[np.float64] | None):  # noqa: ANN201
+    """``rhs ↦ G⁻¹ rhs`` from a QR factor of the rows themselves, for :func:`solve_from_statistics`
+    where the statistics' G cannot resolve the data (rows in memory only).
+
+    ``G = ZᵀWZ/ΣW + diag(ridge) = RᵀR`` with R the triangular factor of ``[√(w/ΣW)·Z; √ridge]``, Z the
+    rows in θ's coordinates. The factor's own rounding is relative to the rows, not to their Gram
+    matrix, so refinement with it converges where G's would not, while the corrections' gradients
+    still come from the exact data (a singular factor gives non-finite corrections, which the
+    refinement reports as not settled).
+    """
+    import scipy.linalg
+
+    Z = objective.design(X)
+    share = np.full(Z.shape[0], 1.0 / Z.shape[0]) if weight is None else weight / weight.sum()
+    rows = Z * np.sqrt(share)[:, None]
+    if np.any(objective.ridge > 0):
+        rows = np.vstack([rows, np.diag(np.sqrt(objective.ridge))])
+    _, R = scipy.linalg.qr(rows, mode="raw", overwrite_a=True, check_finite=False)
+    if R.shape[0] < R.shape[1]:  # fewer rows than parameters: a singular factor
+        R = np.vstack([R, np.zeros((R.shape[1] - R.shape[0], R.shape[1]))])
+
+    def solve(rhs: NDArray[np.float64]) -> NDArray[np.float64]:
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            inner = scipy.linalg.solve_triangular(R, rhs, trans="T", check_finite=False)
+            return scipy.linalg.solve_triangular(R, inner, check_finite=False)
+
+    return solve

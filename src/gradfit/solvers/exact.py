@@ -82,7 +82,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from gradfit.errors import DataError
 
-__all__ = ["solve_exact", "rank_tolerance", "ResidualSums", "residual_sums"]
+__all__ = ["solve_exact", "solve_exact_counted", "rank_tolerance", "ResidualSums", "residual_sums"]
 
 EPS = float(np.finfo(np.float64).eps)
 _MIN_EXPONENT, _MAX_EXPONENT = int(np.finfo(np.float64).minexp), int(np.finfo(np.float64).maxexp) - 1
@@ -192,15 +192,17 @@ def _split_vector(v: NDArray[np.float64], exponent: int | None = None) -> NDArra
 
 
 class _Residuals:
-    """``f = y_s − r − b − A_w w`` and ``g = −Aᵀ r`` of the scaled problem, to about ``u²``.
+    """``f = y_s − r − b − A_w w`` and ``g = −Aᵀ r`` of the scaled problem, to about ``u²``; with row
+    weights v, ``f = v∘(y_s − b − A_w w) − r`` (``r`` is then the weighted residual).
 
     ``A_w = X[:, columns] · 2**-exponents`` is never stored. Each block of ``ROW_BLOCK`` rows is
     scaled, split into exact slices and multiplied by BLAS while it is in cache; blocks this small
     also keep OpenBLAS on its fast single-threaded path for skinny products.
     """
 
-    def __init__(self, X, columns, exponents, y_scaled):
+    def __init__(self, X, columns, exponents, y_scaled, weight=None):
         self.X = X
+        self.weight = weight
         self.columns = None if len(columns) == X.shape[1] else np.asarray(columns)
         self.to_scaled = _PowerOfTwo(-np.asarray(exponents))
         self.y = y_scaled
@@ -208,6 +210,8 @@ class _Residuals:
         self.d = len(columns)
         self.blocks = [(s, min(s + COLUMN_BLOCK, self.d)) for s in range(0, self.d, COLUMN_BLOCK)]
         self.n_row_blocks = -(-self.n // ROW_BLOCK)
+        #: Passes made over X (each call reads every row once).
+        self.passes = 0
 
     @staticmethod
     def _level_matrices(w_slices):
@@ -232,11 +236,32 @@ class _Residuals:
         self.to_scaled(chunk, out=out[:m])
         out[m:] = 0.0
 
+    def _residual_pair(self, row0: int, row1: int, sliced, level_matrices, intercept: float, r=None):
+        """``f = y_s − r − b − A_w w`` on rows ``row0:row1`` as an unrounded pair ``(hi, lo)``, from the
+        block's slices (``r`` None: 0), with a cascade of TwoSums over the rows of the block."""
+        m = row1 - row0
+        if r is None:
+            hi, lo = self.y[row0:row1], np.zeros(m)
+        else:
+            hi, lo = _two_sum(self.y[row0:row1], -r[row0:row1])
+        if intercept:
+            hi, e = _two_sum(hi, -intercept)
+            lo = lo + e
+        for b, (start, stop) in enumerate(self.blocks):
+            # Each slice's product is exact and so is their sum over k: they share the grid of
+            # their level and stay below 2**53 units of it.
+            levels = np.matmul(sliced[:, :m, start:stop], level_matrices[b]).sum(axis=0)
+            for level in levels.T:
+                hi, e = _two_sum(hi, -level)
+                lo += e
+        return hi, lo
+
     def __call__(self, intercept: float, w: NDArray[np.float64], r: NDArray[np.float64]):
         """Return ``f`` (n,), ``g_b`` (float, ``−Σ r``) and ``g_w`` (d,), each rounded once.
 
         Everything is done block by block, so no temporary is longer than ``ROW_BLOCK`` rows.
         """
+        self.passes += 1
         n, d = self.n, self.d
         level_matrices = [self._level_matrices(_split_vector(w[a:b], _magnitude_exponent(w))) for a, b in self.blocks]
         r_exponent = _magnitude_exponent(r)
@@ -256,18 +281,15 @@ class _Residuals:
             # g: a_kᵀ r_l over one row block is exact for k, l < 3.
             np.matmul(sliced.transpose(0, 2, 1), r_slices, out=products[block])
             r_sums[block] = r_slices.sum(axis=0)
-            # f = y_s − r − b − Σ levels, with a cascade of TwoSums over the rows of the block.
-            hi, lo = _two_sum(self.y[row0:row1], -r[row0:row1])
-            if intercept:
-                hi, e = _two_sum(hi, -intercept)
-                lo += e
-            for b, (start, stop) in enumerate(self.blocks):
-                # Each slice's product is exact and so is their sum over k: they share the grid of
-                # their level and stay below 2**53 units of it.
-                levels = np.matmul(sliced[:, :m, start:stop], level_matrices[b]).sum(axis=0)
-                for level in levels.T:
-                    hi, e = _two_sum(hi, -level)
-                    lo += e
+            if self.weight is None:
+                hi, lo = self._residual_pair(row0, row1, sliced, level_matrices, intercept, r)
+            else:  # v∘(y_s − b − A_w w) − r: the product by TwoProduct, the pair kept to the end
+                hi, lo = self._residual_pair(row0, row1, sliced, level_matrices, intercept)
+                v = self.weight[row0:row1]
+                hi, e = _two_product(v, hi)
+                lo = e + v * lo
+                hi, e = _two_sum(hi, -r[row0:row1])
+                lo = lo + e
             f[row0:row1] = hi + lo
 
         # g_w: the exact products a_kᵀ r_l of every row block, summed in double-double.
@@ -287,6 +309,7 @@ class _Residuals:
         the normal equations needs exactly this: the gradient ``A_wᵀf`` near the optimum is a small
         difference of large terms, and rounding ``f`` first would leave it an error of ``u·|A|ᵀ|f|``.
         """
+        self.passes += 1
         n, d = self.n, self.d
         level_matrices = [self._level_matrices(_split_vector(w[a:b], _magnitude_exponent(w))) for a, b in self.blocks]
         products = np.empty((self.n_row_blocks, _SLICES, d, _SLICES))
@@ -300,12 +323,7 @@ class _Residuals:
             m = row1 - row0
             self._scaled_block(row0, row1, scaled)
             _split(scaled, list(sliced))
-            hi, lo = _two_sum(self.y[row0:row1], np.full(m, -intercept))
-            for b, (start, stop) in enumerate(self.blocks):
-                levels = np.matmul(sliced[:, :m, start:stop], level_matrices[b]).sum(axis=0)
-                for level in levels.T:
-                    hi, e = _two_sum(hi, -level)
-                    lo += e
+            hi, lo = self._residual_pair(row0, row1, sliced, level_matrices, intercept)
             hi, lo = _two_sum(hi, lo)  # renormalised: |lo| ≤ u·|hi|
             if weight is not None:
                 v = weight[row0:row1]
@@ -370,6 +388,7 @@ def residual_sums(
     intercept: float,
     x_scale: NDArray[np.float64],
     y_scale: float,
+    weight_scale: float = 1.0,
 ) -> ResidualSums:
     """:class:`ResidualSums` of some rows, for ``coef``/``intercept`` in the frame's units.
 
@@ -393,8 +412,18 @@ def residual_sums(
         Powers of two (see :class:`~gradfit.sources.SufficientStats`).
     y_scale : float
         A power of two.
+    weight_scale : float, default=1
+        A power of two the weights (1 for every row when ``weight`` is None) are divided by, exactly,
+        before use, so that the products of huge weights neither overflow nor lose their TwoProduct
+        split; the sums are those of the divided weights (one scale for all the chunks of a pass,
+        so that they merge).
     """
     k, d = X.shape
+    unweighted_share = 1.0
+    if weight is not None:
+        weight = weight / weight_scale
+    else:
+        unweighted_share = 1.0 / weight_scale  # a power of two: applied to the sums below, exactly
     if k == 0:
         return ResidualSums(0, (0.0, 0.0), (np.zeros(d), np.zeros(d)), 0.0)
     # Units: A_j = X_j 2^-e_j and y_s = y 2^-e_y, so f_s = f_frame · y_scale 2^-e_y, and a product
@@ -409,6 +438,8 @@ def residual_sums(
     w = _times_power_of_two(coef, exponents - x_log + y_log - y_exponent)
     b = float(_times_power_of_two(np.array([intercept]), np.array([y_log - y_exponent]))[0])
     (total_hi, total_lo), (gradient_hi, gradient_lo), squares = residuals.weighted_sums(b, w, weight)
+    total_hi, total_lo, squares = total_hi * unweighted_share, total_lo * unweighted_share, squares * unweighted_share
+    gradient_hi, gradient_lo = gradient_hi * unweighted_share, gradient_lo * unweighted_share
     total = f_to_frame(np.array([total_hi, total_lo]))
     square_factor = float(_times_power_of_two(np.array([1.0]), np.array([2 * (y_exponent - y_log)]))[0])
     return ResidualSums(
@@ -474,17 +505,17 @@ class _HouseholderBasis:
 
 
 class _ConstantBasis:
-    """``Q = 1/√n``: the basis of the intercept-only problem."""
+    """``Q = d/‖d‖``: the basis of the intercept-only problem (``d`` the rows' root weights, or ones)."""
 
-    def __init__(self, n):
-        self.n = n
-        self.root = np.sqrt(n)
+    def __init__(self, root_weight):
+        self.norm = float(np.linalg.norm(root_weight))
+        self.unit = root_weight / self.norm
 
     def qt(self, f):
-        return np.array([f.sum() / self.root])
+        return np.array([self.unit @ f])
 
     def q(self, t):
-        return np.full(self.n, t[0] / self.root)
+        return self.unit * t[0]
 
 
 def _refine(
@@ -496,9 +527,16 @@ def _refine(
     w: NDArray[np.float64],
     columns: NDArray[np.intp],
     fit_intercept: bool,
+    root_weight: NDArray[np.float64] | None = None,
 ) -> tuple[float, NDArray[np.float64]]:
     """Björck's iterative refinement of ``min ‖y_s − b − A_w w‖`` over ``b`` (when ``fit_intercept``)
     and ``w[columns]``, starting from the given values, with ``A_S ≈ Q R`` for those unknowns.
+
+    With row weights (``root_weight = √v``, and ``Q R ≈ diag(√v)·A_S``) the system refined is
+    ``[[V⁻¹, A], [Aᵀ, 0]] [r; x] = [y_s; 0]``, ``r = V(y_s − Ax)`` the weighted residual: its residuals
+    ``v∘(y_s − Ax) − r`` and ``−Aᵀr`` need no square root, so they are exact to about u², and a
+    correction solves the same system scaled by ``√v`` with the QR factors:
+    ``h = R⁻ᵀg``, ``t = Qᵀ(f/√v) − h``, ``Δx = R⁻¹t``, ``Δr = f − √v∘(Qt)``.
 
     Returns the refined ``(intercept, w)``; entries of ``w`` outside ``columns`` stay fixed.
     """
@@ -507,19 +545,23 @@ def _refine(
     x = np.concatenate([[intercept] if fit_intercept else [], w[columns]])
     previous = np.inf
     for step in range(MAX_REFINEMENT_STEPS):
-        if step == 0 and not np.any(w) and intercept == 0.0:
+        if step == 0 and not np.any(w) and intercept == 0.0 and root_weight is None:
             f, g = residuals.y, np.zeros(len(x))  # r = 0, x = 0: the residuals are exact
         else:
             f, g_b, g_w = residuals(x[0] if fit_intercept else 0.0, w, r)
             g = np.concatenate([[g_b] if fit_intercept else [], g_w[columns]])
         h = scipy.linalg.solve_triangular(R, g, trans="T", check_finite=False)
-        t = basis.qt(f) - h
+        if root_weight is None:
+            t = basis.qt(f) - h
+        else:  # rows of weight 0 have f = −r = 0 and no say in the factors
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t = basis.qt(np.where(root_weight > 0, f / root_weight, 0.0)) - h
         dx = scipy.linalg.solve_triangular(R, t, check_finite=False)
         size = float(np.max(np.abs(dx))) if dx.size else 0.0
         if step > 0 and size >= previous:
             break  # the corrections stopped shrinking: they are rounding noise (or diverging)
         x = x + dx
-        r = r + (f - basis.q(t))
+        r = r + (f - (basis.q(t) if root_weight is None else root_weight * basis.q(t)))
         if fit_intercept:
             intercept = float(x[0])
         w[columns] = x[1:] if fit_intercept else x
@@ -529,11 +571,12 @@ def _refine(
     return intercept, w
 
 
-def _refine_intercept(residuals: _Residuals, *, intercept: float, w: NDArray[np.float64]) -> float:
-    """The intercept ``b = mean(y_s − A_w w)`` for fixed ``w``, refined to the last bit."""
-    n = residuals.n
-    refined, _ = _refine(residuals, _ConstantBasis(n), np.array([[np.sqrt(n)]]), intercept=intercept, w=w,
-                         columns=np.zeros(0, dtype=np.intp), fit_intercept=True)
+def _refine_intercept(residuals: _Residuals, *, intercept: float, w: NDArray[np.float64],
+                      root_weight: NDArray[np.float64] | None = None) -> float:
+    """The intercept ``b = mean(y_s − A_w w)`` (weighted: the weighted mean) for fixed ``w``, refined to the last bit."""
+    basis = _ConstantBasis(np.ones(residuals.n) if root_weight is None else root_weight)
+    refined, _ = _refine(residuals, basis, np.array([[basis.norm]]), intercept=intercept, w=w,
+                         columns=np.zeros(0, dtype=np.intp), fit_intercept=True, root_weight=root_weight)
     return refined
 
 
@@ -582,8 +625,9 @@ def _norm_weights(column_unit, exponents):
     return np.maximum(weights, np.finfo(np.float64).tiny)
 
 
-def _build_design(X, columns, exponents, fit_intercept):
-    """The Fortran-ordered design ``F = [1, X_S D − 1 m̃ᵀ]`` that LAPACK factors in place.
+def _build_design(X, columns, exponents, fit_intercept, weight=None):
+    """The Fortran-ordered design ``F = [1, X_S D − 1 m̃ᵀ]`` that LAPACK factors in place; with row
+    weights v, its rows times ``√v`` and ``m̃`` the weighted means.
 
     Rows are copied in blocks of ``ROW_BLOCK``: a whole-array transpose copy is several times
     slower than blocks that stay in cache.
@@ -599,8 +643,10 @@ def _build_design(X, columns, exponents, fit_intercept):
     means = np.zeros(len(columns))
     if fit_intercept:
         F[:, 0] = 1.0
-        means = F[:, 1:].mean(axis=0)
+        means = F[:, 1:].mean(axis=0) if weight is None else (weight @ F[:, 1:]) / weight.sum()
         F[:, 1:] -= means
+    if weight is not None:
+        F *= np.sqrt(weight)[:, None]
     return F, means
 
 
@@ -624,8 +670,20 @@ def _check_inputs(X, y, column_unit):
 
 
 def solve_exact(
-    X: ArrayLike, y: ArrayLike, *, fit_intercept: bool, column_unit: ArrayLike | None = None
+    X: ArrayLike, y: ArrayLike, *, fit_intercept: bool, column_unit: ArrayLike | None = None,
+    sample_weight: ArrayLike | None = None,
 ) -> tuple[NDArray[np.float64], float]:
+    r"""Least-squares coefficients and intercept, accurate to the limit of float64 (see
+    :func:`solve_exact_counted`, which also says how many passes over X it made)."""
+    coef, intercept, _ = solve_exact_counted(X, y, fit_intercept=fit_intercept, column_unit=column_unit,
+                                             sample_weight=sample_weight)
+    return coef, intercept
+
+
+def solve_exact_counted(
+    X: ArrayLike, y: ArrayLike, *, fit_intercept: bool, column_unit: ArrayLike | None = None,
+    sample_weight: ArrayLike | None = None,
+) -> tuple[NDArray[np.float64], float, int]:
     r"""Least-squares coefficients and intercept, accurate to the limit of float64.
 
     Solves
@@ -661,6 +719,11 @@ def solve_exact(
         Positive units: the minimum norm of a rank-deficient problem is measured in the
         coordinates ``w_j * column_unit_j`` (the estimator passes the feature standard deviations
         when it standardizes). Plain ``‖w‖₂`` when omitted. Has no effect on a unique solution.
+    sample_weight : ndarray of shape (n,), optional
+        Non-negative finite row weights: ``min Σ v_i (y_i − x_i·w − b)²`` (weighted least squares).
+        The refinement keeps the weighted residual ``V(y − Xw − b)`` as its second unknown, so its
+        residuals need no square root of a weight and stay exact to about u²; only the factors
+        (of the rows times ``√v``) see the weights rounded.
 
     Returns
     -------
@@ -668,6 +731,9 @@ def solve_exact(
         In the user's units.
     intercept : float
         ``0.0`` when ``fit_intercept`` is false.
+    passes : int
+        Passes made over X: the scan for the column scales, the copy into the factored design, and
+        one per residual evaluation of the refinement.
 
     Raises
     ------
@@ -685,12 +751,20 @@ def solve_exact(
     --------
     >>> import numpy as np
     >>> X = np.array([[0.0], [1.0], [2.0]])
-    >>> coef, intercept = solve_exact(X, np.array([1.0, 3.0, 5.0]), fit_intercept=True)
+    >>> coef, intercept, passes = solve_exact_counted(X, np.array([1.0, 3.0, 5.0]), fit_intercept=True)
     >>> coef.tolist(), intercept
     ([2.0], 1.0)
     """
     X, y, column_unit = _check_inputs(X, y, column_unit)
     n, d = X.shape
+    weight = root_weight = None
+    if sample_weight is not None:
+        weight = np.asarray(sample_weight, dtype=np.float64)
+        if weight.shape != (n,) or not np.all(np.isfinite(weight)) or np.any(weight < 0) or not weight.sum() > 0:
+            raise ValueError(f"sample_weight must hold {n} finite non-negative numbers, not all 0")
+        # Divided by a power of two (exactly, the answer unchanged) so no product of weights overflows.
+        weight = _times_power_of_two(weight, -_magnitude_exponent(weight))
+        root_weight = np.sqrt(weight)
     top, bottom = X.max(axis=0), X.min(axis=0)
     magnitude = np.maximum(top, -bottom)
     # Structurally inert columns: their coefficient is 0 in the minimum-norm solution, exactly.
@@ -699,17 +773,17 @@ def solve_exact(
     exponents = _exponent(magnitude[columns])
     y_exponent = int(_exponent(np.max(np.abs(y))))
     y_scaled = _times_power_of_two(y, -y_exponent)
-    residuals = _Residuals(X, columns, exponents, y_scaled)
+    residuals = _Residuals(X, columns, exponents, y_scaled, weight)
     da = len(columns)
 
     if da == 0:
         z = np.zeros(0)
         intercept = 0.0
         if fit_intercept:
-            intercept = _refine_intercept(residuals, intercept=0.0, w=z)
-        return _unscale(d, columns, z, exponents, intercept, y_exponent)
+            intercept = _refine_intercept(residuals, intercept=0.0, w=z, root_weight=root_weight)
+        return (*_unscale(d, columns, z, exponents, intercept, y_exponent), 1 + residuals.passes)
 
-    F, means = _build_design(X, columns, exponents, fit_intercept)
+    F, means = _build_design(X, columns, exponents, fit_intercept, weight)
     (reflectors, tau), R = scipy.linalg.qr(F, mode="raw", overwrite_a=True, check_finite=False)
     del F  # the reflectors now live in its memory
     k, p = R.shape
@@ -723,8 +797,8 @@ def solve_exact(
 
     if rank == da:
         intercept, z = _refine(residuals, basis, RA, intercept=0.0, w=np.zeros(da), columns=np.arange(da),
-                               fit_intercept=fit_intercept)
-        return _unscale(d, columns, z, exponents, intercept, y_exponent)
+                               fit_intercept=fit_intercept, root_weight=root_weight)
+        return (*_unscale(d, columns, z, exponents, intercept, y_exponent), 2 + residuals.passes)
 
     # Rank-deficient: basic solution on the best-conditioned `rank` columns (column-pivoted QR of
     # the centred factor), then the minimum-norm member of the solution set.
@@ -735,13 +809,13 @@ def solve_exact(
     R_sub = _with_shift(R_sub, means[chosen]) if fit_intercept else R_sub
     sub_basis = basis.restricted(inner)
     intercept, z = _refine(residuals, sub_basis, R_sub, intercept=0.0, w=np.zeros(da), columns=chosen,
-                           fit_intercept=fit_intercept)
+                           fit_intercept=fit_intercept, root_weight=root_weight)
 
     unit = np.ones(da) if column_unit is None else column_unit[columns]
     z = _minimum_norm(z, centred, rank, _norm_weights(unit, exponents))
     if fit_intercept:
-        intercept = _refine_intercept(residuals, intercept=intercept, w=z)
-    return _unscale(d, columns, z, exponents, intercept, y_exponent)
+        intercept = _refine_intercept(residuals, intercept=intercept, w=z, root_weight=root_weight)
+    return (*_unscale(d, columns, z, exponents, intercept, y_exponent), 2 + residuals.passes)
 
 
 def _minimum_norm(z, centred, rank, weights):

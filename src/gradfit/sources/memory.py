@@ -127,7 +127,9 @@ class MemorySource:
 
     def reduce_rows(self, kernel, combine):  # noqa: ANN001, ANN201 - callables over rows, and their result
         """``kernel(X_chunk, y_chunk, weight_chunk)`` over every chunk of rows, folded with ``combine``
-        (pairwise, in row order): one pass, the chunks split between threads as in :meth:`stats`."""
+        (pairwise): one pass, the chunks split between threads as in :meth:`stats` (each thread folds every
+        ``workers``-th chunk, then the threads' results are folded: which chunks meet first depends on
+        the number of cores, so the last bits of a rounded result may too)."""
         step = self.chunk_rows()
         starts = list(range(0, self.n_samples, step))
         workers = max(1, min(os.cpu_count() or 1, len(starts)))

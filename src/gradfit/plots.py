@@ -639,9 +639,9 @@ def learning_rate_sweep(
     seed : int or None
         Seed of the article's data (when X is not given).
     max_iter, tol : optional
-        Updates per run (default: the article's 1000 on its data, else from the problem, see
-        :func:`gradfit.learning.update_budget`) and convergence tolerance (default 1e-6 of the
-        gradient's size at θ = 0).
+        Updates per run (default: the article's 1000 on its data, else what ``1/L`` needs to
+        converge, rounded up) and the tolerance: a run has converged when every coefficient and the
+        intercept are within ``tol`` (default 1e-6) of the exact least-squares answer, relatively.
     standardize : bool, default=True
         For user data; the article's problem is always run raw, as the article does.
     path : str or Path, optional

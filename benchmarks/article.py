@@ -26,7 +26,7 @@ TARGET_RATIO = 0.2
 
 
 def gradfit_fit(X: np.ndarray, y: np.ndarray):
-    model = LinearRegression(learning_rate=0.01, max_iter=1000, tol=0, standardize=False)
+    model = LinearRegression(solver="gd", learning_rate=0.01, max_iter=1000, tol=0, standardize=False)
     model.fit(X, y, coef_init=[1.0], intercept_init=1.0)
     return np.array([model.intercept_, model.coef_[0]]), model.loss_history_
 

@@ -1,7 +1,9 @@
 """Tall dense data: one pass of sufficient statistics against one ``X.T @ X`` (issue 4).
 
-Target: on 2,000,000 × 50, ``solver="auto"``, ``"gd"`` and ``"cg"`` reach 1e-10 relative coefficient
-error in at most 1.3× the time of one ``X.T @ X`` measured in the same process.
+Target (issue 11): on 2,000,000 × 50 the default fit (``LinearRegression()``, that is ``solver="auto"``:
+the least-squares answer from one pass of statistics) takes at most 1.3× the time of one ``X.T @ X``
+measured in the same process, within 1e-10 relative error per coefficient. ``"gd"`` and ``"cg"`` at
+``tol=1e-10`` (every coefficient within 1e-10) are timed beside it.
 
     python benchmarks/tall.py [--rows 2000000] [--features 50] [--repeats 5]
 
@@ -23,6 +25,7 @@ import numpy as np
 from sklearn.linear_model import LinearRegression as SklearnLinearRegression
 
 from gradfit import LinearRegression
+from gradfit.solvers.exact import solve_exact
 from timing import median_time
 
 TARGET_RATIO = 1.3
@@ -54,12 +57,13 @@ def main() -> int:
     rng = np.random.default_rng(0)
     X = rng.standard_normal((args.rows, args.features)) * rng.uniform(0.5, 5.0, args.features) + rng.normal(size=args.features)
     y = X @ rng.normal(size=args.features) + 3.0 + rng.standard_normal(args.rows)
-    reference = LinearRegression(solver="exact").fit(X, y)
-    truth = np.r_[reference.intercept_, reference.coef_]
+    # The answer key: QR on the scaled design with refinement, code the default path does not run.
+    coef, intercept = solve_exact(X, y, fit_intercept=True)
+    truth = np.r_[intercept, coef]
 
     # Round-robin: every repeat times each method once, so a burst of load on this shared machine
     # hits all of them alike instead of one method's whole series.
-    models = {solver: LinearRegression(solver=solver, tol=1e-12) for solver in ("auto", "gd", "cg")}
+    models = {"auto": LinearRegression(), **{solver: LinearRegression(solver=solver, tol=TARGET_ERROR) for solver in ("gd", "cg")}}
     sklearn_model = SklearnLinearRegression()
     methods = {"anchor": lambda: X.T @ X, **{solver: (lambda m=m: m.fit(X, y)) for solver, m in models.items()},
                "sklearn": lambda: sklearn_model.fit(X, y)}
@@ -75,14 +79,15 @@ def main() -> int:
         error = float(np.max(np.abs(np.r_[model.intercept_, model.coef_] - truth) / np.abs(truth)))
         ratio = seconds / anchor
         met = ratio <= TARGET_RATIO and error <= TARGET_ERROR
-        status |= 0 if met else 1
+        if solver == "auto":  # the target is the default's; gd and cg are shown against it
+            status |= 0 if met else 1
         label = f"gradfit {solver}" + (f" (ran {model.solver_})" if solver == "auto" else "")
         print(f"{label:34s} {seconds:9.3f} {ratio:8.2f} {error:11.1e}  {'MET' if met else 'MISSED'}")
-    exact_seconds = median_time(lambda: LinearRegression(solver="exact").fit(X, y), repeats=max(1, args.repeats // 2))
-    print(f"{'gradfit exact (QR + refinement)':34s} {exact_seconds:9.3f} {exact_seconds / anchor:8.2f} {0.0:11.1e}")
+    exact_seconds = median_time(lambda: solve_exact(X, y, fit_intercept=True), repeats=max(1, args.repeats // 2))
+    print(f"{'solve_exact (QR + refinement: key)':34s} {exact_seconds:9.3f} {exact_seconds / anchor:8.2f} {0.0:11.1e}")
     error = float(np.max(np.abs(np.r_[sklearn_model.intercept_, sklearn_model.coef_] - truth) / np.abs(truth)))
     print(f"{'scikit-learn LinearRegression':34s} {times['sklearn']:9.3f} {times['sklearn'] / anchor:8.2f} {error:11.1e}")
-    print(f"target: gradfit auto/gd/cg ≤ {TARGET_RATIO}× X.T@X at ≤ {TARGET_ERROR:g} relative error")
+    print(f"target: the default (auto) ≤ {TARGET_RATIO}× X.T@X at ≤ {TARGET_ERROR:g} relative error; gd and cg beside it")
     return status
 
 

@@ -110,3 +110,80 @@ def polynomial_design(degree: int, points: int) -> tuple[np.ndarray, np.ndarray]
     x = np.linspace(-1.0, 1.0, points)
     X = np.vander(3.0 * x + 10.0, degree + 1, increasing=True)[:, 1:]
     return X, np.sin(3.0 * x) + 0.01 * np.cos(37.0 * x)
+
+
+def assert_same_predictions(actual, expected, X, coef, intercept) -> None:
+    """Two evaluations of ``X·coef + intercept`` that may sum in different orders (BLAS kernels,
+    block sizes, memory layouts, sparse or dense products, with or without FMA): each row is a
+    sum of ``d + 1`` terms, within ``(d + 1)·u·(Σ|x_j coef_j| + |intercept|)`` of the exact value
+    (Higham, *Accuracy and Stability of Numerical Algorithms*, §3.1), so two of them are twice
+    that apart at most. A relative bound would fail where a prediction nearly cancels to 0, and
+    any lossy step (text printed to fewer digits, a float32 on the way) is still caught."""
+    X = X.toarray() if hasattr(X, "toarray") else np.asarray(X, dtype=np.float64)
+    coef = np.asarray(coef, dtype=np.float64)
+    size = np.abs(X) @ np.abs(coef) + abs(float(intercept))
+    bound = 2 * (X.shape[1] + 1) * np.finfo(np.float64).eps * size
+    actual, expected = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    error = np.abs(actual - expected)
+    worst = int(np.argmax(error - bound))
+    assert np.all(error <= bound), (
+        f"row {worst}: {actual[worst]!r} and {expected[worst]!r} differ by {error[worst]:.3g} > {bound[worst]:.3g}"
+    )
+
+
+def correlation_condition(X) -> float:
+    """κ(G) of the correlation matrix G of X's columns, the matrix the solvers work with after
+    standardizing, over the eigenvalues above ``p·u·λ_max`` (the rest are rounding noise, as the
+    exact solver from statistics treats them); 1 where none is kept."""
+    X = np.asarray(X, dtype=np.float64)
+    centred = X - X.mean(axis=0)
+    spread = np.linalg.norm(centred, axis=0)
+    standardized = centred / np.where(spread > 0, spread, 1.0)
+    eigenvalues = np.linalg.eigvalsh(standardized.T @ standardized)
+    kept = eigenvalues[eigenvalues > eigenvalues[-1] * (X.shape[1] + 1) * np.finfo(np.float64).eps]
+    return float(kept[-1] / kept[0]) if kept.size else 1.0
+
+
+def assert_same_fit_standardized(model, reference, X, y, *, rtol: float) -> None:
+    """Coefficients within ``rtol`` normwise in the standardized coordinates θ_j = coef_j·sd(x_j)/sd(y),
+    where the solvers' errors are bounded (κ(G)·u for statistics' rounding, κ(G)·tol for an iterative
+    solver): a coefficient that is tiny there (a column of small spread, or one that explains little)
+    carries an error relative to ‖θ‖, not to itself. The intercept, ȳ − x̄·coef, then moves by x̄·Δcoef
+    plus the rounding of the means (m·u of their terms)."""
+    X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    eps = np.finfo(np.float64).eps
+    spread_x, spread_y = X.std(axis=0), float(y.std())
+    theta, theta_ref = model.coef_ * spread_x / spread_y, reference.coef_ * spread_x / spread_y
+    size = float(np.linalg.norm(theta_ref))
+    error = float(np.linalg.norm(theta - theta_ref))
+    assert error <= rtol * size, f"standardized coefficients {error / size:.3g} apart (normwise), bound {rtol:.3g}"
+    x_mean = X.mean(axis=0)
+    intercept_bound = (rtol * size * spread_y * float(np.linalg.norm(x_mean / spread_x))
+                       + len(y) * eps * (abs(float(y.mean())) + float(np.abs(x_mean) @ np.abs(reference.coef_))))
+    assert abs(model.intercept_ - reference.intercept_) <= intercept_bound
+
+
+def assert_same_statistics(stats, reference, X, y, *, fields=("x_mean", "y_mean", "xx", "xy", "yy")) -> None:
+    """Statistics of the same m rows gathered in other chunks, batches and orders (unweighted).
+
+    Every entry of ``xx``, ``xy`` and ``yy`` is a sum of m products of centred values, chunk merges
+    included, so within m·u·√(xx_ii·xx_jj) of exact (Cauchy–Schwarz bounds Σ|a_k b_k| by it), and
+    two gatherings are 2m·u·√(·) apart at most. A mean is the first row (the shared origin) plus
+    the mean of the rows' offsets from it: within u·|mean| + m·u·mean|x − x₀|, twice that between
+    two. (The worst case; gathered with pairwise merges the errors measure ~√m·u.)
+    """
+    X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    m = len(y)
+    rounding = 2 * m * np.finfo(np.float64).eps
+    spread_x, spread_y = np.sqrt(np.diag(reference.xx)), np.sqrt(reference.yy)
+    bounds = {
+        "x_mean": rounding * (np.abs(reference.x_mean) / m + np.abs(X - X[0]).mean(axis=0) / reference.x_scale),
+        "y_mean": rounding * (abs(reference.y_mean) / m + np.abs(y - y[0]).mean() / reference.y_scale),
+        "xx": rounding * np.outer(spread_x, spread_x),
+        "xy": rounding * spread_x * spread_y,
+        "yy": rounding * reference.yy,
+    }
+    for name in fields:
+        error = np.abs(np.asarray(getattr(stats, name)) - np.asarray(getattr(reference, name)))
+        assert np.all(error <= bounds[name]), f"{name}: {np.max(error / np.maximum(bounds[name], 1e-300)):.3g} of the bound"
+

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 from fractions import Fraction
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from conftest import reference_article_loop
+from references import assert_same_statistics
 from gradfit import DivergenceError, LinearRegression
 from gradfit.driver import DIVERGENCE_GROWTH, minimize
 from gradfit.objective import Frame, LeastSquares
@@ -71,10 +73,14 @@ def test_chunked_stats_match_exact_rational_arithmetic():
     ]
     stats = merge_all(parts)
     xm, ym, xx, xy = exact_centred_stats(X, y)
-    np.testing.assert_allclose(stats.x_mean, [float(v) for v in xm], rtol=1e-15)
-    assert stats.y_mean == pytest.approx(float(ym), rel=1e-15)
-    np.testing.assert_allclose(stats.xx, [[float(v) for v in row] for row in xx], rtol=1e-13)
-    np.testing.assert_allclose(stats.xy, [float(v) for v in xy], rtol=1e-12)
+    yy = sum((Fraction(v) - ym) ** 2 for v in y)
+    exact = SimpleNamespace(x_mean=np.array([float(v) for v in xm]), y_mean=float(ym), xx=np.array([[float(v) for v in row] for row in xx]),
+                            xy=np.array([float(v) for v in xy]), yy=float(yy), x_scale=np.ones(2), y_scale=1.0)
+    # m·u of the centred scales √(xx_ii·xx_jj) per entry, merges included; the helper's 2m·u also
+    # covers the exact values' rounding to floats. (rtol=1e-13 on xx was below the worst case for
+    # its off-diagonal entry, whose correlation is 0.055: 41u/0.055 = 1.6e-13.) The means lose
+    # nothing to the offset: one rounding of 1e6 plus the offsets' m·u.
+    assert_same_statistics(stats, exact, X, y)
 
 
 @settings(max_examples=40, deadline=None)
@@ -88,6 +94,8 @@ def test_merge_is_order_free_and_equals_one_chunk(n, d, cut, seed):
     b = SufficientStats.from_chunk(X[k:], y[k:], x_scale=ones, y_scale=1.0)
     for merged in (a.merge(b), b.merge(a)):
         assert merged.n_samples == n
+        # n ≤ 50 rows of unit scale: the worst case, 2n·u of the centred scales (a few 1e-12), is
+        # inside these bounds; the means' offsets are at most a few units
         np.testing.assert_allclose(merged.x_mean, whole.x_mean, rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(merged.xx, whole.xx, rtol=1e-10, atol=1e-10)
         np.testing.assert_allclose(merged.xy, whole.xy, rtol=1e-10, atol=1e-10)
@@ -115,6 +123,9 @@ def test_loss_and_gradient_equal_the_explicit_design(fit_intercept, standardize)
     theta = np.random.default_rng(0).normal(size=objective.n_params)
     loss, grad = objective.loss_grad(theta)
     residual = Z @ theta - t
+    # From G, b, c against the rows: each side carries (m + p)·u ≈ 1e-14 of the terms' sizes, and at
+    # a random θ nothing cancels much (the gradient's entries are of order 1); λ_max moves no more
+    # than G does (Weyl). The bounds below are far outside that.
     assert loss == pytest.approx(residual @ residual / (2 * len(y)), rel=1e-10)
     np.testing.assert_allclose(grad, Z.T @ residual / len(y), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(objective.hess_vec(theta), Z.T @ (Z @ theta) / len(y), rtol=1e-9, atol=1e-12)
@@ -343,9 +354,9 @@ def test_tree_reduce_of_chunk_statistics_equals_one_pass(chunks, seed):
     whole = SufficientStats.from_chunk(X, y, x_scale=ones, y_scale=1.0, x_origin=X[0], y_origin=float(y[0]))
     for merged in (tree.result(), merge_all(parts)):
         assert merged.n_samples == 200
-        np.testing.assert_allclose(merged.xx, whole.xx, rtol=1e-12, atol=1e-9)
-        np.testing.assert_allclose(merged.xy, whole.xy, rtol=1e-12, atol=1e-9)
-        np.testing.assert_allclose(merged.x_mean, whole.x_mean, rtol=1e-13, atol=1e-12)
+        # 2m·u of the centred scales (a fixed atol=1e-9 was below that for the entries of the
+        # column of scale 30 with the others: 2·200·u·√(xx_11·xx_33) = 2.7e-9)
+        assert_same_statistics(merged, whole, X, y, fields=("x_mean", "xx", "xy"))
 
 
 @pytest.mark.parametrize("solver", ["nesterov", "momentum"])

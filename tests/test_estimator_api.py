@@ -20,6 +20,7 @@ from gradfit.driver import minimize
 from gradfit.objective import LeastSquares
 from gradfit.solvers import make_solver
 from gradfit.sources.memory import MemorySource
+from references import assert_same_predictions
 
 
 def random_problem(seed: int, n: int = 80, d: int = 3, noise: float = 0.1):
@@ -215,7 +216,7 @@ def test_dataframe_columns_become_feature_names(problem):
     assert isinstance(model.feature_names_in_, np.ndarray) and model.feature_names_in_.dtype == object
     assert model.feature_names_in_.tolist() == ["rooms", "area", "age"]
     assert model.n_features_in_ == 3
-    np.testing.assert_allclose(model.predict(frame), X @ model.coef_ + model.intercept_, rtol=1e-14, atol=1e-14)
+    assert_same_predictions(model.predict(frame), X @ model.coef_ + model.intercept_, X, model.coef_, model.intercept_)
 
 
 def test_no_feature_names_without_a_dataframe(problem):

@@ -103,3 +103,24 @@ def test_auto_means_the_same_in_python_and_on_the_command_line(tmp_path, gradfit
     # Both settled to within their last bits: a few units of ε apart at most (files and arrays are
     # reduced in other chunks, so the final roundings may differ).
     np.testing.assert_allclose(cli["intercept"], python.intercept_, rtol=8 * np.finfo(np.float64).eps)
+
+
+@pytest.mark.parametrize("name", ["longley", "macrodata (realinv)", "diabetes", "polynomial, degree 6 (κ ≈ 1e13)"])
+def test_the_default_on_dask_collections_is_the_least_squares_answer(name, exact):
+    """The same answer when the rows live on a cluster: each refinement pass is one reduction of the
+    blocks' residual sums where they live (the synchronous scheduler here; the cluster is tested in
+    test_dask.py)."""
+    dask = pytest.importorskip("dask")
+    import dask.array as da
+    import dask.dataframe as dd
+
+    X, y = SETS[name]
+    rows = max(1, len(y) // 3)
+    frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])])
+    with dask.config.set(scheduler="synchronous"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        on_arrays = LinearRegression().fit(da.from_array(X, chunks=(rows, X.shape[1])), da.from_array(y, chunks=rows))
+        on_frame = LinearRegression().fit(dd.from_pandas(frame, npartitions=3), dd.from_pandas(pd.Series(y), npartitions=3))
+    for model in (on_arrays, on_frame):
+        assert model.solver_ == "exact" and model.converged_
+        assert worst_relative_error([model.intercept_, *model.coef_], exact[name]) <= DEFAULT_BAR

@@ -41,6 +41,7 @@ __all__ = ["LinearRegression", "OptimumGap"]
 
 #: Solvers that run without iterating.
 DIRECT_SOLVERS = ("exact",)
+#: Unit roundoff of float64: the error a settled refinement certifies.
 EPS = float(np.finfo(np.float64).eps)
 #: Solvers that draw random rows, which only an in-memory source can give.
 STOCHASTIC_SOLVERS = ("sgd", "minibatch", "adam")
@@ -80,13 +81,17 @@ class LinearRegression(RegressorMixin, BaseEstimator):
 
     Parameters
     ----------
-    solver : str, default="gd"
-        ``"gd"``: gradient descent, ``θ ← θ − α ∇J(θ)`` (proximal with L1). ``"momentum"`` (heavy
-        ball), ``"nesterov"`` (FISTA with L1), ``"cg"``, ``"lbfgs"``: accelerated and quasi-Newton
-        methods on the same objective. ``"sgd"``, ``"minibatch"``, ``"adam"``: stochastic, one update
-        of the history per epoch. ``"exact"``: the least-squares solution to the float64 limit (QR on
-        the scaled design with iterative refinement; minimum-norm when rank-deficient). ``"auto"``:
-        the fastest that reaches ``tol`` on these data; ``solver_`` says which ran.
+    solver : str, default="auto"
+        ``"auto"``: the least-squares answer, the fastest way to it (``solver_`` says which ran):
+        ``"exact"`` wherever there are d × d statistics (in memory, files, Dask), ``"cg"`` on the
+        streaming engine (sparse or very wide X), ``"nesterov"`` with an L1 penalty. ``"exact"``:
+        solved from the statistics, refined by accurate passes over the rows where the condition
+        number calls for it, to the float64 limit (see :mod:`gradfit.solvers.direct`; rows in memory
+        that the normal equations cannot resolve fall back to QR with refinement; minimum-norm when
+        rank-deficient). ``"gd"``: gradient descent, ``θ ← θ − α ∇J(θ)`` (proximal with L1), the
+        article's method. ``"momentum"`` (heavy ball), ``"nesterov"`` (FISTA with L1), ``"cg"``,
+        ``"lbfgs"``: accelerated and quasi-Newton methods on the same objective. ``"sgd"``,
+        ``"minibatch"``, ``"adam"``: stochastic, one update of the history per epoch.
     learning_rate : float > 0, "auto", "armijo" or "line_search", default="auto"
         The step α in the coordinates being optimised (standardized ones when ``standardize``).
         ``"auto"`` is ``1/L``, ``L`` the largest eigenvalue of ``XᵀX/m`` in those coordinates (for
@@ -96,10 +101,13 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         ``α < 2/L`` converges and larger ones raise :class:`DivergenceError`. For ``"gd"``,
         ``"armijo"`` backtracks and ``"line_search"`` takes the exact minimising step.
     max_iter : int ≥ 1, default=10_000
-        Most gradient updates. Reaching it before ``tol`` raises a ``ConvergenceWarning``.
+        Most updates of an iterative solver. Reaching it before ``tol`` raises a ``ConvergenceWarning``.
     tol : float ≥ 0, default=1e-8
-        Stop when ``‖∇J(θ)‖ ≤ tol · ‖∇J(0)‖`` in the optimised coordinates (a relative gradient-norm
-        criterion; ``0`` runs all ``max_iter`` updates, as the article does).
+        An iterative run has converged when every coefficient and the intercept are within ``tol``
+        of the least-squares answer, relatively (on the streaming engine and with L1: the whole
+        coefficient vector, in norm). The error is computed (``G⁺∇J(θ)`` on a quadratic) with the
+        rounding floors added, so a run that cannot certify ``tol`` stops at its floor and says so.
+        ``0`` runs all ``max_iter`` updates, as the article does.
     standardize : bool, default=True
         Optimise over centred (when ``fit_intercept``) and unit-variance features and target, then
         map the coefficients back. ``False`` runs on the raw design with a column of ones, as the
@@ -126,14 +134,22 @@ class LinearRegression(RegressorMixin, BaseEstimator):
     coef_ : ndarray of shape (n_features,)
     intercept_ : float
     n_iter_ : int
-        Updates made (0 for ``"exact"``).
+        Updates made; for ``"exact"``, its solves (the one from the statistics, then one per
+        refinement correction).
     loss_history_ : ndarray of shape (n_iter_,)
         ``loss_history_[i]`` is the cost ``Σ r²/2m`` (target's units) before update ``i + 1``.
     history_ : History
         Loss, gradient norm (optimised coordinates) and step size per update.
     converged_ : bool
+        Whether the coefficients are the least-squares answer to ``tol`` (to the float64 limit for
+        ``"exact"``).
+    error_bound_ : float
+        The largest relative error of a coefficient or the intercept that the fit certifies (inf
+        where it cannot bound it; nan for a ``tol=0`` streaming run, which does not pay for μ).
     status_ : str
-        ``"tol"``, ``"max_iter"``, ``"callback"``, ``"interrupted"`` or ``"exact"``.
+        ``"exact"``, ``"tol"``, ``"floor"`` (stopped at its rounding floor, above ``tol``),
+        ``"max_iter"``, ``"precision"`` (the direct solve could not settle: files or Dask data too
+        ill-conditioned for the normal equations), ``"callback"`` or ``"interrupted"``.
     message_ : str
         Why the fit stopped, with figures.
     final_loss_ : float
@@ -153,7 +169,8 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         ``"statistics"`` (one pass gathers ``XᵀX``-sized sums, then O(d²) per update) or
         ``"streaming"`` (sparse or very wide X: one fused pass over X per update; ``message_`` says why).
     n_passes_ : int
-        Passes made over X (statistics engine: 1, or 2 with extended-precision statistics or the QR of "exact").
+        Passes made over X (statistics engine: 1, plus one per refinement pass of ``"exact"``, one
+        for double-double statistics, or the QR's).
     path_ : ndarray of shape (n_points, 1 + n_features)
         With ``record_path``: ``[intercept, *coef]`` at kept iterates, in the user's units.
     path_iterations_ : ndarray of shape (n_points,)
@@ -401,10 +418,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             self.message_ = f"{self.message_}; {objective.passes} passes over X ({self._engine_reason})"
         else:
             self.lipschitz_ = objective.lipschitz
-            # Beyond DENSE_SPECTRUM_MAX parameters κ needs a full eigendecomposition (O(p³): 13.6 s of
-            # an 18.5 s fit at p = 5000): reported only when the solver computed the spectrum anyway.
-            known = objective.n_params <= DENSE_SPECTRUM_MAX or "spectrum" in objective.__dict__
-            self.condition_number_ = objective.condition_number if known else None
+            self.condition_number_ = _condition_number(objective)
             self.n_passes_ = 1 if objective.extended is None else 2
         self.error_bound_ = result.error_bound
         if result.status in ("max_iter", "floor") and self.tol > 0:
@@ -529,8 +543,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         self.message_ = how
         self.learning_rate_ = None
         self.lipschitz_ = objective.lipschitz
-        known = objective.n_params <= DENSE_SPECTRUM_MAX or "spectrum" in objective.__dict__
-        self.condition_number_ = objective.condition_number if known else None
+        self.condition_number_ = _condition_number(objective)
         return raised
 
     def _initial_theta(self, objective: LeastSquares, coef_init, intercept_init, n_features: int) -> NDArray[np.float64]:
@@ -696,6 +709,14 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def _condition_number(objective: LeastSquares) -> float | None:
+    """κ(G) where it is at hand. Beyond DENSE_SPECTRUM_MAX parameters it needs a full
+    eigendecomposition (O(p³): 13.6 s of an 18.5 s fit at p = 5000), so it is reported only when the
+    solver computed the spectrum anyway."""
+    known = objective.n_params <= DENSE_SPECTRUM_MAX or "spectrum" in objective.__dict__
+    return objective.condition_number if known else None
 
 
 def _column_unit(X: NDArray[np.float64]) -> NDArray[np.float64]:

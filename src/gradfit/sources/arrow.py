@@ -399,6 +399,7 @@ class FileSource:
     def reduce_rows(self, kernel, combine):  # noqa: ANN001, ANN201 - callables over rows, and their result
         """``kernel(X_batch, y_batch, None)`` over every batch (rows with a missing value left out as in
         :meth:`stats`), folded pairwise with ``combine``: one scan of the files."""
+        self.passes += 1
         tree = TreeReduce(combine)
         d = self.n_features
         for batch in self._stream():

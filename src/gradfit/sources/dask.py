@@ -50,6 +50,7 @@ from __future__ import annotations
 import sys
 import uuid
 from dataclasses import dataclass
+from functools import partial, reduce
 from typing import Any, Callable
 
 import numpy as np
@@ -259,6 +260,13 @@ class DaskSource:
         self.passes += 1
         _, sum_r2, gradient, sum_r = self._sum_blocks(_block_residual, (np.asarray(v, dtype=np.float64), float(a), float(beta)))
         return float(sum_r2), gradient, float(sum_r)
+
+    def reduce_rows(self, kernel: Callable, combine: Callable) -> Any:
+        """``kernel(X_block, y_block, weight_block)`` on every block where it lives, the results folded
+        with ``combine(a, b)`` in a tree on the workers: one ``dask.compute``; only the kernel's
+        results travel (for the direct solver's refinement, a few d-vectors)."""
+        self.passes += 1
+        return self._sum_blocks(_block_kernel, kernel, partial(_fold, combine))
 
     def _sum_blocks(self, function: Callable, argument: Any, combine: Callable | None = None) -> Any:
         """``function`` on every block (with ``argument``), combined in a tree (default: summed) on the workers."""
@@ -757,6 +765,22 @@ def _block_residual(x_block: Any, y_block: Any, weight: Any, argument: tuple, wh
     residual = X @ v + a - beta * y
     weighted = residual if w is None else w * residual
     return n, float(weighted @ residual), weighted @ X, float(weighted.sum())
+
+
+def _block_kernel(x_block: Any, y_block: Any, weight: Any, kernel: Callable, where: _Where) -> Any:
+    """``kernel`` on one block's rows (None for an empty block)."""
+    X, labels = _values(x_block)
+    n = X.shape[0]
+    if n == 0:
+        return None
+    y = _values(y_block)[0].reshape(-1)
+    return kernel(np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64), _weights(weight, n, where, labels))
+
+
+def _fold(combine: Callable, parts: list) -> Any:
+    """Fold the present parts (empty blocks give None) with ``combine(a, b)``."""
+    present = [part for part in parts if part is not None]
+    return reduce(combine, present) if present else None
 
 
 def _sum_parts(parts: list) -> tuple | None:

@@ -176,7 +176,7 @@ class _Verdict:
         return _relative(self.error_bound)
 
     def needs(self) -> str:
-        """``it needs 14,678 updates at 0.01, or 190 updates at 1/L = 0.756`` (or less, where unknown)."""
+        """``at 0.01 it needs 18,923 updates; at 1/L = 0.756 it needs 244 updates`` (or less, where unknown)."""
         parts = []
         if self.needed is not None:
             about = "about " if self.needed_is_estimate else ""

@@ -14,6 +14,7 @@ from sklearn.exceptions import NotFittedError
 from gradfit import LinearRegression
 from gradfit.article import run_article
 from gradfit.plots import (
+    COST_RESOLUTION,
     DPI,
     FIGSIZE,
     FIT_COLOUR,
@@ -191,12 +192,23 @@ def test_cost_over_thousands_of_updates_is_drawn_above_the_optimum_on_a_log_axis
     assert axes.get_yscale() == "log"
     assert "J(θ) − J(θ*)" in axes.get_ylabel() and "log scale" in axes.get_ylabel()
     curve = axes.get_lines()[0]
-    excess = np.append(model.loss_history_, model.final_loss_) - optimum
+    loss = np.append(model.loss_history_, model.final_loss_)
+    excess = loss - optimum
     drawn = curve.get_ydata()
-    kept = excess > 0  # rounding may leave the very last costs at or a hair below J*: not drawn
+    # Drawn down to the cost's rounding level (COST_RESOLUTION of the largest cost, the start's: the
+    # cost is a sum of terms that large), not below: rounding, not progress, from there on.
+    level = COST_RESOLUTION * loss.max()
+    below = np.flatnonzero(excess <= level)
+    kept = np.arange(excess.size) < (below[0] if below.size else excess.size)
     np.testing.assert_array_equal(drawn[kept], excess[kept])
     assert np.isnan(drawn[~kept]).all()
     assert drawn[0] / np.nanmin(drawn) > 1e6
+    dotted = [line for line in axes.get_lines() if line.get_linestyle() == ":"]
+    if below.size:  # the run goes on below that level: dotted along it to its last update
+        (flat,) = dotted
+        assert list(flat.get_xdata()) == [below[0], excess.size - 1] and list(flat.get_ydata()) == [level, level]
+    else:
+        assert not dotted
     labels = [text.get_text() for text in axes.get_legend().get_texts()]
     assert any(f"{optimum:.6g}" in label and "0 on this axis" in label for label in labels)
     # Without the optimum the costs themselves are drawn (they span less than two decades here).
@@ -235,3 +247,25 @@ def test_bowl_of_real_data_shows_the_path(diabetes_run):
         assert (data.max() - data.min()) / (limits[1] - limits[0]) > 0.7
     assert path.get_zorder() > star.get_zorder()
     assert "every 2nd kept" in path.get_label()  # 3,973 iterates, 2,000 kept
+
+
+def test_a_run_past_the_costs_rounding_level_is_drawn_to_its_end():
+    # At 1/L the article's cost gets within rounding of J* after about 280 updates, while a run judged
+    # by its coefficients may go on: the curve stops at the cost's rounding level and runs dotted along
+    # it to the last update, instead of ending early as if the run had stopped there.
+    from gradfit.datasets import make_article_data
+
+    X, y = make_article_data(seed=0)
+    model = LinearRegression(solver="gd", learning_rate="auto", max_iter=2000, tol=0, standardize=False)
+    model.fit(X, y, coef_init=[1.0], intercept_init=1.0)
+    optimum = LinearRegression(solver="exact").fit(X, y).final_loss_
+    axes = loss_figure(model, optimum_loss=optimum).axes[0]
+    loss = np.append(model.loss_history_, model.final_loss_)
+    level = COST_RESOLUTION * loss.max()
+    first_below = int(np.flatnonzero(loss - optimum <= level)[0])
+    assert 0 < first_below < 2000
+    curve, flat = axes.get_lines()[:2]
+    assert np.isnan(curve.get_ydata()[first_below:]).all() and np.isfinite(curve.get_ydata()[:first_below]).all()
+    assert flat.get_linestyle() == ":" and list(flat.get_xdata()) == [first_below, 2000]
+    assert list(flat.get_ydata()) == [level, level]
+    assert f"from update {first_below:,}: at the cost's rounding level" in [t.get_text() for t in axes.get_legend().get_texts()]

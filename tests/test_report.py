@@ -16,7 +16,7 @@ import pytest
 from gradfit import LinearRegression
 from gradfit.article import run_article
 from gradfit.cli import run as run_cli
-from gradfit.learning import article_sweep, fit_run, sweep_learning_rates
+from gradfit.learning import article_sweep, certificate, fit_run, sweep_learning_rates
 from gradfit.report import REPORT_NAME, article_report, data_report, write_report
 
 #: Frames of the animation in these tests: enough to move, few enough to stay fast.
@@ -147,7 +147,7 @@ def test_article_report_says_what_happened(article_page):
     sweep_text = " ".join(page.sections["sweep"].split())
     for fragment in ("diverged at update", f"did not converge in 300 updates (needs {article_run.updates_needed:,})",
                      f"converged in {auto.n_iter} updates", "too small", "just right", "overshoots", "too large",
-                     "shrunk to a millionth (1e-06) of its size at θ = 0", "at most 300 updates each"):
+                     "within a millionth (1e-06) of their exact least-squares values", "at most 300 updates each"):
         assert fragment in sweep_text, fragment
     assert "bowl" in page.sections["bowl"] and "downhill" in page.sections["bowl"]
 
@@ -167,11 +167,16 @@ def test_coefficient_table_says_at_its_top_when_the_fit_did_not_converge(article
     not_converged = [caption for caption in page.captions if caption.startswith("Did not converge")]
     assert len(not_converged) == 1
     assert "coefficients after 300 updates, not the least-squares answer" in not_converged[0]
-    # And by how much: the intercept, as computed here from the run and its exact answer.
+    # How far the fit itself certifies them (its error_bound_, 41% here) ...
+    assert f"The fit certifies them only to within {100 * run.model.error_bound_:,.0f}% (relative error; the " \
+           "tolerance is 1e-06)." in not_converged[0]
+    # ... and by how much they differ: the intercept, as computed here from the run and its exact
+    # answer, on the scale of the least-squares answer's standard error (a table of standard errors
+    # at coefficients that are not the answer would mislead, so there is none for them).
     differences = {"intercept": abs(run.intercept - run.optimum_intercept) / abs(run.optimum_intercept),
                    "x": abs(run.slope - run.optimum_slope) / abs(run.optimum_slope)}
     worst = max(differences, key=differences.get)
-    summary = run.model.summary()
+    summary = LinearRegression(solver="exact").fit(run.X, run.y).summary()
     std_err = dict(zip(summary.names, summary.std_err))[worst]
     ratio = abs(run.intercept - run.optimum_intercept) / std_err if worst == "intercept" else None
     assert worst == "intercept" and ratio > 1
@@ -193,7 +198,12 @@ def test_data_report_for_several_features(tmp_path):
     assert len(page.images) == 5 and list(page.sections) == list(SECTIONS)
     assert "Converged" in page.sections["verdict"] and sweep.run_at(sweep.auto_learning_rate).outcome == "converged"
     assert "standardized" in page.sections["bowl"] and "two parameters vary, b and c (" in page.sections["bowl"]
-    assert page.captions and page.captions[-1].startswith("Converged: the coefficients after")
+    certified = certificate(X, y, sweep, model)
+    assert certified is sweep.run_at(sweep.auto_learning_rate).model and certified.converged_
+    assert page.captions and page.captions[-1].startswith(
+        f"Converged: after {model.n_iter_} updates every coefficient and the intercept are within "
+        f"{certified.error_bound_:.2g} of the least-squares answer")
+    assert "std err" in page.sections["coefficients"] and "P>|t|" in page.sections["coefficients"]
     for name in ("a", "b", "c"):
         assert f"\n{name}\n" in page.sections["coefficients"] or name in page.sections["coefficients"]
     with pytest.raises(ValueError, match="record_path=True"):
@@ -408,6 +418,61 @@ def test_cli_report_on_real_data_agrees_with_its_sweep(tmp_path, capsys):
     # the same words.
     assert f"1/Ljust right{payload['message']}" in sweep
     assert f"After {payload['n_iter']:,} updates at learning rate 1/L" in " ".join(page.sections["verdict"].split())
-    assert page.captions[-1].startswith(f"Converged: the coefficients after {payload['n_iter']:,} updates")
+    # The caption gives the error the estimator certifies where the run stopped (the JSON's too).
+    assert payload["error_bound"] <= 1e-6
+    assert page.captions[-1].startswith(f"Converged: after {payload['n_iter']:,} updates every coefficient and the "
+                                        f"intercept are within {payload['error_bound']:.2g} of the least-squares answer")
     for regime in ("too small", "just right", "overshoots", "too large"):
         assert regime in sweep
+
+
+def test_demo_sweep_and_report_count_alike(tmp_path, capsys):
+    # One meaning of "converged" everywhere: the updates `gradfit demo` says α = 0.01 and 1/L need
+    # (intercept and slope within 1e-6 of the exact answer) are the ones the sweep and the report give.
+    code, out, err = cli(capsys, "demo", "--seed", "0", "--json", "--out", tmp_path / "demo")
+    assert code == 0, err
+    demo = json.loads(out)
+    needed, needed_auto = demo["updates_needed"], demo["updates_needed_auto"]
+    assert needed > 1000 > needed_auto
+    code, out, err = cli(capsys, "demo", "--seed", "0", "--out", tmp_path / "demo-text")
+    assert code == 0 and f"{needed:,} updates" in out and f"{needed_auto:,} updates" in out
+
+    code, out, err = cli(capsys, "sweep", "--seed", "0", "--json", "--out", tmp_path / "sweep")
+    assert code == 0, err
+    runs = json.loads(out)["runs"]
+    article_row = next(run for run in runs if run["learning_rate"] == 0.01)
+    auto_row = next(run for run in runs if run["factor"] == pytest.approx(1.0, rel=1e-12))
+    assert article_row["outcome"] == "max_iter" and not article_row["needed_is_estimate"]
+    assert article_row["updates_needed"] == needed
+    assert auto_row["outcome"] == "converged" and auto_row["n_iter"] == needed_auto
+
+    code, out, err = cli(capsys, "report", "--seed", "0", "--json", "--frames", FRAMES, "--out", tmp_path / "report")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["converged"] is False and report["message"] == f"did not converge in 1,000 updates (needs {needed:,})"
+    page = Page(Path(report["report"]).read_text(encoding="utf-8"))
+    verdict = " ".join(page.sections["verdict"].split())
+    assert f"at 0.01 it needs {needed:,} updates" in verdict
+    assert f"at 1/L = {demo['auto_learning_rate']:.3g} it needs {needed_auto:,} updates" in verdict
+    table = page.sections["sweep"]
+    assert f"(needs {needed:,})" in table and f"converged in {needed_auto:,} updates" in table
+
+
+def test_report_says_when_rounding_keeps_the_fit_from_the_tolerance():
+    # Asked for 1e-14, gradient descent on the article's data stops at its rounding floor: the report
+    # says so in words, and gives no inference table for coefficients that are not certified.
+    from gradfit.datasets import make_article_data
+
+    X, y = make_article_data(seed=0)
+    sweep = sweep_learning_rates(X, y, tol=1e-14, max_iter=2000, standardize=False)  # raw, as the article
+    run = sweep.run_at(sweep.auto_learning_rate)
+    model = fit_run(X, y, sweep, sweep.auto_learning_rate)
+    assert run.outcome == "floor" and run.model.status_ == "floor" and model.n_iter_ == run.n_iter
+    page = Page(data_report(X, y, model, sweep=sweep, frames=3))
+    assert page.captions[-1].startswith("Cannot converge to 1e-14: rounding stops gradient descent short of it. "
+                                        f"These are the coefficients after {run.n_iter:,} updates")
+    assert f"within {run.model.error_bound_:.2g} of it as the fit certifies them" in page.captions[-1]
+    verdict = " ".join(page.sections["verdict"].split())
+    assert "Not to this tolerance, and more updates would not help" in verdict
+    assert f"stopped by rounding after {run.n_iter:,} updates" in " ".join(page.sections["sweep"].split())
+    assert "P>|t|" not in page.sections["coefficients"] and "Did not converge" in page.sections["verdict"]

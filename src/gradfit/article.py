@@ -8,8 +8,8 @@ with learning rate ``α = 0.01`` and 1000 updates of
 recording the cost ``J(θ) = Σ(Xθ − y)²/2m`` before each update. It prints θ ≈ (1.0323, 1.9516).
 Those 1000 updates do *not* reach the optimum (≈ (1, 2)): they stop near intercept 1.2, slope 1.7.
 Here ``L``, the largest eigenvalue of ``XᵀX/m``, is about 1.3, so any α below ``2/L`` ≈ 1.5
-converges; to a relative gradient tolerance of 1e-6, ``α = 1/L`` ≈ 0.76 needs about 200 updates
-where α = 0.01 needs 14 000–19 000 (seeds 0–29).
+converges; to have the intercept and the slope within 1e-6 of their exact values (relatively),
+``α = 1/L`` ≈ 0.76 needs 208–291 updates where α = 0.01 needs 17 500–23 900 (seeds 0–29).
 
 Examples
 --------
@@ -21,13 +21,11 @@ Examples
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.exceptions import ConvergenceWarning
 
 from gradfit.datasets import make_article_data
 from gradfit.estimator import LinearRegression
@@ -292,19 +290,18 @@ def run_article(
 def _updates_needed(
     X: NDArray[np.float64], y: NDArray[np.float64], learning_rate: float | str, *, tol: float, limit: int
 ) -> int | None:
-    """Updates from the article's start until the driver's tolerance test passes (None past ``limit``).
+    """Updates from the article's start until the estimator certifies ``tol`` (None past ``limit``, or
+    where rounding keeps it from certifying ``tol`` at all).
 
-    The driver evaluates constant-step GD in closed-form blocks that double in length, so one run
-    with ``max_iter=limit`` costs time in proportion to the updates actually needed.
+    Counted by :func:`gradfit.learning.updates_to_converge`, as ``gradfit sweep`` and ``gradfit
+    report`` count theirs, so the three give the same numbers.
     """
+    from gradfit.learning import updates_to_converge
+
     intercept0, slope0 = ARTICLE_START
-    probe = LinearRegression(solver="gd", learning_rate=learning_rate, max_iter=limit, tol=tol, standardize=False)
-    with warnings.catch_warnings():
-        # Running out of updates means "more than `limit`", not a problem to warn about.
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        probe.fit(X, y, coef_init=[slope0], intercept_init=intercept0)
-    _raise_if_interrupted(probe)
-    return int(probe.n_iter_) if probe.converged_ else None
+    count = updates_to_converge(X, y, learning_rate, tol=tol, standardize=False, coef_init=[slope0],
+                                intercept_init=intercept0, limit=limit)
+    return count.updates if count.status == "tol" else None
 
 
 def _raise_if_interrupted(model: LinearRegression) -> None:

@@ -667,11 +667,13 @@ def sweep(
         int | None,
         typer.Option("--max-iter", min=1, show_default=False,
                      help="Most updates per learning rate. Default: the article's 1000 on its data; on a CSV, "
-                     "κ·ln(1/tol), always enough for 1/L to converge."),
+                     "what 1/L needs to converge (it is run first), rounded up."),
     ] = None,
     tol: Annotated[
         float,
-        typer.Option(help="A run has converged when its gradient norm is at most tol times its starting value (> 0)."),
+        typer.Option(help="A run has converged when every coefficient and the intercept are within tol of their "
+                     "exact least-squares values, relatively (1e-6: a millionth), as 'gradfit fit --solver gd' "
+                     "certifies them; a run that rounding keeps from getting that close says so (> 0)."),
     ] = DEFAULT_SWEEP_TOL,
     out: Annotated[
         Path, typer.Option("--out", file_okay=False,
@@ -731,8 +733,8 @@ def report(
             "--max-iter",
             min=1,
             help="Updates of the reported run: all of them on the article's data (default 1000, as the article), "
-            "at most this many on a CSV, stopping at convergence (default κ·ln(1/tol), always enough at 1/L); "
-            "the sweep's runs get as many.",
+            "at most this many on a CSV, stopping once every coefficient is within a millionth of its exact value "
+            "(default: what 1/L needs for that, rounded up); the sweep's runs get as many.",
             show_default=False,
         ),
     ] = None,
@@ -794,7 +796,7 @@ def report(
             sweep_result = article_sweep(seed=run.seed, X=run.X, y=run.y, learning_rates=rates,
                                          include=[run.learning_rate, "auto"], max_iter=run.iterations)
             report_path = _write_article_report(run, out, sweep=sweep_result, frames=frames)
-            model, reported_rate = run.model, run.learning_rate
+            model, reported_rate, data = run.model, run.learning_rate, (run.X, run.y)
         else:
             table, sweep_result, model = _fit_csv_for_report(
                 path, target=target, features=features, drop_missing=drop_missing, seed=seed, learning_rate=rate,
@@ -805,9 +807,12 @@ def report(
                 source=_shown_name(path), sweep=sweep_result, coordinates=coordinates, frames=frames, exact_command=command,
             )
             report_path = write_report(document, out)
-            reported_rate = model.learning_rate_
+            reported_rate, data = model.learning_rate_, (table.X, table.y)
     if json_output:
-        _print_json(_report_outcome(model, sweep_result.run_at(reported_rate), report_path))
+        from gradfit.learning import certificate
+
+        certified = certificate(*data, sweep_result, model)
+        _print_json(_report_outcome(model, sweep_result.run_at(reported_rate), report_path, certified=certified))
         return
     stdout.print(f"Report: {escape(str(report_path))}")
 
@@ -1599,14 +1604,18 @@ def _fit_csv_for_report(path: Path, *, target, features, drop_missing: bool, see
     return table, result, model
 
 
-def _report_outcome(model, run, report_path: Path) -> dict:  # noqa: ANN001 - LinearRegression, SweepRun
+def _report_outcome(model, run, report_path: Path, *, certified=None) -> dict:  # noqa: ANN001 - LinearRegression, SweepRun
     """``report --json``: the report's path and the reported run's outcome, judged as the report judges
-    it (by the sweep's run at the same rate, which made at most as many updates when it converged)."""
+    it (by the sweep's run at the same rate, which made at most as many updates when it converged),
+    with the error the estimator certifies where it stopped (``certified``'s, as in the report's
+    coefficient table, else the model's own)."""
     converged = run.outcome == "converged" and run.n_iter <= model.n_iter_
     return {
         "report": str(report_path),
         "converged": converged,
+        "outcome": "converged" if converged else ("floor" if run.outcome == "floor" else "max_iter"),
         "n_iter": int(model.n_iter_),
+        "error_bound": float((certified if certified is not None else model).error_bound_),
         "final_loss": float(model.final_loss_),
         "message": run.verdict if run.n_iter == model.n_iter_ or converged else (
             f"did not converge in {int(model.n_iter_):,} updates{run.needs_text()}"),
@@ -1633,7 +1642,7 @@ def _print_sweep(result) -> None:  # noqa: ANN001 - LearningRateSweep
     table.add_column("step")
     table.add_column("outcome")
     table.add_column("final loss", justify="right")
-    styles = {"converged": "green", "max_iter": "yellow", "diverged": "bold red"}
+    styles = {"converged": "green", "max_iter": "yellow", "floor": "magenta", "diverged": "bold red"}
     for run, (rate, factor, regime, verdict, loss) in zip(result.runs, result.rows()):
         table.add_row(rate, factor.removesuffix("/L"), regime, f"[{styles[run.outcome]}]{escape(verdict)}[/]", loss)
     stdout.print(table)

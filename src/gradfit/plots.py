@@ -61,6 +61,13 @@ LEGEND_SIZE = 11
 
 #: A loss curve whose largest and smallest values differ by more than this factor is drawn on a log axis.
 LOG_SCALE_SPAN = 100.0
+#: A cost is a sum of terms about as large as the largest cost of the run (its start), so its
+#: distance to the optimum below this share of that cost is rounding, not progress: a curve of
+#: J − J* is drawn down to this level, and dotted along it from where it gets there (a run judged
+#: by its coefficients can go on long after its cost stops resolving the remaining steps).
+COST_RESOLUTION = 64 * np.finfo(np.float64).eps
+#: Colour of the note on the cost's rounding level.
+ROUNDING_COLOUR = "#6b7280"
 
 #: Most data points drawn in a scatter (evenly spaced in row order beyond that), to keep files small.
 MAX_SCATTER_POINTS = 5000
@@ -242,8 +249,13 @@ def loss_figure(model, *, title: str = LOSS_TITLE, optimum_loss: float | None = 
     figure, axes = _figure()
     excess = _excess(loss, optimum_loss) if optimum_loss is not None else None
     if excess is not None and _spans_decades(excess):
-        axes.plot(updates, excess, color=FIT_COLOUR, linewidth=2.0, marker=marker, markersize=4,
-                  label=f"cost above the optimum after k updates ({made}; last {_last_finite(excess):.3g})")
+        drawn, level, flat_from = _resolved(excess, loss)
+        last = f"; last {_last_finite(drawn):.3g}" if flat_from is None else ""
+        axes.plot(updates, drawn, color=FIT_COLOUR, linewidth=2.0, marker=marker, markersize=4,
+                  label=f"cost above the optimum after k updates ({made}{last})")
+        if flat_from is not None:
+            axes.plot([flat_from, n_updates], [level, level], color=FIT_COLOUR, linewidth=2.0, linestyle=":",
+                      label=f"from update {flat_from:,}: at the cost's rounding level")
         # The optimum is 0 on this axis, so it is named rather than drawn.
         axes.plot([], [], linestyle="none", label=f"optimum J(θ*) = {optimum_loss:.6g} (0 on this axis)")
         axes.set_yscale("log")
@@ -270,6 +282,21 @@ def _excess(loss: NDArray[np.float64], optimum_loss: float) -> NDArray[np.float6
     with np.errstate(invalid="ignore", over="ignore"):
         excess = loss - optimum_loss
     return np.where(np.isfinite(excess) & (excess > 0), excess, np.nan)
+
+
+def _resolved(excess: NDArray[np.float64], loss: NDArray[np.float64]) -> tuple[NDArray[np.float64], float, int | None]:
+    """``excess`` (J − J*) up to where it first falls below the cost's rounding level (NaN from there
+    on), that level (:data:`COST_RESOLUTION` times the largest finite cost), and the update at
+    which it got there (None when it never does, or only at the last point's rounding)."""
+    finite = loss[np.isfinite(loss)]
+    level = COST_RESOLUTION * float(np.max(np.abs(finite))) if finite.size else 0.0
+    with np.errstate(invalid="ignore"):
+        below = np.flatnonzero(~(excess > level) & np.isfinite(loss))
+    if not below.size or below[0] == 0:
+        return excess, level, None
+    drawn = excess.copy()
+    drawn[below[0]:] = np.nan
+    return drawn, level, int(below[0])
 
 
 def _spans_decades(values: NDArray[np.float64]) -> bool:
@@ -612,9 +639,9 @@ def learning_rate_sweep(
     seed : int or None
         Seed of the article's data (when X is not given).
     max_iter, tol : optional
-        Updates per run (default: the article's 1000 on its data, else from the problem, see
-        :func:`gradfit.learning.update_budget`) and convergence tolerance (default 1e-6 of the
-        gradient's size at θ = 0).
+        Updates per run (default: the article's 1000 on its data, else what ``1/L`` needs to
+        converge, rounded up) and the tolerance: a run has converged when every coefficient and the
+        intercept are within ``tol`` (default 1e-6) of the exact least-squares answer, relatively.
     standardize : bool, default=True
         For user data; the article's problem is always run raw, as the article does.
     path : str or Path, optional
@@ -667,21 +694,30 @@ def sweep_figure(sweep: "LearningRateSweep", *, title: str = SWEEP_TITLE, target
     """
     figure, axes = _figure()
     colours = iter(SWEEP_COLOURS * (1 + len(sweep.runs) // len(SWEEP_COLOURS)))
+    flattened = False
     for run in sweep.runs:
-        with np.errstate(invalid="ignore", over="ignore"):
-            excess = run.loss - sweep.optimum_loss
         # Rounding can leave the last costs a hair at or below the optimum: they have no logarithm.
-        excess = np.where(np.isfinite(excess) & (excess > 0), excess, np.nan)
+        excess = _excess(run.loss, sweep.optimum_loss)
         updates = np.arange(excess.size)
         diverged = run.outcome == "diverged"
+        flat_from = None
+        if not diverged:  # a divergent run's cost only grows: nothing to resolve
+            excess, level, flat_from = _resolved(excess, run.loss)
         colour = DIVERGED_COLOUR if diverged else next(colours)
         label = f"α = {run.learning_rate:.3g} ({run.factor:.2g}/L), {run.regime}: {run.verdict}"
         axes.plot(updates, excess, color=colour, linewidth=2.0, linestyle="--" if diverged else "-", label=label)
         last = np.flatnonzero(np.isfinite(excess))
-        if last.size:
-            end = last[-1]
-            axes.plot(updates[end], excess[end], linestyle="none", marker="X" if diverged else "o",
+        end_x, end_y = (updates[last[-1]], excess[last[-1]]) if last.size else (None, None)
+        if flat_from is not None:
+            # The run goes on below the cost's rounding level: dotted along it to where it stopped.
+            axes.plot([flat_from, updates[-1]], [level, level], color=colour, linewidth=2.0, linestyle=":")
+            end_x, end_y, flattened = updates[-1], level, True
+        if end_x is not None:
+            axes.plot(end_x, end_y, linestyle="none", marker="X" if diverged else "o",
                       markersize=10 if diverged else 6, color=colour, markeredgecolor="black", markeredgewidth=0.8)
+    if flattened:
+        axes.plot([], [], color=ROUNDING_COLOUR, linewidth=2.0, linestyle=":",
+                  label="dotted: below the cost's rounding level, while the coefficients still settle")
     axes.set_yscale("log")
     axes.set_xlabel("updates made, k", fontsize=LABEL_SIZE)
     axes.set_ylabel(f"cost above the optimum  J(θ) − J(θ*)  (units of {target_name}²)", fontsize=LABEL_SIZE)
@@ -788,11 +824,20 @@ def animate_fit(
 
     updates = np.arange(costs.size)
     excess = _excess(costs, optimum_loss) if optimum_loss is not None else None
+    flat_from = None
     if excess is not None and _spans_decades(excess):
-        costs, cost_label = excess, "cost above the optimum J(θ) − J(θ*)"
+        # Below the cost's rounding level the curve runs flat (dotted), so that the marker of the
+        # current update stays on the panel to the run's end.
+        resolved, level, flat_from = _resolved(excess, costs)
+        costs, cost_label = resolved, "cost above the optimum J(θ) − J(θ*)"
+        if flat_from is not None:
+            costs = np.where(updates >= flat_from, level, costs)
     else:
         cost_label = "cost J(θ) = Σ r² / 2m"
-    right.plot(updates, costs, color="#bbbbbb", linewidth=1.5, label="whole run")
+    shown_to = costs.size if flat_from is None else flat_from + 1
+    right.plot(updates[:shown_to], costs[:shown_to], color="#bbbbbb", linewidth=1.5, label="whole run")
+    if flat_from is not None:
+        right.plot(updates[flat_from:], costs[flat_from:], color="#bbbbbb", linewidth=1.5, linestyle=":")
     (grown,) = right.plot([], [], color=FIT_COLOUR, linewidth=2.5, label="cost so far")
     (now,) = right.plot([], [], linestyle="none", marker="o", markersize=8, color=PATH_COLOUR,
                         markeredgecolor="black", label="update k")

@@ -36,7 +36,8 @@ from numpy.typing import ArrayLike
 from sklearn.base import clone
 
 import gradfit
-from gradfit.learning import DEFAULT_TOL, LearningRateSweep, article_sweep, sweep_learning_rates
+from gradfit.estimator import LinearRegression
+from gradfit.learning import DEFAULT_TOL, LearningRateSweep, article_sweep, certificate, sweep_learning_rates
 
 __all__ = ["REPORT_NAME", "Section", "article_report", "data_report", "write_report"]
 
@@ -48,6 +49,8 @@ REPORT_FRAMES = 30
 
 #: Coefficients closer than this (relative) to the exact ones look the same at the table's 4 digits.
 SAME_DIGITS = 5e-5
+#: Relative errors from this size up read better as percentages (0.1%, 31%) than as numbers (0.001).
+RELATIVE_AS_PERCENT = 1e-3
 
 #: Allow nothing but inline styles and data: images, so that the page cannot reach the network.
 CONTENT_SECURITY_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
@@ -92,7 +95,7 @@ thead th { background: #f6f8fa; }
 th.text, td.text { text-align: left; white-space: normal; overflow-wrap: break-word; }
 caption { overflow-wrap: break-word; }
 td.diverged { color: #b91c1c; font-weight: 600; }
-td.max_iter { color: #92400e; }
+td.max_iter, td.floor { color: #92400e; }
 td.converged { color: #166534; }
 td.exact { background: #f6faf7; }
 footer { margin-top: 3em; color: #6b7280; font-size: 0.85em; }
@@ -135,7 +138,7 @@ class Section:
 
 @dataclass(frozen=True)
 class _Verdict:
-    """Whether the reported run converged, by the sweep's test, and what would get there.
+    """Whether the reported run converged, by the sweep's test (the estimator's), and what would get there.
 
     Attributes
     ----------
@@ -144,22 +147,36 @@ class _Verdict:
         Updates the reported run made.
     rate : str
         Its learning rate, in words.
+    error_bound : float
+        The largest relative error of a coefficient or the intercept the reported model certifies
+        where it stopped (its ``error_bound_``; nan when unknown).
+    tol : float
+        The tolerance it is judged by.
+    floor : bool
+        Rounding keeps the run from ever certifying ``tol`` (the estimator stops at the floor).
     needed : int or None
         Updates the run's learning rate needs to converge (None: unknown, or the run converged).
     needed_is_estimate : bool
     auto_needed : str or None
-        What 1/L needs, in words ("1/L = 0.756 it needs 190 updates"), when the run is not at 1/L.
+        What 1/L needs, in words ("1/L = 0.756 it needs 244 updates"), when the run is not at 1/L.
     """
 
     converged: bool
     updates: int
     rate: str
+    error_bound: float = math.nan
+    tol: float = DEFAULT_TOL
+    floor: bool = False
     needed: int | None = None
     needed_is_estimate: bool = False
     auto_needed: str | None = None
 
+    def bound_text(self) -> str:
+        """The certified error in words: ``9.9e-07`` or ``31%`` (empty when unknown)."""
+        return _relative(self.error_bound)
+
     def needs(self) -> str:
-        """``it needs 14,678 updates at 0.01, or 190 updates at 1/L = 0.756`` (or less, where unknown)."""
+        """``at 0.01 it needs 18,923 updates; at 1/L = 0.756 it needs 244 updates`` (or less, where unknown)."""
         parts = []
         if self.needed is not None:
             about = "about " if self.needed_is_estimate else ""
@@ -209,7 +226,9 @@ def article_report(
         sweep = article_sweep(seed=run.seed, X=run.X, y=run.y, learning_rates=learning_rates,
                               include=[run.learning_rate, run.auto_learning_rate], max_iter=run.iterations)
     alpha = _alpha_text(run.learning_rate, run.auto_learning_rate)
-    verdict = _verdict(sweep, run.learning_rate, int(model.n_iter_), alpha, fallback=run.converged)
+    certified = certificate(run.X, run.y, sweep, model)
+    verdict = _verdict(sweep, run.learning_rate, int(model.n_iter_), alpha, fallback=run.converged,
+                       error_bound=_certified_error(certified, model))
     data = f"seed {run.seed}" if run.seed is not None else "fresh random data"
     intro = (
         f"The article fits a straight line to {len(run.y)} points scattered around y = 2x + 1 ({data}) by "
@@ -220,8 +239,8 @@ def article_report(
     glance = (
         f"After {run.iterations:,} updates the line is y = {run.slope:.4f}x + {run.intercept:.4f}; the best "
         f"possible line is y = {run.optimum_slope:.4f}x + {run.optimum_intercept:.4f}. "
-        + ("The run reached the bottom of the bowl." if verdict.converged else
-           f"The run stopped short of the bottom: {_escape(verdict.needs() or 'it needs more updates')}.")
+        + _glance_verdict(verdict, converged="The run reached the bottom of the bowl.",
+                          short="The run stopped short of the bottom")
     )
     fit_figure = data_fit_figure(run.X, run.y, model, true_line=(ARTICLE_SLOPE, ARTICLE_INTERCEPT),
                                  title="The article's data, the true line and the line gradient descent found")
@@ -236,11 +255,12 @@ def article_report(
         "<tbody>" + "".join(f"<tr><td>{_escape(name)}</td><td>{a:.4f}</td><td>{b:.4f}</td><td>{cost}</td></tr>"
                             for name, a, b, cost in rows) + "</tbody></table></div>"
     )
-    exact = (run.optimum_intercept, [run.optimum_slope])
+    reference = LinearRegression(solver="exact").fit(run.X, run.y)
     sections = _sections(
         X=run.X, y=run.y, model=model, sweep=sweep, fit_figure=fit_figure, optimum_loss=run.optimum_loss,
         true_line=(ARTICLE_SLOPE, ARTICLE_INTERCEPT), feature_names=["x"], target_name="y", frames=frames,
-        verdict=verdict, verdict_body=verdict_body, coordinates=(0, 1), exact=exact, exact_command=None,
+        verdict=verdict, verdict_body=verdict_body, coordinates=(0, 1), certified=certified, reference=reference,
+        exact_command=None,
     )
     return _document("Why gradient descent works: the article's example", intro, glance, sections)
 
@@ -263,10 +283,12 @@ def data_report(
 ) -> str:
     """The HTML report of a gradient-descent model fitted to the user's data.
 
-    Whether the model converged is judged as the sweep judges its runs (see
-    :mod:`gradfit.learning`): the sweep has a run at the model's learning rate from the same start,
-    and the model has converged when it made at least the updates that run needed. A model from
-    :func:`gradfit.learning.fit_run` stops exactly there, so the report and the sweep's table agree.
+    Whether the model converged is judged as the sweep judges its runs, by the estimator's own
+    test (see :mod:`gradfit.learning`): the sweep has a run at the model's learning rate from the
+    same start, and the model has converged when it made at least the updates that run needed to
+    have every coefficient within the tolerance. A model from :func:`gradfit.learning.fit_run`
+    stops exactly there, so the report and the sweep's table agree; the coefficient table's caption
+    gives the error the model itself certifies (its ``error_bound_``).
 
     Parameters
     ----------
@@ -286,7 +308,8 @@ def data_report(
     sweep_max_iter : int, optional
         Updates per sweep run (default: from the problem, see :func:`gradfit.learning.update_budget`).
     sweep_tol : float, default=1e-6
-        The sweep's relative gradient tolerance.
+        The sweep's tolerance: a run has converged when every coefficient and the intercept are within
+        ``sweep_tol`` of the exact least-squares answer, relatively.
     coordinates : pair of int or str, optional
         The two parameters of the cost slice (default: the two that moved most; see
         :func:`gradfit.plots.loss_surface`).
@@ -319,10 +342,8 @@ def data_report(
         sweep = sweep_learning_rates(x, target, learning_rates=learning_rates, standardize=model.standardize,
                                      include=["auto", *([rate] if rate is not None else [])],
                                      max_iter=sweep_max_iter, tol=sweep_tol, problem=source)
-    from gradfit.solvers.exact import solve_exact
-
-    coef_star, intercept_star = solve_exact(x, target, fit_intercept=model.fit_intercept)
-    residual = x @ coef_star + intercept_star - target
+    reference = LinearRegression(solver="exact", fit_intercept=model.fit_intercept).fit(x, target)
+    residual = x @ reference.coef_ + reference.intercept_ - target
     optimum_loss = float(residual @ residual / (2 * target.size))
     if x.shape[1] == 1:
         fit_figure = data_fit_figure(x, target, model, true_line=None,
@@ -335,7 +356,9 @@ def data_report(
     scale = "standardized" if model.standardize else "raw"
     alpha = (f"{_alpha_text(rate, sweep.auto_learning_rate)} (in {scale} coordinates)" if rate is not None
              else "found by line search")
-    verdict = _verdict(sweep, rate, int(model.n_iter_), alpha, fallback=bool(model.converged_))
+    certified = certificate(x, target, sweep, model)
+    verdict = _verdict(sweep, rate, int(model.n_iter_), alpha, fallback=bool(model.converged_),
+                       error_bound=_certified_error(certified, model))
     intro = (
         f"A linear model for {_quote(target_name)} from {len(names)} feature{'s' if len(names) != 1 else ''} "
         f"({_escape(', '.join(names))}) fitted to {target.size:,} rows of {_escape(source)} by gradient descent "
@@ -347,15 +370,13 @@ def data_report(
         f"{_updates(int(model.n_iter_))} brought the cost from {float(model.loss_history_[0]):.4g} to "
         f"{float(model.final_loss_):.4g}; the least possible is {optimum_loss:.4g} "
         f"({'a gap of ' + format(gap, '.3g') if gap > 0 else 'reached'}). "
-        + ("The run converged." if verdict.converged else
-           f"The run did not converge: {_escape(verdict.needs() or 'it needs more updates')}.")
+        + _glance_verdict(verdict, converged="The run converged.", short="The run did not converge")
     )
     verdict_body = f"<p>{_badge(verdict.converged)}</p>"
-    exact = (float(intercept_star), [float(value) for value in coef_star])
     sections = _sections(
         X=x, y=target, model=model, sweep=sweep, fit_figure=fit_figure, optimum_loss=optimum_loss, true_line=None,
         feature_names=names, target_name=target_name, frames=frames, verdict=verdict, verdict_body=verdict_body,
-        coordinates=coordinates, exact=exact, exact_command=exact_command,
+        coordinates=coordinates, certified=certified, reference=reference, exact_command=exact_command,
     )
     return _document(f"Gradient descent on {source}", intro, glance, sections)
 
@@ -380,7 +401,7 @@ def write_report(document: str, out: str | Path, *, name: str = REPORT_NAME) -> 
 
 def _sections(*, X, y, model, sweep: LearningRateSweep, fit_figure, optimum_loss: float, true_line,
               feature_names: list[str], target_name: str, frames: int, verdict: _Verdict, verdict_body: str,
-              coordinates, exact: tuple[float, list[float]], exact_command: str | None) -> list[Section]:  # noqa: ANN001
+              coordinates, certified, reference, exact_command: str | None) -> list[Section]:  # noqa: ANN001
     from gradfit.plots import animate_fit, loss_figure, loss_surface, moved_most, png_bytes, sweep_figure
 
     one_feature = len(feature_names) == 1
@@ -411,6 +432,11 @@ def _sections(*, X, y, model, sweep: LearningRateSweep, fit_figure, optimum_loss
            "same fraction of the remaining gap closed at every update. The fast fall at the start is the steep "
            "directions of the bowl being settled; the long straight slope after it is the slowest direction, "
            "which sets how many updates the run needs."
+           + (" Where the curve turns into a dotted line, the gap has shrunk below what the cost can show: it is "
+              "computed from sums about as large as the starting cost, whose rounding hides smaller differences. "
+              "The coefficients still move closer to the answer there (the cost depends on their error squared), "
+              "and the run goes on until every one of them is close enough."
+              if any(line.get_linestyle() == ":" for line in cost_figure.axes[0].get_lines()) else "")
            if on_log else
            "The curve falls steeply at first, while the line is far off, and flattens as it nears the bottom, "
            "because the steps are proportional to the slope of the cost, which shrinks there. The dashed line is "
@@ -449,10 +475,11 @@ def _sections(*, X, y, model, sweep: LearningRateSweep, fit_figure, optimum_loss
                                feature_names=feature_names, target_name=target_name)),
         alt="Contours of the cost with the path of gradient descent"))
 
+    curves = sweep_figure(sweep, target_name=target_name)
+    dotted = any(line.get_linestyle() == ":" for line in curves.axes[0].get_lines())
     sections.append(Section(
-        "sweep", "Learning rates: too small, just right, too large", _sweep_text(sweep),
-        png_bytes(sweep_figure(sweep, target_name=target_name)),
-        alt="Cost curves at several learning rates on a log scale", body=_sweep_table(sweep)))
+        "sweep", "Learning rates: too small, just right, too large", _sweep_text(sweep, dotted=dotted),
+        png_bytes(curves), alt="Cost curves at several learning rates on a log scale", body=_sweep_table(sweep)))
 
     with tempfile.TemporaryDirectory(prefix="gradfit-report-") as folder:
         gif = animate_fit(model, X, y, Path(folder) / "fit.gif", frames=frames, true_line=true_line,
@@ -472,11 +499,17 @@ def _sections(*, X, y, model, sweep: LearningRateSweep, fit_figure, optimum_loss
 
     sections.append(Section(
         "coefficients", "The coefficients",
-        "The fitted coefficients, each with its standard error (how much it would vary with new data of the same "
-        "kind), t and p (whether it is distinguishable from zero) and a 95% interval, as a statistics package "
-        "reports them, for the coefficients where gradient descent stopped. The last column is the exact "
-        "least-squares answer, for comparison.",
-        body=_summary_table(model, feature_names, verdict=verdict, exact=exact, exact_command=exact_command)))
+        ("The fitted coefficients, each with its standard error (how much it would vary with new data of the same "
+         "kind), t and p (whether it is distinguishable from zero) and a 95% interval, as a statistics package "
+         "reports them, for the coefficients where gradient descent stopped. The last column is the exact "
+         "least-squares answer, for comparison."
+         if verdict.converged and certified is not None and certified.converged_ else
+         "The coefficients where gradient descent stopped, beside the exact least-squares answer. Standard errors, t "
+         "and p values describe the least-squares answer, not coefficients that stopped short of it, so the table "
+         "gives only the least-squares answer's standard error (how much it would vary with new data of the same "
+         "kind): it shows how far off the coefficients are on the scale of the data's own uncertainty."),
+        body=_summary_table(model, feature_names, verdict=verdict, certified=certified, reference=reference,
+                            exact_command=exact_command)))
     return sections
 
 
@@ -509,7 +542,7 @@ def _document(title: str, intro: str, glance: str, sections: list[Section]) -> s
     return "\n".join(parts) + "\n"
 
 
-def _sweep_text(sweep: LearningRateSweep) -> str:
+def _sweep_text(sweep: LearningRateSweep, *, dotted: bool = False) -> str:
     kinds = {run.regime for run in sweep.runs}
     text = (
         "The same problem run from the same start at several learning rates, measured in units of 1/L, where L "
@@ -524,6 +557,12 @@ def _sweep_text(sweep: LearningRateSweep) -> str:
         f"(here {sweep.stable_bound:.4g}) every step overshoots by more than the one before, and the cost "
         "explodes: the run is stopped and marked with a cross."
     )
+    if dotted:
+        text += (" A curve that turns dotted has got closer to the bottom than the cost can show (its rounding "
+                 "hides smaller differences), while the coefficients still settle; its dot marks where it stopped.")
+    if any(run.outcome == "floor" for run in sweep.runs):
+        text += (" A run marked as stopped by rounding cannot get that close at all: floating-point rounding blurs "
+                 "the very bottom of the bowl, and the fit stops where it can no longer certify progress.")
     missing = [regime for regime in ("too small", "just right", "overshoots", "too large") if regime not in kinds]
     if missing:
         text += f" (These learning rates include none that is {_escape(' or '.join(missing))}.)"
@@ -545,75 +584,101 @@ def _sweep_table(sweep: LearningRateSweep) -> str:
     )
 
 
-def _summary_table(model, feature_names: list[str], *, verdict: _Verdict, exact: tuple[float, list[float]],
-                   exact_command: str | None) -> str:  # noqa: ANN001
-    try:
-        summary = model.summary().to_dict()
-    except ValueError as error:
-        return f"<p>{_escape(str(error))}</p>"
+def _summary_table(model, feature_names: list[str], *, verdict: _Verdict, certified, reference,
+                   exact_command: str | None) -> str:  # noqa: ANN001 - LinearRegression (or None for certified)
+    """The coefficient table: the inference table of the coefficients where gradient descent stopped
+    when the estimator certifies them (``certified`` converged there: its ``summary()``), else those
+    coefficients beside the least-squares answer (``reference``, fitted exactly) with its standard
+    errors for scale; either way with the least-squares answer in the last column."""
+    answer = _named_terms(reference.summary().to_dict(), feature_names, reference)
+    least_squares = [term["coef"] for term in answer["terms"]]
+    updates = _updates(verdict.updates)
+    bound = verdict.bound_text()
+    command = (f" To compute it for your data, run <code>{_escape(exact_command)}</code>."
+               if exact_command else "")
+    if verdict.converged and certified is not None and certified.converged_:
+        summary = _named_terms(certified.summary().to_dict(), feature_names, certified)
+        difference = _largest_difference(summary["terms"], least_squares, answer["terms"])
+        within = (f"within {bound} of the least-squares answer (relative error, as the fit certifies it; the tolerance "
+                  f"is {verdict.tol:g})" if bound else f"within {verdict.tol:g} of the least-squares answer")
+        caption = (f'<caption class="good">Converged: after {updates} every coefficient and the intercept are '
+                   f"{within}. {difference}</caption>")
+        facts = [
+            ("observations", f"{summary['n_samples']:,}"),
+            ("R²", _number(summary["r_squared"])),
+            ("adjusted R²", _number(summary["adj_r_squared"])),
+            ("residual standard deviation σ", _number(summary["sigma"])),
+            ("F statistic (p)", f"{_number(summary['f_statistic'])} ({_number(summary['f_pvalue'], 3)})"),
+        ]
+        head = "".join(f"<tr><td>{_escape(name)}</td><td>{value}</td></tr>" for name, value in facts)
+        terms = "".join(
+            f"<tr><td>{_escape(term['name'])}</td><td>{_number(term['coef'])}</td><td>{_number(term['std_err'])}</td>"
+            f"<td>{_number(term['t'])}</td><td>{_number(term['p_value'], 3)}</td>"
+            f"<td>{_number(term['ci_low'])}</td><td>{_number(term['ci_high'])}</td>"
+            f"<td class=\"exact\">{_number(value)}</td></tr>"
+            for term, value in zip(summary["terms"], least_squares)
+        )
+        level = summary.get("confidence_level", 0.95)
+        low, high = (1 - level) / 2, 1 - (1 - level) / 2
+        notes = "".join(f"<p class=\"meta\">{_escape(str(note))}</p>" for note in summary.get("notes", []))
+        return (
+            f'<div class="scroll"><table><tbody>{head}</tbody></table></div>'
+            f'<div class="scroll"><table>{caption}<thead><tr><th>term</th><th>coefficient</th><th>std err</th><th>t</th>'
+            f"<th>P&gt;|t|</th><th>[{low:g}</th><th>{high:g}]</th><th>least squares</th></tr></thead>"
+            f"<tbody>{terms}</tbody></table></div>{notes}"
+        )
+    found = [model.intercept_, *model.coef_] if model.fit_intercept else list(model.coef_)
+    stopped = [{"name": term["name"], "coef": float(value)} for term, value in zip(answer["terms"], found)]
+    difference = _largest_difference(stopped, least_squares, answer["terms"])
+    if verdict.floor:
+        within = f", within {bound} of it as the fit certifies them" if bound else ""
+        caption = (f'<caption class="bad">Cannot converge to {verdict.tol:g}: rounding stops gradient descent short of '
+                   f"it. These are the coefficients after {updates}, not the least-squares answer, which is in the "
+                   f"last columns{within}. {difference}{command}</caption>")
+    else:
+        within = (f" The fit certifies them only to within {bound} (relative error; the tolerance is "
+                  f"{verdict.tol:g})." if bound else "")
+        caption = (f'<caption class="bad">Did not converge: these are the coefficients after {updates}, not the '
+                   f"least-squares answer, which is in the last columns.{within} {difference}{command}</caption>")
+    terms = "".join(
+        f"<tr><td>{_escape(term['name'])}</td><td>{_number(term['coef'])}</td>"
+        f"<td class=\"exact\">{_number(value)}</td><td class=\"exact\">{_number(exact['std_err'])}</td></tr>"
+        for term, value, exact in zip(stopped, least_squares, answer["terms"])
+    )
+    return (
+        f'<div class="scroll"><table>{caption}<thead><tr><th>term</th><th>coefficient</th><th>least squares</th>'
+        f"<th>its std err</th></tr></thead><tbody>{terms}</tbody></table></div>"
+    )
+
+
+def _named_terms(summary: dict, feature_names: list[str], model) -> dict:  # noqa: ANN001 - LinearRegression
+    """``summary`` with its features named as the report names them (a model fitted on a plain array
+    calls them x0, x1, …)."""
     features = [term for term in summary["terms"] if term["name"] != "intercept"]
     if not hasattr(model, "feature_names_in_") and len(features) == len(feature_names):
-        # A model fitted on a plain array calls its features x0, x1, …; use the names the report shows.
         for term, name in zip(features, feature_names):
             term["name"] = name
-    exact_intercept, exact_coef = exact
-    exact_by_term = {id(term): value for term, value in zip(features, exact_coef)}
-    facts = [
-        ("observations", f"{summary['n_samples']:,}"),
-        ("R²", _number(summary["r_squared"])),
-        ("adjusted R²", _number(summary["adj_r_squared"])),
-        ("residual standard deviation σ", _number(summary["sigma"])),
-        ("F statistic (p)", f"{_number(summary['f_statistic'])} ({_number(summary['f_pvalue'], 3)})"),
-    ]
-    head = "".join(f"<tr><td>{_escape(name)}</td><td>{value}</td></tr>" for name, value in facts)
-    terms = "".join(
-        f"<tr><td>{_escape(term['name'])}</td><td>{_number(term['coef'])}</td><td>{_number(term['std_err'])}</td>"
-        f"<td>{_number(term['t'])}</td><td>{_number(term['p_value'], 3)}</td>"
-        f"<td>{_number(term['ci_low'])}</td><td>{_number(term['ci_high'])}</td>"
-        f"<td class=\"exact\">{_number(exact_intercept if term['name'] == 'intercept' else exact_by_term.get(id(term)))}</td>"
-        "</tr>"
-        for term in summary["terms"]
-    )
-    level = summary.get("confidence_level", 0.95)
-    low, high = (1 - level) / 2, 1 - (1 - level) / 2
-    notes = "".join(f"<p class=\"meta\">{_escape(str(note))}</p>" for note in summary.get("notes", []))
-    updates = _updates(verdict.updates)
-    difference = _largest_difference(summary["terms"], exact_intercept, exact_by_term)
-    if verdict.converged:
-        caption = (f'<caption class="good">Converged: the coefficients after {updates}. '
-                   f"{difference}</caption>")
-    else:
-        command = (f" To compute it for your data, run <code>{_escape(exact_command)}</code>."
-                   if exact_command else "")
-        caption = (f'<caption class="bad">Did not converge: these are the coefficients after {updates}, not the '
-                   f"least-squares answer, which is in the last column. {difference}{command}</caption>")
-    return (
-        f'<div class="scroll"><table><tbody>{head}</tbody></table></div>'
-        f'<div class="scroll"><table>{caption}<thead><tr><th>term</th><th>coefficient</th><th>std err</th><th>t</th>'
-        f"<th>P&gt;|t|</th><th>[{low:g}</th><th>{high:g}]</th><th>least squares</th></tr></thead>"
-        f"<tbody>{terms}</tbody></table></div>{notes}"
-    )
+    return summary
 
 
-def _largest_difference(terms: list[dict], exact_intercept: float, exact_by_term: dict[int, float]) -> str:
-    """The largest relative difference between the fitted and the exact coefficients, in words, with
-    how it compares to that coefficient's standard error. A converged run on an ill-conditioned
-    problem has the cost at its least but can stop some way along the flat valley floor."""
+def _largest_difference(terms: list[dict], least_squares: list[float], reference_terms: list[dict]) -> str:
+    """The largest relative difference between the fitted coefficients (``terms``, in the order of the
+    least-squares answer's) and the exact ones, in words, with how it compares to that coefficient's
+    standard error in the least-squares fit. A run that stops short can be far off along the flat
+    valley floor while its cost is nearly the least."""
     worst = None
-    for term in terms:
-        exact = exact_intercept if term["name"] == "intercept" else exact_by_term.get(id(term))
+    for term, exact, reference in zip(terms, least_squares, reference_terms):
         if exact is None or exact == 0 or not math.isfinite(term["coef"]):
             continue
         relative = abs(term["coef"] - exact) / abs(exact)
         if worst is None or relative > worst[0]:
-            worst = (relative, term, abs(term["coef"] - exact))
+            worst = (relative, term, abs(term["coef"] - exact), reference["std_err"])
     if worst is None:
         return ""
-    relative, term, absolute = worst
+    relative, term, absolute, std_err = worst
     if relative < SAME_DIGITS:
         return "They agree with the least-squares answer (last column) to the digits shown."
     text = f"The largest difference from the least-squares answer is {_percent(relative)} ({_escape(term['name'])})"
-    std_err = term["std_err"]
     if isinstance(std_err, float) and math.isfinite(std_err) and std_err > 0:
         errors = absolute / std_err
         text += (f", {_percent(errors)} of its standard error" if errors < 1 else
@@ -625,37 +690,73 @@ def _percent(fraction: float) -> str:
     return f"{100 * fraction:.2g}%" if fraction < 0.1 else f"{100 * fraction:,.0f}%"
 
 
-def _verdict(sweep: LearningRateSweep, rate: float | None, updates: int, alpha: str, *, fallback: bool) -> _Verdict:
-    """Judge a run of ``updates`` at ``rate`` by the sweep's run at that rate (the same start and test)."""
+def _verdict(sweep: LearningRateSweep, rate: float | None, updates: int, alpha: str, *, fallback: bool,
+             error_bound: float) -> _Verdict:
+    """Judge a run of ``updates`` at ``rate`` by the sweep's run at that rate (the same start and
+    test); ``error_bound`` is the reported model's own certified error."""
     auto = sweep.run_at(sweep.auto_learning_rate)
     auto_needed = None
     if auto is not None and (rate is None or auto is not sweep.run_at(rate)):
         at = f"1/L = {auto.learning_rate:.3g} it needs"
         if auto.outcome == "converged":
             auto_needed = f"{at} {_updates(auto.n_iter)}"
-        elif auto.updates_needed is not None:
+        elif auto.outcome == "max_iter" and auto.updates_needed is not None:
             auto_needed = f"{at} {'about ' if auto.needed_is_estimate else ''}{_updates(auto.updates_needed)}"
+    common = {"updates": updates, "rate": alpha, "error_bound": error_bound, "tol": sweep.tol,
+              "auto_needed": auto_needed}
     run = sweep.run_at(rate) if rate is not None else None
     if run is None or run.outcome == "diverged":
-        return _Verdict(converged=fallback, updates=updates, rate=alpha, auto_needed=auto_needed)
+        return _Verdict(converged=fallback, **common)
     if run.outcome == "converged":
         converged = updates >= run.n_iter
-        return _Verdict(converged=converged, updates=updates, rate=alpha, needed=None if converged else run.n_iter,
-                        auto_needed=auto_needed)
-    return _Verdict(converged=False, updates=updates, rate=alpha, needed=run.updates_needed,
-                    needed_is_estimate=run.needed_is_estimate, auto_needed=auto_needed)
+        return _Verdict(converged=converged, needed=None if converged else run.n_iter, **common)
+    if run.outcome == "floor":
+        return _Verdict(converged=False, floor=True, **common)
+    return _Verdict(converged=False, needed=run.updates_needed, needed_is_estimate=run.needed_is_estimate, **common)
+
+
+def _certified_error(certified, model) -> float:  # noqa: ANN001 - LinearRegression (or None)
+    """The error the estimator certifies for the reported coefficients: its own stopping fit's, else
+    the reported model's ``error_bound_`` (nan when unknown)."""
+    source = certified if certified is not None else model
+    return float(getattr(source, "error_bound_", math.nan))
+
+
+def _glance_verdict(verdict: _Verdict, *, converged: str, short: str) -> str:
+    if verdict.converged:
+        return converged
+    if verdict.floor:
+        return (f"Rounding keeps gradient descent from getting the coefficients within {verdict.tol:g} of the "
+                "least-squares answer, however many updates it makes.")
+    return f"{short}: {_escape(verdict.needs() or 'it needs more updates')}."
 
 
 def _verdict_text(verdict: _Verdict, sweep: LearningRateSweep) -> str:
+    bound = verdict.bound_text()
+    after = f"After {_updates(verdict.updates)} at learning rate {_escape(verdict.rate)}"
     if verdict.converged:
-        return (f"Yes. After {_updates(verdict.updates)} at learning rate {_escape(verdict.rate)}, "
-                f"{_escape(sweep.tolerance_text())}: close enough to the bottom of the bowl to stop. The same test "
-                "judges every run of the sweep above.")
+        certified = f" (the fit certifies an error of at most {bound})" if bound else ""
+        return (f"Yes. {after}, {_escape(sweep.tolerance_text())}{certified}: close enough to the bottom of the bowl "
+                "to stop. The same test judges every run of the sweep above.")
+    if verdict.floor:
+        return (f"Not to this tolerance, and more updates would not help. The test every run of the sweep is judged by "
+                f"asks that {_escape(sweep.tolerance_text())}. Gradient descent computes in floating-point "
+                "numbers, whose rounding blurs the very bottom of the bowl; here it limits how closely the fit can "
+                f"pin the coefficients down" + (f" to about {bound}" if bound else "") + ", so the run stops at "
+                "that rounding floor. The exact least-squares answer is in the last column of the coefficient "
+                "table below.")
     needs = verdict.needs()
-    return (f"No. After {_updates(verdict.updates)} at learning rate {_escape(verdict.rate)} the gradient (how steep "
-            f"the cost is) has not yet shrunk to {_escape(sweep.tolerance_target())}, the test every run of the "
-            "sweep is judged by, so the parameters are not yet at the bottom of the bowl. More updates, or a larger "
-            "learning rate below the stable bound 2/L, would get there" + (f": {_escape(needs)}." if needs else "."))
+    still = f", a coefficient may still be {bound} off its exact least-squares value (as the fit certifies it)" if bound else ""
+    return (f"No. {after}{still}, while the test every run of the sweep is judged by asks that "
+            f"{_escape(sweep.tolerance_text())}. So the parameters are not yet at the bottom of the bowl. More updates, "
+            "or a larger learning rate below the stable bound 2/L, would get there" + (f": {_escape(needs)}." if needs else "."))
+
+
+def _relative(error: float) -> str:
+    """A relative error in words: ``31%`` for a large one, ``9.9e-07`` for a small one; empty when unknown."""
+    if not math.isfinite(error):
+        return ""
+    return _percent(error) if error >= RELATIVE_AS_PERCENT else f"{error:.2g}"
 
 
 def _updates(count: int) -> str:

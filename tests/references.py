@@ -22,24 +22,35 @@ def _integer_columns(A: np.ndarray) -> tuple[list[list[int]], list[int]]:
     return columns, exponents
 
 
-def exact_least_squares(X, y, *, fit_intercept: bool) -> list[Fraction]:
+def exact_least_squares(X, y, *, fit_intercept: bool, sample_weight=None, alpha: float = 0.0) -> list[Fraction]:
     """The unique least-squares solution of the float data, in exact rational arithmetic.
 
-    Every float64 is an integer times a power of two, so with each column scaled to integers the
-    normal equations ``(AᵀA) x = Aᵀy`` have integer coefficients, formed exactly in Python integers
-    (cheap: no fractions until the p × p solve). They are solved by Gaussian elimination over
-    ``Fraction``. Returns ``[intercept, coef_1, ..., coef_d]`` when ``fit_intercept``.
+    Every float64 is an integer times a power of two, so with each column (and the weights) scaled
+    to integers the normal equations ``(AᵀWA/ΣW + α·I_coef) x = AᵀWy/ΣW`` have coefficients formed
+    exactly in Python integers (cheap: no fractions until the p × p solve), solved by Gaussian
+    elimination over ``Fraction``. ``alpha`` is a ridge on the coefficients (never the intercept), in
+    the estimator's convention (``Σ w r²/2ΣW + α/2·‖coef‖²``). Returns ``[intercept, coef_1, ...,
+    coef_d]`` when ``fit_intercept``.
     """
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     A = np.hstack([np.ones((len(y), 1)), X]) if fit_intercept else X
     columns, exponents = _integer_columns(np.hstack([A, y[:, None]]))
     p = A.shape[1]
-    # Σ_j G_ij 2^(e_i + e_j) x_j = G_iy 2^(e_i + e_y): with z_j = x_j 2^(e_j − e_y), Σ_j G_ij z_j = G_iy.
-    system = [
-        [Fraction(sum(a * b for a, b in zip(columns[i], columns[j]))) for j in range(p + 1)]
-        for i in range(p)
-    ]
+    if sample_weight is None:
+        weights, weight_exponent = [1] * len(y), 0
+    else:
+        (weights,), (weight_exponent,) = _integer_columns(np.asarray(sample_weight, dtype=np.float64)[:, None])
+    total = Fraction(sum(weights)) * Fraction(2) ** weight_exponent
+
+    def gram(i: int, j: int) -> Fraction:
+        products = sum(a * b * c for a, b, c in zip(columns[i], columns[j], weights))
+        return Fraction(products) * Fraction(2) ** (exponents[i] + exponents[j] + weight_exponent) / total
+
+    system = [[gram(i, j) for j in range(p + 1)] for i in range(p)]
+    if alpha:
+        for i in range(int(fit_intercept), p):
+            system[i][i] += Fraction(float(alpha))
     for col in range(p):
         pivot = next(i for i in range(col, p) if system[i][col] != 0)  # StopIteration: singular
         system[col], system[pivot] = system[pivot], system[col]
@@ -47,11 +58,11 @@ def exact_least_squares(X, y, *, fit_intercept: bool) -> list[Fraction]:
             factor = system[i][col] / system[col][col]
             if factor:
                 system[i] = [a - factor * b for a, b in zip(system[i], system[col])]
-    z = [Fraction(0)] * p
+    solution = [Fraction(0)] * p
     for i in reversed(range(p)):
-        tail = sum((system[i][j] * z[j] for j in range(i + 1, p)), Fraction(0))
-        z[i] = (system[i][p] - tail) / system[i][i]
-    return [value * Fraction(2) ** (exponents[p] - exponents[j]) for j, value in enumerate(z)]
+        tail = sum((system[i][j] * solution[j] for j in range(i + 1, p)), Fraction(0))
+        solution[i] = (system[i][p] - tail) / system[i][i]
+    return solution
 
 
 def correct_digits(estimate, exact) -> float:

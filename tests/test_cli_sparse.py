@@ -51,7 +51,7 @@ def read_back(path: Path, n_features: int | None = None) -> tuple[sp.csr_matrix,
 
 
 def reference(X, y) -> gradfit.LinearRegression:
-    return gradfit.LinearRegression(solver="cg", tol=1e-13).fit(X, y)
+    return gradfit.LinearRegression(solver="cg", tol=TIGHT_TOL).fit(X, y)
 
 
 def fit_bound(X, tol: float) -> float:

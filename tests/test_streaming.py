@@ -203,7 +203,7 @@ def test_sparse_fit_to_exact_rational_arithmetic():
     """Small sparse problem: the streaming cg fit agrees with Fraction arithmetic to ≥ 10 digits."""
     X, y = sparse_problem(11, n=40, d=5, density=0.5, offset=0.25)
     exact = exact_least_squares(X.toarray(), y, fit_intercept=True)
-    model = LinearRegression(solver="cg", tol=1e-15, max_iter=1000).fit(X, y)
+    model = LinearRegression(solver="cg", tol=1e-13, max_iter=1000).fit(X, y)
     assert correct_digits([model.intercept_, *model.coef_], exact) >= 10
     assert isinstance(exact[0], Fraction)
 
@@ -252,7 +252,7 @@ def test_recurrence_keeps_the_gradient_honest():
     """After many cg updates on an ill-conditioned sparse problem, the recorded gradient norm is
     that of the returned coefficients (recomputed from the data)."""
     X, y = sparse_problem(16, n=600, d=120, density=0.05, offset=3.0)
-    model = LinearRegression(solver="cg", standardize=False, tol=1e-12, max_iter=400).fit(X, y)
+    model = LinearRegression(solver="cg", standardize=False, tol=1e-10, max_iter=400).fit(X, y)
     assert model.n_iter_ > GRADIENT_REFRESH
     objective = StreamingLeastSquares(StreamingSource(X, y), fit_intercept=True, standardize=False)
     theta = objective.frame.from_model(model.coef_, model.intercept_)
@@ -550,8 +550,8 @@ def test_extreme_column_scales_give_the_scaled_fit(factor, rescaled, monkeypatch
     # the other columns are the same numbers through the same passes (the threads' shares are fixed
     # and merged in order): the same bits, as measured; 1e-14 asks less than that
     np.testing.assert_allclose(moments.x_var[1:], plain.x_var[1:], rtol=1e-14)
-    reference = LinearRegression(solver="cg", tol=1e-12).fit(X, y)
-    model = LinearRegression(solver="cg", tol=1e-12).fit(scaled, y)
+    reference = LinearRegression(solver="cg", tol=1e-10).fit(X, y)
+    model = LinearRegression(solver="cg", tol=1e-10).fit(scaled, y)
     expected = np.r_[reference.coef_[0] / factor, reference.coef_[1:]]
     np.testing.assert_allclose(model.coef_, expected, rtol=1e-8)
     assert model.intercept_ == pytest.approx(reference.intercept_, rel=1e-9)

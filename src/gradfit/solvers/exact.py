@@ -149,6 +149,13 @@ def _two_sum(a, b):
     return s, e
 
 
+def _weighted_pair(v, hi, lo):  # noqa: ANN001, ANN202 - arrays
+    """``v·(hi + lo)`` as a pair: the leading product exact by TwoProduct, its error and ``v·lo``
+    (a second-order term) added below it."""
+    product, error = _two_product(v, hi)
+    return product, error + v * lo
+
+
 def _accurate_sum(terms: NDArray[np.float64]) -> NDArray[np.float64]:
     """Sum ``terms`` over axis 0 as if in twice the working precision, then round (see :func:`_sum_pair`)."""
     return _sum_pair(terms)[0]
@@ -236,6 +243,16 @@ class _Residuals:
         self.to_scaled(chunk, out=out[:m])
         out[m:] = 0.0
 
+    def _pass_buffers(self, w: NDArray[np.float64]):  # noqa: ANN202
+        """A pass's level matrices of ``w`` and its scratch: block products (n_blocks, 4, d, 4), block
+        sums of the second vector's slices (n_blocks, 4), a scaled block, its slices, the vector's
+        slices (counting the pass)."""
+        self.passes += 1
+        level_matrices = [self._level_matrices(_split_vector(w[a:b], _magnitude_exponent(w))) for a, b in self.blocks]
+        return (level_matrices, np.empty((self.n_row_blocks, _SLICES, self.d, _SLICES)),
+                np.empty((self.n_row_blocks, _SLICES)), np.empty((ROW_BLOCK, self.d)),
+                np.empty((_SLICES, ROW_BLOCK, self.d)), np.zeros((ROW_BLOCK, _SLICES)))
+
     def _residual_pair(self, row0: int, row1: int, sliced, level_matrices, intercept: float, r=None):
         """``f = y_s − r − b − A_w w`` on rows ``row0:row1`` as an unrounded pair ``(hi, lo)``, from the
         block's slices (``r`` None: 0), with a cascade of TwoSums over the rows of the block."""
@@ -261,16 +278,10 @@ class _Residuals:
 
         Everything is done block by block, so no temporary is longer than ``ROW_BLOCK`` rows.
         """
-        self.passes += 1
         n, d = self.n, self.d
-        level_matrices = [self._level_matrices(_split_vector(w[a:b], _magnitude_exponent(w))) for a, b in self.blocks]
+        level_matrices, products, r_sums, scaled, sliced, r_slices = self._pass_buffers(w)
         r_exponent = _magnitude_exponent(r)
         f = np.empty(n)
-        products = np.empty((self.n_row_blocks, _SLICES, d, _SLICES))
-        r_sums = np.empty((self.n_row_blocks, _SLICES))
-        scaled = np.empty((ROW_BLOCK, d))
-        sliced = np.empty((_SLICES, ROW_BLOCK, d))
-        r_slices = np.zeros((ROW_BLOCK, _SLICES))
         for block, row0 in enumerate(range(0, n, ROW_BLOCK)):
             row1 = min(row0 + ROW_BLOCK, n)
             m = row1 - row0
@@ -284,10 +295,7 @@ class _Residuals:
             if self.weight is None:
                 hi, lo = self._residual_pair(row0, row1, sliced, level_matrices, intercept, r)
             else:  # v∘(y_s − b − A_w w) − r: the product by TwoProduct, the pair kept to the end
-                hi, lo = self._residual_pair(row0, row1, sliced, level_matrices, intercept)
-                v = self.weight[row0:row1]
-                hi, e = _two_product(v, hi)
-                lo = e + v * lo
+                hi, lo = _weighted_pair(self.weight[row0:row1], *self._residual_pair(row0, row1, sliced, level_matrices, intercept))
                 hi, e = _two_sum(hi, -r[row0:row1])
                 lo = lo + e
             f[row0:row1] = hi + lo
@@ -309,15 +317,9 @@ class _Residuals:
         the normal equations needs exactly this: the gradient ``A_wᵀf`` near the optimum is a small
         difference of large terms, and rounding ``f`` first would leave it an error of ``u·|A|ᵀ|f|``.
         """
-        self.passes += 1
         n, d = self.n, self.d
-        level_matrices = [self._level_matrices(_split_vector(w[a:b], _magnitude_exponent(w))) for a, b in self.blocks]
-        products = np.empty((self.n_row_blocks, _SLICES, d, _SLICES))
-        f_sums = np.empty((self.n_row_blocks, _SLICES))
+        level_matrices, products, f_sums, scaled, sliced, f_slices = self._pass_buffers(w)
         squares = 0.0
-        scaled = np.empty((ROW_BLOCK, d))
-        sliced = np.empty((_SLICES, ROW_BLOCK, d))
-        f_slices = np.zeros((ROW_BLOCK, _SLICES))
         for block, row0 in enumerate(range(0, n, ROW_BLOCK)):
             row1 = min(row0 + ROW_BLOCK, n)
             m = row1 - row0
@@ -328,8 +330,7 @@ class _Residuals:
             if weight is not None:
                 v = weight[row0:row1]
                 squares += float((v * hi) @ hi)
-                hi, e = _two_product(v, hi)
-                lo = e + v * lo
+                hi, lo = _weighted_pair(v, hi, lo)
             else:
                 squares += float(hi @ hi)
             f_slices[:m] = _split_vector(hi, _magnitude_exponent(hi)).T

@@ -16,10 +16,11 @@ What is measured, per problem and per method:
   ``gradfit.LinearRegression(solver="exact")``, cross-checked against ``numpy.linalg.lstsq`` on the
   augmented design (the printed agreement says how far apart they are).
 * **iterations** and **converged**: what the method reports. gradfit's iterative solvers run to
-  ``tol = GRADFIT_TOL``, a *relative gradient-norm* test, which bounds the coefficient error only up to
-  the condition number. Its stochastic solvers get a fixed budget of updates instead (they do not
-  reach such a tolerance). A ``ConvergenceWarning`` (or any other warning) from the warm-up run is
-  caught and named in the ``notes`` column. ``—`` under converged marks a direct method; under
+  ``tol = GRADFIT_TOL``: converged means every coefficient and the intercept are within ``tol`` of
+  the least-squares answer, relatively (the bound gradfit certifies, ``error_bound_``). Its
+  stochastic solvers get a fixed budget of updates instead (they do not reach such a tolerance). A
+  ``ConvergenceWarning`` (or any other warning) from the warm-up run is caught and named in the
+  ``notes`` column. ``—`` under converged marks a direct method; under
   iterations, a method that does not report them (``Ridge(solver="sparse_cg")`` among them).
 
 Problems (built from ``--seed``, so every run sees the same data):
@@ -544,7 +545,7 @@ def main() -> int:
     print(("Machine: " if args.markdown else "machine: ") + machine_description())
     print(
         f"size {args.size}, median of {args.repeats} timed fits after one warm-up (fewer when a fit is slower than "
-        f"{TIME_BUDGET_S:g} s in all), seed {args.seed}; gradfit tol {GRADFIT_TOL:g} (relative gradient norm), "
+        f"{TIME_BUDGET_S:g} s in all), seed {args.seed}; gradfit tol {GRADFIT_TOL:g} (relative error of every coefficient), "
         f"scikit-learn tol {SKLEARN_TOL:g}; gradfit's stochastic solvers: {SIZES[args.size].stochastic_updates:,} updates "
         f"(whole epochs, {STOCHASTIC_MAX_EPOCHS} at most)\n",
         flush=True,

@@ -1477,7 +1477,7 @@ def _print_demo(run, data_plot: Path, loss_plot: Path) -> None:
     stdout.print(table)
     stdout.print()
 
-    criterion = f"the tolerance: each within {run.tol:g} of it, relatively"
+    criterion = f"tolerance: each within {run.tol:g}, relatively"
     if run.converged:
         stdout.print(f"[bold green]Converged[/]: {run.iterations} updates at {alpha} reach the optimum.")
         stdout.print(f"  within {run.error:.2g} after {_updates(run.updates_needed)} ({criterion})")

@@ -237,13 +237,13 @@ def _message(status: Status, n_iter: int, bound: float, floor: float, tol: float
     elif np.isinf(bound):
         within = "the statistics cannot bound how far the coefficients are from the least-squares solution"
     else:
-        within = f"the coefficients are within {bound:.2g} (relative error bound) of the least-squares solution"
+        within = f"the coefficients are within {_beside(bound, tol)} (relative error bound) of the least-squares solution"
     if status == "tol":
         return f"converged after {n_iter} updates: {within} (tol={tol:g})"
     if status == "floor":
         return (
             f"stopped after {n_iter} updates at the rounding floor: {within}, and rounding in the gradient "
-            f"limits this solver to about {floor:.2g}, above tol={tol:g}"
+            f"limits this solver to about {_beside(floor, tol)}, above tol={tol:g}"
         )
     if status == "max_iter" and tol == 0:
         return f"made all max_iter={max_iter} updates (tol=0: no early stop); {within}"
@@ -252,3 +252,13 @@ def _message(status: Status, n_iter: int, bound: float, floor: float, tol: float
     if status == "callback":
         return f"stopped by a callback after {n_iter} updates; {within}"
     return f"interrupted after {n_iter} updates; the model holds the last iterate ({within})"
+
+
+def _beside(value: float, tol: float) -> str:
+    """``value`` to two significant digits, or to as many more as tell it apart from ``tol`` (a floor
+    of 1.04e-08 above tol=1e-08 reads 1.04e-08, not 1e-08)."""
+    for digits in range(2, 7):
+        text = f"{value:.{digits}g}"
+        if tol <= 0 or float(text) != tol or value == tol:
+            return text
+    return text

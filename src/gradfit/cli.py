@@ -1805,8 +1805,6 @@ def in_command_line_syntax(message: str) -> str:
 def _option_value(option: str, value: str) -> str:
     """A Python value as an option's argument: a string unquoted (quoted for the shell where it must
     be), a list as ``a,b``, a placeholder list ``[...]`` as the option's value name."""
-    import shlex
-
     if value[:1] in "'\"":
         text = value[1:-1]
         return shlex.quote(text) if text else "''"
@@ -1855,6 +1853,7 @@ def _without_repeated_options(message: str) -> str:
     return "".join(pieces)
 
 
+@functools.cache
 def _spellings() -> dict[str, _Spelling]:
     """Each Python name an option sets (``max_iter``, ``standardize``, ``drop_missing``, ``format``), with
     that option: from the options of every command, so a new option is known as soon as it exists."""

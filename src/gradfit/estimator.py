@@ -7,7 +7,7 @@ import sys
 import time
 import warnings
 from contextlib import nullcontext
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from numbers import Integral, Real
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,7 +27,7 @@ from gradfit.history import History
 from gradfit.objective import DENSE_SPECTRUM_MAX, LeastSquares, StreamingLeastSquares
 from gradfit.schedules import SCHEDULES
 from gradfit.solvers import SOLVERS
-from gradfit.solvers.direct import ACCURACY_TARGET, REFINED_FLOOR, DirectSolution, qr_preconditioner, solve_from_statistics
+from gradfit.solvers.direct import ACCURACY_TARGET, REFINED_FLOOR, qr_preconditioner, solve_from_statistics
 from gradfit.solvers.exact import solve_exact, solve_exact_counted
 from gradfit.solvers.gd import LINE_SEARCHES
 from gradfit.sources import InMemorySource, Source, as_source, is_dask_collection, power_of_two_scale
@@ -41,8 +41,6 @@ __all__ = ["LinearRegression", "OptimumGap"]
 
 #: Solvers that run without iterating.
 DIRECT_SOLVERS = ("exact",)
-#: Unit roundoff of float64: the error a settled refinement certifies.
-EPS = float(np.finfo(np.float64).eps)
 #: Solvers that draw random rows, which only an in-memory source can give.
 STOCHASTIC_SOLVERS = ("sgd", "minibatch", "adam")
 #: Iterates kept by ``record_path=True`` (evenly thinned over longer runs).
@@ -503,8 +501,12 @@ class LinearRegression(RegressorMixin, BaseEstimator):
                    f"pass{'es' if solution.passes > 1 else ''} over the data (estimated relative error "
                    f"≤ {solution.error_estimate:.1g})")
         theta_final = None  # the answer in θ's coordinates, where another method than the statistics' gave it
-        reason = (f"the normal equations cannot resolve these data (condition number of XᵀX/m ≈ "
-                  f"{objective.condition_number:.3g}" + (", nearly collinear columns" if objective.unresolved_directions else "") + ")")
+
+        def reason() -> str:
+            # Only where the solve did not settle: κ needs the full spectrum, O(p³) past DENSE_SPECTRUM_MAX.
+            collinear = ", nearly collinear columns" if objective.unresolved_directions else ""
+            return (f"the normal equations cannot resolve these data (condition number of XᵀX/m ≈ "
+                    f"{objective.condition_number:.3g}{collinear})")
         if not solution.settled and in_memory:
             X, y = source.arrays()
             if self.alpha == 0:
@@ -512,27 +514,27 @@ class LinearRegression(RegressorMixin, BaseEstimator):
                 unit = frame.x_unit * frame.x_scale
                 coef, intercept, qr_passes = solve_exact_counted(X, y, fit_intercept=self.fit_intercept, column_unit=unit,
                                                                  sample_weight=source.sample_weight)
-                solution = DirectSolution(coef, intercept, solution.passes, True, REFINED_FLOOR, solution.losses,
-                                          solution.gradient_norms, solution.corrections, solution.path)
+                solution = replace(solution, coef=coef, intercept=intercept, settled=True,
+                                   error_estimate=REFINED_FLOOR)
                 theta_final = frame.from_model(coef, intercept)
                 passes += qr_passes
-                how = f"least-squares solution by QR on the scaled design with iterative refinement: {reason}"
+                how = f"least-squares solution by QR on the scaled design with iterative refinement: {reason()}"
             else:
                 refined = solve_from_statistics(objective, target=target, solve=qr_preconditioner(objective, X, source.sample_weight),
                                                 force_refinement=True)
                 passes += 1 + refined.passes  # the factor reads the rows once, then the refinement passes
                 solution = refined
                 how = (f"least-squares solution refined by {refined.passes} accurate passes with a QR factor of the rows: "
-                       f"{reason}")
+                       f"{reason()}")
         if not solution.settled:
             error = solution.error_estimate
             digits = f"about {max(-np.log10(error), 0.0):.0f}" if 0 < error < 1 else "no"
-            how = f"solved from the statistics to {digits} correct digits, short of the float64 limit: {reason}"
-            remedy = ("drop or combine nearly collinear features" if isinstance(source, InMemorySource) else
+            how = f"solved from the statistics to {digits} correct digits, short of the float64 limit: {reason()}"
+            remedy = ("drop or combine nearly collinear features" if in_memory else
                       "drop or combine nearly collinear features, or fit the rows in memory, where QR resolves more")
             raised.append((
                 f"the least-squares answer could be resolved to {digits} significant digits (estimated relative error "
-                f"{error:.2g}): {reason}. To get the answer, {remedy}.",
+                f"{error:.2g}): {reason()}. To get the answer, {remedy}.",
                 ConvergenceWarning,
             ))
         self.coef_, self.intercept_ = solution.coef, solution.intercept

@@ -61,6 +61,7 @@ __all__ = [
     "fit_run",
     "sweep_learning_rates",
     "update_budget",
+    "updates_text",
     "updates_to_converge",
 ]
 
@@ -181,14 +182,14 @@ class SweepRun:
         """``converged in k updates``, ``did not converge in N updates (needs M)``, ``cannot converge:
         stopped by rounding after k updates, …`` or ``diverged at update k``."""
         if self.outcome == "converged":
-            return f"converged in {_updates(self.n_iter)}"
+            return f"converged in {updates_text(self.n_iter)}"
         if self.outcome == "max_iter":
-            return f"did not converge in {_updates(self.n_iter)}{self.needs_text()}"
+            return f"did not converge in {updates_text(self.n_iter)}{self.needs_text()}"
         if self.outcome == "floor":
             if self.updates_needed is not None and self.updates_needed > self.n_iter:
-                return (f"did not converge in {_updates(self.n_iter)}, and cannot: stopped by rounding after "
+                return (f"did not converge in {updates_text(self.n_iter)}, and cannot: stopped by rounding after "
                         f"{self.updates_needed:,}, within {self.error_bound:.2g} at best")
-            return f"cannot converge: stopped by rounding after {_updates(self.n_iter)}, within {self.error_bound:.2g} at best"
+            return f"cannot converge: stopped by rounding after {updates_text(self.n_iter)}, within {self.error_bound:.2g} at best"
         return f"diverged at update {self.n_iter:,}"
 
     def needs_text(self) -> str:
@@ -286,11 +287,11 @@ class LearningRateSweep:
 
     def budget_text(self) -> str:
         """The update budget in words, with where it comes from."""
-        text = f"at most {_updates(self.max_iter)} each"
+        text = f"at most {updates_text(self.max_iter)} each"
         if self.budget_source == "article":
             return f"{text}, as the article makes"
         if self.budget_source == "problem" and self.auto_needed is not None:
-            return f"{text}: enough for 1/L, which needs {_updates(self.auto_needed)}"
+            return f"{text}: enough for 1/L, which needs {updates_text(self.auto_needed)}"
         if self.budget_source == "problem" and self.condition_number is not None and math.isfinite(self.condition_number):
             return (f"{text}: κ·ln(error at the start/tol) with κ = L/μ = {self.condition_number:.3g} (steepest "
                     "over flattest curvature)")
@@ -973,7 +974,8 @@ def _distinct(rates: Sequence[float]) -> list[float]:
     return kept
 
 
-def _updates(count: int) -> str:
+def updates_text(count: int) -> str:
+    """``1 update``, ``18,923 updates``."""
     return f"{count:,} update{'s' if count != 1 else ''}"
 
 

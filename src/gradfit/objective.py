@@ -27,6 +27,8 @@ __all__ = ["Accuracy", "Frame", "KrylovObjective", "KrylovSpace", "LeastSquares"
 #: Above this many parameters the spectrum is estimated by Lanczos iteration instead of a full
 #: eigendecomposition (O(p³)).
 DENSE_SPECTRUM_MAX = 1024
+#: What LeastSquares caches from G (its spectrum, its factor): dropped where G changes, shared with a recentred copy.
+SPECTRAL_CACHE = ("spectrum", "lipschitz", "strong_convexity", "condition_number", "_kept_directions", "_cholesky")
 
 EPS = float(np.finfo(np.float64).eps)
 
@@ -349,7 +351,7 @@ class LeastSquares:
         G_pair = add_to_pair((hi[:p, :p], lo[:p, :p]), np.diag(self.ridge))
         self.extended = (G_pair, (hi[:p, p], lo[:p, p]))
         self.G, self.b, self.c = G_pair[0], hi[:p, p], float(hi[p, p] + lo[p, p])
-        for cached in ("spectrum", "lipschitz", "strong_convexity", "condition_number"):
+        for cached in SPECTRAL_CACHE:
             self.__dict__.pop(cached, None)
         return self
 
@@ -416,7 +418,7 @@ class LeastSquares:
         minus_hi, minus_lo = affine_pair(G_pair, b_pair, anchor)
         shifted = LeastSquares(self.G, -minus_hi, 2.0 * self.loss_grad(anchor)[0], self.frame, ridge=self.ridge)
         shifted.extended = (G_pair, (-minus_hi, -minus_lo))
-        for cached in ("spectrum", "lipschitz", "strong_convexity", "condition_number"):
+        for cached in SPECTRAL_CACHE:
             if cached in self.__dict__:
                 shifted.__dict__[cached] = self.__dict__[cached]
         return shifted
@@ -495,10 +497,17 @@ class LeastSquares:
             factor = self._cholesky
             if factor is not None:
                 return scipy.linalg.cho_solve(factor, rhs, check_finite=False)
+        directions, inverse = self._kept_directions
+        inverse = inverse.reshape((-1,) + (1,) * (np.ndim(rhs) - 1))  # rhs (p,) or (p, k)
+        return directions @ ((directions.T @ rhs) * inverse)
+
+    @cached_property
+    def _kept_directions(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """G's eigenvectors above the rank cutoff and 1/λ of each: :meth:`solve` runs after every
+        update of an iterative fit, so they are selected once."""
         eigenvalues, eigenvectors = self.spectrum
         keep = eigenvalues > self.rank_cutoff
-        inverse = (1.0 / eigenvalues[keep]).reshape((-1,) + (1,) * (np.ndim(rhs) - 1))  # rhs (p,) or (p, k)
-        return eigenvectors[:, keep] @ ((eigenvectors[:, keep].T @ rhs) * inverse)
+        return np.ascontiguousarray(eigenvectors[:, keep]), 1.0 / eigenvalues[keep]
 
     @property
     def rank_cutoff(self) -> float:
@@ -631,7 +640,7 @@ class LeastSquares:
             largest = float(eigsh(inverse, k=1, which="LA", return_eigenvectors=False, tol=SMALLEST_EIGENVALUE_TOL)[0])
             return 1.0 / largest if largest > 0 else 0.0
         eigenvalues = self.spectrum[0]
-        significant = eigenvalues[eigenvalues > eigenvalues[-1] * self.n_params * np.finfo(float).eps]
+        significant = eigenvalues[eigenvalues > self.rank_cutoff]
         return float(significant[0]) if significant.size else 0.0
 
     def error_bound(self, stationarity, theta_norm, loss):  # noqa: ANN001, ANN201 - floats or arrays alike

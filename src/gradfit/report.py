@@ -37,7 +37,8 @@ from sklearn.base import clone
 
 import gradfit
 from gradfit.estimator import LinearRegression
-from gradfit.learning import DEFAULT_TOL, LearningRateSweep, article_sweep, certificate, sweep_learning_rates
+from gradfit.learning import (DEFAULT_TOL, REGIMES, SAME_RATE, LearningRateSweep, article_sweep, certificate,
+                              sweep_learning_rates, updates_text)
 
 __all__ = ["REPORT_NAME", "Section", "article_report", "data_report", "write_report"]
 
@@ -245,7 +246,7 @@ def article_report(
     fit_figure = data_fit_figure(run.X, run.y, model, true_line=(ARTICLE_SLOPE, ARTICLE_INTERCEPT),
                                  title="The article's data, the true line and the line gradient descent found")
     rows = [
-        ("found after " + _updates(run.iterations), run.intercept, run.slope, _number(run.final_loss, 6)),
+        ("found after " + updates_text(run.iterations), run.intercept, run.slope, _number(run.final_loss, 6)),
         ("best possible (least squares)", run.optimum_intercept, run.optimum_slope, _number(run.optimum_loss, 6)),
         ("the article quotes", ARTICLE_QUOTE[0], ARTICLE_QUOTE[1], "–"),
     ]
@@ -367,7 +368,7 @@ def data_report(
     )
     gap = float(model.final_loss_) - optimum_loss
     glance = (
-        f"{_updates(int(model.n_iter_))} brought the cost from {float(model.loss_history_[0]):.4g} to "
+        f"{updates_text(int(model.n_iter_))} brought the cost from {float(model.loss_history_[0]):.4g} to "
         f"{float(model.final_loss_):.4g}; the least possible is {optimum_loss:.4g} "
         f"({'a gap of ' + format(gap, '.3g') if gap > 0 else 'reached'}). "
         + _glance_verdict(verdict, converged="The run converged.", short="The run did not converge")
@@ -563,7 +564,7 @@ def _sweep_text(sweep: LearningRateSweep, *, dotted: bool = False) -> str:
     if any(run.outcome == "floor" for run in sweep.runs):
         text += (" A run marked as stopped by rounding cannot get that close at all: floating-point rounding blurs "
                  "the very bottom of the bowl, and the fit stops where it can no longer certify progress.")
-    missing = [regime for regime in ("too small", "just right", "overshoots", "too large") if regime not in kinds]
+    missing = [regime for regime in REGIMES if regime not in kinds]
     if missing:
         text += f" (These learning rates include none that is {_escape(' or '.join(missing))}.)"
     return text
@@ -592,7 +593,7 @@ def _summary_table(model, feature_names: list[str], *, verdict: _Verdict, certif
     errors for scale; either way with the least-squares answer in the last column."""
     answer = _named_terms(reference.summary().to_dict(), feature_names, reference)
     least_squares = [term["coef"] for term in answer["terms"]]
-    updates = _updates(verdict.updates)
+    updates = updates_text(verdict.updates)
     bound = verdict.bound_text()
     command = (f" To compute it for your data, run <code>{_escape(exact_command)}</code>."
                if exact_command else "")
@@ -699,9 +700,9 @@ def _verdict(sweep: LearningRateSweep, rate: float | None, updates: int, alpha: 
     if auto is not None and (rate is None or auto is not sweep.run_at(rate)):
         at = f"1/L = {auto.learning_rate:.3g} it needs"
         if auto.outcome == "converged":
-            auto_needed = f"{at} {_updates(auto.n_iter)}"
+            auto_needed = f"{at} {updates_text(auto.n_iter)}"
         elif auto.outcome == "max_iter" and auto.updates_needed is not None:
-            auto_needed = f"{at} {'about ' if auto.needed_is_estimate else ''}{_updates(auto.updates_needed)}"
+            auto_needed = f"{at} {'about ' if auto.needed_is_estimate else ''}{updates_text(auto.updates_needed)}"
     common = {"updates": updates, "rate": alpha, "error_bound": error_bound, "tol": sweep.tol,
               "auto_needed": auto_needed}
     run = sweep.run_at(rate) if rate is not None else None
@@ -733,7 +734,7 @@ def _glance_verdict(verdict: _Verdict, *, converged: str, short: str) -> str:
 
 def _verdict_text(verdict: _Verdict, sweep: LearningRateSweep) -> str:
     bound = verdict.bound_text()
-    after = f"After {_updates(verdict.updates)} at learning rate {_escape(verdict.rate)}"
+    after = f"After {updates_text(verdict.updates)} at learning rate {_escape(verdict.rate)}"
     if verdict.converged:
         certified = f" (the fit certifies an error of at most {bound})" if bound else ""
         return (f"Yes. {after}, {_escape(sweep.tolerance_text())}{certified}: close enough to the bottom of the bowl "
@@ -759,12 +760,8 @@ def _relative(error: float) -> str:
     return _percent(error) if error >= RELATIVE_AS_PERCENT else f"{error:.2g}"
 
 
-def _updates(count: int) -> str:
-    return f"{count:,} update{'s' if count != 1 else ''}"
-
-
 def _alpha_text(rate: float, auto: float) -> str:
-    return f"1/L = {rate:.3g}" if math.isclose(rate, auto, rel_tol=1e-12) else f"{rate:.3g}"
+    return f"1/L = {rate:.3g}" if math.isclose(rate, auto, rel_tol=SAME_RATE) else f"{rate:.3g}"
 
 
 def _badge(converged: bool) -> str:

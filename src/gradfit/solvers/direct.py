@@ -114,7 +114,6 @@ def solve_from_statistics(
     *,
     target: float = ACCURACY_TARGET,
     solve: Callable[[NDArray[np.float64]], NDArray[np.float64]] | None = None,
-    refine: bool = True,
     force_refinement: bool = False,
     trust_collinearity: bool = True,
 ) -> DirectSolution:
@@ -129,10 +128,8 @@ def solve_from_statistics(
     solve : callable, optional
         ``rhs ↦ G⁻¹ rhs`` to use instead of ``objective.solve`` (the pseudo-inverse of the
         statistics' G): a QR factor of the rows, say, where G cannot resolve the data.
-    refine : bool, default=True
-        False: return the first solve whatever its bound (a source that cannot be read again).
     force_refinement : bool, default=False
-        Refine even where the a-priori bound is met (tests).
+        Refine even where the a-priori bound is met (it is G's, not that of another ``solve``).
     trust_collinearity : bool, default=True
         Where G is numerically singular, take its dropped directions for exact collinearity when
         ``b`` shows no signal along them (the best the statistics can tell: for files and Dask);
@@ -151,8 +148,8 @@ def solve_from_statistics(
     theta = solve(objective.b)
     bound = np.inf if unresolved else _a_priori_bound(objective, theta)
     path = [theta]
-    if unresolved or not refine or not objective.can_refine or (bound <= target and not force_refinement):
-        coef, intercept = frame.unscaled(*frame.to_scaled(theta))
+    if unresolved or not objective.can_refine or (bound <= target and not force_refinement):
+        coef, intercept = frame.to_model(theta)
         return DirectSolution(coef, intercept, 0, bound <= target, bound, [], [], 0, path)
 
     coef, intercept = frame.to_scaled(theta)
@@ -192,10 +189,8 @@ def solve_from_statistics(
         previous = size
     if passes:
         estimate = max(estimate, REFINED_FLOOR, _representation_floor(objective, path[-1]) if own_solve else 0.0)
-    settled = estimate <= target
-    settled = settled and not unresolved
     coef_model, intercept_model = frame.unscaled(coef, intercept)
-    return DirectSolution(coef_model, intercept_model, passes, settled, np.inf if unresolved else estimate,
+    return DirectSolution(coef_model, intercept_model, passes, estimate <= target, estimate,
                           losses, gradient_norms, len(path) - 1, path)
 
 

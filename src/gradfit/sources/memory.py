@@ -91,7 +91,7 @@ class MemorySource:
             return parts.result(), largest
 
         y_scale = float(safe_scale(np.max(np.abs(self._y), initial=0.0)))
-        y_origin = float(self._y[:max(1, min(self.n_samples, CHUNK_BYTES // max(1, 8 * self.n_features)))].mean() / y_scale)
+        y_origin = float(self._y[:step].mean() / y_scale)
         if not np.isfinite(y_origin):
             y_origin = float(self._y[0] / y_scale)
         x_scale = np.ones(self.n_features)

@@ -165,30 +165,41 @@ class Frame:
         rows = np.ndim(theta) == 2
         error = np.atleast_2d(np.asarray(error, dtype=np.float64))
         theta = np.atleast_2d(np.asarray(theta, dtype=np.float64)) - error
-        bound = np.broadcast_to(np.asarray(bound, dtype=np.float64), theta.shape[:1])[:, None]
-        weights, weight_errors = (theta[:, 1:], error[:, 1:]) if self.fit_intercept else (theta, error)
-        if self.inert is not None:
-            weights, weight_errors = weights[:, ~self.inert], weight_errors[:, ~self.inert]
-        # A norm-sized quantity reaches a coefficient as itself, the intercept spread by Cauchy-Schwarz.
-        spreads = [np.ones(weights.shape[1])]
-        errors, sizes = [np.abs(weight_errors)], [np.abs(weights)]
+        bound = np.asarray(bound, dtype=np.float64).reshape(-1, 1)
+        kept, shift, spread = self._error_layout
+        # Columns: the kept coefficients, then the intercept. A norm-sized quantity reaches a
+        # coefficient as itself, the intercept spread by Cauchy-Schwarz (``spread``).
+        size = np.empty((theta.shape[0], spread.size))
+        errors = np.empty_like(size)
+        np.abs(theta[:, kept], out=size[:, : kept.size])
+        np.abs(error[:, kept], out=errors[:, : kept.size])
         if self.fit_intercept:
-            shift = self.x_shift / self.x_unit
-            intercept = self.y_shift + self.y_unit * theta[:, :1] - (self.y_unit * theta[:, 1:] / self.x_unit) @ self.x_shift[:, None]
-            errors.append(self.y_unit * np.abs(error[:, :1] - error[:, 1:] @ shift[:, None]))
-            sizes.append(np.abs(intercept))
-            spreads.append([self.y_unit * np.sqrt(1.0 + float(shift @ shift))])
-        error, size, spread = np.concatenate(errors, axis=1), np.concatenate(sizes, axis=1), np.concatenate(spreads)
+            size[:, -1] = np.abs(self.y_shift + self.y_unit * (theta[:, 0] - theta[:, 1:] @ shift))
+            errors[:, -1] = self.y_unit * np.abs(error[:, 0] - error[:, 1:] @ shift)
         share = bound * spread
-        numerator, value = error + share, size - share
+        numerator, value = errors + share, size - share
         with np.errstate(divide="ignore", invalid="ignore"):
             ratios = np.where(numerator == 0, 0.0, np.where(value > 0, numerator / value, np.inf))
         # 0 to within the rounding of θ itself, √p·ε·‖θ‖, with an error within it too: a feature
         # that explains nothing.
         zero_level = np.sqrt(theta.shape[1]) * EPS * np.linalg.norm(theta, axis=1, keepdims=True) * spread
-        ratios = np.where((size <= zero_level) & (error <= zero_level), 0.0, ratios)
+        ratios[(size <= zero_level) & (errors <= zero_level)] = 0.0
         worst = ratios.max(axis=1) if ratios.shape[1] else np.zeros(ratios.shape[0])
         return worst if rows else float(worst[0])
+
+    @cached_property
+    def _error_layout(self) -> tuple[NDArray[np.intp], NDArray[np.float64], NDArray[np.float64]]:
+        """What :meth:`relative_error` needs of the frame alone, worked out once: the columns of θ
+        whose coefficients count (not inert), ``s = x_shift/x_unit``, and the spread of a norm-sized
+        error over each counted column (1 for a coefficient, ``y_unit·√(1 + Σ s_j²)`` for the intercept)."""
+        start = 1 if self.fit_intercept else 0
+        active = np.ones(self.x_unit.size, dtype=bool) if self.inert is None else ~self.inert
+        kept = start + np.flatnonzero(active)
+        shift = self.x_shift / self.x_unit
+        spread = np.ones(kept.size + start)
+        if self.fit_intercept:
+            spread[-1] = self.y_unit * np.sqrt(1.0 + float(shift @ shift))
+        return kept, shift, spread
 
     def penalty_weights(self, alpha: float, l1_ratio: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Per-coefficient (ridge, l1) weights in θ's units for the user-unit elastic net.
@@ -701,9 +712,10 @@ class LeastSquares:
         error_norm = float(np.linalg.norm(error))
         kappa = self.lipschitz / self.strong_convexity if self.strong_convexity > 0 else np.inf
         solve_rounding = kappa * STATISTICS_ROUNDING * np.sqrt(self.n_params) * error_norm if error_norm else 0.0
-        return Accuracy(self.frame.relative_error(theta, error, floor + solve_rounding),
-                        self.frame.relative_error(theta - error, np.zeros_like(theta), floor),
-                        error_norm <= floor)
+        # The iterate, and the exact solution it implies (which only the floor separates from θ*).
+        bounds = self.frame.relative_error(np.stack([theta, theta - error]), np.stack([error, np.zeros_like(error)]),
+                                           np.array([floor + solve_rounding, floor]))
+        return Accuracy(float(bounds[0]), float(bounds[1]), error_norm <= floor)
 
     @property
     def curvature_known(self) -> bool:

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
+
+#: The console script next to this interpreter when the package is installed; else ``python -m``.
+SCRIPT = Path(sys.executable).with_name("gradfit")
+COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "gradfit.cli"]
+#: Seconds any one command may take (the demo imports matplotlib and runs a few thousand updates).
+TIMEOUT = 120
 
 
 @dataclass
@@ -12,6 +22,10 @@ class Outcome:
     code: int
     stdout: str
     stderr: str
+
+    def __iter__(self):
+        """``code, stdout, stderr = outcome``."""
+        return iter((self.code, self.stdout, self.stderr))
 
     def __str__(self) -> str:
         return f"exit code {self.code}\n--- stdout ---\n{self.stdout}\n--- stderr ---\n{self.stderr}"
@@ -32,3 +46,17 @@ def expect_error(outcome: Outcome, *fragments: str, code: int = 2) -> str:
     for fragment in fragments:
         assert fragment in lines[0], str(outcome)
     return lines[0]
+
+
+def run_installed(*args: object, cwd: Path, columns: int | None = None) -> Outcome:
+    """The installed ``gradfit`` command as a subprocess in ``cwd``. With ``columns``, in a bare
+    environment as a new user's shell has it (PATH, a terminal ``columns`` wide, UTF-8; PYTHONPATH
+    kept where set, so a checkout's own source is what runs)."""
+    environment = None
+    if columns is not None:
+        environment = {"PATH": "/usr/bin:/bin", "COLUMNS": str(columns), "PYTHONIOENCODING": "utf-8"}
+        if "PYTHONPATH" in os.environ:
+            environment["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    done = subprocess.run([*COMMAND, *map(str, args)], cwd=cwd, capture_output=True, text=True, encoding="utf-8",
+                          timeout=TIMEOUT, env=environment)
+    return Outcome(done.returncode, done.stdout, done.stderr)

@@ -49,6 +49,7 @@ def gradfit_cli(capsys, monkeypatch, tmp_path):
     def invoke(*args) -> Outcome:
         code = cli.run([str(arg) for arg in args])
         out, err = capsys.readouterr()
+        assert "Traceback" not in out + err, out + err  # never, whatever the exit code
         return Outcome(code, out, err)
 
     return invoke

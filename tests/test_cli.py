@@ -19,25 +19,11 @@ import gradfit
 from gradfit.sources.files import read_csv_table
 
 import cli_checks as checks
-from cli_checks import Outcome, expect
+from cli_checks import Outcome, expect, run_installed
+from problems import write_csv
 from references import assert_same_predictions
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-#: The console script next to this interpreter when the package is installed; else ``python -m``.
-_SCRIPT = Path(sys.executable).with_name("gradfit")
-COMMAND = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "gradfit.cli"]
-
-#: Seconds any one command may take (the demo imports matplotlib and runs a few thousand updates).
-TIMEOUT = 120
-
-
-def gradfit_cli(*args: str | Path, cwd: Path) -> Outcome:
-    done = subprocess.run(
-        [*COMMAND, *map(str, args)], cwd=cwd, capture_output=True, text=True, encoding="utf-8", timeout=TIMEOUT
-    )
-    return Outcome(done.returncode, done.stdout, done.stderr)
-
 
 def expect_error(outcome: Outcome, code: int, *fragments: str) -> str:
     """:func:`cli_checks.expect_error` with the exit code first, as this file's calls give it."""
@@ -46,12 +32,6 @@ def expect_error(outcome: Outcome, code: int, *fragments: str) -> str:
 
 def is_png(path: Path) -> bool:
     return path.is_file() and path.read_bytes()[: len(PNG_SIGNATURE)] == PNG_SIGNATURE
-
-
-def write_csv(path: Path, header: list[str], rows: np.ndarray) -> Path:
-    lines = [",".join(header)] + [",".join(repr(float(value)) for value in row) for row in rows]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -84,14 +64,14 @@ def problem(tmp_path_factory):
     ids=["gradfit", "demo", "fit", "predict"],
 )
 def test_help(tmp_path, command, words):
-    outcome = expect(gradfit_cli(*command, "--help", cwd=tmp_path), 0)
+    outcome = expect(run_installed(*command, "--help", cwd=tmp_path), 0)
     assert "Usage" in outcome.stdout
     for word in words:
         assert word in outcome.stdout, str(outcome)
 
 
 def test_no_arguments_shows_help(tmp_path):
-    outcome = gradfit_cli(cwd=tmp_path)
+    outcome = run_installed(cwd=tmp_path)
     assert outcome.code == 2 and "Usage" in outcome.stdout, str(outcome)
     assert "error" not in outcome.stderr
 
@@ -100,7 +80,7 @@ def test_no_arguments_shows_help(tmp_path):
 
 
 def test_demo_default_summary_and_figures(tmp_path):
-    outcome = expect(gradfit_cli("demo", "--seed", "3", cwd=tmp_path), 0)
+    outcome = expect(run_installed("demo", "--seed", "3", cwd=tmp_path), 0)
     text = outcome.stdout
     for fragment in ("θ found", "exact optimum", "article quotes", "1.0323", "1.9516", "Did NOT converge",
                      "stop short of the optimum", "1000 updates at α = 0.01", "1/L", "2/L"):
@@ -111,7 +91,7 @@ def test_demo_default_summary_and_figures(tmp_path):
 
 
 def test_demo_json_at_article_settings(tmp_path):
-    outcome = expect(gradfit_cli("demo", "--seed", "0", "--json", "--out", "figures", cwd=tmp_path), 0)
+    outcome = expect(run_installed("demo", "--seed", "0", "--json", "--out", "figures", cwd=tmp_path), 0)
     run = json.loads(outcome.stdout)  # the whole of stdout is one JSON object
     assert isinstance(run, dict)
     assert run["converged"] is False
@@ -133,7 +113,7 @@ def test_demo_json_at_article_settings(tmp_path):
 
 
 def test_demo_json_auto_learning_rate_converges(tmp_path):
-    outcome = expect(gradfit_cli("demo", "--seed", "0", "--learning-rate", "auto", "--json", cwd=tmp_path), 0)
+    outcome = expect(run_installed("demo", "--seed", "0", "--learning-rate", "auto", "--json", cwd=tmp_path), 0)
     run = json.loads(outcome.stdout)
     assert run["converged"] is True
     assert run["learning_rate"] == pytest.approx(run["auto_learning_rate"])
@@ -142,18 +122,18 @@ def test_demo_json_auto_learning_rate_converges(tmp_path):
 
 
 def test_demo_divergent_learning_rate_is_one_line(tmp_path):
-    line = expect_error(gradfit_cli("demo", "--seed", "0", "--learning-rate", "2", cwd=tmp_path), 1, "2/L", "diverged")
+    line = expect_error(run_installed("demo", "--seed", "0", "--learning-rate", "2", cwd=tmp_path), 1, "2/L", "diverged")
     assert "--learning-rate 2 is above" in line and "learning_rate=" not in line  # advice in the CLI's syntax
 
 
 @pytest.mark.parametrize("value", ["fast", "0", "-1", "nan"])
 def test_demo_bad_learning_rate_is_a_usage_error(tmp_path, value):
-    expect_error(gradfit_cli("demo", "--learning-rate", value, cwd=tmp_path), 2, "--learning-rate")
+    expect_error(run_installed("demo", "--learning-rate", value, cwd=tmp_path), 2, "--learning-rate")
 
 
 def test_demo_out_is_a_file(tmp_path):
     (tmp_path / "taken").write_text("mine")
-    outcome = gradfit_cli("demo", "--out", "taken", cwd=tmp_path)
+    outcome = run_installed("demo", "--out", "taken", cwd=tmp_path)
     assert outcome.code == 2 and "Traceback" not in outcome.stderr, str(outcome)
     assert (tmp_path / "taken").read_text() == "mine"
 
@@ -163,7 +143,7 @@ def test_demo_out_is_a_file(tmp_path):
 
 def test_fit_exact_json_matches_sklearn(tmp_path, problem):
     path, X, y = problem
-    outcome = expect(gradfit_cli("fit", path, "--target", "price", "--solver", "exact", "--json", cwd=tmp_path), 0)
+    outcome = expect(run_installed("fit", path, "--target", "price", "--solver", "exact", "--json", cwd=tmp_path), 0)
     result = json.loads(outcome.stdout)
     reference = SklearnLinearRegression().fit(X, y)
     assert list(result["coef"]) == ["rooms", "area", "age"]
@@ -176,7 +156,7 @@ def test_fit_exact_json_matches_sklearn(tmp_path, problem):
 
 def test_fit_gd_json_converges_to_sklearn(tmp_path, problem):
     path, X, y = problem
-    outcome = expect(gradfit_cli("fit", path, "--target", "price", "--solver", "gd", "--json", cwd=tmp_path), 0)
+    outcome = expect(run_installed("fit", path, "--target", "price", "--solver", "gd", "--json", cwd=tmp_path), 0)
     result = json.loads(outcome.stdout)
     reference = SklearnLinearRegression().fit(X, y)
     assert result["solver"] == "gd" and result["converged"] is True and result["n_iter"] > 0
@@ -187,7 +167,7 @@ def test_fit_gd_json_converges_to_sklearn(tmp_path, problem):
 
 def test_fit_default_is_the_least_squares_answer(tmp_path, problem):
     path, X, y = problem
-    result = json.loads(expect(gradfit_cli("fit", path, "--target", "price", "--json", cwd=tmp_path), 0).stdout)
+    result = json.loads(expect(run_installed("fit", path, "--target", "price", "--json", cwd=tmp_path), 0).stdout)
     reference = SklearnLinearRegression().fit(X, y)
     assert result["solver"] == "exact" and result["converged"] is True
     # sklearn's lstsq is within about κ·ε of the answer; gradfit's is exactly rounded
@@ -197,7 +177,7 @@ def test_fit_default_is_the_least_squares_answer(tmp_path, problem):
 def test_fit_features_subset_in_given_order(tmp_path, problem):
     path, X, y = problem
     outcome = expect(
-        gradfit_cli("fit", path, "--target", "price", "--features", "age, rooms", "--solver", "exact", "--json",
+        run_installed("fit", path, "--target", "price", "--features", "age, rooms", "--solver", "exact", "--json",
                     cwd=tmp_path),
         0,
     )
@@ -209,14 +189,14 @@ def test_fit_features_subset_in_given_order(tmp_path, problem):
 
 def test_fit_table_names_every_feature(tmp_path, problem):
     path, _, _ = problem
-    outcome = expect(gradfit_cli("fit", path, "--target", "price", cwd=tmp_path), 0)
+    outcome = expect(run_installed("fit", path, "--target", "price", cwd=tmp_path), 0)
     for word in ("rooms", "area", "age", "intercept", "n_samples", "150", "n_iter", "converged", "solver", "message"):
         assert word in outcome.stdout, str(outcome)
 
 
 def test_fit_convergence_warning_is_one_line(tmp_path, problem):
     path, _, _ = problem
-    outcome = expect(gradfit_cli("fit", path, "--target", "price", "--solver", "gd", "--max-iter", "2", "--json",
+    outcome = expect(run_installed("fit", path, "--target", "price", "--solver", "gd", "--max-iter", "2", "--json",
                                  cwd=tmp_path), 3)  # 3: the fit stopped short of the answer
     assert json.loads(outcome.stdout)["converged"] is False
     lines = outcome.stderr.splitlines()
@@ -229,9 +209,9 @@ def test_fit_convergence_warning_is_one_line(tmp_path, problem):
 def test_fit_drop_missing(tmp_path):
     path = tmp_path / "holes.csv"
     path.write_text("x,y\n0,1\n1,3\n,5\n2,NA\n3,7\n", encoding="utf-8")
-    line = expect_error(gradfit_cli("fit", path, "--target", "x", cwd=tmp_path), 2, "line 4", "--drop-missing")
+    line = expect_error(run_installed("fit", path, "--target", "x", cwd=tmp_path), 2, "line 4", "--drop-missing")
     assert "'x'" in line
-    outcome = expect(gradfit_cli("fit", path, "--target", "y", "--drop-missing", "--solver", "exact", "--json",
+    outcome = expect(run_installed("fit", path, "--target", "y", "--drop-missing", "--solver", "exact", "--json",
                                  cwd=tmp_path), 0)
     result = json.loads(outcome.stdout)
     assert (result["n_samples"], result["n_dropped"], result["n_rows_read"]) == (3, 2, 5)
@@ -252,23 +232,23 @@ def test_fit_drop_missing(tmp_path):
 )
 def test_fit_bad_options_are_usage_errors(tmp_path, problem, args, fragment):
     path, _, _ = problem
-    expect_error(gradfit_cli("fit", path, "--target", "price", *args, cwd=tmp_path), 2, fragment)
+    expect_error(run_installed("fit", path, "--target", "price", *args, cwd=tmp_path), 2, fragment)
 
 
 def test_fit_without_target_is_a_usage_error(tmp_path, problem):
     path, _, _ = problem
-    expect_error(gradfit_cli("fit", path, cwd=tmp_path), 2, "--target")
+    expect_error(run_installed("fit", path, cwd=tmp_path), 2, "--target")
 
 
 def test_fit_divergent_learning_rate(tmp_path, problem):
     path, _, _ = problem
-    expect_error(gradfit_cli("fit", path, "--target", "price", "--solver", "gd", "--learning-rate", "5", cwd=tmp_path),
+    expect_error(run_installed("fit", path, "--target", "price", "--solver", "gd", "--learning-rate", "5", cwd=tmp_path),
                  1, "2/L")
 
 
 def test_a_learning_rate_without_a_gradient_solver_is_refused(tmp_path, problem):
     path, _, _ = problem
-    expect_error(gradfit_cli("fit", path, "--target", "price", "--learning-rate", "0.01", cwd=tmp_path), 2,
+    expect_error(run_installed("fit", path, "--target", "price", "--learning-rate", "0.01", cwd=tmp_path), 2,
                  "--solver gd")
 
 
@@ -279,22 +259,22 @@ def test_a_learning_rate_without_a_gradient_solver_is_refused(tmp_path, problem)
 def test_fit_bad_file_is_one_line(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_bytes(b"x,y\n1,2\nthree,4\n")
-    expect_error(gradfit_cli("fit", path, "--target", "y", cwd=tmp_path), 2, "bad.csv, line 3, column 'x': 'three' is not a number")
+    expect_error(run_installed("fit", path, "--target", "y", cwd=tmp_path), 2, "bad.csv, line 3, column 'x': 'three' is not a number")
 
 
 def test_fit_missing_file(tmp_path):
-    expect_error(gradfit_cli("fit", "absent.csv", "--target", "y", cwd=tmp_path), 2, "absent.csv", "no such file")
+    expect_error(run_installed("fit", "absent.csv", "--target", "y", cwd=tmp_path), 2, "absent.csv", "no such file")
 
 
 def test_fit_directory(tmp_path):
     (tmp_path / "folder").mkdir()
-    expect_error(gradfit_cli("fit", "folder", "--target", "y", cwd=tmp_path), 2, "directory")
+    expect_error(run_installed("fit", "folder", "--target", "y", cwd=tmp_path), 2, "directory")
 
 
 def test_fit_unknown_feature_lists_columns(tmp_path, problem):
     path, _, _ = problem
     expect_error(
-        gradfit_cli("fit", path, "--target", "price", "--features", "rooms,floors", cwd=tmp_path),
+        run_installed("fit", path, "--target", "price", "--features", "rooms,floors", cwd=tmp_path),
         2, "'floors'", "the columns are: 'rooms', 'area', 'age', 'price'",
     )
 
@@ -306,7 +286,7 @@ def test_fit_unknown_feature_lists_columns(tmp_path, problem):
 @pytest.mark.filterwarnings("ignore:X does not have valid feature names:UserWarning")
 def test_save_then_predict_equals_model_predict(tmp_path, problem):
     path, _, _ = problem
-    expect(gradfit_cli("fit", path, "--target", "price", "--save", "model.json", cwd=tmp_path), 0)
+    expect(run_installed("fit", path, "--target", "price", "--save", "model.json", cwd=tmp_path), 0)
     model = gradfit.load(tmp_path / "model.json")
     assert list(model.feature_names_in_) == ["rooms", "area", "age"]
 
@@ -315,13 +295,13 @@ def test_save_then_predict_equals_model_predict(tmp_path, problem):
     shuffled = tmp_path / "new.csv"
     write_csv(shuffled, ["age", "note", "rooms", "area"],
               np.column_stack([table.X[:, 2], np.zeros(len(table.X)), table.X[:, 0], table.X[:, 1]]))
-    outcome = expect(gradfit_cli("predict", "model.json", shuffled, cwd=tmp_path), 0)
+    outcome = expect(run_installed("predict", "model.json", shuffled, cwd=tmp_path), 0)
     lines = outcome.stdout.splitlines()
     assert lines[0] == "prediction"
     predicted = np.array([float(line) for line in lines[1:]])
     assert_same_predictions(predicted, model.predict(table.X), table.X, model.coef_, model.intercept_)
 
-    expect(gradfit_cli("predict", "model.json", shuffled, "--output", "out.csv", cwd=tmp_path), 0)
+    expect(run_installed("predict", "model.json", shuffled, "--output", "out.csv", cwd=tmp_path), 0)
     assert (tmp_path / "out.csv").read_text(encoding="utf-8") == outcome.stdout
 
 
@@ -329,34 +309,34 @@ def test_save_refuses_to_overwrite(tmp_path, problem):
     path, _, _ = problem
     target = tmp_path / "model.json"
     target.write_text("precious", encoding="utf-8")
-    expect_error(gradfit_cli("fit", path, "--target", "price", "--save", target, cwd=tmp_path), 2,
+    expect_error(run_installed("fit", path, "--target", "price", "--save", target, cwd=tmp_path), 2,
                  "already exists", "--force")
     assert target.read_text(encoding="utf-8") == "precious"
-    expect(gradfit_cli("fit", path, "--target", "price", "--save", target, "--force", cwd=tmp_path), 0)
+    expect(run_installed("fit", path, "--target", "price", "--save", target, "--force", cwd=tmp_path), 0)
     assert gradfit.load(target).n_features_in_ == 3
 
 
 def test_save_into_missing_folder(tmp_path, problem):
     path, _, _ = problem
-    expect_error(gradfit_cli("fit", path, "--target", "price", "--save", "no/such/model.json", cwd=tmp_path), 2,
+    expect_error(run_installed("fit", path, "--target", "price", "--save", "no/such/model.json", cwd=tmp_path), 2,
                  "does not exist")
 
 
 def test_predict_output_refuses_to_overwrite(tmp_path, problem):
     path, _, _ = problem
-    expect(gradfit_cli("fit", path, "--target", "price", "--save", "model.json", cwd=tmp_path), 0)
+    expect(run_installed("fit", path, "--target", "price", "--save", "model.json", cwd=tmp_path), 0)
     (tmp_path / "out.csv").write_text("precious", encoding="utf-8")
-    expect_error(gradfit_cli("predict", "model.json", path, "--output", "out.csv", cwd=tmp_path), 2, "already exists")
+    expect_error(run_installed("predict", "model.json", path, "--output", "out.csv", cwd=tmp_path), 2, "already exists")
     assert (tmp_path / "out.csv").read_text(encoding="utf-8") == "precious"
-    expect(gradfit_cli("predict", "model.json", path, "--output", "out.csv", "--force", cwd=tmp_path), 0)
+    expect(run_installed("predict", "model.json", path, "--output", "out.csv", "--force", cwd=tmp_path), 0)
     assert (tmp_path / "out.csv").read_text(encoding="utf-8").startswith("prediction\n")
 
 
 def test_predict_names_missing_columns(tmp_path, problem):
     path, _, _ = problem
-    expect(gradfit_cli("fit", path, "--target", "price", "--save", "model.json", cwd=tmp_path), 0)
+    expect(run_installed("fit", path, "--target", "price", "--save", "model.json", cwd=tmp_path), 0)
     (tmp_path / "few.csv").write_text("rooms,age\n1,2\n", encoding="utf-8")
-    expect_error(gradfit_cli("predict", "model.json", "few.csv", cwd=tmp_path), 2,
+    expect_error(run_installed("predict", "model.json", "few.csv", cwd=tmp_path), 2,
                  "no column named 'area' (a feature of the model); the columns are: 'rooms', 'age'")
 
 
@@ -368,23 +348,23 @@ def test_predict_names_missing_columns(tmp_path, problem):
 def test_predict_bad_model_file(tmp_path, problem, content, fragment):
     path, _, _ = problem
     (tmp_path / "model.json").write_bytes(content)
-    expect_error(gradfit_cli("predict", "model.json", path, cwd=tmp_path), 2, fragment)
+    expect_error(run_installed("predict", "model.json", path, cwd=tmp_path), 2, fragment)
 
 
 def test_predict_missing_model_file(tmp_path, problem):
     path, _, _ = problem
-    expect_error(gradfit_cli("predict", "absent.json", path, cwd=tmp_path), 2, "absent.json")
+    expect_error(run_installed("predict", "absent.json", path, cwd=tmp_path), 2, "absent.json")
 
 
 def test_module_entry_point(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "gradfit.cli", "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=TIMEOUT
+        [sys.executable, "-m", "gradfit.cli", "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=checks.TIMEOUT
     )
     assert done.returncode == 0 and "fit" in done.stdout, done.stderr
 
 
 def test_console_script_is_installed():
-    assert _SCRIPT.exists(), f"{_SCRIPT} is missing: install the package (pip install -e .)"
+    assert checks.SCRIPT.exists(), f"{checks.SCRIPT} is missing: install the package (pip install -e .)"
 
 
 # --- the solver family on the command line ---------------------------------------------------------
@@ -393,7 +373,7 @@ def test_console_script_is_installed():
 def test_fit_summary_in_json_matches_statsmodels(tmp_path, problem):
     statsmodels = pytest.importorskip("statsmodels.api")
     path, X, y = problem
-    outcome = expect(gradfit_cli("fit", path, "--target", "price", "--solver", "auto", "--summary", "--json", cwd=tmp_path), 0)
+    outcome = expect(run_installed("fit", path, "--target", "price", "--solver", "auto", "--summary", "--json", cwd=tmp_path), 0)
     result = json.loads(outcome.stdout)
     reference = statsmodels.OLS(y, statsmodels.add_constant(X)).fit()
     assert result["solver"] == "exact"  # what "auto" chose is reported: streamed rows are solved from the statistics
@@ -405,17 +385,17 @@ def test_fit_summary_in_json_matches_statsmodels(tmp_path, problem):
 
 def test_fit_summary_table_is_printed(tmp_path, problem):
     path, _, _ = problem
-    outcome = expect(gradfit_cli("fit", path, "--target", "price", "--summary", cwd=tmp_path), 0)
+    outcome = expect(run_installed("fit", path, "--target", "price", "--summary", cwd=tmp_path), 0)
     for words in ("R-squared", "F-statistic", "std err", "P>|t|", "rooms", "intercept"):
         assert words in outcome.stdout, str(outcome)
 
 
 def test_fit_lasso_and_refusal_of_l1_for_cg(tmp_path, problem):
     path, _, _ = problem
-    outcome = expect(gradfit_cli("fit", path, "--target", "price", "--alpha", "0.5", "--l1-ratio", "1", "--solver", "nesterov", "--json", cwd=tmp_path), 0)
+    outcome = expect(run_installed("fit", path, "--target", "price", "--alpha", "0.5", "--l1-ratio", "1", "--solver", "nesterov", "--json", cwd=tmp_path), 0)
     assert json.loads(outcome.stdout)["solver"] == "nesterov"
     expect_error(
-        gradfit_cli("fit", path, "--target", "price", "--alpha", "0.5", "--l1-ratio", "1", "--solver", "cg", cwd=tmp_path),
+        run_installed("fit", path, "--target", "price", "--alpha", "0.5", "--l1-ratio", "1", "--solver", "cg", cwd=tmp_path),
         2,
         "cannot honour an L1 penalty",
         "'nesterov'",
@@ -434,9 +414,9 @@ def test_fit_streams_a_parquet_directory_and_matches_the_in_memory_fit(tmp_path,
     for index, rows in enumerate(np.array_split(np.arange(len(y)), 3)):
         table = pa.table({"rooms": X[rows, 0], "area": X[rows, 1], "age": X[rows, 2], "price": y[rows]})
         pq.write_table(table, folder / f"part-{index}.parquet")
-    outcome = expect(gradfit_cli("fit", folder, "--target", "price", "--solver", "cg", "--tol", "1e-11", "--json", cwd=tmp_path), 0)
+    outcome = expect(run_installed("fit", folder, "--target", "price", "--solver", "cg", "--tol", "1e-11", "--json", cwd=tmp_path), 0)
     result = json.loads(outcome.stdout)
     reference = gradfit.LinearRegression(solver="exact").fit(X, y)
     np.testing.assert_allclose(list(result["coef"].values()), reference.coef_, rtol=1e-9)
     assert result["n_samples"] == len(y) and result["features"] == ["rooms", "area", "age"]
-    expect_error(gradfit_cli("fit", folder, "--target", "cost", cwd=tmp_path), 2, "no column named 'cost'")
+    expect_error(run_installed("fit", folder, "--target", "cost", cwd=tmp_path), 2, "no column named 'cost'")

@@ -12,9 +12,7 @@ import ast
 import io
 import json
 import re
-import subprocess
 import sys
-import warnings
 import zipfile
 from importlib.metadata import version
 from pathlib import Path
@@ -32,13 +30,7 @@ from gradfit.errors import DataError
 from gradfit.sources.arrow import FileSource, feature_batches
 from gradfit.sources.files import read_csv_table, sniff_delimiter
 
-from cli_checks import expect, expect_error
-
-#: The console script next to this interpreter when the package is installed; else ``python -m``.
-_SCRIPT = Path(sys.executable).with_name("gradfit")
-COMMAND = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "gradfit.cli"]
-#: Seconds a subprocess command may take (importing the package and fitting a few hundred rows).
-TIMEOUT = 120
+from cli_checks import Outcome, expect, expect_error, run_installed
 
 COMMANDS = ["demo", "fit", "predict", "sweep", "report"]
 
@@ -46,12 +38,9 @@ COMMANDS = ["demo", "fit", "predict", "sweep", "report"]
 PYTHON_ASSIGNMENT = re.compile(r"(?<![\w.\-])([A-Za-z_]\w*)=(?!=)")
 
 
-def run_installed(*args, cwd: Path, columns: int) -> subprocess.CompletedProcess:
-    environment = {"PATH": "/usr/bin:/bin", "COLUMNS": str(columns), "PYTHONIOENCODING": "utf-8"}
-    done = subprocess.run([*COMMAND, *map(str, args)], cwd=cwd, capture_output=True, text=True, encoding="utf-8",
-                          timeout=TIMEOUT, env=environment)
-    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
-    return done
+def run_plainly(*args, cwd: Path, columns: int) -> Outcome:
+    """The installed command in a new user's bare shell, which must succeed without a traceback."""
+    return expect(run_installed(*args, cwd=cwd, columns=columns))
 
 
 def with_stdin(monkeypatch, data: bytes, *, terminal: bool = False) -> None:
@@ -297,7 +286,7 @@ def test_fit_and_summary_tables_fit_the_screen(tmp_path, longley_frame, macrodat
             frame.columns = [name if name == target else f"{name}_seasonally_adjusted_annual_rate_in_billions_of_"
                              f"chained_2009_dollars" for name in frame.columns]
     frame.to_csv(tmp_path / "data.csv", index=False)
-    done = run_installed("fit", "data.csv", "--target", target, "--solver", "exact", "--summary", cwd=tmp_path,
+    done = run_plainly("fit", "data.csv", "--target", target, "--solver", "exact", "--summary", cwd=tmp_path,
                          columns=columns)
     lines = done.stdout.splitlines()
     assert max(len(line) for line in lines) <= columns, done.stdout

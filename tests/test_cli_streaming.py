@@ -19,6 +19,7 @@ import gradfit.cli as cli
 from gradfit.sources.arrow import FileSource
 from gradfit.sources.memory import MemorySource
 from cli_checks import expect, expect_error
+from problems import write_csv
 from references import assert_same_predictions, correlation_condition
 
 COLUMNS = ["rooms", "area", "age"]
@@ -36,17 +37,15 @@ def frame(X: np.ndarray, y: np.ndarray | None = None) -> pa.Table:
     return pa.table(columns if y is None else {**columns, "price": y})
 
 
-def write_csv(path: Path, X: np.ndarray, y: np.ndarray | None = None) -> Path:
-    names = COLUMNS + ([] if y is None else ["price"])
-    rows = X if y is None else np.column_stack([X, y])
-    path.write_text("\n".join([",".join(names)] + [",".join(repr(float(v)) for v in row) for row in rows]) + "\n")
-    return path
+def write_problem_csv(path: Path, X: np.ndarray, y: np.ndarray | None = None) -> Path:
+    """The problem's columns (and the target ``price``, when given) as a CSV file."""
+    return write_csv(path, COLUMNS + ([] if y is None else ["price"]), X if y is None else np.column_stack([X, y]))
 
 
 @pytest.fixture
 def problem(tmp_path):
     X, y = make_problem()
-    return write_csv(tmp_path / "train.csv", X, y), X, y
+    return write_problem_csv(tmp_path / "train.csv", X, y), X, y
 
 
 def exact(X: np.ndarray, y: np.ndarray) -> gradfit.LinearRegression:
@@ -87,7 +86,7 @@ def test_fit_csv_with_spaces_bom_crlf_quotes_and_blank_lines(gradfit_cli, tmp_pa
 
 def test_fit_drop_missing_streams_and_counts(gradfit_cli, tmp_path):
     X, y = make_problem(n=300)
-    lines = write_csv(tmp_path / "full.csv", X, y).read_text().splitlines()
+    lines = write_problem_csv(tmp_path / "full.csv", X, y).read_text().splitlines()
     holes = {5: (0, ""), 77: (3, "NA"), 150: (1, "nan"), 151: (2, "NULL"), 299: (3, " None")}
     for row, (column, text) in holes.items():
         cells = lines[row + 1].split(",")
@@ -196,7 +195,7 @@ def test_fit_bad_csv_is_one_line_naming_file_and_place(gradfit_cli, tmp_path, ca
 
 def test_fit_bad_value_deep_in_a_big_csv_names_its_line(gradfit_cli, tmp_path):
     X, y = make_problem(n=40_000)
-    path = write_csv(tmp_path / "big.csv", X, y)
+    path = write_problem_csv(tmp_path / "big.csv", X, y)
     lines = path.read_text().splitlines()
     lines[39_000] = "1,2,#N/A,4"  # line 39001 of the file, in one of the last batches
     path.write_text("\n".join(lines) + "\n")
@@ -417,7 +416,7 @@ def test_progress_throttles_the_loss(monkeypatch, cost, expected):
 
 def test_progress_bar_of_a_csv_goes_by_bytes_and_says_rows(tmp_path):
     X, y = make_problem(n=3000)
-    path = write_csv(tmp_path / "d.csv", X, y)
+    path = write_problem_csv(tmp_path / "d.csv", X, y)
     source = FileSource(path, target="price", batch_rows=100)
     updates: list[dict] = []
     source.progress = cli._StreamProgress(lambda **fields: updates.append(fields), source, clock=FakeClock())

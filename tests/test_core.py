@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from conftest import reference_article_loop
+from problems import random_problem
 from references import assert_same_statistics
 from gradfit import DivergenceError, LinearRegression
 from gradfit.driver import DIVERGENCE_GROWTH, minimize
@@ -37,13 +38,6 @@ def explicit_design(X, y, frame: Frame):
         Z = np.hstack([np.ones((X.shape[0], 1)), Z])
     t = (y - frame.y_shift * frame.y_scale) / (frame.y_unit * frame.y_scale)
     return Z, t
-
-
-def random_problem(seed, n=60, d=3, scale=1.0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d)) * scale + rng.normal(size=d)
-    y = X @ rng.normal(size=d) + 0.5 + 0.1 * rng.normal(size=n)
-    return X, y
 
 
 # ---------------------------------------------------------------- sufficient statistics

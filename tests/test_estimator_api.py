@@ -20,15 +20,8 @@ from gradfit.driver import minimize
 from gradfit.objective import LeastSquares
 from gradfit.solvers import make_solver
 from gradfit.sources.memory import MemorySource
+from problems import random_problem
 from references import assert_same_predictions
-
-
-def random_problem(seed: int, n: int = 80, d: int = 3, noise: float = 0.1):
-    """A well-conditioned problem: independent normal columns of different scales and offsets."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d)) * rng.uniform(0.5, 3.0, size=d) + rng.normal(size=d)
-    y = X @ rng.normal(size=d) + rng.normal() + noise * rng.normal(size=n)
-    return X, y
 
 
 def relative_error(actual, expected) -> float:

@@ -11,7 +11,6 @@ from matplotlib.image import imread
 from PIL import Image
 from gradfit import LinearRegression
 from gradfit.article import ARTICLE_START
-from gradfit.cli import run as run_cli
 from gradfit.datasets import make_article_data
 from gradfit.learning import (
     DEFAULT_FACTORS,
@@ -385,15 +384,8 @@ def test_animation_needs_a_path(tmp_path):
 # --- gradfit sweep ----------------------------------------------------------------------------------
 
 
-def cli(capsys, *args):
-    code = run_cli([str(arg) for arg in args])
-    captured = capsys.readouterr()
-    assert "Traceback" not in captured.out + captured.err
-    return code, captured.out, captured.err
-
-
-def test_cli_sweep_on_the_article(tmp_path, capsys):
-    code, out, err = cli(capsys, "sweep", "--seed", "0", "--max-iter", "300", "--out", tmp_path / "figures")
+def test_cli_sweep_on_the_article(tmp_path, gradfit_cli):
+    code, out, err = gradfit_cli("sweep", "--seed", "0", "--max-iter", "300", "--out", tmp_path / "figures")
     assert code == 0, out + err
     # (The table wraps its cells to the 80 columns of a test's console: fragments within a line.)
     for fragment in ("Learning-rate sweep", "2/L", "did not converge in 300", "(needs 18,923)", "converged in",
@@ -402,8 +394,8 @@ def test_cli_sweep_on_the_article(tmp_path, capsys):
     assert (tmp_path / "figures" / "sweep.png").read_bytes()[:8] == PNG_SIGNATURE
 
 
-def test_cli_sweep_json_with_rates(tmp_path, capsys):
-    code, out, err = cli(capsys, "sweep", "--seed", "0", "--learning-rates", "0.5, 3", "--json", "--out", tmp_path)
+def test_cli_sweep_json_with_rates(tmp_path, gradfit_cli):
+    code, out, err = gradfit_cli("sweep", "--seed", "0", "--learning-rates", "0.5, 3", "--json", "--out", tmp_path)
     assert code == 0, err
     payload = json.loads(out)
     assert [run["learning_rate"] for run in payload["runs"]] == [0.5, 3.0]
@@ -412,11 +404,11 @@ def test_cli_sweep_json_with_rates(tmp_path, capsys):
     assert payload["plot"] == str(tmp_path / "sweep.png")
 
 
-def test_cli_sweep_on_a_csv(tmp_path, capsys, three_features):
+def test_cli_sweep_on_a_csv(tmp_path, gradfit_cli, three_features):
     X, y, _ = three_features
     rows = "\n".join(",".join(repr(float(value)) for value in row) for row in np.column_stack([X, y]))
     (tmp_path / "train.csv").write_text("rooms,area,age,price\n" + rows + "\n")
-    code, out, err = cli(capsys, "sweep", tmp_path / "train.csv", "--target", "price", "--features", "rooms,area",
+    code, out, err = gradfit_cli("sweep", tmp_path / "train.csv", "--target", "price", "--features", "rooms,area",
                          "--max-iter", "200", "--json", "--out", tmp_path)
     assert code == 0, err
     payload = json.loads(out)
@@ -434,9 +426,9 @@ def test_cli_sweep_on_a_csv(tmp_path, capsys, three_features):
         (["--tol", "0"], "tol"),
     ],
 )
-def test_cli_sweep_usage_errors_are_one_line(tmp_path, capsys, args, fragment):
+def test_cli_sweep_usage_errors_are_one_line(tmp_path, gradfit_cli, args, fragment):
     (tmp_path / "data.csv").write_text("x,y\n0,1\n1,3\n2,5\n")
-    code, out, err = cli(capsys, "sweep", *[tmp_path / arg if arg == "data.csv" else arg for arg in args],
+    code, out, err = gradfit_cli("sweep", *[tmp_path / arg if arg == "data.csv" else arg for arg in args],
                          "--out", tmp_path)
     assert code == 2 and out == ""
     lines = err.splitlines()
@@ -444,10 +436,10 @@ def test_cli_sweep_usage_errors_are_one_line(tmp_path, capsys, args, fragment):
     assert not (tmp_path / "sweep.png").exists()
 
 
-def test_cli_help_lists_the_new_commands(capsys):
-    code, out, _ = cli(capsys, "--help")
+def test_cli_help_lists_the_new_commands(gradfit_cli):
+    code, out, _ = gradfit_cli("--help")
     assert code == 0 and "sweep" in out and "report" in out
-    code, out, _ = cli(capsys, "sweep", "--help")
+    code, out, _ = gradfit_cli("sweep", "--help")
     for option in ("--learning-rates", "--target", "--seed", "--max-iter", "--tol", "--json", "--out"):
         assert option in out
 
@@ -471,10 +463,10 @@ def write_real_data(folder, name):
 
 
 @pytest.mark.parametrize("name", ["diabetes", "longley", "macrodata"])
-def test_cli_sweep_shows_every_regime_on_real_data(tmp_path, capsys, name):
+def test_cli_sweep_shows_every_regime_on_real_data(tmp_path, gradfit_cli, name):
     # Before: 4 of 5 rates "did not converge in 1,000 updates" on each of these, 1/L included.
     path, target = write_real_data(tmp_path, name)
-    code, out, err = cli(capsys, "sweep", path, "--target", target, "--json", "--out", tmp_path / "figures")
+    code, out, err = gradfit_cli("sweep", path, "--target", target, "--json", "--out", tmp_path / "figures")
     assert code == 0, err
     payload = json.loads(out)
     runs = payload["runs"]
@@ -547,7 +539,7 @@ def test_counting_from_near_the_crossing_gives_the_estimators_own_count(monkeypa
             assert count.error_bound <= 1e-6
 
 
-def test_a_run_rounding_keeps_from_the_tolerance_says_so(tmp_path, capsys):
+def test_a_run_rounding_keeps_from_the_tolerance_says_so(tmp_path, gradfit_cli):
     # Asked for 1e-14 on the article's data the estimator stops at its rounding floor (about 6e-14)
     # at every rate: the sweep shows that in words, not as "did not converge (needs …)".
     sweep = article_sweep(seed=ARTICLE_SEED, tol=1e-14)
@@ -571,6 +563,6 @@ def test_a_run_rounding_keeps_from_the_tolerance_says_so(tmp_path, capsys):
     stopped = sorted(run.n_iter for run in sweep.runs if run.outcome == "floor" and run.updates_needed <= run.n_iter)
     assert stopped == sorted([auto.n_iter, sweep.runs[-2].n_iter]) and set(stopped) <= set(ends)
     assert set(ends) <= {run.n_iter for run in sweep.runs}
-    code, out, err = cli(capsys, "sweep", "--seed", "0", "--tol", "1e-14", "--out", tmp_path)
+    code, out, err = gradfit_cli("sweep", "--seed", "0", "--tol", "1e-14", "--out", tmp_path)
     assert code == 0, err
     assert "stopped by rounding" in " ".join(out.split()) and "(needs" not in out

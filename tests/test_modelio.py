@@ -21,6 +21,7 @@ from gradfit import LinearRegression, ModelFileError
 from gradfit.datasets import make_article_data
 from gradfit.history import History
 from gradfit.modelio import FORMAT_VERSION, load_model, save_model
+from problems import random_problem
 
 FITTED_ATTRIBUTES = (
     "n_features_in_",
@@ -37,13 +38,6 @@ FITTED_ATTRIBUTES = (
     "lipschitz_",
     "condition_number_",
 )
-
-
-def random_problem(seed: int, n: int = 50, d: int = 3):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d)) * rng.uniform(0.1, 10.0, size=d) + rng.normal(size=d)
-    y = X @ rng.normal(size=d) + 0.7 + 0.1 * rng.normal(size=n)
-    return X, y
 
 
 def bits(value) -> bytes:
@@ -258,7 +252,7 @@ def test_a_loaded_table_is_not_given_for_changed_coefficients(tmp_path):
 
 
 def test_a_failed_refit_keeps_the_table_of_the_coefficients_it_leaves(tmp_path):
-    X, y = random_problem(20)
+    X, y = random_problem(20, n=50)
     model = LinearRegression().fit(X, y)
     before = model.summary()
     X2, y2 = random_problem(21, n=80)

@@ -228,15 +228,8 @@ def test_data_report_that_did_not_converge_offers_the_command(tmp_path):
 # --- the commands ---------------------------------------------------------------------------------
 
 
-def cli(capsys, *args):
-    code = run_cli([str(arg) for arg in args])
-    captured = capsys.readouterr()
-    assert "Traceback" not in captured.out + captured.err
-    return code, captured.out, captured.err
-
-
-def test_cli_report_on_the_article(tmp_path, capsys):
-    code, out, err = cli(capsys, "report", "--seed", "1", "--max-iter", "200", "--frames", FRAMES,
+def test_cli_report_on_the_article(tmp_path, gradfit_cli):
+    code, out, err = gradfit_cli("report", "--seed", "1", "--max-iter", "200", "--frames", FRAMES,
                          "--out", tmp_path / "site", "--json")
     assert code == 0, err
     payload = json.loads(out)
@@ -245,12 +238,12 @@ def test_cli_report_on_the_article(tmp_path, capsys):
     check_self_contained(Path(payload["report"]).read_text(encoding="utf-8"))
 
 
-def test_cli_report_on_a_csv(tmp_path, capsys):
+def test_cli_report_on_a_csv(tmp_path, gradfit_cli):
     rng = np.random.default_rng(5)
     hours = rng.random(60) * 10
     score = 3 * hours - 4 + rng.normal(size=60)
     (tmp_path / "study.csv").write_text("hours,score\n" + "\n".join(f"{float(h)!r},{float(s)!r}" for h, s in zip(hours, score)))
-    code, out, err = cli(capsys, "report", tmp_path / "study.csv", "--target", "score", "--frames", FRAMES,
+    code, out, err = gradfit_cli("report", tmp_path / "study.csv", "--target", "score", "--frames", FRAMES,
                          "--learning-rates", "0.5,2.5", "--out", tmp_path)
     assert code == 0, err
     assert out.strip() == f"Report: {tmp_path / REPORT_NAME}"
@@ -262,19 +255,19 @@ def test_cli_report_on_a_csv(tmp_path, capsys):
     ("args", "fragment"),
     [(["--surface", "a,b"], "--surface"), (["--target", "y"], "--target"), (["--frames", "1"], "--frames")],
 )
-def test_cli_report_usage_errors(tmp_path, capsys, args, fragment):
-    code, out, err = cli(capsys, "report", *args, "--out", tmp_path)
+def test_cli_report_usage_errors(tmp_path, gradfit_cli, args, fragment):
+    code, out, err = gradfit_cli("report", *args, "--out", tmp_path)
     assert code == 2 and out == "" and len(err.splitlines()) == 1 and fragment in err, err
     assert not (tmp_path / REPORT_NAME).exists()
 
 
-def test_demo_report_flag(tmp_path, capsys):
-    code, out, err = cli(capsys, "demo", "--seed", "0", "--iterations", "100", "--report", "--json", "--out", tmp_path)
+def test_demo_report_flag(tmp_path, gradfit_cli):
+    code, out, err = gradfit_cli("demo", "--seed", "0", "--iterations", "100", "--report", "--json", "--out", tmp_path)
     assert code == 0, err
     payload = json.loads(out)
     assert payload["report"] == str(tmp_path / REPORT_NAME)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data.png", "loss.png", REPORT_NAME]
-    code, out, err = cli(capsys, "demo", "--seed", "0", "--iterations", "100", "--out", tmp_path / "plain")
+    code, out, err = gradfit_cli("demo", "--seed", "0", "--iterations", "100", "--out", tmp_path / "plain")
     assert code == 0 and "Report:" not in out
     assert not (tmp_path / "plain" / REPORT_NAME).exists()
 
@@ -326,9 +319,9 @@ def test_report_renders_in_headless_chromium(article_page, tmp_path):
     assert shot.shape[0] > 500 and shot.std() > 0.05  # not a blank page
 
 
-def test_cli_report_refuses_an_unknown_surface_coordinate_before_fitting(tmp_path, capsys):
+def test_cli_report_refuses_an_unknown_surface_coordinate_before_fitting(tmp_path, gradfit_cli):
     (tmp_path / "data.csv").write_text("a,b,y\n0,1,1\n1,0,3\n2,2,5\n3,1,6\n")
-    code, out, err = cli(capsys, "report", tmp_path / "data.csv", "--target", "y", "--surface", "a,c", "--out", tmp_path)
+    code, out, err = gradfit_cli("report", tmp_path / "data.csv", "--target", "y", "--surface", "a,c", "--out", tmp_path)
     assert code == 2 and out == "" and "'c' is neither 'intercept' nor a feature (a, b)" in err, err
     assert not (tmp_path / REPORT_NAME).exists()
 
@@ -401,13 +394,13 @@ def test_no_box_is_cut_off_at_any_width(article_page, wide_csv_page, tmp_path):
         assert imread(shot)[..., :3].std() > 0.05  # not a blank page
 
 
-def test_cli_report_on_real_data_agrees_with_its_sweep(tmp_path, capsys):
+def test_cli_report_on_real_data_agrees_with_its_sweep(tmp_path, gradfit_cli):
     # Before: the report's run converged after 6,134 updates (the estimator's defaults) while its own
     # sweep said that 1/L "did not converge in 1,000 updates".
     from sklearn.datasets import load_diabetes
 
     load_diabetes(as_frame=True).frame.to_csv(tmp_path / "diabetes.csv", index=False)
-    code, out, err = cli(capsys, "report", tmp_path / "diabetes.csv", "--target", "target", "--frames", 3, "--json",
+    code, out, err = gradfit_cli("report", tmp_path / "diabetes.csv", "--target", "target", "--frames", 3, "--json",
                          "--out", tmp_path / "site")
     assert code == 0, err
     payload = json.loads(out)
@@ -426,18 +419,18 @@ def test_cli_report_on_real_data_agrees_with_its_sweep(tmp_path, capsys):
         assert regime in sweep
 
 
-def test_demo_sweep_and_report_count_alike(tmp_path, capsys):
+def test_demo_sweep_and_report_count_alike(tmp_path, gradfit_cli):
     # One meaning of "converged" everywhere: the updates `gradfit demo` says α = 0.01 and 1/L need
     # (intercept and slope within 1e-6 of the exact answer) are the ones the sweep and the report give.
-    code, out, err = cli(capsys, "demo", "--seed", "0", "--json", "--out", tmp_path / "demo")
+    code, out, err = gradfit_cli("demo", "--seed", "0", "--json", "--out", tmp_path / "demo")
     assert code == 0, err
     demo = json.loads(out)
     needed, needed_auto = demo["updates_needed"], demo["updates_needed_auto"]
     assert needed > 1000 > needed_auto
-    code, out, err = cli(capsys, "demo", "--seed", "0", "--out", tmp_path / "demo-text")
+    code, out, err = gradfit_cli("demo", "--seed", "0", "--out", tmp_path / "demo-text")
     assert code == 0 and f"{needed:,} updates" in out and f"{needed_auto:,} updates" in out
 
-    code, out, err = cli(capsys, "sweep", "--seed", "0", "--json", "--out", tmp_path / "sweep")
+    code, out, err = gradfit_cli("sweep", "--seed", "0", "--json", "--out", tmp_path / "sweep")
     assert code == 0, err
     runs = json.loads(out)["runs"]
     article_row = next(run for run in runs if run["learning_rate"] == 0.01)
@@ -446,7 +439,7 @@ def test_demo_sweep_and_report_count_alike(tmp_path, capsys):
     assert article_row["updates_needed"] == needed
     assert auto_row["outcome"] == "converged" and auto_row["n_iter"] == needed_auto
 
-    code, out, err = cli(capsys, "report", "--seed", "0", "--json", "--frames", FRAMES, "--out", tmp_path / "report")
+    code, out, err = gradfit_cli("report", "--seed", "0", "--json", "--frames", FRAMES, "--out", tmp_path / "report")
     assert code == 0, err
     report = json.loads(out)
     assert report["converged"] is False and report["message"] == f"did not converge in 1,000 updates (needs {needed:,})"

@@ -22,6 +22,7 @@ from gradfit.errors import DataError
 from gradfit.sources import SufficientStats, merge_all, power_of_two_scale
 from gradfit.sources.memory import MemorySource
 from gradfit.summary import CONFIDENCE_LEVEL, ModelSummary, summarize
+from problems import longley as longley_data
 
 sm = pytest.importorskip("statsmodels.api")
 
@@ -188,8 +189,7 @@ def make_problem(seed: int, n: int = 80, d: int = 4, *, noise: float = 2.0):
 
 @pytest.fixture(scope="module")
 def longley():
-    data = sm.datasets.longley.load_pandas()
-    return data.exog.to_numpy(dtype=float), data.endog.to_numpy(dtype=float), list(data.exog.columns)
+    return longley_data()
 
 
 # --------------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
+from gradfit.cost import least_squares_cost as _cost
 from gradfit.driver import minimize
 from gradfit.errors import DataError
 from gradfit.history import History
@@ -806,21 +807,6 @@ def _is_missing(value) -> bool:  # noqa: ANN001 - a cell float() refused
         return pandas is not None and bool(pandas.isna(value))
     except (TypeError, ValueError):
         return False
-
-
-def _cost(
-    X: NDArray[np.float64],
-    y: NDArray[np.float64],
-    coef: NDArray[np.float64],
-    intercept: float,
-    weight: NDArray[np.float64] | None = None,
-) -> float:
-    """``Σ w_i r_i² / 2Σw`` computed on the data (``w = 1`` when not given)."""
-    with np.errstate(over="ignore"):
-        residual = X @ coef + intercept - y
-        if weight is None:
-            return float(residual @ residual / (2 * X.shape[0]))
-        return float((weight * residual) @ residual / (2 * weight.sum()))
 
 
 def _check_weights(sample_weight: ArrayLike | None, n_samples: int) -> NDArray[np.float64] | None:

@@ -717,7 +717,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
                 "file that holds no summary (saved from a streaming fit, from one whose table could not be "
                 "computed, or by an older gradfit). Fit the model again to get its summary."
             )
-        from gradfit.summary import summarize
+        from gradfit.inference import summarize
 
         names = [str(name) for name in self.feature_names_in_] if hasattr(self, "feature_names_in_") else None
         return summarize(stats, self.coef_, self.intercept_ if self.fit_intercept else 0.0,

@@ -307,7 +307,8 @@ def test_fit_and_summary_tables_fit_the_screen(tmp_path, longley_frame, macrodat
 
 def test_summary_text_fits_the_width_given():
     from gradfit.sources.memory import MemorySource
-    from gradfit.summary import _format_summary, summarize
+    from gradfit.inference import summarize
+    from gradfit.summary import _format_summary
 
     rng = np.random.default_rng(3)
     names = ["x", "a_rather_long_feature_name_that_will_not_fit_in_the_name_column_of_a_narrow_table"]

@@ -10,8 +10,7 @@ import pytest
 from matplotlib.image import imread
 from PIL import Image
 from gradfit import LinearRegression
-from gradfit.article import ARTICLE_START
-from gradfit.datasets import make_article_data
+from gradfit.datasets import ARTICLE_START, make_article_data
 from gradfit.learning import (
     DEFAULT_FACTORS,
     FALLBACK_BUDGET,
@@ -21,19 +20,13 @@ from gradfit.learning import (
     SweepRun,
     article_sweep,
     fit_run,
+    learning_rate_sweep,
     sweep_learning_rates,
     update_budget,
 )
-from gradfit.plots import (
-    ANIMATION_HOLD_FRAMES,
-    PATH_COLOUR,
-    animate_fit,
-    learning_rate_sweep,
-    loss_surface,
-    plot_loss_surface,
-    plot_sweep,
-    sweep_figure,
-)
+from gradfit.plots import animate_fit, loss_surface, plot_loss_surface, plot_sweep, sweep_figure
+from gradfit.plots._style import PATH_COLOUR
+from gradfit.plots.animation import ANIMATION_HOLD_FRAMES
 from gradfit.solvers.exact import solve_exact
 from sklearn.exceptions import ConvergenceWarning
 

@@ -13,21 +13,10 @@ from sklearn.exceptions import NotFittedError
 
 from gradfit import LinearRegression
 from gradfit.article import run_article
-from gradfit.plots import (
-    COST_RESOLUTION,
-    DPI,
-    FIGSIZE,
-    FIT_COLOUR,
-    SURFACE_MARGIN,
-    TRUE_COLOUR,
-    _ordinal,
-    data_fit_figure,
-    loss_figure,
-    loss_surface,
-    moved_most,
-    plot_data_fit,
-    plot_loss,
-)
+from gradfit.plots import data_fit_figure, loss_figure, loss_surface, moved_most, plot_data_fit, plot_loss
+from gradfit.plots._style import DPI, FIGSIZE, FIT_COLOUR, TRUE_COLOUR
+from gradfit.plots.fit import COST_RESOLUTION
+from gradfit.plots.surface import SURFACE_MARGIN, _ordinal
 
 EXPECTED_SHAPE = (round(FIGSIZE[1] * DPI), round(FIGSIZE[0] * DPI))
 

@@ -21,7 +21,8 @@ from scipy import stats as scipy_stats
 from gradfit.errors import DataError
 from gradfit.sources import SufficientStats, merge_all, power_of_two_scale
 from gradfit.sources.memory import MemorySource
-from gradfit.summary import CONFIDENCE_LEVEL, ModelSummary, summarize
+from gradfit.inference import summarize
+from gradfit.summary import CONFIDENCE_LEVEL, ModelSummary
 from problems import longley as longley_data
 
 sm = pytest.importorskip("statsmodels.api")

@@ -27,16 +27,14 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from gradfit.datasets import make_article_data
+from gradfit.cost import least_squares_cost
+from gradfit.datasets import ARTICLE_START, make_article_data
 from gradfit.estimator import LinearRegression
 
 __all__ = ["ARTICLE_QUOTE", "ArticleRun", "article_loop", "run_article", "UPDATES_SEARCH_LIMIT"]
 
 #: (intercept, slope) as printed by the article after its 1000 updates at α = 0.01.
 ARTICLE_QUOTE = (1.0323, 1.9516)
-
-#: The article's starting point, (intercept, slope).
-ARTICLE_START = (1.0, 1.0)
 
 #: Most updates run when counting how many a learning rate needs (about 0.3 s of closed-form GD).
 UPDATES_SEARCH_LIMIT = 1_000_000
@@ -273,7 +271,7 @@ def run_article(
         slope=float(model.coef_[0]),
         optimum_intercept=optimum_intercept,
         optimum_slope=optimum_slope,
-        optimum_loss=_cost(X, y, optimum_intercept, optimum_slope),
+        optimum_loss=least_squares_cost(X, y, gap.coef_optimum, optimum_intercept),
         # The driver's own test, met first at update `updates_needed`; with α < 2/L the error of
         # gradient descent on a quadratic never grows again, so it still holds at `iterations`.
         converged=updates_needed is not None and updates_needed <= model.n_iter_,
@@ -315,12 +313,6 @@ def _gradient_norm(X: NDArray[np.float64], y: NDArray[np.float64], intercept: fl
     x = X[:, 0]
     residual = intercept + slope * x - y
     return float(np.hypot(residual.mean(), (residual * x).mean()))
-
-
-def _cost(X: NDArray[np.float64], y: NDArray[np.float64], intercept: float, slope: float) -> float:
-    """``Σ r²/2m``."""
-    residual = intercept + slope * X[:, 0] - y
-    return float(residual @ residual / (2 * len(y)))
 
 
 def _count(updates: int | None) -> str:

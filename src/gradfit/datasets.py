@@ -5,10 +5,13 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["make_article_data", "ARTICLE_SLOPE", "ARTICLE_INTERCEPT"]
+__all__ = ["make_article_data", "ARTICLE_SLOPE", "ARTICLE_INTERCEPT", "ARTICLE_START"]
 
 ARTICLE_SLOPE = 2.0
 ARTICLE_INTERCEPT = 1.0
+
+#: The article's starting point, (intercept, slope).
+ARTICLE_START = (1.0, 1.0)
 
 
 def make_article_data(

@@ -21,6 +21,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
+from gradfit.cost import least_squares_cost as _cost
 from gradfit.driver import minimize
 from gradfit.errors import DataError
 from gradfit.history import History
@@ -716,7 +717,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
                 "file that holds no summary (saved from a streaming fit, from one whose table could not be "
                 "computed, or by an older gradfit). Fit the model again to get its summary."
             )
-        from gradfit.summary import summarize
+        from gradfit.inference import summarize
 
         names = [str(name) for name in self.feature_names_in_] if hasattr(self, "feature_names_in_") else None
         return summarize(stats, self.coef_, self.intercept_ if self.fit_intercept else 0.0,
@@ -806,21 +807,6 @@ def _is_missing(value) -> bool:  # noqa: ANN001 - a cell float() refused
         return pandas is not None and bool(pandas.isna(value))
     except (TypeError, ValueError):
         return False
-
-
-def _cost(
-    X: NDArray[np.float64],
-    y: NDArray[np.float64],
-    coef: NDArray[np.float64],
-    intercept: float,
-    weight: NDArray[np.float64] | None = None,
-) -> float:
-    """``Σ w_i r_i² / 2Σw`` computed on the data (``w = 1`` when not given)."""
-    with np.errstate(over="ignore"):
-        residual = X @ coef + intercept - y
-        if weight is None:
-            return float(residual @ residual / (2 * X.shape[0]))
-        return float((weight * residual) @ residual / (2 * weight.sum()))
 
 
 def _check_weights(sample_weight: ArrayLike | None, n_samples: int) -> NDArray[np.float64] | None:

@@ -24,7 +24,8 @@ gets the updates it needed (rounded up). At ``1/L`` every error component shrink
 error starts large and must shrink the furthest, so it is counted rather than bounded.
 
 No matplotlib here: :func:`gradfit.plots.sweep_figure` draws a sweep, and
-:func:`gradfit.plots.learning_rate_sweep` runs one and draws it.
+:func:`learning_rate_sweep` runs one and, when asked for a file, has it drawn (importing
+:mod:`gradfit.plots` only then).
 
 Examples
 --------
@@ -39,12 +40,14 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.exceptions import ConvergenceWarning
 
+from gradfit.datasets import ARTICLE_START, make_article_data
 from gradfit.errors import DataError, DivergenceError
 from gradfit.estimator import LinearRegression
 
@@ -59,6 +62,7 @@ __all__ = [
     "article_sweep",
     "certificate",
     "fit_run",
+    "learning_rate_sweep",
     "sweep_learning_rates",
     "update_budget",
     "updates_text",
@@ -688,9 +692,6 @@ def article_sweep(
     -------
     LearningRateSweep
     """
-    from gradfit.article import ARTICLE_START
-    from gradfit.datasets import make_article_data
-
     if (X is None) != (y is None):
         raise ValueError("give both X and y, or neither (to draw the article's data from seed)")
     if X is None:
@@ -704,6 +705,64 @@ def article_sweep(
     return sweep_learning_rates(X, y, learning_rates=learning_rates, include=extra, max_iter=max_iter, tol=tol,
                                 standardize=False, coef_init=[slope0], intercept_init=intercept0, problem=problem,
                                 budget_source="article" if max_iter == DEFAULT_MAX_ITER else "given")
+
+
+def learning_rate_sweep(
+    X: ArrayLike | None = None,
+    y: ArrayLike | None = None,
+    *,
+    learning_rates: Sequence[float] | None = None,
+    seed: int | None = None,
+    max_iter: int | None = None,
+    tol: float | None = None,
+    standardize: bool = True,
+    path: str | Path | None = None,
+    title: str | None = None,
+) -> LearningRateSweep:
+    """Run gradient descent at several learning rates and draw their cost curves on one log-scale figure.
+
+    Without data it runs the article's problem with the article's raw settings (see
+    :func:`gradfit.learning.article_sweep`); with ``X`` and ``y`` it runs
+    :func:`gradfit.learning.sweep_learning_rates`. Divergent runs stop where the blow-up becomes
+    clear and appear as such; they do not stop the sweep. ``print(result)`` shows the table.
+
+    Parameters
+    ----------
+    X : array-like of shape (m, d), optional
+    y : array-like of shape (m,), optional
+    learning_rates : sequence of float, optional
+        Default: fractions and multiples of ``1/L`` (one past ``2/L``), plus 0.01 for the article.
+    seed : int or None
+        Seed of the article's data (when X is not given).
+    max_iter, tol : optional
+        Updates per run (default: the article's 1000 on its data, else what ``1/L`` needs to
+        converge, rounded up) and the tolerance: a run has converged when every coefficient and the
+        intercept are within ``tol`` (default 1e-6) of the exact least-squares answer, relatively.
+    standardize : bool, default=True
+        For user data; the article's problem is always run raw, as the article does.
+    path : str or Path, optional
+        Also write :func:`gradfit.plots.sweep_figure` here (matplotlib is imported only then).
+    title : str, optional
+        Title of that figure (default: :data:`gradfit.plots.sweep.SWEEP_TITLE`).
+
+    Returns
+    -------
+    gradfit.learning.LearningRateSweep
+    """
+    tol = DEFAULT_TOL if tol is None else tol
+    if (X is None) != (y is None):
+        raise ValueError("give both X and y, or neither (for the article's problem)")
+    if X is None:
+        sweep = article_sweep(seed=seed, learning_rates=learning_rates, tol=tol,
+                              max_iter=DEFAULT_MAX_ITER if max_iter is None else max_iter)
+    else:
+        sweep = sweep_learning_rates(X, y, learning_rates=learning_rates, standardize=standardize, max_iter=max_iter,
+                                     tol=tol)
+    if path is not None:
+        from gradfit.plots import plot_sweep  # matplotlib: only when a figure is asked for
+
+        plot_sweep(sweep, path, **({} if title is None else {"title": title}))
+    return sweep
 
 
 @dataclass(frozen=True)

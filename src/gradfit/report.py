@@ -36,6 +36,7 @@ from numpy.typing import ArrayLike
 from sklearn.base import clone
 
 import gradfit
+from gradfit.cost import least_squares_optimum
 from gradfit.estimator import LinearRegression
 from gradfit.learning import (DEFAULT_TOL, REGIMES, SAME_RATE, LearningRateSweep, article_sweep, certificate,
                               sweep_learning_rates, updates_text)
@@ -214,8 +215,8 @@ def article_report(
     str
         The whole HTML document.
     """
-    from gradfit.article import ARTICLE_QUOTE, ARTICLE_START
-    from gradfit.datasets import ARTICLE_INTERCEPT, ARTICLE_SLOPE
+    from gradfit.article import ARTICLE_QUOTE
+    from gradfit.datasets import ARTICLE_INTERCEPT, ARTICLE_SLOPE, ARTICLE_START
     from gradfit.plots import data_fit_figure
 
     intercept0, slope0 = ARTICLE_START
@@ -344,8 +345,7 @@ def data_report(
                                      include=["auto", *([rate] if rate is not None else [])],
                                      max_iter=sweep_max_iter, tol=sweep_tol, problem=source)
     reference = LinearRegression(solver="exact", fit_intercept=model.fit_intercept).fit(x, target)
-    residual = x @ reference.coef_ + reference.intercept_ - target
-    optimum_loss = float(residual @ residual / (2 * target.size))
+    _, optimum_loss = least_squares_optimum(model, x, target)
     if x.shape[1] == 1:
         fit_figure = data_fit_figure(x, target, model, true_line=None,
                                      title=f"{target_name} against {names[0]}, with the fitted line")

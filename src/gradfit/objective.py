@@ -20,6 +20,8 @@ import scipy.linalg
 from numpy.typing import NDArray
 
 from gradfit.errors import DataError
+from gradfit.numerics.extended import _two_sum, add_to_pair, affine_double_double, affine_pair, gram_double_double
+from gradfit.numerics.residuals import ResidualSums, residual_sums
 from gradfit.sources import Source, SufficientStats
 
 __all__ = ["Accuracy", "Frame", "KrylovObjective", "KrylovSpace", "LeastSquares", "StreamingLeastSquares"]
@@ -350,8 +352,6 @@ class LeastSquares:
         compensated sums. What limits the iterative solvers is then the problem's own sensitivity,
         about κ(Z)·ε = √κ(G)·ε, not κ(G)·ε. Needs the rows in memory (the source's ``arrays``).
         """
-        from gradfit.solvers.exact import add_to_pair, gram_double_double
-
         X, y = self.source.arrays()
         weight = getattr(self.source, "sample_weight", None)
         augmented = np.hstack([self.design(X), self.target(y)[:, None]])
@@ -423,8 +423,6 @@ class LeastSquares:
         when ``α·∇J`` falls under half an ulp of θ; after recentring they move again. Needs
         :attr:`can_recentre`.
         """
-        from gradfit.solvers.exact import affine_pair
-
         G_pair, b_pair = self.extended
         minus_hi, minus_lo = affine_pair(G_pair, b_pair, anchor)
         shifted = LeastSquares(self.G, -minus_hi, 2.0 * self.loss_grad(anchor)[0], self.frame, ridge=self.ridge)
@@ -481,8 +479,6 @@ class LeastSquares:
     def loss_grad(self, theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
         """Loss (penalty included) and the smooth part's gradient: ``(½(θᵀ(g − b) + c) + h(θ), g = Gθ − b)``."""
         if self.extended is not None:
-            from gradfit.solvers.exact import affine_double_double
-
             grad = affine_double_double(*self.extended, theta)
         else:
             grad = self.G @ theta - self.b
@@ -578,11 +574,9 @@ class LeastSquares:
         return isinstance(self.source, ReducibleSource)
 
     def residual_sums(self, coef_scaled: NDArray[np.float64], intercept_scaled: float):  # noqa: ANN201 - ResidualSums
-        """One pass over the source: the residual sums of :func:`gradfit.solvers.exact.residual_sums`
+        """One pass over the source: the residual sums of :func:`gradfit.numerics.residuals.residual_sums`
         for (coef, intercept) in the power-of-two units (see :meth:`Frame.to_scaled`), to about ε²."""
         from functools import partial
-
-        from gradfit.solvers.exact import ResidualSums, residual_sums
 
         frame = self.frame
         kernel = partial(residual_sums, coef=np.asarray(coef_scaled, dtype=np.float64), intercept=float(intercept_scaled),
@@ -605,8 +599,6 @@ class LeastSquares:
     def gradient_from_sums(self, sums, theta: NDArray[np.float64]) -> NDArray[np.float64]:  # noqa: ANN001 - ResidualSums
         """``∇J(θ)`` from a pass's residual sums ``s = Σ v f``, ``g = Σ v f x`` (``f = −y_unit·(Zθ − t)``):
         ``∇_θ0 = −s/(y_unit W)`` and ``∇_w = −(g − x_shift·s)/(x_unit·y_unit·W)``, plus the ridge part."""
-        from gradfit.solvers.exact import _two_sum
-
         frame = self.frame
         total = self.scaled_weight
         s = sums.total[0] + sums.total[1]

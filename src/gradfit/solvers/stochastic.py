@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gradfit.schedules import AdaptiveSchedule, constant, inverse_scaling
-from gradfit.solvers import State, evaluate, reciprocal
+from gradfit.solvers.base import Solver, State, evaluate, reciprocal
 
 __all__ = ["SGD", "MiniBatch", "Adam", "StochasticState"]
 
@@ -40,7 +40,7 @@ class StochasticState(State):
 
 
 @dataclass(frozen=True)
-class _Epochs:
+class _Epochs(Solver):
     """Shared epoch loop; subclasses define ``_update``."""
 
     stochastic: ClassVar[bool] = True

@@ -92,7 +92,7 @@ def evaluate_after_move(
     pass; every :data:`GRADIENT_REFRESH` updates the gradient is recomputed from the data anyway.
     Objectives in memory, or with an L1 part, are evaluated directly.
     """
-    if getattr(objective, "streaming", False) and not objective.has_l1 and (state.k + 1) % GRADIENT_REFRESH:
+    if objective.streaming and not objective.has_l1 and (state.k + 1) % GRADIENT_REFRESH:
         grad = state.grad + curved
         loss = state.loss + float(state.grad @ move) + 0.5 * float(move @ curved)
         # J ≥ 0; near an exact fit the recurrence can cancel to a rounding error below 0

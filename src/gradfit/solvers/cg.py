@@ -55,7 +55,7 @@ class ConjugateGradient(Solver):
         # Where μ is a Lanczos estimate (the streaming engine; the driver's error bound needs it), its
         # passes span CG's own first iterates from 0: they are replayed from that Krylov space, so the
         # estimate costs no passes of its own.
-        if getattr(objective, "lipschitz_estimated", False):
+        if objective.lipschitz_estimated:
             ask_for_krylov_space(objective, theta0)
             _ = objective.strong_convexity
         loss, grad, grad_norm = evaluate(objective, theta0)

@@ -8,7 +8,7 @@ from typing import ClassVar, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from gradfit.objective import DENSE_SPECTRUM_MAX
+from gradfit.objective.statistics import DENSE_SPECTRUM_MAX
 from gradfit.solvers.base import Solver, State, Trajectory, evaluate, evaluate_after_move, reciprocal
 from gradfit.solvers.replay import ReplayState, ask_for_krylov_space, replayed, with_replay
 
@@ -122,7 +122,7 @@ class GradientDescent(Solver):
         """
         if not self.constant or objective.has_l1 or objective.n_params > DENSE_SPECTRUM_MAX or objective.streaming:
             return None
-        if getattr(objective, "extended", None) is not None:
+        if objective.extended is not None:
             return None  # gradients in double-double: step, so every iterate gets one
         eigenvalues, eigenvectors = objective.spectrum
         alpha = state.step

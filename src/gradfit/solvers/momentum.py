@@ -53,7 +53,7 @@ def _curvature(move: NDArray[np.float64], change: NDArray[np.float64], gradient_
 
 def _checks_curvature(solver, objective) -> bool:
     """Whether updates measure their curvature against L: automatic parameters on an estimated L."""
-    return solver.learning_rate == "auto" and solver.momentum is None and getattr(objective, "lipschitz_estimated", False)
+    return solver.learning_rate == "auto" and solver.momentum is None and objective.lipschitz_estimated
 
 
 @dataclass(frozen=True)

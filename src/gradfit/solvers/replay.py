@@ -32,7 +32,7 @@ def ask_for_krylov_space(objective, theta0: NDArray[np.float64]) -> None:
     """Ask a streaming objective to keep the Lanczos vectors of its L, μ estimate (before it is made),
     where a solver started at ``theta0`` can use them: from 0, without L1 (the objective hands them
     over only then)."""
-    if hasattr(objective, "want_krylov_space") and not objective.has_l1 and not np.any(theta0):
+    if not objective.has_l1 and not np.any(theta0):
         objective.want_krylov_space()
 
 
@@ -43,7 +43,7 @@ def with_replay(solver, objective, theta0: NDArray[np.float64], state: ReplaySta
     passes; see :class:`~gradfit.objective.KrylovSpace`) and the states are kept in its coordinates:
     :func:`replayed` lifts them to parameters one update at a time. ``state`` as it is where the
     objective kept no space (in memory, a warm start, L1, or the estimate made before it was asked)."""
-    space = objective.krylov_space(theta0) if hasattr(objective, "krylov_space") else None
+    space = objective.krylov_space(theta0)
     if space is None:
         return state
     restricted = space.restricted(objective)

@@ -45,7 +45,9 @@ from sklearn.linear_model import LinearRegression
 from references import correct_digits, exact_least_squares
 
 from gradfit.errors import DataError
-from gradfit.solvers.exact import COLUMN_BLOCK, ROW_BLOCK, _Residuals, solve_exact
+from gradfit.numerics.extended import ROW_BLOCK
+from gradfit.numerics.residuals import COLUMN_BLOCK, _Residuals
+from gradfit.solvers.exact import solve_exact
 
 EPS = np.finfo(np.float64).eps
 SUBNORMAL_SPACING = Fraction(float(np.finfo(np.float64).smallest_subnormal))

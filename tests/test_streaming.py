@@ -22,7 +22,7 @@ from sklearn.linear_model import Lasso, Ridge
 from gradfit import LinearRegression
 from gradfit.errors import DataError
 from gradfit.objective import LANCZOS_STEPS, LeastSquares, StreamingLeastSquares
-from gradfit.solvers import GRADIENT_REFRESH
+from gradfit.solvers.base import GRADIENT_REFRESH
 from gradfit.sources import streaming
 from gradfit.sources.memory import MemorySource
 from gradfit.sources.streaming import StreamingSource

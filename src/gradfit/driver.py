@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from gradfit.errors import DivergenceError
 from gradfit.history import HistoryBuilder, PathRecorder, Result, Status
-from gradfit.solvers import Solver, State, Trajectory
+from gradfit.solvers.base import Solver, State, Trajectory
 
 __all__ = ["minimize", "DIVERGENCE_GROWTH"]
 
@@ -54,8 +54,8 @@ def minimize(
 
     Parameters
     ----------
-    objective : LeastSquares
-        Offers ``loss_grad(θ)``, ``error_bound`` and, for divergence messages, ``lipschitz``.
+    objective : Objective
+        See :class:`gradfit.objective.Objective`: ``loss_grad(θ)``, ``accuracy``, ``error_bound``, its capabilities.
     solver : Solver
     theta0 : ndarray of shape (p,)
     max_iter : int
@@ -83,15 +83,15 @@ def minimize(
     initial_loss = state.loss
     # Momentum methods may raise the loss for a while before it falls (their iteration matrix is
     # not normal); a solver says by how much at most, and only growth beyond that is divergence.
-    transient = getattr(solver, "transient_growth", None)
+    transient = solver.transient_growth
     growth_limit = DIVERGENCE_GROWTH * (transient(objective) if transient else 1.0)
     history = HistoryBuilder()
-    advance = None if callbacks else getattr(solver, "advance", None)
+    advance = None if callbacks else solver.advance
     block_steps = FIRST_BLOCK_STEPS
     status: Status | None = None
     path = PathRecorder(record_path) if record_path else None
     anchor = np.zeros_like(state.theta)  # θ = anchor + the state's coordinates, once recentred
-    recentre = getattr(objective, "can_recentre", False) and not getattr(solver, "stochastic", False)
+    recentre = objective.can_recentre and not solver.stochastic
     recentre_below = RECENTRE_FACTOR * np.finfo(np.float64).eps * objective.lipschitz if recentre else 0.0
     # The error bound is computed on the objective the run started with: a recentred copy shares
     # its statistics, and θ = anchor + the state's coordinates.
@@ -134,7 +134,7 @@ def minimize(
             return blown | ((loss > growth_limit * initial_loss) & (initial_loss > 0))
 
     def divergence(iteration: int, loss: float) -> DivergenceError:
-        stable_bound = getattr(solver, "stable_bound", None)
+        stable_bound = solver.stable_bound
         return DivergenceError(
             iteration=iteration,
             loss=float(loss),

@@ -417,7 +417,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         self.message_ = result.message
         with np.errstate(over="ignore"):
             self.final_loss_ = float(result.final_loss * loss_scale)
-        self.learning_rate_ = solver.step_size(objective) if hasattr(solver, "step_size") else None
+        self.learning_rate_ = solver.step_size(objective) if solver.step_size is not None else None
         if objective.streaming:
             # Estimated only when the solver needed them (a few passes); cg and lbfgs do not.
             known = "spectrum_estimate" in objective.__dict__

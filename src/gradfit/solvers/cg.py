@@ -8,7 +8,8 @@ from typing import ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
-from gradfit.solvers import ReplayState, ask_for_krylov_space, evaluate, evaluate_after_move, replayed, with_replay
+from gradfit.solvers.base import Solver, evaluate, evaluate_after_move
+from gradfit.solvers.replay import ReplayState, ask_for_krylov_space, replayed, with_replay
 
 __all__ = ["ConjugateGradient", "CGState"]
 
@@ -18,7 +19,7 @@ RESTART_FACTOR = 10
 
 @dataclass(frozen=True)
 class CGState(ReplayState):
-    """A :class:`~gradfit.solvers.ReplayState` with the search direction and the updates since the last restart."""
+    """A :class:`~gradfit.solvers.replay.ReplayState` with the search direction and the updates since the last restart."""
 
     direction: NDArray[np.float64] | None = None
     since_restart: int = 0
@@ -26,7 +27,7 @@ class CGState(ReplayState):
 
 
 @dataclass(frozen=True)
-class ConjugateGradient:
+class ConjugateGradient(Solver):
     """Nonlinear CG (Polak–Ribière+) with exact line search; on least squares this is CG on ``Gθ = b``.
 
     ``α_k = −∇J(θ_k)ᵀd_k / d_kᵀGd_k``, ``θ_{k+1} = θ_k + α_k d_k``,
@@ -54,7 +55,7 @@ class ConjugateGradient:
         # Where μ is a Lanczos estimate (the streaming engine; the driver's error bound needs it), its
         # passes span CG's own first iterates from 0: they are replayed from that Krylov space, so the
         # estimate costs no passes of its own.
-        if getattr(objective, "lipschitz_estimated", False):
+        if objective.lipschitz_estimated:
             ask_for_krylov_space(objective, theta0)
             _ = objective.strong_convexity
         loss, grad, grad_norm = evaluate(objective, theta0)

@@ -14,7 +14,7 @@ Otherwise the answer is refined on the normal equations (iterative refinement, W
 .. math::  θ_{k+1} = θ_k − G^{+}\,∇J(θ_k),
 
 where each gradient ``∇J(θ_k) = Zᵀ(Zθ_k − t)/W`` comes from one pass over the rows, computed to
-about ``ε²`` (:func:`gradfit.solvers.exact.residual_sums`: the residual in double-double from exact
+about ``ε²`` (:func:`gradfit.numerics.residuals.residual_sums`: the residual in double-double from exact
 slice products, its products with the rows exact in BLAS). The unknowns themselves are kept as the
 coefficients and intercept in the data's power-of-two units, so that the intercept of an
 uncentred problem (a year column, say) is not lost to cancellation. Each step contracts the error

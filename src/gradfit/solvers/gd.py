@@ -8,8 +8,9 @@ from typing import ClassVar, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from gradfit.objective import DENSE_SPECTRUM_MAX
-from gradfit.solvers import ReplayState, State, Trajectory, ask_for_krylov_space, evaluate, evaluate_after_move, reciprocal, replayed, with_replay
+from gradfit.objective.statistics import DENSE_SPECTRUM_MAX
+from gradfit.solvers.base import Solver, State, Trajectory, evaluate, evaluate_after_move, reciprocal
+from gradfit.solvers.replay import ReplayState, ask_for_krylov_space, replayed, with_replay
 
 __all__ = ["GradientDescent", "LINE_SEARCHES"]
 
@@ -22,7 +23,7 @@ MAX_BACKTRACKS = 60
 
 
 @dataclass(frozen=True)
-class GradientDescent:
+class GradientDescent(Solver):
     """``θ_{k+1} = prox_{α_k h}(θ_k − α_k ∇f(θ_k))``; without L1 the prox is the identity, so
     ``θ_{k+1} = θ_k − α_k ∇J(θ_k)``, the article's rule.
 
@@ -121,7 +122,7 @@ class GradientDescent:
         """
         if not self.constant or objective.has_l1 or objective.n_params > DENSE_SPECTRUM_MAX or objective.streaming:
             return None
-        if getattr(objective, "extended", None) is not None:
+        if objective.extended is not None:
             return None  # gradients in double-double: step, so every iterate gets one
         eigenvalues, eigenvectors = objective.spectrum
         alpha = state.step

@@ -8,7 +8,7 @@ from typing import ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
-from gradfit.solvers import State, evaluate, evaluate_after_move
+from gradfit.solvers.base import Solver, State, evaluate, evaluate_after_move
 
 __all__ = ["LBFGS", "LBFGSState"]
 
@@ -24,7 +24,7 @@ class LBFGSState(State):
 
 
 @dataclass(frozen=True)
-class LBFGS:
+class LBFGS(Solver):
     """L-BFGS: ``d_k = −H_k ∇J(θ_k)`` by the two-loop recursion over the last ``memory`` pairs
     ``s = θ_{k+1} − θ_k``, ``y = ∇J(θ_{k+1}) − ∇J(θ_k) = G s``, with ``H_0 = (sᵀy / yᵀy) I``;
     then the exact step ``α = −gᵀd / dᵀGd``.

@@ -9,14 +9,15 @@ from typing import ClassVar, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from gradfit.solvers import ReplayState, ask_for_krylov_space, evaluate, reciprocal, replayed, with_replay
+from gradfit.solvers.base import Solver, evaluate, reciprocal
+from gradfit.solvers.replay import ReplayState, ask_for_krylov_space, replayed, with_replay
 
 __all__ = ["HeavyBall", "Nesterov", "MomentumState"]
 
 
 @dataclass(frozen=True)
 class MomentumState(ReplayState):
-    """A :class:`~gradfit.solvers.ReplayState` that also remembers the previous iterate and FISTA's ``t``."""
+    """A :class:`~gradfit.solvers.replay.ReplayState` that also remembers the previous iterate and FISTA's ``t``."""
 
     previous: NDArray[np.float64] | None = None
     t: float = 1.0
@@ -52,11 +53,11 @@ def _curvature(move: NDArray[np.float64], change: NDArray[np.float64], gradient_
 
 def _checks_curvature(solver, objective) -> bool:
     """Whether updates measure their curvature against L: automatic parameters on an estimated L."""
-    return solver.learning_rate == "auto" and solver.momentum is None and getattr(objective, "lipschitz_estimated", False)
+    return solver.learning_rate == "auto" and solver.momentum is None and objective.lipschitz_estimated
 
 
 @dataclass(frozen=True)
-class HeavyBall:
+class HeavyBall(Solver):
     """Polyak's heavy ball: ``θ_{k+1} = θ_k − α ∇J(θ_k) + β (θ_k − θ_{k−1})``.
 
     Parameters
@@ -133,7 +134,7 @@ class HeavyBall:
 
 
 @dataclass(frozen=True)
-class Nesterov:
+class Nesterov(Solver):
     """Nesterov's accelerated gradient, with a proximal step for L1 (FISTA) and adaptive restart.
 
     ``y = θ_k + β_k (θ_k − θ_{k−1})``, ``θ_{k+1} = prox_{αh}(y − α ∇f(y))``, where ``h`` is the L1

@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gradfit.schedules import AdaptiveSchedule, constant, inverse_scaling
-from gradfit.solvers import State, evaluate, reciprocal
+from gradfit.solvers.base import Solver, State, evaluate, reciprocal
 
 __all__ = ["SGD", "MiniBatch", "Adam", "StochasticState"]
 
@@ -40,7 +40,7 @@ class StochasticState(State):
 
 
 @dataclass(frozen=True)
-class _Epochs:
+class _Epochs(Solver):
     """Shared epoch loop; subclasses define ``_update``."""
 
     stochastic: ClassVar[bool] = True
@@ -55,7 +55,7 @@ class _Epochs:
             return float(self.learning_rate)
         # The batch Hessian Z_bᵀZ_b/B has largest eigenvalue about L + R²/B (R the largest row norm);
         # a step below its inverse keeps every update a contraction.
-        radius2 = objective.source.max_row_norm2(objective.design)
+        radius2 = objective.max_row_norm2()
         return reciprocal(objective.lipschitz + radius2 / self.batch_size + float(np.max(objective.ridge)))
 
     def init(self, objective, theta0: NDArray[np.float64]) -> StochasticState:
@@ -74,7 +74,7 @@ class _Epochs:
 
     def step(self, objective, state: StochasticState) -> StochasticState:
         step = self._epoch_step(state)
-        order = np.random.default_rng([self.random_state, state.k]).permutation(objective.source.n_samples)
+        order = np.random.default_rng([self.random_state, state.k]).permutation(objective.n_samples)
         theta, moments, updates = state.theta, (state.first_moment, state.second_moment), state.updates
         for start in range(0, order.shape[0], self.batch_size):
             grad = objective.batch_gradient(theta, order[start : start + self.batch_size])

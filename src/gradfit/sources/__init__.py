@@ -5,7 +5,7 @@ question a source answers is :meth:`Source.stats`: one pass that gathers
 :class:`~gradfit.sources.stats.SufficientStats`.
 
 Rooms: ``stats`` (the statistics and their merging), ``memory`` (arrays in memory), ``streaming``
-(sparse or very wide X), ``arrow`` (CSV and Parquet files, streamed through pyarrow), ``dask``
+(sparse or very wide X), ``files`` (CSV and Parquet files, streamed through pyarrow), ``dask``
 (Dask collections). The scaling by powers of two that keeps extreme columns finite is
 :mod:`gradfit.numerics.scaling`.
 """
@@ -104,7 +104,7 @@ def is_dask_collection(X: object) -> bool:
 def __getattr__(name: str):  # noqa: ANN202 - module attribute hook
     """``gradfit.sources.parquet``/``csv``/``FileSource`` without importing pyarrow until asked for."""
     if name in ("FileSource", "parquet", "csv"):
-        from gradfit.sources import arrow
+        from gradfit.sources.files import source
 
-        return getattr(arrow, name)
+        return getattr(source, name)
     raise AttributeError(f"module 'gradfit.sources' has no attribute {name!r}")

@@ -53,7 +53,7 @@ import pyarrow.parquet as pq
 
 from gradfit import LinearRegression
 from gradfit.solvers.exact import solve_exact
-from gradfit.sources.arrow import FileSource
+from gradfit.sources.files import FileSource
 
 TARGET_RATIO = 1.5
 TARGET_PEAK_MB = 500
@@ -118,7 +118,7 @@ def peak_mb():
                 return int(line.split()[1]) / 1024
 import numpy, pyarrow.parquet
 from gradfit import LinearRegression
-from gradfit.sources.arrow import FileSource
+from gradfit.sources.files import FileSource
 sys.path.insert(0, sys.argv[3])
 from files import scan_files
 from pathlib import Path

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from gradfit import LinearRegression
 from gradfit.errors import DataError
 from gradfit.sources import Source, SufficientStats
-from gradfit.sources.arrow import FileSource, csv, parquet
+from gradfit.sources.files import FileSource, csv, parquet
 from gradfit.sources.memory import MemorySource
 from references import (
     assert_same_fit_standardized,
@@ -123,7 +123,7 @@ def test_sorted_offset_and_piecewise_constant_columns_keep_their_accuracy(tmp_pa
     # Batches after the first are reduced from sums shifted by the previous batch's means; a column
     # that drifts (sorted), sits far from zero with a small spread, or is constant within a part
     # but not across parts must come out as accurate as two passes (the last one by falling back).
-    import gradfit.sources.arrow as arrow
+    from gradfit.sources.files.reduce import _Gatherer
 
     rng = np.random.default_rng(7)
     n = 3000
@@ -136,8 +136,8 @@ def test_sorted_offset_and_piecewise_constant_columns_keep_their_accuracy(tmp_pa
     y = X @ [1.0, 2.0, 3.0, 4.0] + rng.standard_normal(n)
     path = write_parquet(tmp_path / "d", X, y, parts=3)
     two_pass = []
-    original = arrow._Gatherer._reduce_two_pass
-    monkeypatch.setattr(arrow._Gatherer, "_reduce_two_pass", lambda self, *a: two_pass.append(1) or original(self, *a))
+    original = _Gatherer._reduce_two_pass
+    monkeypatch.setattr(_Gatherer, "_reduce_two_pass", lambda self, *a: two_pass.append(1) or original(self, *a))
     streamed = FileSource(path, target="y", batch_rows=250).stats()
     assert 2 <= len(two_pass) < 12  # the first batch, and the first of each part after it
     memory = MemorySource(X, y).stats()
@@ -591,7 +591,7 @@ def test_csv_that_is_not_utf8_names_the_line(tmp_path):
 
 
 def test_file_format_by_suffix_or_magic_bytes(tmp_path):
-    from gradfit.sources.arrow import file_format
+    from gradfit.sources.files import file_format
 
     X, y = make_data(n=10)
     pq.write_table(table(X, y), tmp_path / "data.bin")
@@ -605,7 +605,7 @@ def test_file_format_by_suffix_or_magic_bytes(tmp_path):
 
 @pytest.mark.parametrize("kind", ["parquet", "csv"])
 def test_feature_batches_give_the_features_in_order_in_blocks(tmp_path, kind):
-    from gradfit.sources.arrow import feature_batches
+    from gradfit.sources.files import feature_batches
 
     X, y = make_data(n=1000, d=3, seed=8)
     path = tmp_path / "d"
@@ -617,7 +617,7 @@ def test_feature_batches_give_the_features_in_order_in_blocks(tmp_path, kind):
 
 
 def test_feature_batches_check_columns_first_and_values_while_reading(tmp_path):
-    from gradfit.sources.arrow import feature_batches
+    from gradfit.sources.files import feature_batches
 
     X, y = make_data(n=600, d=2)
     path = write_parquet(tmp_path / "a.parquet", X, y)
@@ -637,7 +637,7 @@ def test_feature_batches_check_columns_first_and_values_while_reading(tmp_path):
 
 
 def test_feature_batches_go_on_after_a_row_longer_than_the_block(tmp_path):
-    from gradfit.sources.arrow import feature_batches
+    from gradfit.sources.files import feature_batches
 
     rng = np.random.default_rng(9)
     x = rng.standard_normal(3000)

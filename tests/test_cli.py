@@ -16,7 +16,7 @@ import pytest
 from sklearn.linear_model import LinearRegression as SklearnLinearRegression
 
 import gradfit
-from gradfit.sources.files import read_csv_table
+from gradfit.sources.files.csv_text import read_csv_table
 
 import cli_checks as checks
 from cli_checks import Outcome, expect, run_installed

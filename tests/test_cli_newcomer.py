@@ -27,8 +27,8 @@ import gradfit
 import gradfit.cli as cli
 from gradfit import LinearRegression
 from gradfit.errors import DataError
-from gradfit.sources.arrow import FileSource, feature_batches
-from gradfit.sources.files import read_csv_table, sniff_delimiter
+from gradfit.sources.files import FileSource, feature_batches
+from gradfit.sources.files.csv_text import read_csv_table, sniff_delimiter
 
 from cli_checks import Outcome, expect, expect_error, run_installed
 

@@ -16,7 +16,7 @@ import pytest
 
 import gradfit
 import gradfit.cli as cli
-from gradfit.sources.arrow import FileSource
+from gradfit.sources.files import FileSource
 from gradfit.sources.memory import MemorySource
 from cli_checks import expect, expect_error
 from problems import write_csv
@@ -261,9 +261,9 @@ def test_predict_streams_any_input_in_batches(gradfit_cli, saved_model, tmp_path
         write = pq.write_table if kind.startswith("parquet") else pa_csv.write_csv
         for index, start in enumerate(range(0, 5000, 1500)):
             write(table.slice(start, 1500), path / f"part-{index}.{kind.split()[0]}")
-    import gradfit.sources.arrow as arrow
+    import gradfit.sources.files.predict as predict
 
-    monkeypatch.setattr(arrow, "_default_batch_rows", lambda n_columns: 700)  # many batches
+    monkeypatch.setattr(predict, "_default_batch_rows", lambda n_columns: 700)  # many batches
     outcome = expect(gradfit_cli("predict", "model.json", path))
     lines = outcome.stdout.splitlines()
     assert lines[0] == "prediction" and len(lines) == 5001

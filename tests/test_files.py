@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from gradfit.errors import DataError
-from gradfit.sources.files import CsvTable, csv_header, find_csv_problem, null_values, read_csv_table
+from gradfit.sources.files.csv_text import CsvTable, csv_header, find_csv_problem, null_values, read_csv_table
 
 
 def write(tmp_path, text: str | bytes, name: str = "data.csv"):

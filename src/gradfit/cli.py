@@ -73,7 +73,7 @@ from gradfit.learning import DEFAULT_TOL as DEFAULT_SWEEP_TOL
 from gradfit.report import REPORT_FRAMES as DEFAULT_REPORT_FRAMES
 from gradfit.solvers import SOLVERS
 from gradfit.solvers.gd import LINE_SEARCHES
-from gradfit.sources.files import read_csv_table
+from gradfit.sources.files.csv_text import read_csv_table
 
 __all__ = ["app", "main", "EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_NOT_CONVERGED", "EXIT_INTERRUPTED"]
 
@@ -580,7 +580,7 @@ def predict(
     delimiter: DelimiterOption = None,
 ) -> None:
     """Predict from a saved model: one column, 'prediction', one row per row of DATA, in order."""
-    from gradfit.sources.arrow import feature_batches
+    from gradfit.sources.files import feature_batches
 
     separator = _parse_delimiter(delimiter)
     path = _data_path(path)
@@ -929,7 +929,7 @@ def _shown_name(path: Path) -> str:
 
 def _parse_delimiter(text: str | None) -> str | None:
     """One character, or a name for one (``tab``, ``space``); a usage error otherwise."""
-    from gradfit.sources.files import check_delimiter
+    from gradfit.sources.files.csv_text import check_delimiter
 
     if text is None:
         return None
@@ -962,7 +962,7 @@ class _StreamedTable:
 def _data_format(path: Path, data_format: FileFormat) -> str:
     """The format to read ``path`` in: svmlight by its suffix; a single file that is neither .parquet nor
     Parquet inside is CSV."""
-    from gradfit.sources.arrow import file_format
+    from gradfit.sources.files import file_format
 
     if data_format is FileFormat.auto and _is_svmlight_name(path):
         return FileFormat.svmlight.value
@@ -1202,7 +1202,7 @@ def _fit_streamed(model: LinearRegression, path: Path, *, target: str, features:
                   drop_missing: bool, data_format: str, show_progress: bool,
                   delimiter: str | None = None) -> _StreamedTable:
     """Fit ``model`` on files streamed through pyarrow, with a progress bar on stderr when ``show_progress``."""
-    from gradfit.sources.arrow import FileSource
+    from gradfit.sources.files import FileSource
 
     source = FileSource(path, target=target, features=features, format=data_format, drop_missing=drop_missing,
                         delimiter=delimiter)
@@ -1218,7 +1218,7 @@ def _fit_streamed(model: LinearRegression, path: Path, *, target: str, features:
 
 
 class _StreamProgress:
-    """``progress(rows_done, rows_total)`` for a :class:`~gradfit.sources.arrow.FileSource`.
+    """``progress(rows_done, rows_total)`` for a :class:`~gradfit.sources.files.FileSource`.
 
     On every batch, passes ``update(completed=, total=, rows=, rows_total=)``: the bar's fraction is
     of the rows where their total is known (Parquet footers), else of the bytes (CSV); ``rows`` and
@@ -1543,7 +1543,7 @@ def _refuse_csv_options(*, target: str | None, features: str | None, drop_missin
 
 def _read_csv_for_toolkit(path: Path, *, target: str | None, features: str | None, drop_missing: bool,
                           seed: int | None, delimiter: str | None = None):
-    from gradfit.sources.arrow import file_format
+    from gradfit.sources.files import file_format
 
     if path.is_dir() or (path.is_file() and file_format(path) == "parquet"):
         raise DataError(

@@ -618,8 +618,8 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         """Predictions ``X @ coef_ + intercept_``, shape (n_samples,).
 
         A Dask array or DataFrame gets a lazy Dask array or Series back, computed block by block on
-        its cluster (X never travels to the client). A :class:`~gradfit.sources.arrow.FileSource`
-        (``gradfit.sources.arrow.parquet(...)`` or ``csv(...)``, say of a test set: a source names
+        its cluster (X never travels to the client). A :class:`~gradfit.sources.files.FileSource`
+        (``gradfit.sources.files.parquet(...)`` or ``csv(...)``, say of a test set: a source names
         its target, which its files must hold) is read batch by batch, its columns picked by the
         model's feature names, every row predicted (none dropped); only the predictions are held.
         For files without the target, ``gradfit predict MODEL DATA`` on the command line.
@@ -629,15 +629,15 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             from gradfit.sources.dask import predict_blocks
 
             return predict_blocks(X, self.coef_, self.intercept_, getattr(self, "feature_names_in_", None))
-        arrow = sys.modules.get("gradfit.sources.arrow")  # a FileSource exists only once it is imported
-        if arrow is not None and isinstance(X, arrow.FileSource):
+        files = sys.modules.get("gradfit.sources.files.source")  # a FileSource exists only once it is imported
+        if files is not None and isinstance(X, files.FileSource):
             return self._predict_source(X)
         _refuse_non_numeric(X, None)
         X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=np.float64, reset=False)
         return np.asarray(X @ self.coef_ + self.intercept_, dtype=np.float64)
 
     def _predict_source(self, source) -> NDArray[np.float64]:  # noqa: ANN001 - FileSource
-        from gradfit.sources.arrow import feature_batches
+        from gradfit.sources.files import feature_batches
 
         names = getattr(self, "feature_names_in_", None)
         if names is None:

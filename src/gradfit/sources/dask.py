@@ -65,8 +65,9 @@ except ImportError as error:  # pragma: no cover - exercised with dask hidden fr
     raise ImportError("Dask support needs the optional extra: pip install 'gradfit[dask]'") from error
 
 from gradfit.errors import DataError
-from gradfit.sources import SufficientStats, merge_all, safe_scale
+from gradfit.numerics.scaling import safe_scale
 from gradfit.sources.memory import CHUNK_BYTES
+from gradfit.sources.stats import Part, SufficientStats, merge_all
 
 __all__ = ["AlignedBlocks", "DaskSource", "align_blocks", "predict_blocks"]
 
@@ -82,18 +83,6 @@ MAX_ABS_PREFIX = "gradfit-max-abs"
 PASS_PREFIX = "gradfit-pass"
 JOIN_PREFIX = "gradfit-join"  # a DataFrame partition with the y (and weights) of its rows beside it
 PIECE_PREFIX = "gradfit-rows"  # its X, y or weight columns, as the block's pieces
-
-
-@dataclass(frozen=True)
-class _Part:
-    """Statistics of some blocks, and a bound on each column's magnitude (features, then target).
-
-    ``magnitude`` is ``|origin| + |offset| + rms deviation`` per chunk, maximised: what
-    :meth:`MemorySource.stats` reads off its statistics to decide whether columns need scaling.
-    """
-
-    stats: SufficientStats
-    magnitude: NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -636,7 +625,7 @@ def _block_stats(
     origin: NDArray[np.float64] | None,
     scale: NDArray[np.float64],
     where: _Where,
-) -> _Part | None:
+) -> Part | None:
     """Statistics of one block, 2 MiB of rows at a time through one scratch chunk (as MemorySource)."""
     X, labels = _values(x_block)
     y = _values(y_block)[0].reshape(-1)
@@ -675,7 +664,7 @@ def _block_stats(
                 mean = np.abs(np.append(part.x_origin, part.y_origin)) + np.abs(np.append(part.x_offset, part.y_offset))
                 np.maximum(largest, mean + spread, out=largest)
             parts.append(part)
-    return _Part(merge_all(parts), largest)
+    return Part(merge_all(parts), largest)
 
 
 def _weights(weight: Any, n: int, where: _Where, labels: Any) -> NDArray[np.float64] | None:
@@ -799,7 +788,7 @@ def _sum_moments(parts: list) -> tuple | None:
     return (*_sum_parts([part[:4] for part in present]), np.max([part[4] for part in present], axis=0))
 
 
-def _merge_parts(parts: list[_Part | None]) -> _Part | None:
+def _merge_parts(parts: list[Part | None]) -> Part | None:
     """Pairwise (Chan et al.) merge of some blocks' statistics, as a balanced tree."""
     present = [part for part in parts if part is not None]
     if not present:
@@ -807,7 +796,7 @@ def _merge_parts(parts: list[_Part | None]) -> _Part | None:
     # Statistics of extreme columns gathered unscaled may overflow; stats() sees it in the magnitudes.
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         stats = merge_all([part.stats for part in present])
-    return _Part(stats, np.max([part.magnitude for part in present], axis=0))
+    return Part(stats, np.max([part.magnitude for part in present], axis=0))
 
 
 def _max_parts(parts: list[NDArray[np.float64] | None]) -> NDArray[np.float64] | None:
@@ -852,8 +841,8 @@ def _check_scalar_weight(weight: Any) -> float | None:
     return value
 
 
-@sizeof.register(_Part)
-def _sizeof_part(part: _Part) -> int:
+@sizeof.register(Part)
+def _sizeof_part(part: Part) -> int:
     """Bytes of a part's arrays, so the scheduler weighs moving it right (the default counts 56)."""
     stats = part.stats
     return int(part.magnitude.nbytes + stats.xx.nbytes + stats.xy.nbytes + 3 * stats.x_offset.nbytes + 64)

@@ -10,7 +10,9 @@ import numpy as np
 from numpy.typing import NDArray
 from threadpoolctl import threadpool_limits
 
-from gradfit.sources import SufficientStats, TreeReduce, first_non_finite, merge_all, merge_all_with, safe_scale
+from gradfit.numerics.scaling import safe_scale
+from gradfit.sources import first_non_finite
+from gradfit.sources.stats import SufficientStats, TreeReduce, merge_all, merge_all_with
 
 __all__ = ["MemorySource"]
 

@@ -1,9 +1,10 @@
 """Picking the used columns of a table by name: the one set of checks every file reader shares.
 
-The readers (:func:`gradfit.sources.files.read_csv_table`, :class:`gradfit.sources.arrow.FileSource`
-and the prediction batches of :func:`gradfit.sources.arrow.feature_batches`) each know their
+The readers (:func:`gradfit.sources.files.csv_text.read_csv_table`, :class:`gradfit.sources.files.FileSource`
+and the prediction batches of :func:`gradfit.sources.files.feature_batches`) each know their
 file's column names; this module turns ``target`` and ``features`` into the feature columns, or a
-one-line :class:`~gradfit.errors.DataError` that names the file and lists the columns there are.
+one-line :class:`~gradfit.errors.DataError` that names the file and lists the columns there are, and
+checks that the files of a directory all have the same columns.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Iterable
 
 from gradfit.errors import DataError
 
-__all__ = ["select_features", "list_columns"]
+__all__ = ["select_features", "list_columns", "check_same_columns"]
 
 
 def list_columns(names: Iterable[str]) -> str:
@@ -89,3 +90,21 @@ def select_features(
     if target is not None and target in chosen:
         raise DataError(f"column {target!r} is both the target and a feature; leave it out of the features")
     return chosen
+
+
+def check_same_columns(
+    first: str | os.PathLike, first_names: list[str], file: str | os.PathLike, names: list[str]
+) -> None:
+    """Every part has the columns of the first (in any order)."""
+    missing = [name for name in first_names if name not in names]
+    if missing:
+        raise DataError(
+            f"{file}: has no column {missing[0]!r}, which {first} has; every file must have the same "
+            "columns (rewrite this part, or move it out of the directory)"
+        )
+    extra = [name for name in names if name not in first_names]
+    if extra:
+        raise DataError(
+            f"{file}: has a column {extra[0]!r} that {first} has not; every file must have the same "
+            "columns (rewrite this part, or move it out of the directory)"
+        )

@@ -1,5 +1,5 @@
 """Reading CSV files with the stdlib ``csv`` module: small tables into memory, and the diagnosis of
-a file the streaming reader (:mod:`gradfit.sources.arrow`, pyarrow) refused.
+a file the streaming reader (:mod:`gradfit.sources.files`, pyarrow) refused.
 
 Every problem with the file becomes a :class:`gradfit.errors.DataError` whose message is one line:
 the file, the place (line number, column name) and what to do about it. Line numbers are 1-based
@@ -32,7 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gradfit.errors import DataError
-from gradfit.sources.columns import list_columns, select_features
+from gradfit.sources.files.columns import list_columns, select_features
 
 __all__ = ["CsvTable", "read_csv_table", "csv_header", "find_csv_problem", "missing_hint", "MISSING_MARKERS",
            "null_values", "sniff_delimiter", "check_delimiter", "refuse_spreadsheet", "select_csv_features",
@@ -139,7 +139,7 @@ def read_csv_table(
 
     Only the columns used are parsed, so other columns may hold text (names, identifiers). The
     table is held in memory: this is for small data (the plotting commands); to fit files of any
-    size, stream them with :class:`gradfit.sources.arrow.FileSource`.
+    size, stream them with :class:`gradfit.sources.files.FileSource`.
 
     Parameters
     ----------
@@ -400,7 +400,7 @@ def sniff_delimiter(path: str | Path) -> str:
 
 
 def select_csv_features(path: Path, names: list[str], delimiter: str, **options) -> list[str]:
-    """:func:`~gradfit.sources.columns.select_features`, saying, when the header was read as one column,
+    """:func:`~gradfit.sources.files.columns.select_features`, saying, when the header was read as one column,
     which character may separate the columns instead."""
     try:
         return select_features(path, names, **options)

@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 __all__ = [
     "State", "ReplayState", "Trajectory", "Solver", "SOLVERS", "evaluate", "evaluate_after_move", "make_solver",
-    "ask_for_krylov_space", "with_replay", "replayed", "reciprocal",
+    "ask_for_krylov_space", "with_replay", "replayed", "reciprocal", "STOCHASTIC_SOLVERS", "resolve_auto",
 ]
 
 #: On a streaming objective, a gradient updated by recurrence is recomputed from the data every
@@ -161,6 +161,13 @@ class Solver(Protocol):
 
     name: ClassVar[str]
     supports_l1: ClassVar[bool]
+    #: Whether it draws random rows, which only a source holding them in memory can give.
+    needs_rows: ClassVar[bool]
+    #: Whether it needs the d × d statistics (it cannot run on the streaming engine).
+    needs_statistics: ClassVar[bool]
+    #: The named step policies it takes as ``learning_rate`` besides "auto" (a number it takes
+    #: where it has a ``learning_rate`` field).
+    step_policies: ClassVar[tuple[str, ...]]
 
     def init(self, objective, theta0: NDArray[np.float64]) -> State: ...
 
@@ -188,3 +195,26 @@ def make_solver(name: str, **hyperparameters: float | str) -> Solver:
     except KeyError:
         raise ValueError(f"unknown solver {name!r}; choose one of {sorted(SOLVERS)}") from None
     return cls(**hyperparameters)
+
+
+#: Solvers that draw random rows, which only an in-memory source can give.
+STOCHASTIC_SOLVERS = tuple(name for name, cls in SOLVERS.items() if cls.needs_rows)
+
+
+def resolve_auto(solver: str, *, has_l1: bool, streams: bool) -> str:
+    """The solver to run; for ``"auto"``, the fastest way to the least-squares answer.
+
+    With the statistics gathered (dense data, in memory, in files or on a cluster) that is the
+    direct solve: O(p³) on the statistics, then refinement passes over the rows only where the
+    condition number calls for them (:func:`~gradfit.solvers.direct.solve_from_statistics`).
+    An L1 penalty has no direct solution: Nesterov's method (FISTA), to ``tol``. Without
+    statistics (sparse or very wide X, the streaming engine): conjugate gradients, one pass an
+    update, to ``tol``.
+    """
+    if solver != "auto":
+        return solver
+    if has_l1:
+        return "nesterov"
+    if streams:
+        return "cg"  # one pass an update, and the fewest updates on a smooth problem
+    return "exact"

@@ -48,6 +48,9 @@ class ConjugateGradient:
 
     name: ClassVar[str] = "cg"
     supports_l1: ClassVar[bool] = False
+    needs_rows: ClassVar[bool] = False
+    needs_statistics: ClassVar[bool] = False
+    step_policies: ClassVar[tuple[str, ...]] = ()
     restart: int | None = None
 
     def init(self, objective, theta0: NDArray[np.float64]) -> CGState:

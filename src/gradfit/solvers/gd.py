@@ -57,6 +57,9 @@ class GradientDescent:
 
     name: ClassVar[str] = "gd"
     supports_l1: ClassVar[bool] = True
+    needs_rows: ClassVar[bool] = False
+    needs_statistics: ClassVar[bool] = False
+    step_policies: ClassVar[tuple[str, ...]] = LINE_SEARCHES
     learning_rate: float | Literal["auto", "armijo", "line_search"] = "auto"
 
     @property

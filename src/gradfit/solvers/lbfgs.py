@@ -39,6 +39,9 @@ class LBFGS:
 
     name: ClassVar[str] = "lbfgs"
     supports_l1: ClassVar[bool] = False
+    needs_rows: ClassVar[bool] = False
+    needs_statistics: ClassVar[bool] = False
+    step_policies: ClassVar[tuple[str, ...]] = ()
     memory: int = 10
 
     def init(self, objective, theta0: NDArray[np.float64]) -> LBFGSState:

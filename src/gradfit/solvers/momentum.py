@@ -78,6 +78,9 @@ class HeavyBall:
 
     name: ClassVar[str] = "momentum"
     supports_l1: ClassVar[bool] = False
+    needs_rows: ClassVar[bool] = False
+    needs_statistics: ClassVar[bool] = False
+    step_policies: ClassVar[tuple[str, ...]] = ()
     learning_rate: float | Literal["auto"] = "auto"
     momentum: float | None = None
 
@@ -170,6 +173,9 @@ class Nesterov:
 
     name: ClassVar[str] = "nesterov"
     supports_l1: ClassVar[bool] = True
+    needs_rows: ClassVar[bool] = False
+    needs_statistics: ClassVar[bool] = False
+    step_policies: ClassVar[tuple[str, ...]] = ()
     learning_rate: float | Literal["auto"] = "auto"
     momentum: float | None = None
 

@@ -44,6 +44,9 @@ class _Epochs:
     """Shared epoch loop; subclasses define ``_update``."""
 
     stochastic: ClassVar[bool] = True
+    needs_rows: ClassVar[bool] = True
+    needs_statistics: ClassVar[bool] = False
+    step_policies: ClassVar[tuple[str, ...]] = ()
     learning_rate: float | Literal["auto"] = "auto"
     schedule: Literal["constant", "invscaling", "adaptive"] = "invscaling"
     power_t: float = 0.25

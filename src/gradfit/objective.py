@@ -723,6 +723,12 @@ class LeastSquares:
         computed), where the spectrum costs little; past it, an eigensolve of its own."""
         return self.n_params <= DENSE_SPECTRUM_MAX or "strong_convexity" in self.__dict__
 
+    @property
+    def condition_number_known(self) -> bool:
+        """Whether κ is at hand: up to :data:`DENSE_SPECTRUM_MAX` parameters, or once a solver computed
+        the spectrum; past it κ needs a full eigendecomposition (O(p³): 13.6 s of an 18.5 s fit at p = 5000)."""
+        return self.n_params <= DENSE_SPECTRUM_MAX or "spectrum" in self.__dict__
+
     def accuracy_rows(self, thetas: NDArray[np.float64], losses: NDArray[np.float64]):  # noqa: ANN201
         """:meth:`accuracy` of many iterates at once (rows of ``thetas``; no L1, float64 statistics: the
         objectives a closed-form block runs on): ``(error, floor, at_floor)`` arrays of shape (k,)."""
@@ -762,7 +768,7 @@ class StreamingLeastSquares:
     """The objective of :class:`LeastSquares`, evaluated by passes over the rows: no ``d × d`` matrix.
 
     With ``Z`` the design in θ's coordinates, every ``loss_grad(θ)`` is one fused pass computing
-    ``r = Zθ − t`` and ``Zᵀr`` (see :meth:`gradfit.sources.streaming.StreamingSource.residual_pass`),
+    ``r = Zθ − t`` and ``Zᵀr`` (see :meth:`gradfit.sources.passes.StreamingSource.residual_pass`),
     and every ``hess_vec(v) = ZᵀZv/m + ridge∘v`` is one pass too. Centring and scaling stay implicit:
     ``Zθ = X(θ_w/(σ·s)) + θ0 − Σ μ_j θ_j/σ_j``, so a sparse X is used as it is.
 

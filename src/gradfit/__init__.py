@@ -1,12 +1,12 @@
 """gradfit: linear regression by gradient descent, from the classroom example to data at scale.
 
-``import gradfit`` is cheap: :class:`LinearRegression` (and with it scikit-learn) is imported when
-first asked for, ``from gradfit import LinearRegression`` included.
+``import gradfit`` is cheap: :class:`LinearRegression` (and with it scikit-learn) and ``__version__``
+(the installed package's metadata) are imported when first asked for, ``from gradfit import
+LinearRegression`` included.
 """
 
 from __future__ import annotations
 
-from gradfit._version import __version__
 from gradfit.errors import DataError, DivergenceError, GradfitError, ModelFileError
 
 
@@ -18,12 +18,18 @@ def load(path):  # noqa: ANN001, ANN201 - re-exported with its real signature be
 
 
 def __getattr__(name: str):  # noqa: ANN202 - module attribute hook
-    """``gradfit.LinearRegression`` without importing scikit-learn until it is asked for."""
+    """``gradfit.LinearRegression`` without importing scikit-learn until it is asked for, and
+    ``gradfit.__version__`` without reading the package metadata until then."""
     if name == "LinearRegression":
         from gradfit.estimator import LinearRegression
 
         globals()["LinearRegression"] = LinearRegression  # asked once
         return LinearRegression
+    if name == "__version__":
+        from gradfit._version import __version__
+
+        globals()["__version__"] = __version__
+        return __version__
     raise AttributeError(f"module 'gradfit' has no attribute {name!r}")
 
 

@@ -12,6 +12,7 @@ import os
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
+import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
@@ -180,7 +181,9 @@ def plan(
         Data that neither engine can hold in memory.
     """
     has_l1 = alpha > 0 and l1_ratio > 0
-    given_source = isinstance(X, Source)
+    # Arrays first: telling a Source by its protocol inspects X's attributes (24 µs, a tenth of the
+    # article's whole fit), and validated arrays never are one.
+    given_source = not (isinstance(X, np.ndarray) or sp.issparse(X)) and isinstance(X, Source)
     refusal = None  # memory that no engine has: raised once the parameters are known to be compatible
     if given_source or is_dask_collection(X):
         if given_source:

@@ -247,7 +247,8 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             When the loss grows without bound; the message gives the largest stable learning rate.
         """
         self._validate_params()
-        given_source = isinstance(X, Source) or is_dask_collection(X)
+        # (an ndarray is never a Source: not asked, since the protocol's check inspects X's attributes)
+        given_source = not isinstance(X, np.ndarray) and (isinstance(X, Source) or is_dask_collection(X))
         if not given_source:
             # NaN/inf in X are found by the source's own pass (the statistics propagate them), which
             # names the row and column; a separate check would read X once more. A Dask collection

@@ -280,6 +280,6 @@ def test_ctrl_c_during_the_run_stops_it_instead_of_being_swallowed(monkeypatch):
 
         return real_minimize(*args, **{**kwargs, "callbacks": [interrupt]})
 
-    monkeypatch.setattr("gradfit.estimator.minimize", interrupted_minimize)
+    monkeypatch.setattr("gradfit.fitting.minimize", interrupted_minimize)
     with pytest.raises(KeyboardInterrupt), pytest.warns(UserWarning, match="interrupted after"):
         article.run_article(seed=0)

@@ -346,10 +346,10 @@ def test_predict_bad_file_is_one_line(gradfit_cli, saved, tmp_path):
 
 
 def test_a_width_too_large_for_memory_is_refused_naming_its_line(gradfit_cli, tmp_path, monkeypatch):
-    import gradfit.sources.streaming as streaming
+    import gradfit.engine as engine
 
     (tmp_path / "typo.svm").write_text("1 0:1\n2 1:1\n3 2000000:1\n4 3:1\n")
-    monkeypatch.setattr(streaming, "available_memory", lambda: 100_000_000)
+    monkeypatch.setattr(engine, "available_memory", lambda: 100_000_000)
     expect_error(gradfit_cli("fit", "typo.svm"), "typo.svm, line 3: feature index 2,000,000: a fit over 2,000,001 "
                  "columns needs about", "more than the 0.1 GB available; check that index")
     (tmp_path / "fine.svm").write_text("1 0:1\n2 1:1\n")

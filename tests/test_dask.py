@@ -256,7 +256,7 @@ def test_predict_runs_on_the_cluster_and_stays_lazy(client, problem):
 @pytest.mark.parametrize("kind", ["array", "frame"])
 def test_too_little_memory_for_statistics_streams_on_the_cluster(client, problem, kind, monkeypatch):
     """Huge d: instead of d × d statistics, cg makes one distributed pass per update (d-vectors travel)."""
-    from gradfit.sources import streaming
+    from gradfit import engine
 
     X, y, weight = problem
     table = on_cluster(client, X, y, weight, chunks=1000)
@@ -265,8 +265,8 @@ def test_too_little_memory_for_statistics_streams_on_the_cluster(client, problem
     if kind == "frame":
         data = dd.from_dask_array(data, columns=names)
     reference = LinearRegression(solver="exact").fit(X, y, sample_weight=weight)
-    monkeypatch.setattr(streaming, "available_memory", lambda: 100)
-    monkeypatch.setattr(streaming, "STATISTICS_MEMORY_FLOOR", 0)  # consult it even for small d
+    monkeypatch.setattr(engine, "available_memory", lambda: 100)
+    monkeypatch.setattr(engine, "STATISTICS_MEMORY_FLOOR", 0)  # consult it even for small d
     model = LinearRegression(solver="auto", tol=1e-13).fit(data, table[:, N_FEATURES], sample_weight=table[:, N_FEATURES + 1])
     assert model.engine_ == "streaming" and model.solver_ == "cg"
     assert "switched to streaming passes over the data" in model.message_
@@ -278,14 +278,14 @@ def test_too_little_memory_for_statistics_streams_on_the_cluster(client, problem
 
 
 def test_streaming_pass_on_the_cluster_names_a_nan(client, problem, monkeypatch):
-    from gradfit.sources import streaming
+    from gradfit import engine
 
     X, y, _ = problem
     X = X.copy()
     X[2345, 3] = np.nan
     table = on_cluster(client, X, y, chunks=1000)
-    monkeypatch.setattr(streaming, "available_memory", lambda: 100)
-    monkeypatch.setattr(streaming, "STATISTICS_MEMORY_FLOOR", 0)  # consult it even for small d
+    monkeypatch.setattr(engine, "available_memory", lambda: 100)
+    monkeypatch.setattr(engine, "STATISTICS_MEMORY_FLOOR", 0)  # consult it even for small d
     with pytest.raises(DataError, match=r"column 3.* is NaN or infinite at row 2345"):
         LinearRegression().fit(table[:, :N_FEATURES], table[:, N_FEATURES])
 

@@ -23,9 +23,10 @@ from gradfit import LinearRegression
 from gradfit.errors import DataError
 from gradfit.objective import LANCZOS_STEPS, LeastSquares, StreamingLeastSquares
 from gradfit.solvers.base import GRADIENT_REFRESH
-from gradfit.sources import streaming
+from gradfit import engine
+from gradfit.sources import passes
 from gradfit.sources.memory import MemorySource
-from gradfit.sources.streaming import StreamingSource
+from gradfit.sources.passes import StreamingSource
 from references import assert_same_predictions, correct_digits, exact_least_squares
 
 DETERMINISTIC = ("gd", "momentum", "nesterov", "cg", "lbfgs", "auto")
@@ -57,8 +58,8 @@ def dense_reference(X, y, *, fit_intercept, weight=None):
 @pytest.mark.parametrize("kind", ["dense", "csr", "csc"])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_residual_pass_equals_numpy_products(kind, weighted, monkeypatch):
-    monkeypatch.setattr(streaming, "PASS_CHUNK_NNZ", 97)  # many chunks, shared by the threads
-    monkeypatch.setattr(streaming, "PASS_CHUNK_BYTES", 8 * 60 * 13)
+    monkeypatch.setattr(passes, "PASS_CHUNK_NNZ", 97)  # many chunks, shared by the threads
+    monkeypatch.setattr(passes, "PASS_CHUNK_BYTES", 8 * 60 * 13)
     X, y = sparse_problem(1)
     dense = X.toarray()
     data = {"dense": dense, "csr": X, "csc": X.tocsc()}[kind]
@@ -94,12 +95,12 @@ def test_pass_is_linear_and_independent_of_the_chunking(seed, workers, chunk, sc
     v, u = rng.normal(size=20), rng.normal(size=20)
     one = StreamingSource(X, y, workers=1)
     many = StreamingSource(X, y, workers=workers)
-    streaming_chunks = streaming.PASS_CHUNK_NNZ
+    streaming_chunks = passes.PASS_CHUNK_NNZ
     try:
-        streaming.PASS_CHUNK_NNZ = chunk
+        passes.PASS_CHUNK_NNZ = chunk
         many = StreamingSource(X, y, workers=workers)
     finally:
-        streaming.PASS_CHUNK_NNZ = streaming_chunks
+        passes.PASS_CHUNK_NNZ = streaming_chunks
     g_v = one.residual_pass(v, 0.0, 0.0)[1]
     g_u = one.residual_pass(u, 0.0, 0.0)[1]
     g_mix = many.residual_pass(v + scale * u, 0.0, 0.0)[1]  # Xᵀ X v is linear in v
@@ -282,8 +283,8 @@ def test_too_little_memory_switches_auto_to_streaming_and_says_so(monkeypatch):
     assert in_memory.engine_ == "statistics"
     # Room for the d-vectors, not for 41 × 41 blocks, on a host of any core count (both grow with it;
     # a fixed 10 kB was too little for the d-vectors past 16 cores)
-    monkeypatch.setattr(streaming, "available_memory", lambda: streaming.streaming_bytes(X.shape[1]))
-    monkeypatch.setattr(streaming, "STATISTICS_MEMORY_FLOOR", 0)  # consult it even for small d
+    monkeypatch.setattr(engine, "available_memory", lambda: engine.streaming_bytes(X.shape[1]))
+    monkeypatch.setattr(engine, "STATISTICS_MEMORY_FLOOR", 0)  # consult it even for small d
     model = LinearRegression(solver="auto", tol=1e-12).fit(X, y)
     assert model.engine_ == "streaming" and model.solver_ == "cg"
     assert "would need" in model.message_ and "switched to streaming passes" in model.message_
@@ -293,7 +294,7 @@ def test_too_little_memory_switches_auto_to_streaming_and_says_so(monkeypatch):
 
 
 def test_many_features_stream(monkeypatch):
-    monkeypatch.setattr(streaming, "STATISTICS_MAX_FEATURES", 30)
+    monkeypatch.setattr(engine, "STATISTICS_MAX_FEATURES", 30)
     rng = np.random.default_rng(19)
     X = rng.normal(size=(200, 45))
     y = X @ rng.normal(size=45)
@@ -306,9 +307,9 @@ def test_many_features_stream(monkeypatch):
 
 
 def test_available_memory_reads_the_machine():
-    available = streaming.available_memory()
+    available = engine.available_memory()
     assert available is None or available > 0
-    assert streaming.statistics_bytes(100_000) > 8e10  # 100k features: ≥ 80 GB, never attempted
+    assert engine.statistics_bytes(100_000) > 8e10  # 100k features: ≥ 80 GB, never attempted
 
 
 @pytest.mark.parametrize("kind", ["dense", "wide", "sparse"])
@@ -316,7 +317,7 @@ def test_available_memory_reads_the_machine():
 def test_non_finite_x_is_named_by_row_and_column_in_either_engine(kind, bad, monkeypatch):
     """Neither engine reads X an extra time to look for NaN/inf; both still say where it is."""
     if kind == "wide":
-        monkeypatch.setattr(streaming, "STATISTICS_MAX_FEATURES", 10)
+        monkeypatch.setattr(engine, "STATISTICS_MAX_FEATURES", 10)
     X, y = sparse_problem(20)
     dense = X.toarray()
     dense[123, 45] = bad
@@ -339,7 +340,7 @@ def test_both_engines_make_the_same_iterates(solver, options, monkeypatch):
     y = X @ rng.normal(size=12) + 2.0 + rng.normal(size=500)
     settings_ = dict(solver=solver, tol=0, max_iter=25, record_path=True, **options)
     statistics = LinearRegression(**settings_).fit(X, y)
-    monkeypatch.setattr(streaming, "STATISTICS_MAX_FEATURES", 5)
+    monkeypatch.setattr(engine, "STATISTICS_MAX_FEATURES", 5)
     passes = LinearRegression(**settings_).fit(X, y)
     assert (statistics.engine_, passes.engine_) == ("statistics", "streaming")
     np.testing.assert_allclose(passes.loss_history_, statistics.loss_history_, rtol=1e-9)
@@ -361,8 +362,8 @@ def test_files_with_too_many_features_for_statistics_stream(monkeypatch, tmp_pat
         table = {f"x{j}": X[rows, j] for j in range(6)} | {"y": y[rows]}
         pq.write_table(pa.table(table), tmp_path / f"part-{part}.parquet")
     reference = LinearRegression(solver="exact").fit(X, y)
-    monkeypatch.setattr(streaming, "available_memory", lambda: 100)
-    monkeypatch.setattr(streaming, "STATISTICS_MEMORY_FLOOR", 0)  # consult it even for small d
+    monkeypatch.setattr(engine, "available_memory", lambda: 100)
+    monkeypatch.setattr(engine, "STATISTICS_MEMORY_FLOOR", 0)  # consult it even for small d
     model = LinearRegression(tol=1e-13, solver="auto").fit(parquet(tmp_path, target="y"))
     assert model.engine_ == "streaming" and model.solver_ == "cg"
     assert "statistics of 6 features would need" in model.message_ and "switched to streaming passes" in model.message_
@@ -384,9 +385,9 @@ def test_a_source_without_passes_is_refused_before_allocating(monkeypatch):
         def stats(self):
             raise AssertionError("must not be reached")
 
-    monkeypatch.setattr(streaming, "available_memory", lambda: 100)
+    monkeypatch.setattr(engine, "available_memory", lambda: 100)
 
-    monkeypatch.setattr(streaming, "STATISTICS_MEMORY_FLOOR", 0)  # consult it even for small d
+    monkeypatch.setattr(engine, "STATISTICS_MEMORY_FLOOR", 0)  # consult it even for small d
     with pytest.raises(DataError, match=r"statistics of 7 features would need .* GB, more than half .*scipy.sparse"):
         LinearRegression().fit(StatisticsOnly())
 
@@ -394,7 +395,7 @@ def test_a_width_whose_vectors_cannot_fit_is_refused(monkeypatch):
     """Sparse X with absurdly many (empty) columns: a clear error before any d-vector is allocated."""
     # The same on every host: 16 GB free, where its d-vectors need 8 bytes × 2e9 × (14 + cores) ≥ 240 GB
     # (a host with 1 TB free would otherwise go on to allocate them).
-    monkeypatch.setattr(streaming, "available_memory", lambda: 16 * 10**9)
+    monkeypatch.setattr(engine, "available_memory", lambda: 16 * 10**9)
     X = sp.csr_matrix((np.ones(3), ([0, 1, 2], [0, 5, 9])), shape=(3, 2_000_000_000))
     with pytest.raises(DataError, match=r"X has 2,000,000,000 columns: a fit needs about .* GB .*check the number of columns"):
         LinearRegression().fit(X, np.ones(3))
@@ -527,7 +528,7 @@ def test_extreme_column_scales_give_the_scaled_fit(factor, rescaled, monkeypatch
     two before it is summed; one inside is taken as it is (the squares show it, no other look).
     Either way the column moments and the fit are those of the unscaled data, scaled (standardizing
     makes the fit scale-invariant). Many chunks, shared by the threads."""
-    monkeypatch.setattr(streaming, "PASS_CHUNK_NNZ", 97)
+    monkeypatch.setattr(passes, "PASS_CHUNK_NNZ", 97)
     X, y = sparse_problem(34, offset=0.5)
     assert np.abs(X.data).max() < 32  # so that 2^395 keeps the column inside 2^400
     scaled = X @ sp.diags(np.r_[factor, np.ones(X.shape[1] - 1)])

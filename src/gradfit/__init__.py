@@ -1,16 +1,13 @@
-"""gradfit: linear regression by gradient descent, from the classroom example to data at scale."""
+"""gradfit: linear regression by gradient descent, from the classroom example to data at scale.
+
+``import gradfit`` is cheap: :class:`LinearRegression` (and with it scikit-learn) and ``__version__``
+(the installed package's metadata) are imported when first asked for, ``from gradfit import
+LinearRegression`` included.
+"""
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
 from gradfit.errors import DataError, DivergenceError, GradfitError, ModelFileError
-from gradfit.estimator import LinearRegression
-
-try:
-    __version__ = version("gradfit")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
-    __version__ = "0.0.0"
 
 
 def load(path):  # noqa: ANN001, ANN201 - re-exported with its real signature below
@@ -18,6 +15,26 @@ def load(path):  # noqa: ANN001, ANN201 - re-exported with its real signature be
     from gradfit.modelio import load_model
 
     return load_model(path)
+
+
+def __getattr__(name: str):  # noqa: ANN202 - module attribute hook
+    """``gradfit.LinearRegression`` without importing scikit-learn until it is asked for, and
+    ``gradfit.__version__`` without reading the package metadata until then."""
+    if name == "LinearRegression":
+        from gradfit.estimator import LinearRegression
+
+        globals()["LinearRegression"] = LinearRegression  # asked once
+        return LinearRegression
+    if name == "__version__":
+        from gradfit._version import __version__
+
+        globals()["__version__"] = __version__
+        return __version__
+    raise AttributeError(f"module 'gradfit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
 __all__ = ["LinearRegression", "DivergenceError", "DataError", "GradfitError", "ModelFileError", "load", "__version__"]

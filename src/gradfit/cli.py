@@ -68,10 +68,11 @@ from rich.text import Text
 
 import gradfit
 from gradfit.errors import DataError, DivergenceError, GradfitError
-from gradfit.estimator import DIRECT_SOLVERS, STOCHASTIC_SOLVERS, LinearRegression
+from gradfit.estimator import LinearRegression
 from gradfit.learning import DEFAULT_TOL as DEFAULT_SWEEP_TOL
 from gradfit.report import REPORT_FRAMES as DEFAULT_REPORT_FRAMES
-from gradfit.solvers import SOLVERS
+from gradfit.solvers import SOLVERS, STOCHASTIC_SOLVERS
+from gradfit.solvers.direct import DIRECT_SOLVERS
 from gradfit.solvers.gd import LINE_SEARCHES
 from gradfit.sources.files.csv_text import read_csv_table
 
@@ -1077,7 +1078,7 @@ def _read_svmlight(path: Path, *, n_features: int | None, model_path: Path | Non
 def _check_width_fits(path: Path, width: int, *, explicit: bool) -> None:
     """Refuse a width whose d-vectors would not fit in memory: one mistyped index (``1 4000000000:1``)
     makes billions of columns, and the fit would exhaust the machine's memory rather than fail."""
-    from gradfit.sources.streaming import available_memory, streaming_bytes
+    from gradfit.engine import available_memory, streaming_bytes
 
     needed, available = streaming_bytes(width), available_memory()
     if available is None or needed <= available:

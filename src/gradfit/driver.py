@@ -91,7 +91,7 @@ def minimize(
     status: Status | None = None
     path = PathRecorder(record_path) if record_path else None
     anchor = np.zeros_like(state.theta)  # θ = anchor + the state's coordinates, once recentred
-    recentre = objective.can_recentre and not solver.stochastic
+    recentre = objective.can_recentre and not solver.needs_rows
     recentre_below = RECENTRE_FACTOR * np.finfo(np.float64).eps * objective.lipschitz if recentre else 0.0
     # The error bound is computed on the objective the run started with: a recentred copy shares
     # its statistics, and θ = anchor + the state's coordinates.

@@ -1,13 +1,12 @@
-"""LinearRegression: the scikit-learn facade. Validates at the edge, builds the objective, calls the
-driver, and stores the results on the original feature scale."""
+"""LinearRegression: the scikit-learn facade. Checks its parameters and validates arrays at the
+edge, then fits through :func:`gradfit.fitting.fit` (validate → plan → objective → solve → unpack)
+and keeps what it found as fitted attributes on the original feature scale."""
 
 from __future__ import annotations
 
 import sys
-import time
 import warnings
-from contextlib import nullcontext
-from dataclasses import dataclass, fields, replace
+from dataclasses import fields
 from numbers import Integral, Real
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,60 +16,30 @@ from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
-from threadpoolctl import threadpool_limits
 
-from gradfit.cost import least_squares_cost as _cost
-from gradfit.driver import minimize
 from gradfit.errors import DataError
+from gradfit import fitting
+from gradfit.fitting import FittedState, OptimumGap, Settings
 from gradfit.history import History
-from gradfit.objective import DENSE_SPECTRUM_MAX, LeastSquares, StreamingLeastSquares
 from gradfit.schedules import SCHEDULES
 from gradfit.solvers import SOLVERS
-from gradfit.solvers.direct import ACCURACY_TARGET, REFINED_FLOOR, qr_preconditioner, solve_from_statistics
-from gradfit.solvers.exact import solve_exact, solve_exact_counted
+from gradfit.solvers.direct import DIRECT_SOLVERS
 from gradfit.solvers.gd import LINE_SEARCHES
-from gradfit.sources import InMemorySource, Source, as_source, is_dask_collection, power_of_two_scale
-from gradfit.sources import streaming
-from gradfit.sources.streaming import StreamingSource, streaming_reason
+from gradfit.sources import Source, is_dask_collection
+from gradfit.validation import refuse_non_numeric
 
 if TYPE_CHECKING:
     from gradfit.summary import ModelSummary
 
-__all__ = ["LinearRegression", "OptimumGap"]
+__all__ = ["FITTED_ATTRIBUTES", "LinearRegression"]
 
-#: Solvers that run without iterating.
-DIRECT_SOLVERS = ("exact",)
-#: Solvers that draw random rows, which only an in-memory source can give.
-STOCHASTIC_SOLVERS = ("sgd", "minibatch", "adam")
-#: Iterates kept by ``record_path=True`` (evenly thinned over longer runs).
-DEFAULT_PATH_POINTS = 2000
-#: Solvers with a proximal step, so they can honour an L1 penalty.
-L1_SOLVERS = tuple(name for name, cls in SOLVERS.items() if cls.supports_l1)
-
-
-@dataclass(frozen=True)
-class OptimumGap:
-    """How far a fitted model is from the exact least-squares optimum (see ``solve_exact``).
-
-    Attributes
-    ----------
-    coef_optimum : ndarray of shape (d,)
-    intercept_optimum : float
-    coef_error : float
-        ``‖coef − coef*‖ / ‖coef*‖`` (absolute when ``coef* = 0``).
-    intercept_error : float
-        ``|intercept − intercept*|``.
-    loss_gap : float
-        ``J(model) − J(optimum)`` in the target's units (``½ mean squared residual``).
-    """
-
-    coef_optimum: NDArray[np.float64]
-    intercept_optimum: float
-    coef_error: float
-    intercept_error: float
-    loss_gap: float
+#: The fitted attributes that describe a model (what :meth:`LinearRegression.fitted_state` gives).
+FITTED_ATTRIBUTES = (
+    "n_features_in_", "feature_names_in_", "coef_", "intercept_", "n_iter_", "history_", "loss_history_",
+    "converged_", "status_", "solver_", "message_", "final_loss_", "learning_rate_", "lipschitz_",
+    "condition_number_",
+)
 
 
 class LinearRegression(RegressorMixin, BaseEstimator):
@@ -278,341 +247,82 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             When the loss grows without bound; the message gives the largest stable learning rate.
         """
         self._validate_params()
-        engine_chosen = False  # for in-memory X, _in_memory_source chooses (and checks memory) once
-        if isinstance(X, Source):
-            source = self._check_source(X, y, sample_weight)
-        elif is_dask_collection(X):
-            # A Dask array or DataFrame: as_source wraps it in a DaskSource, checked and reduced on the
-            # workers block by block (validate_data would compute it into memory here).
-            source = self._check_source(as_source(X, y, sample_weight), None, None)
-        else:
+        # (an ndarray is never a Source: not asked, since the protocol's check inspects X's attributes)
+        given_source = not isinstance(X, np.ndarray) and (isinstance(X, Source) or is_dask_collection(X))
+        if not given_source:
             # NaN/inf in X are found by the source's own pass (the statistics propagate them), which
-            # names the row and column; a separate check would read X once more.
-            y = _refuse_non_numeric(X, y)
+            # names the row and column; a separate check would read X once more. A Dask collection
+            # is checked on its workers, block by block (validate_data would compute it into memory).
+            y = refuse_non_numeric(X, y)
             X, y = validate_data(self, X, y, accept_sparse=("csr", "csc"), dtype=np.float64, y_numeric=True,
                                  ensure_min_samples=1, ensure_all_finite=False)
-            source = self._in_memory_source(X, y, _check_weights(sample_weight, X.shape[0]))
-            engine_chosen = True
-        # The streaming engine's own threads are the parallelism. BLAS threads woken by the solver's
-        # vector products would spin between passes and take the cores from the pass's threads
-        # (1,000,000 × 100,000 sparse cg: 1.78 s, 1.32 s with BLAS single-threaded).
-        single_blas = threadpool_limits(limits=1, user_api="blas") if isinstance(source, StreamingSource) else nullcontext()
-        with single_blas:
-            raised = self._fit_objective(source, coef_init, intercept_init, engine_chosen=engine_chosen)
-        for message, category in raised:
-            warnings.warn(message, category, stacklevel=2)
+        settings = Settings(**{name: getattr(self, name) for name in _SETTINGS})
+        state = fitting.fit(X, y, settings=settings, sample_weight=sample_weight, coef_init=coef_init,
+                            intercept_init=intercept_init)
+        self._store(state, given_source=given_source)
+        for message, kind in state.warnings:
+            warnings.warn(message, _WARNINGS[kind], stacklevel=2)
         return self
 
-    def _in_memory_source(self, X, y: NDArray[np.float64], weight: NDArray[np.float64] | None) -> Source:  # noqa: ANN001
-        """The engine for validated in-memory data: sufficient statistics, or streaming passes when X is
-        sparse or too wide for a d × d matrix (``engine_`` and ``message_`` say which, and why)."""
-        self._engine_reason = streaming_reason(X)
-        if self._engine_reason is None:
-            return as_source(X, y, weight)
-        if self.solver in STOCHASTIC_SOLVERS:
-            raise ValueError(
-                f"solver={self.solver!r} is not offered for this X ({self._engine_reason}); use 'auto', 'cg', "
-                f"'nesterov', 'gd', 'momentum' or 'lbfgs', which read X in fused passes"
-            )
-        needed, available = streaming.streaming_bytes(X.shape[1]), streaming.available_memory()
-        if available is not None and needed > available:  # even d-vectors do not fit: a mistyped width?
-            raise DataError(
-                f"X has {X.shape[1]:,} columns: a fit needs about {needed / 1e9:.3g} GB for its d-vectors, more "
-                f"than the {available / 1e9:.3g} GB available; check the number of columns"
-            )
-        return StreamingSource(X, y, weight)
-
-    def _check_source(self, source: Source, y, sample_weight) -> Source:  # noqa: ANN001
-        """Validate a :class:`~gradfit.sources.Source` given as X (a file or directory streamed in batches, ...)."""
-        if y is not None or sample_weight is not None:
-            raise ValueError(
-                "a Source carries its own target (and weights): call fit(source) without y or sample_weight"
-            )
-        if self.solver in STOCHASTIC_SOLVERS and not isinstance(source, InMemorySource):
-            raise ValueError(
-                f"solver={self.solver!r} draws random rows, which a streamed source cannot give; use 'cg', "
-                f"'nesterov', 'gd', 'exact' or 'auto'"
-            )
-        self.n_features_in_ = source.n_features
-        names = getattr(source, "feature_names", None)
-        if names is not None:
-            self.feature_names_in_ = np.asarray(names, dtype=object)
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
-        return source
-
-    def _fit_objective(self, source: Source, coef_init, intercept_init, *, engine_chosen: bool) -> list[tuple[str, type[Warning]]]:  # noqa: ANN001
-        """Fit on ``source``; returns the warnings for :meth:`fit` to raise at the caller's line.
-
-        ``engine_chosen``: :meth:`_in_memory_source` has already chosen between the engines (and set
-        ``_engine_reason``); other sources are chosen for here."""
-        has_l1 = self.alpha > 0 and self.l1_ratio > 0
-        if has_l1 and self.solver in SOLVERS and not SOLVERS[self.solver].supports_l1 or has_l1 and self.solver == "exact":
-            raise ValueError(
-                f"solver={self.solver!r} cannot honour an L1 penalty (alpha={self.alpha}, l1_ratio={self.l1_ratio}); "
-                f"use one of {', '.join(repr(name) for name in L1_SOLVERS)} or 'auto', or set l1_ratio=0 (ridge)"
-            )
-        if self.learning_rate in LINE_SEARCHES and self.solver != "gd":
-            raise ValueError(
-                f"learning_rate={self.learning_rate!r} is a step policy of solver='gd'; solver={self.solver!r} "
-                f"takes a number or 'auto'"
-            )
-        penalty = {"fit_intercept": self.fit_intercept, "standardize": self.standardize, "alpha": self.alpha,
-                   "l1_ratio": self.l1_ratio}
-        streams = isinstance(source, StreamingSource)
-        if not engine_chosen:
-            # Checked before any d × d allocation: rather than an out-of-memory crash, a source that can
-            # serve streaming passes (a Dask cluster, or files scanned once per update) streams.
-            shortfall = streaming.statistics_shortfall(source.n_features)
-            if shortfall is not None and not hasattr(source, "residual_pass"):  # a third-party Source
-                raise DataError(f"{shortfall}; select fewer feature columns, or give X as a scipy.sparse matrix")
-            streams = shortfall is not None
-            self._engine_reason = f"{shortfall}: switched to streaming passes over the data" if streams else None
-        if streams and self.solver == "exact":
-            raise ValueError(
-                f"solver='exact' needs the d × d statistics, but {self._engine_reason}; use solver='auto' "
-                f"(conjugate gradients, one pass over X per update) or 'cg'"
-            )
-        solver_name = self._resolve_solver(streams=streams)
-        if solver_name in DIRECT_SOLVERS and self.learning_rate != "auto":
-            raise ValueError(
-                f"learning_rate={self.learning_rate!r} is the step of a gradient method, but solver={self.solver!r} "
-                "solves for the least-squares answer directly; pass solver='gd' for gradient descent (the "
-                "article's method), or leave learning_rate='auto'"
-            )
-        if streams:
-            objective = StreamingLeastSquares(source, **penalty)
-        else:
-            direct = solver_name in DIRECT_SOLVERS
-            # `standardize` chooses the coordinates a gradient method steps in. The direct solve is
-            # always made in the standardized ones, where G is best conditioned (raw columns with
-            # large means couple the intercept to every slope); its answer is the same least-squares
-            # solution (for rank-deficient data, the minimum norm is in units of the columns' spreads).
-            objective = LeastSquares.from_source(source, **{**penalty, "standardize": penalty["standardize"] or direct},
-                                                 iterative=not direct)
-        self.engine_ = "streaming" if streams else "statistics"
-        self.solver_ = solver_name
-        # Checked whatever the solver: the direct one has no use for a start, but a bad one is still an error.
-        theta0 = self._initial_theta(objective, coef_init, intercept_init, source.n_features)
-        if self.solver_ in DIRECT_SOLVERS:
-            raised = self._fit_direct(source, objective)
-            self._keep_statistics(objective)
-            return raised
-        solver = self._make_solver(self.solver_)
-        capacity = (DEFAULT_PATH_POINTS if self.record_path is True else int(self.record_path)) if self.record_path else None
-        result = minimize(objective, solver, theta0, max_iter=self.max_iter, tol=self.tol, record_path=capacity)
-        coef, intercept = objective.frame.to_model(result.theta)
-        if result.path is not None:
-            models = [objective.frame.to_model(theta) for theta in result.path]
-            self.path_ = np.array([[intercept_k, *coef_k] for coef_k, intercept_k in models])
-            self.path_iterations_ = result.path_iterations
-        loss_scale = objective.frame.loss_scale
-        self.coef_, self.intercept_ = coef, intercept
-        self._keep_statistics(objective)
-        self.n_iter_ = result.n_iter
-        self.history_: History = result.history.scaled(loss_scale)
-        self.loss_history_ = self.history_.loss
-        self.converged_ = result.converged
-        self.status_ = result.status
-        self.message_ = result.message
-        with np.errstate(over="ignore"):
-            self.final_loss_ = float(result.final_loss * loss_scale)
-        self.learning_rate_ = solver.step_size(objective) if solver.step_size is not None else None
-        if objective.streaming:
-            # Estimated only when the solver needed them (a few passes); cg and lbfgs do not.
-            known = "spectrum_estimate" in objective.__dict__
-            self.lipschitz_ = objective.lipschitz if known else None
-            self.condition_number_ = objective.condition_number if known else None
-            self.n_passes_ = objective.passes
-            self.message_ = f"{self.message_}; {objective.passes} passes over X ({self._engine_reason})"
-        else:
-            self.lipschitz_ = objective.lipschitz
-            self.condition_number_ = _condition_number(objective)
-            self.n_passes_ = 1 if objective.extended is None else 2
-        self.error_bound_ = result.error_bound
-        if result.status in ("max_iter", "floor") and self.tol > 0:
-            return [(self._convergence_advice(result), ConvergenceWarning)]
-        if result.status == "interrupted":
-            return [(result.message, UserWarning)]
-        return []
-
-    def _resolve_solver(self, *, streams: bool) -> str:
-        """The solver to run; for ``"auto"``, the fastest way to the least-squares answer.
-
-        With the statistics gathered (dense data, in memory, in files or on a cluster) that is the
-        direct solve: O(p³) on the statistics, then refinement passes over the rows only where the
-        condition number calls for them (:func:`~gradfit.solvers.direct.solve_from_statistics`).
-        An L1 penalty has no direct solution: Nesterov's method (FISTA), to ``tol``. Without
-        statistics (sparse or very wide X, the streaming engine): conjugate gradients, one pass an
-        update, to ``tol``.
-        """
-        if self.solver != "auto":
-            return self.solver
-        if self.alpha > 0 and self.l1_ratio > 0:
-            return "nesterov"
-        if streams:
-            return "cg"  # one pass an update, and the fewest updates on a smooth problem
-        return "exact"
-
-    def _make_solver(self, name: str):
-        """The registered solver with the hyperparameters of this estimator that it takes."""
-        cls = SOLVERS[name]
-        takes = {field.name for field in fields(cls)}
-        options: dict = {}
-        if "learning_rate" in takes:
-            options["learning_rate"] = self.learning_rate
-        elif self.learning_rate != "auto":
-            raise ValueError(
-                f"solver={name!r} finds its own steps by exact line search; leave learning_rate='auto' "
-                f"(got {self.learning_rate!r})"
-            )
-        chosen = {"momentum": self.momentum, "batch_size": self.batch_size, "schedule": self.schedule}
-        options.update({key: value for key, value in chosen.items() if key in takes and value is not None})
-        if "random_state" in takes:
-            options["random_state"] = _seed(self.random_state)
-        return cls(**options)
-
-    def _keep_statistics(self, objective) -> None:  # noqa: ANN001 - LeastSquares or StreamingLeastSquares
-        """Keep the fit's statistics for :meth:`summary`, with its coefficients (never before: a fit that
-        fails keeps the table of the coefficients it leaves), and drop a table read from a file."""
-        self._stats = objective.stats
+    def _store(self, state: FittedState, *, given_source: bool) -> None:
+        """Keep a fit's state as the fitted attributes; its statistics for :meth:`summary`, with its
+        coefficients (never before: a fit that fails keeps the table of the coefficients it leaves),
+        and drop a table read from a file."""
+        if given_source:  # validate_data set these for arrays
+            self.n_features_in_ = state.n_features
+            if state.feature_names is not None:
+                self.feature_names_in_ = np.asarray(state.feature_names, dtype=object)
+            elif hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        self.engine_ = state.engine
+        self.solver_ = state.solver
+        self.coef_, self.intercept_ = state.coef, state.intercept
+        if state.path is not None:
+            self.path_ = state.path
+            self.path_iterations_ = state.path_iterations
+        self._stats = state.stats
         self._saved_summary = None
+        self.n_iter_ = state.n_iter
+        self.history_: History = state.history
+        self.loss_history_ = state.history.loss
+        self.converged_ = state.converged
+        self.status_ = state.status
+        self.message_ = state.message
+        self.final_loss_ = state.final_loss
+        self.learning_rate_ = state.learning_rate
+        self.lipschitz_ = state.lipschitz
+        self.condition_number_ = state.condition_number
+        self.n_passes_ = state.n_passes
+        self.error_bound_ = state.error_bound
 
-    def _fit_direct(self, source: Source, objective: LeastSquares) -> list[tuple[str, type[Warning]]]:
-        """The least-squares answer from the statistics, refined by passes over the rows where the
-        condition number calls for it (see :mod:`gradfit.solvers.direct`). Where the normal
-        equations cannot resolve the data, rows in memory are solved by QR instead: with refinement
-        on the augmented system (``solve_exact``) when unweighted and unpenalised, else refined with
-        a QR factor of the rows in place of G. Files and Dask collections say what they reached.
+    @classmethod
+    def from_params(cls, params: dict) -> "LinearRegression":
+        """An unfitted model with these parameters, checked as :meth:`fit` checks them (ValueError
+        naming the one rejected)."""
+        model = cls()
+        model.set_params(**params)
+        model._validate_params()
+        return model
 
-        Its record reads like an iterative run's: update 1 is the solve from the statistics (from
-        θ = 0), each further update a refinement's correction, the loss recorded before each."""
-        started = time.perf_counter()
-        target = min(ACCURACY_TARGET, self.tol) if self.tol > 0 else ACCURACY_TARGET
-        frame = objective.frame
-        in_memory = isinstance(source, InMemorySource)
-        solution = solve_from_statistics(objective, target=target, trust_collinearity=not in_memory)
-        passes = 1 + solution.passes
-        raised: list[tuple[str, type[Warning]]] = []
-        if solution.passes == 0:
-            how = (f"least-squares solution from the statistics (one pass over the data; estimated relative error "
-                   f"≤ {solution.error_estimate:.1g})")
-        else:
-            how = (f"least-squares solution from the statistics, refined by {solution.passes} accurate "
-                   f"pass{'es' if solution.passes > 1 else ''} over the data (estimated relative error "
-                   f"≤ {solution.error_estimate:.1g})")
-        theta_final = None  # the answer in θ's coordinates, where another method than the statistics' gave it
+    def fitted_state(self) -> dict:
+        """The fitted attributes that describe the model (see :data:`FITTED_ATTRIBUTES`), by name:
+        what a model file keeps and :meth:`with_fitted_state` takes back (``feature_names_in_`` is
+        None where X had no column names)."""
+        check_is_fitted(self)
+        return {name: getattr(self, name, None) for name in FITTED_ATTRIBUTES}
 
-        def reason() -> str:
-            # Only where the solve did not settle: κ needs the full spectrum, O(p³) past DENSE_SPECTRUM_MAX.
-            collinear = ", nearly collinear columns" if objective.unresolved_directions else ""
-            return (f"the normal equations cannot resolve these data (condition number of XᵀX/m ≈ "
-                    f"{objective.condition_number:.3g}{collinear})")
-        if not solution.settled and in_memory:
-            X, y = source.arrays()
-            if self.alpha == 0:
-                # Minimum norm (rank-deficient data) in units of the columns' spreads, as the statistics' G⁺.
-                unit = frame.x_unit * frame.x_scale
-                coef, intercept, qr_passes = solve_exact_counted(X, y, fit_intercept=self.fit_intercept, column_unit=unit,
-                                                                 sample_weight=source.sample_weight)
-                solution = replace(solution, coef=coef, intercept=intercept, settled=True,
-                                   error_estimate=REFINED_FLOOR)
-                theta_final = frame.from_model(coef, intercept)
-                passes += qr_passes
-                how = f"least-squares solution by QR on the scaled design with iterative refinement: {reason()}"
-            else:
-                refined = solve_from_statistics(objective, target=target, solve=qr_preconditioner(objective, X, source.sample_weight),
-                                                force_refinement=True)
-                passes += 1 + refined.passes  # the factor reads the rows once, then the refinement passes
-                solution = refined
-                how = (f"least-squares solution refined by {refined.passes} accurate passes with a QR factor of the rows: "
-                       f"{reason()}")
-        if not solution.settled:
-            error = solution.error_estimate
-            digits = f"about {max(-np.log10(error), 0.0):.0f}" if 0 < error < 1 else "no"
-            how = f"solved from the statistics to {digits} correct digits, short of the float64 limit: {reason()}"
-            remedy = ("drop or combine nearly collinear features" if in_memory else
-                      "drop or combine nearly collinear features, or fit the rows in memory, where QR resolves more")
-            raised.append((
-                f"the least-squares answer could be resolved to {digits} significant digits (estimated relative error "
-                f"{error:.2g}): {reason()}. To get the answer, {remedy}.",
-                ConvergenceWarning,
-            ))
-        self.coef_, self.intercept_ = solution.coef, solution.intercept
-        with np.errstate(over="ignore"):
-            if solution.final_loss is not None and theta_final is None:
-                final = solution.final_loss  # from the last pass: accurate where the residual is small
-            else:
-                final = objective.loss_grad(theta_final if theta_final is not None else frame.from_model(self.coef_, self.intercept_))[0]
-            self.final_loss_ = float(max(final, 0.0) * frame.loss_scale)
-        # Before the solve from the statistics, θ = 0: J(0) = c/2 and ∇J(0) = −b.
-        updates = solution.corrections
-        losses = [0.5 * objective.c, *solution.losses[:updates]]
-        gradient_norms = [float(np.linalg.norm(objective.b)), *solution.gradient_norms[:updates]]
-        elapsed = time.perf_counter() - started
-        self.history_ = History(np.array(losses), np.array(gradient_norms), np.ones(len(losses)),
-                                np.linspace(0.0, elapsed, len(losses))).scaled(frame.loss_scale)
-        self.loss_history_ = self.history_.loss
-        self.n_iter_ = len(losses)
-        if self.record_path:
-            thetas = [np.zeros(objective.n_params), *solution.path[: updates + 1]]
-            if theta_final is not None:
-                thetas.append(theta_final)
-            models = [frame.to_model(theta) for theta in thetas]
-            self.path_ = np.array([[intercept_k, *coef_k] for coef_k, intercept_k in models])
-            self.path_iterations_ = np.arange(len(thetas))
-        self.n_passes_ = passes
-        self.converged_ = solution.settled
-        self.error_bound_ = solution.error_estimate
-        self.status_ = "exact" if solution.settled else "precision"
-        self.message_ = how
-        self.learning_rate_ = None
-        self.lipschitz_ = objective.lipschitz
-        self.condition_number_ = _condition_number(objective)
-        return raised
+    def with_fitted_state(self, state: dict, *, summary: "ModelSummary | None" = None) -> "LinearRegression":
+        """This model with the fitted attributes of ``state`` (as :meth:`fitted_state` gives them), and
+        the inference table that a model file kept (None: the model has none), for :meth:`summary`.
 
-    def _initial_theta(self, objective: LeastSquares, coef_init, intercept_init, n_features: int) -> NDArray[np.float64]:
-        if coef_init is None and intercept_init is None:
-            return np.zeros(objective.n_params)
-        default_coef, default_intercept = objective.frame.to_model(np.zeros(objective.n_params))
-        if coef_init is None:
-            coef = default_coef
-        else:
-            coef = np.asarray(coef_init, dtype=np.float64).reshape(-1)
-            if coef.shape != (n_features,) or not np.all(np.isfinite(coef)):
-                raise ValueError(
-                    f"coef_init must hold {n_features} finite numbers (one per feature); "
-                    f"got shape {np.shape(coef_init)}"
-                )
-        if intercept_init is None:
-            intercept = default_intercept
-        elif not self.fit_intercept:
-            raise ValueError("intercept_init was given but fit_intercept=False; drop one of them")
-        else:
-            intercept = float(intercept_init)
-            if not np.isfinite(intercept):
-                raise ValueError(f"intercept_init must be a finite number; got {intercept_init!r}")
-        return objective.frame.from_model(coef, intercept)
-
-    def _convergence_advice(self, result) -> str:  # noqa: ANN001 - the driver's Result
-        """The warning for a run that stopped short of ``tol``: what it reached, and what would get there."""
-        direct = "solver='auto' (the least-squares solution, directly)"
-        if result.status == "floor":
-            if not np.isfinite(result.error_floor):  # a coefficient the floor could put at 0
-                return f"{self.solver_}: {result.message}. Use {direct}."
-            looser = 10.0 ** np.ceil(np.log10(max(result.error_floor, np.finfo(np.float64).tiny)))
-            return f"{self.solver_}: {result.message}. Use {direct}, or a tol of {looser:.0e} or more."
-        advice = f"{self.solver_}: {result.message}. Use {direct}, or raise max_iter"
-        kappa = self.condition_number_
-        if kappa is not None and np.isfinite(kappa) and kappa > 1e3 and self.solver_ == "gd" and np.isfinite(result.error_bound):
-            updates = kappa * np.log(max(result.error_bound, 1.0) / self.tol)
-            advice += (
-                f" (the problem is ill-conditioned, condition number of XᵀX/m ≈ {kappa:.3g}: gradient descent needs "
-                f"about κ·ln(error/tol) ≈ {updates:.3g} more updates at learning_rate='auto', max_iter={int(self.max_iter + updates)})"
-            )
-        elif self.learning_rate != "auto" and self.solver_ in ("gd", "momentum", "nesterov"):
-            advice += ", or raise the learning rate (up to learning_rate='auto')"
-        return advice + "."
+        Raises ValueError, setting nothing, when ``summary`` is of other coefficients than ``state``'s."""
+        if summary is not None and not _same_terms(summary, state["coef_"], state["intercept_"], self.fit_intercept):
+            raise ValueError("the summary is of other coefficients than coef_ and intercept_")
+        for name in FITTED_ATTRIBUTES:
+            if state[name] is not None or name != "feature_names_in_":
+                setattr(self, name, state[name])
+        self._saved_summary = summary
+        return self
 
     def predict(self, X: ArrayLike) -> NDArray[np.float64]:
         """Predictions ``X @ coef_ + intercept_``, shape (n_samples,).
@@ -632,7 +342,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         files = sys.modules.get("gradfit.sources.files.source")  # a FileSource exists only once it is imported
         if files is not None and isinstance(X, files.FileSource):
             return self._predict_source(X)
-        _refuse_non_numeric(X, None)
+        refuse_non_numeric(X, None)
         X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=np.float64, reset=False)
         return np.asarray(X @ self.coef_ + self.intercept_, dtype=np.float64)
 
@@ -654,17 +364,8 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         """How far this model is from the exact least-squares fit of (X, y)."""
         check_is_fitted(self)
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True, reset=False)
-        unit = _column_unit(X) if self.standardize else None
-        coef_opt, intercept_opt = solve_exact(X, y, fit_intercept=self.fit_intercept, column_unit=unit)
-        norm = float(np.linalg.norm(coef_opt))
-        error = float(np.linalg.norm(self.coef_ - coef_opt))
-        return OptimumGap(
-            coef_optimum=coef_opt,
-            intercept_optimum=intercept_opt,
-            coef_error=error / norm if norm > 0 else error,
-            intercept_error=abs(self.intercept_ - intercept_opt),
-            loss_gap=_cost(X, y, self.coef_, self.intercept_) - _cost(X, y, coef_opt, intercept_opt),
-        )
+        return fitting.distance_to_optimum(X, y, self.coef_, self.intercept_, fit_intercept=self.fit_intercept,
+                                           standardize=self.standardize)
 
     def summary(self) -> "ModelSummary":
         """Inference table of the fitted coefficients: R², adjusted R², F, and per term the standard
@@ -725,9 +426,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
 
     def _is_summary_of_coefficients(self, summary: "ModelSummary") -> bool:
         """Whether a table's estimates are ``[intercept_, *coef_]`` (``coef_`` without intercept), bit for bit."""
-        terms = np.asarray([self.intercept_, *self.coef_] if self.fit_intercept else self.coef_, dtype=np.float64)
-        table = np.asarray(summary.coef, dtype=np.float64)
-        return table.shape == terms.shape and table.tobytes() == terms.tobytes()
+        return _same_terms(summary, self.coef_, self.intercept_, self.fit_intercept)
 
     def save(self, path: str | Path) -> None:
         """Write the fitted model as versioned JSON (see :func:`gradfit.load`)."""
@@ -741,103 +440,14 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         return tags
 
 
-def _condition_number(objective: LeastSquares) -> float | None:
-    """κ(G) where it is at hand. Beyond DENSE_SPECTRUM_MAX parameters it needs a full
-    eigendecomposition (O(p³): 13.6 s of an 18.5 s fit at p = 5000), so it is reported only when the
-    solver computed the spectrum anyway."""
-    known = objective.n_params <= DENSE_SPECTRUM_MAX or "spectrum" in objective.__dict__
-    return objective.condition_number if known else None
+#: The hyper-parameters a fit takes (see :class:`~gradfit.fitting.Settings`): all of the estimator's.
+_SETTINGS = tuple(field.name for field in fields(Settings))
+#: How each kind of warning a fit returns is raised.
+_WARNINGS: dict[str, type[Warning]] = {"convergence": ConvergenceWarning, "interrupted": UserWarning}
 
 
-def _column_unit(X: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Column standard deviations (1 for a constant column), computed on columns divided by exact
-    powers of two so that features near 1e200 do not overflow when squared, nor 1e-200 underflow."""
-    scale = power_of_two_scale(np.max(np.abs(X), axis=0))
-    unit = (X / scale).std(axis=0) * scale
-    return np.where(unit > 0, unit, 1.0)
-
-
-def _refuse_non_numeric(X, y):  # noqa: ANN001, ANN202 - array-likes as given
-    """Name a table's column that is not numbers (text, dates, categories of text), or text in y,
-    before numpy's conversion fails with a message that names neither. Text that reads as numbers
-    and categories of numbers are taken, as scikit-learn takes them; missing values (None, NA) are
-    left to the NaN check, which names their row. Returns y, as float64 where it was text or objects."""
-    dtypes = getattr(X, "dtypes", None)
-    if dtypes is not None and hasattr(dtypes, "items"):  # a pandas DataFrame
-        if len(dtypes) == 0:
-            raise DataError("X has no columns; give it at least one feature")
-        from pandas.api.types import is_bool_dtype, is_numeric_dtype
-
-        for position, (name, dtype) in enumerate(dtypes.items()):
-            categories = getattr(dtype, "categories", None)
-            if categories is not None:  # categorical: fine when its categories are numbers
-                if is_numeric_dtype(categories.dtype):
-                    continue
-            elif is_numeric_dtype(dtype) or is_bool_dtype(dtype):
-                continue
-            advice = "encode it first (for example with scikit-learn's OneHotEncoder in a Pipeline) or drop it"
-            if categories is not None or dtype.kind in "mM":
-                raise DataError(f"column {name!r} of X is {dtype}, not numbers; {advice}")
-            _first_non_number(X.iloc[:, position].to_numpy(), f"column {name!r} of X", advice)
-    if y is None:
-        return y
-    values = y if hasattr(y, "dtype") else np.asarray(y)
-    if getattr(values.dtype, "kind", None) in ("U", "S", "O"):
-        _first_non_number(np.asarray(values, dtype=object).reshape(-1), "y", "convert it to numbers first")
-        return np.asarray(values, dtype=np.float64)
-    return y
-
-
-def _first_non_number(values: NDArray, what: str, advice: str) -> None:
-    """Refuse the first value that is neither a number nor missing, naming ``what`` and its row."""
-    for row, value in enumerate(values):
-        try:
-            float(value)
-        except (TypeError, ValueError):
-            if not _is_missing(value):
-                raise DataError(f"{what} holds {value!r} (row {row}), not a number; {advice}") from None
-
-
-def _is_missing(value) -> bool:  # noqa: ANN001 - a cell float() refused
-    """None, or pandas' NA and NaT (pandas is there whenever such values are)."""
-    if value is None:
-        return True
-    pandas = sys.modules.get("pandas")
-    try:
-        return pandas is not None and bool(pandas.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def _check_weights(sample_weight: ArrayLike | None, n_samples: int) -> NDArray[np.float64] | None:
-    """Validated sample weights: finite, non-negative, one per row, not all zero (None stays None)."""
-    if sample_weight is None:
-        return None
-    try:
-        weight = np.asarray(sample_weight, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError("sample_weight must be numbers, one per row of X") from None
-    if weight.ndim == 0:
-        weight = np.full(n_samples, float(weight))
-    if weight.shape != (n_samples,):
-        raise ValueError(f"sample_weight has shape {weight.shape} but X has {n_samples} rows; give one weight per row")
-    bad = np.flatnonzero(~np.isfinite(weight))
-    if bad.size:
-        raise ValueError(f"sample_weight is NaN or infinite at row {bad[0]} ({bad.size} rows in all)")
-    negative = np.flatnonzero(weight < 0)
-    if negative.size:
-        raise ValueError(f"sample_weight must be non-negative; row {negative[0]} has {weight[negative[0]]:g}")
-    total = float(np.sum(weight / 2.0**64)) * 2.0**64 if np.all(np.isfinite(weight)) else np.inf  # no overflow on the way
-    if not np.isfinite(total):
-        raise ValueError("sample_weight sums to more than float64 can hold; divide the weights by a constant "
-                         "(the fit does not change)")
-    if not weight.sum() > 0:
-        raise ValueError("sample_weight sums to zero: no row would count")
-    return weight
-
-
-def _seed(random_state) -> int:  # noqa: ANN001 - int, RandomState or None
-    """An integer seed: an int is used as given (same seed, same iterates); otherwise one is drawn."""
-    if isinstance(random_state, Integral):
-        return int(random_state)
-    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+def _same_terms(summary: "ModelSummary", coef: NDArray[np.float64], intercept: float, fit_intercept: bool) -> bool:
+    """Whether a table's estimates are ``[intercept, *coef]`` (``coef`` without intercept), bit for bit."""
+    terms = np.asarray([intercept, *coef] if fit_intercept else coef, dtype=np.float64)
+    table = np.asarray(summary.coef, dtype=np.float64)
+    return table.shape == terms.shape and table.tobytes() == terms.tobytes()

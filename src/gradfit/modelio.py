@@ -49,7 +49,9 @@ from typing import Any
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from gradfit._version import __version__
 from gradfit.errors import ModelFileError
+from gradfit.estimator import LinearRegression
 from gradfit.history import History
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "save_model", "load_model"]
@@ -89,8 +91,6 @@ def save_model(estimator, path: str | os.PathLike[str]) -> None:
     ModelFileError
         When a parameter holds a value JSON cannot represent (a callable, an array, ...).
     """
-    from gradfit.estimator import LinearRegression
-
     if not isinstance(estimator, LinearRegression):
         raise TypeError(f"save_model expects a gradfit LinearRegression; got {type(estimator).__name__}")
     check_is_fitted(estimator)
@@ -103,35 +103,34 @@ def save_model(estimator, path: str | os.PathLike[str]) -> None:
 
 
 def _document(estimator) -> dict[str, Any]:
-    import gradfit
-
-    history: History = estimator.history_
-    names = getattr(estimator, "feature_names_in_", None)
+    state = estimator.fitted_state()
+    history: History = state["history_"]
+    names = state["feature_names_in_"]
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "gradfit_version": gradfit.__version__,
+        "gradfit_version": __version__,
         "params": {name: _encode_param(name, value) for name, value in estimator.get_params(deep=False).items()},
-        "n_features_in": int(estimator.n_features_in_),
+        "n_features_in": int(state["n_features_in_"]),
         "feature_names": None if names is None else [str(name) for name in names],
-        "coef": _encode_floats(estimator.coef_),
-        "intercept": _encode_float(estimator.intercept_),
-        "n_iter": int(estimator.n_iter_),
-        "converged": bool(estimator.converged_),
-        "status": str(estimator.status_),
-        "solver": str(estimator.solver_),
-        "message": str(estimator.message_),
-        "final_loss": _encode_float(estimator.final_loss_),
-        "loss_history": _encode_floats(estimator.loss_history_),
+        "coef": _encode_floats(state["coef_"]),
+        "intercept": _encode_float(state["intercept_"]),
+        "n_iter": int(state["n_iter_"]),
+        "converged": bool(state["converged_"]),
+        "status": str(state["status_"]),
+        "solver": str(state["solver_"]),
+        "message": str(state["message_"]),
+        "final_loss": _encode_float(state["final_loss_"]),
+        "loss_history": _encode_floats(state["loss_history_"]),
         "history": {
             "loss": _encode_floats(history.loss),
             "grad_norm": _encode_floats(history.grad_norm),
             "step_size": _encode_floats(history.step_size),
             "elapsed": _encode_floats(history.elapsed),
         },
-        "learning_rate": _encode_optional_float(estimator.learning_rate_),
-        "lipschitz": _encode_optional_float(estimator.lipschitz_),
-        "condition_number": _encode_optional_float(estimator.condition_number_),
+        "learning_rate": _encode_optional_float(state["learning_rate_"]),
+        "lipschitz": _encode_optional_float(state["lipschitz_"]),
+        "condition_number": _encode_optional_float(state["condition_number_"]),
         "summary": _summary_document(estimator),
     }
 
@@ -404,9 +403,7 @@ class _Reader:
 
     # -------------------------------------------------------------------------------- model
 
-    def model(self):
-        from gradfit.estimator import LinearRegression
-
+    def model(self) -> LinearRegression:
         if "format" not in self.document:
             raise self.refuse(f'not a gradfit model file: it has no "format" field (a model file says "format": "{FORMAT}")')
         file_format = self.raw("format")
@@ -420,8 +417,7 @@ class _Reader:
             )
         self.string("gradfit_version")
 
-        estimator = LinearRegression()
-        self.set_params(estimator, self.object("params"))
+        estimator = self.estimator(self.object("params"))
 
         n_features = self.integer("n_features_in", minimum=1)
         coef = self.numbers("coef")
@@ -433,46 +429,51 @@ class _Reader:
         if loss_history.tobytes() != history.loss.tobytes():
             raise self.refuse("'loss_history' differs from 'history.loss'; they must be the same array")
 
-        estimator.n_features_in_ = n_features
-        if names is not None:
-            estimator.feature_names_in_ = names
         intercept = self.number("intercept")
         for name, values in (("coef", coef), ("intercept", np.array([intercept]))):
             bad = np.flatnonzero(~np.isfinite(values))
             if bad.size:
                 where = f" item {int(bad[0])}" if name == "coef" else ""
                 raise self.refuse(f"field {name!r}{where} is {float(values[bad[0]])}: a model's coefficients must be finite numbers")
-        estimator.coef_ = coef
-        estimator.intercept_ = intercept
-        estimator.n_iter_ = self.integer("n_iter", minimum=0)
-        estimator.history_ = history
-        estimator.loss_history_ = history.loss
-        estimator.converged_ = self.boolean("converged")
-        estimator.status_ = self.string("status")
-        # the solver that ran ("auto" resolves to one); files from before it was recorded name the parameter
-        estimator.solver_ = self.string("solver") if "solver" in self.document else estimator.solver
-        estimator.message_ = self.string("message")
-        estimator.final_loss_ = self.number("final_loss")
-        estimator.learning_rate_ = self.optional_number("learning_rate")
-        estimator.lipschitz_ = self.optional_number("lipschitz")
-        estimator.condition_number_ = self.optional_number("condition_number")
+        state = {
+            "n_features_in_": n_features,
+            "feature_names_in_": names,
+            "coef_": coef,
+            "intercept_": intercept,
+            "n_iter_": self.integer("n_iter", minimum=0),
+            "history_": history,
+            "loss_history_": history.loss,
+            "converged_": self.boolean("converged"),
+            "status_": self.string("status"),
+            # the solver that ran ("auto" resolves to one); files from before it was recorded name the parameter
+            "solver_": self.string("solver") if "solver" in self.document else estimator.solver,
+            "message_": self.string("message"),
+            "final_loss_": self.number("final_loss"),
+            "learning_rate_": self.optional_number("learning_rate"),
+            "lipschitz_": self.optional_number("lipschitz"),
+            "condition_number_": self.optional_number("condition_number"),
+        }
         # the summary came later in format 1; files without one load without it
-        estimator._saved_summary = self.summary(n_features + int(estimator.fit_intercept)) if "summary" in self.document else None
-        if estimator._saved_summary is not None:
-            self.check_summary(estimator)
+        summary = self.summary(n_features + int(estimator.fit_intercept)) if "summary" in self.document else None
+        try:
+            estimator.with_fitted_state(state, summary=summary)
+        except ValueError:
+            raise self.refuse("'summary' is of other coefficients than 'coef' and 'intercept'; they must be the same numbers") from None
+        if summary is not None:
+            self.check_summary_names(estimator, summary)
         return estimator
 
-    def set_params(self, estimator, params: dict[str, Any]) -> None:
+    def estimator(self, params: dict[str, Any]) -> LinearRegression:
+        """An unfitted LinearRegression with the file's parameters, checked as fit() checks them."""
         decoded = {name: _NON_FINITE.get(value, value) if isinstance(value, str) else value for name, value in params.items()}
-        known = estimator.get_params(deep=False)
+        known = LinearRegression().get_params(deep=False)
         unknown = sorted(set(decoded) - set(known))
         if unknown:
             raise self.refuse(
                 f"'params' has parameters LinearRegression does not know: {', '.join(map(repr, unknown))}"
             )
         try:
-            estimator.set_params(**decoded)
-            estimator._validate_params()
+            return LinearRegression.from_params(decoded)
         except ValueError as error:
             raise self.refuse(f"'params' are rejected by LinearRegression: {_one_line(str(error))}") from None
 
@@ -505,11 +506,8 @@ class _Reader:
             )
         return summary
 
-    def check_summary(self, estimator) -> None:  # noqa: ANN001 - LinearRegression
-        """Refuse a table that is not of the model's coefficients, or names other features."""
-        summary = estimator._saved_summary
-        if not estimator._is_summary_of_coefficients(summary):
-            raise self.refuse("'summary' is of other coefficients than 'coef' and 'intercept'; they must be the same numbers")
+    def check_summary_names(self, estimator: LinearRegression, summary) -> None:  # noqa: ANN001 - ModelSummary
+        """Refuse a table that names other features than the model."""
         names = getattr(estimator, "feature_names_in_", None)
         if names is not None and list(summary.names[-len(names):]) != [str(name) for name in names]:
             raise self.refuse("'summary' names other terms than 'feature_names'")

@@ -29,7 +29,7 @@ class StreamingLeastSquares(L1Penalty):
     """The objective of :class:`LeastSquares`, evaluated by passes over the rows: no ``d × d`` matrix.
 
     With ``Z`` the design in θ's coordinates, every ``loss_grad(θ)`` is one fused pass computing
-    ``r = Zθ − t`` and ``Zᵀr`` (see :meth:`gradfit.sources.streaming.StreamingSource.residual_pass`),
+    ``r = Zθ − t`` and ``Zᵀr`` (see :meth:`gradfit.sources.passes.StreamingSource.residual_pass`),
     and every ``hess_vec(v) = ZᵀZv/m + ridge∘v`` is one pass too. Centring and scaling stay implicit:
     ``Zθ = X(θ_w/(σ·s)) + θ0 − Σ μ_j θ_j/σ_j``, so a sparse X is used as it is.
 

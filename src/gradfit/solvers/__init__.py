@@ -15,7 +15,7 @@ from gradfit.solvers.lbfgs import LBFGS
 from gradfit.solvers.momentum import HeavyBall, Nesterov
 from gradfit.solvers.stochastic import SGD, Adam, MiniBatch
 
-__all__ = ["State", "Trajectory", "Solver", "SOLVERS", "make_solver"]
+__all__ = ["State", "Trajectory", "Solver", "SOLVERS", "STOCHASTIC_SOLVERS", "make_solver", "resolve_auto"]
 
 
 def _registry() -> dict[str, type]:
@@ -33,3 +33,26 @@ def make_solver(name: str, **hyperparameters: float | str) -> Solver:
     except KeyError:
         raise ValueError(f"unknown solver {name!r}; choose one of {sorted(SOLVERS)}") from None
     return cls(**hyperparameters)
+
+
+#: Solvers that draw random rows, which only an in-memory source can give.
+STOCHASTIC_SOLVERS = tuple(name for name, cls in SOLVERS.items() if cls.needs_rows)
+
+
+def resolve_auto(solver: str, *, has_l1: bool, streams: bool) -> str:
+    """The solver to run; for ``"auto"``, the fastest way to the least-squares answer.
+
+    With the statistics gathered (dense data, in memory, in files or on a cluster) that is the
+    direct solve: O(p³) on the statistics, then refinement passes over the rows only where the
+    condition number calls for them (:func:`~gradfit.solvers.direct.solve_from_statistics`).
+    An L1 penalty has no direct solution: Nesterov's method (FISTA), to ``tol``. Without
+    statistics (sparse or very wide X, the streaming engine): conjugate gradients, one pass an
+    update, to ``tol``.
+    """
+    if solver != "auto":
+        return solver
+    if has_l1:
+        return "nesterov"
+    if streams:
+        return "cg"  # one pass an update, and the fewest updates on a smooth problem
+    return "exact"

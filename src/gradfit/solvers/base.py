@@ -112,12 +112,20 @@ class Solver:
     - ``stable_bound(objective) -> float``: the largest stable constant step, named when a run diverges;
     - ``transient_growth(objective) -> float``: by how much the loss may rise before it falls
       (momentum methods), so that only growth beyond it counts as divergence;
-    - ``stochastic``: whether updates draw random rows (a recentred objective is no use to them).
+    - ``needs_rows``: whether updates draw random rows, which only a source holding them in memory
+      can give (and a recentred objective is no use to them);
+    - ``needs_statistics``: whether it needs the d × d statistics (it cannot run on the streaming engine);
+    - ``step_policies``: the named step policies it takes as ``learning_rate`` besides "auto" (a
+      number it takes where it has a ``learning_rate`` field).
+
+    :func:`gradfit.validation.check_compatibility` reads the last three before any work.
     """
 
     name: ClassVar[str]
     supports_l1: ClassVar[bool]
-    stochastic: ClassVar[bool] = False
+    needs_rows: ClassVar[bool] = False
+    needs_statistics: ClassVar[bool] = False
+    step_policies: ClassVar[tuple[str, ...]] = ()
     advance: ClassVar[Callable[..., Trajectory | None] | None] = None
     step_size: ClassVar[Callable[..., float] | None] = None
     stable_bound: ClassVar[Callable[..., float] | None] = None

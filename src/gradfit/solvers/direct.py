@@ -36,13 +36,22 @@ however small its corrections (:attr:`~gradfit.objective.LeastSquares.unresolved
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+import time
+from dataclasses import dataclass, replace
+from typing import ClassVar, Callable
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["DirectSolution", "solve_from_statistics", "qr_preconditioner", "ACCURACY_TARGET", "MAX_REFINEMENT_PASSES", "REFINED_FLOOR"]
+from gradfit.history import History
+from gradfit.solvers.base import Solver
+from gradfit.solvers.exact import solve_exact_counted
+from gradfit.sources import InMemorySource, Source, power_of_two_scale
+
+__all__ = [
+    "DIRECT_SOLVERS", "DirectFit", "DirectSolution", "Exact", "solve_direct", "solve_from_statistics", "qr_preconditioner",
+    "column_unit", "ACCURACY_TARGET", "MAX_REFINEMENT_PASSES", "REFINED_FLOOR",
+]
 
 EPS = float(np.finfo(np.float64).eps)
 
@@ -63,6 +72,21 @@ NOISE_MARGIN = 4.0
 #: a weak direction of G an error moves the gradient by less than the rounding of the iterate
 #: itself, so no correction sees it (measured: up to 32ε on random designs with κ(G) ≈ 6e10).
 REFINED_FLOOR = 64 * EPS
+
+
+@dataclass(frozen=True)
+class Exact(Solver):
+    """``solver="exact"``, declared as the iterative solvers declare themselves (see
+    :class:`~gradfit.solvers.base.Solver`): it runs without iterating (:func:`solve_direct`), on the
+    d × d statistics, without an L1 penalty or a step."""
+
+    name: ClassVar[str] = "exact"
+    supports_l1: ClassVar[bool] = False
+    needs_statistics: ClassVar[bool] = True
+
+
+#: Solvers that run without iterating, by name.
+DIRECT_SOLVERS: dict[str, type] = {Exact.name: Exact}
 
 
 @dataclass(frozen=True)
@@ -251,3 +275,143 @@ def qr_preconditioner(objective, X: NDArray[np.float64], weight: NDArray[np.floa
             return scipy.linalg.solve_triangular(R, inner, check_finite=False)
 
     return solve
+
+
+@dataclass(frozen=True)
+class DirectFit:
+    """What :func:`solve_direct` gives back: the answer and a record that reads like an iterative run's.
+
+    Attributes
+    ----------
+    coef : ndarray of shape (d,)
+        In the user's units.
+    intercept : float
+    history : History
+        Update 1 is the solve from the statistics (from θ = 0), each further update a refinement's
+        correction, the loss (target's units) recorded before each.
+    path : list of ndarray
+        θ at every recorded update (θ = 0 first), then the QR answer where QR gave it.
+    n_passes : int
+        Passes made over X: the statistics' pass, the refinement passes and those of a QR solve.
+    settled : bool
+        Whether the answer is certified to the target (``status_ "exact"``; else ``"precision"``).
+    error_estimate : float
+    final_loss : float
+        Cost at the answer (target's units).
+    message : str
+        How the answer was found, with figures.
+    warnings : list of str
+        Convergence warnings for the caller to raise (the answer could not be resolved).
+    """
+
+    coef: NDArray[np.float64]
+    intercept: float
+    history: History
+    path: list[NDArray[np.float64]]
+    n_passes: int
+    settled: bool
+    error_estimate: float
+    final_loss: float
+    message: str
+    warnings: list[str]
+
+
+def solve_direct(objective, source: Source, *, tol: float, alpha: float, fit_intercept: bool) -> DirectFit:  # noqa: ANN001 - LeastSquares
+    """The least-squares answer from the statistics, refined by passes over the rows where the
+    condition number calls for it (see :func:`solve_from_statistics`). Where the normal
+    equations cannot resolve the data, rows in memory are solved by QR instead: with refinement
+    on the augmented system (``solve_exact``) when unweighted and unpenalised, else refined with
+    a QR factor of the rows in place of G. Files and Dask collections say what they reached.
+
+    Its record reads like an iterative run's: update 1 is the solve from the statistics (from
+    θ = 0), each further update a refinement's correction, the loss recorded before each.
+
+    Parameters
+    ----------
+    objective : LeastSquares
+        Built from ``source`` in standardized coordinates (one pass over the rows).
+    source : Source
+        The rows, read again for refinement passes (``reduce_rows``) and, in memory, for QR.
+    tol : float
+        A ``tol`` below :data:`ACCURACY_TARGET` tightens the target (0: the target).
+    alpha : float
+        The penalty's strength: with a ridge, a QR factor preconditions the refinement.
+    fit_intercept : bool
+    """
+    started = time.perf_counter()
+    target = min(ACCURACY_TARGET, tol) if tol > 0 else ACCURACY_TARGET
+    frame = objective.frame
+    in_memory = isinstance(source, InMemorySource)
+    solution = solve_from_statistics(objective, target=target, trust_collinearity=not in_memory)
+    passes = 1 + solution.passes
+    raised: list[str] = []
+    if solution.passes == 0:
+        how = (f"least-squares solution from the statistics (one pass over the data; estimated relative error "
+               f"≤ {solution.error_estimate:.1g})")
+    else:
+        how = (f"least-squares solution from the statistics, refined by {solution.passes} accurate "
+               f"pass{'es' if solution.passes > 1 else ''} over the data (estimated relative error "
+               f"≤ {solution.error_estimate:.1g})")
+    theta_final = None  # the answer in θ's coordinates, where another method than the statistics' gave it
+
+    def reason() -> str:
+        # Only where the solve did not settle: κ needs the full spectrum, O(p³) past DENSE_SPECTRUM_MAX.
+        collinear = ", nearly collinear columns" if objective.unresolved_directions else ""
+        return (f"the normal equations cannot resolve these data (condition number of XᵀX/m ≈ "
+                f"{objective.condition_number:.3g}{collinear})")
+    if not solution.settled and in_memory:
+        X, y = source.arrays()
+        if alpha == 0:
+            # Minimum norm (rank-deficient data) in units of the columns' spreads, as the statistics' G⁺.
+            unit = frame.x_unit * frame.x_scale
+            coef, intercept, qr_passes = solve_exact_counted(X, y, fit_intercept=fit_intercept, column_unit=unit,
+                                                             sample_weight=source.sample_weight)
+            solution = replace(solution, coef=coef, intercept=intercept, settled=True,
+                               error_estimate=REFINED_FLOOR)
+            theta_final = frame.from_model(coef, intercept)
+            passes += qr_passes
+            how = f"least-squares solution by QR on the scaled design with iterative refinement: {reason()}"
+        else:
+            refined = solve_from_statistics(objective, target=target, solve=qr_preconditioner(objective, X, source.sample_weight),
+                                            force_refinement=True)
+            passes += 1 + refined.passes  # the factor reads the rows once, then the refinement passes
+            solution = refined
+            how = (f"least-squares solution refined by {refined.passes} accurate passes with a QR factor of the rows: "
+                   f"{reason()}")
+    if not solution.settled:
+        error = solution.error_estimate
+        digits = f"about {max(-np.log10(error), 0.0):.0f}" if 0 < error < 1 else "no"
+        how = f"solved from the statistics to {digits} correct digits, short of the float64 limit: {reason()}"
+        remedy = ("drop or combine nearly collinear features" if in_memory else
+                  "drop or combine nearly collinear features, or fit the rows in memory, where QR resolves more")
+        raised.append(
+            f"the least-squares answer could be resolved to {digits} significant digits (estimated relative error "
+            f"{error:.2g}): {reason()}. To get the answer, {remedy}."
+        )
+    with np.errstate(over="ignore"):
+        if solution.final_loss is not None and theta_final is None:
+            final = solution.final_loss  # from the last pass: accurate where the residual is small
+        else:
+            final = objective.loss_grad(theta_final if theta_final is not None else frame.from_model(solution.coef, solution.intercept))[0]
+        final_loss = float(max(final, 0.0) * frame.loss_scale)
+    # Before the solve from the statistics, θ = 0: J(0) = c/2 and ∇J(0) = −b.
+    updates = solution.corrections
+    losses = [0.5 * objective.c, *solution.losses[:updates]]
+    gradient_norms = [float(np.linalg.norm(objective.b)), *solution.gradient_norms[:updates]]
+    elapsed = time.perf_counter() - started
+    history = History(np.array(losses), np.array(gradient_norms), np.ones(len(losses)),
+                      np.linspace(0.0, elapsed, len(losses))).scaled(frame.loss_scale)
+    path = [np.zeros(objective.n_params), *solution.path[: updates + 1]]
+    if theta_final is not None:
+        path.append(theta_final)
+    return DirectFit(coef=solution.coef, intercept=solution.intercept, history=history, path=path, n_passes=passes,
+                     settled=solution.settled, error_estimate=solution.error_estimate, final_loss=final_loss,
+                     message=how, warnings=raised)
+
+
+def column_unit(X: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Column standard deviations (1 for a constant column), computed on columns divided by exact
+    powers of two so that features near 1e200 do not overflow when squared, nor 1e-200 underflow."""
+    scale = power_of_two_scale(np.max(np.abs(X), axis=0))
+    unit = (X / scale).std(axis=0) * scale
+    return np.where(unit > 0, unit, 1.0)

@@ -359,8 +359,8 @@ def solve_exact_counted(
     intercept : float
         ``0.0`` when ``fit_intercept`` is false.
     passes : int
-        Passes made over X: the scan for the column scales, the copy into the factored design, and
-        one per residual evaluation of the refinement.
+        Passes made over X: two scans for the column scales (its largest and its smallest values),
+        the copy into the factored design, and one per residual evaluation of the refinement.
 
     Raises
     ------
@@ -408,7 +408,7 @@ def solve_exact_counted(
         intercept = 0.0
         if fit_intercept:
             intercept = _refine_intercept(residuals, intercept=0.0, w=z, root_weight=root_weight)
-        return (*_unscale(d, columns, z, exponents, intercept, y_exponent), 1 + residuals.passes)
+        return (*_unscale(d, columns, z, exponents, intercept, y_exponent), 2 + residuals.passes)
 
     F, means = _build_design(X, columns, exponents, fit_intercept, weight)
     (reflectors, tau), R = scipy.linalg.qr(F, mode="raw", overwrite_a=True, check_finite=False)
@@ -425,7 +425,7 @@ def solve_exact_counted(
     if rank == da:
         intercept, z = _refine(residuals, basis, RA, intercept=0.0, w=np.zeros(da), columns=np.arange(da),
                                fit_intercept=fit_intercept, root_weight=root_weight)
-        return (*_unscale(d, columns, z, exponents, intercept, y_exponent), 2 + residuals.passes)
+        return (*_unscale(d, columns, z, exponents, intercept, y_exponent), 3 + residuals.passes)
 
     # Rank-deficient: basic solution on the best-conditioned `rank` columns (column-pivoted QR of
     # the centred factor), then the minimum-norm member of the solution set.
@@ -442,7 +442,7 @@ def solve_exact_counted(
     z = _minimum_norm(z, centred, rank, _norm_weights(unit, exponents))
     if fit_intercept:
         intercept = _refine_intercept(residuals, intercept=intercept, w=z, root_weight=root_weight)
-    return (*_unscale(d, columns, z, exponents, intercept, y_exponent), 2 + residuals.passes)
+    return (*_unscale(d, columns, z, exponents, intercept, y_exponent), 3 + residuals.passes)
 
 
 def _minimum_norm(z, centred, rank, weights):

@@ -58,6 +58,7 @@ class GradientDescent(Solver):
 
     name: ClassVar[str] = "gd"
     supports_l1: ClassVar[bool] = True
+    step_policies: ClassVar[tuple[str, ...]] = LINE_SEARCHES
     learning_rate: float | Literal["auto", "armijo", "line_search"] = "auto"
 
     @property

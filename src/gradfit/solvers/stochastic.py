@@ -43,7 +43,7 @@ class StochasticState(State):
 class _Epochs(Solver):
     """Shared epoch loop; subclasses define ``_update``."""
 
-    stochastic: ClassVar[bool] = True
+    needs_rows: ClassVar[bool] = True
     learning_rate: float | Literal["auto"] = "auto"
     schedule: Literal["constant", "invscaling", "adaptive"] = "invscaling"
     power_t: float = 0.25

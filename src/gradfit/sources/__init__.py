@@ -80,17 +80,24 @@ class InMemorySource(Source, Protocol):
 
 
 def as_source(
-    X: NDArray[np.float64], y: NDArray[np.float64], sample_weight: NDArray[np.float64] | None = None
+    X: NDArray[np.float64], y: NDArray[np.float64], sample_weight: NDArray[np.float64] | None = None,
+    *, passes: bool = False,
 ) -> Source:
     """Wrap data in the source that serves it. The only place that dispatches on type.
 
     Dask collections (X an array or DataFrame) become a :class:`~gradfit.sources.dask.DaskSource`,
-    unvalidated: their blocks are checked on the workers. Anything else must have been validated.
+    unvalidated: their blocks are checked on the workers. Anything else must have been validated:
+    with ``passes`` (the streaming engine, chosen by :func:`gradfit.engine.plan`) it is served by
+    fused passes (:class:`~gradfit.sources.passes.StreamingSource`), else from memory.
     """
     if is_dask_collection(X):
         from gradfit.sources.dask import DaskSource
 
         return DaskSource(X, y, sample_weight)
+    if passes:
+        from gradfit.sources.passes import StreamingSource
+
+        return StreamingSource(X, y, sample_weight)
     from gradfit.sources.memory import MemorySource
 
     return MemorySource(X, y, sample_weight)

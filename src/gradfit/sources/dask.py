@@ -224,9 +224,9 @@ class DaskSource:
 
     def columns(self, *, means: bool = True, squares: bool = True):  # noqa: ANN201 - ColumnMoments
         """Weighted column moments for a streaming fit: one ``dask.compute``, d-vectors only (see
-        :meth:`gradfit.sources.streaming.StreamingSource.columns`; ``means``/``squares`` are computed
+        :meth:`gradfit.sources.passes.StreamingSource.columns`; ``means``/``squares`` are computed
         either way, they cost nothing next to the round trip)."""
-        from gradfit.sources.streaming import ColumnMoments
+        from gradfit.sources.passes import ColumnMoments
 
         self.passes += 1
         ones = np.ones(self.n_features + 1)

@@ -246,9 +246,9 @@ class FileSource:
 
     def columns(self, *, means: bool = True, squares: bool = True):  # noqa: ANN201 - ColumnMoments
         """Column moments for a streaming fit, one scan of the files (see
-        :meth:`gradfit.sources.streaming.StreamingSource.columns`); a NaN/inf is refused with its
+        :meth:`gradfit.sources.passes.StreamingSource.columns`); a NaN/inf is refused with its
         file, column and row. Columns beyond 2^±400 are summed again, divided by powers of two."""
-        from gradfit.sources.streaming import ColumnMoments
+        from gradfit.sources.passes import ColumnMoments
 
         self.passes += 1
         count, sums, square_sums, largest = self._moments(np.ones(self.n_features + 1), check=True)

@@ -27,7 +27,7 @@ from threadpoolctl import threadpool_limits
 from gradfit.errors import DataError, non_finite
 from gradfit.sources import SAFE_EXPONENT, first_non_finite, safe_scale
 
-__all__ = ["ColumnMoments", "StreamingSource", "available_memory", "statistics_bytes", "statistics_shortfall", "streaming_bytes", "streaming_reason"]
+__all__ = ["ColumnMoments", "StreamingSource"]
 
 try:  # scipy's own sparse kernels, which add into a given output instead of allocating one
     from scipy.sparse import _sparsetools
@@ -46,81 +46,6 @@ SQUARES_HIGH = 2.0 ** (2 * SAFE_EXPONENT)
 SQUARES_LOW = 2.0 ** (-2 * SAFE_EXPONENT)
 #: Dense chunks: bytes per chunk (a chunk of rows feeds two BLAS matrix-vector products).
 PASS_CHUNK_BYTES = 2 * 2**20
-
-
-#: Dense X with more columns than this is fitted by streaming passes: one pass gathering d × d
-#: statistics costs n·d² operations, more than the dozens of O(n·d) passes an iterative fit makes.
-STATISTICS_MAX_FEATURES = 4096
-#: Share of the available memory the d × d statistics may take before the fit streams instead.
-STATISTICS_MEMORY_SHARE = 0.5
-#: Statistics smaller than this are never checked against the available memory: asking the system
-#: (/proc/meminfo, the cgroup) on every fit cost the article's 1000-update fit about 10% of its time.
-STATISTICS_MEMORY_FLOOR = 64 * 2**20
-
-
-def available_memory() -> int | None:
-    """Bytes this process can still allocate: MemAvailable, capped by a cgroup limit (None if unknown)."""
-    limits = []
-    try:
-        with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    limits.append(int(line.split()[1]) * 1024)
-    except OSError:
-        pass
-    try:
-        with open("/sys/fs/cgroup/memory.max") as maximum, open("/sys/fs/cgroup/memory.current") as current:
-            text = maximum.read().strip()
-            if text != "max":
-                limits.append(int(text) - int(current.read().strip()))
-    except (OSError, ValueError):
-        pass
-    return min(limits) if limits else None
-
-
-def statistics_bytes(n_features: int) -> int:
-    """Peak bytes of the statistics engine for d features: a d × d block per worker thread, the
-    merged one, G and its eigenvectors."""
-    return 8 * (n_features + 1) ** 2 * ((os.cpu_count() or 1) + 3)
-
-
-#: float64 d-vectors a streaming fit holds at its peak besides X (coefficients, gradients, solver
-#: state: about 14, measured on 10⁷ columns), plus one partial gradient per thread.
-STREAMING_VECTORS = 14
-
-
-def streaming_bytes(n_features: int) -> int:
-    """Peak bytes of the streaming engine's d-vectors for d features (X itself not counted)."""
-    return 8 * (n_features + 1) * (STREAMING_VECTORS + (os.cpu_count() or 1))
-
-
-def statistics_shortfall(n_features: int) -> str | None:
-    """Why the d × d statistics of ``n_features`` columns would not fit in memory (more than
-    :data:`STATISTICS_MEMORY_SHARE` of what is available), or None."""
-    needed = statistics_bytes(n_features)
-    if needed < STATISTICS_MEMORY_FLOOR:
-        return None
-    available = available_memory()
-    if available is not None and needed > STATISTICS_MEMORY_SHARE * available:
-        return (
-            f"the d × d statistics of {n_features} features would need {needed / 1e9:.3g} GB, more than half of the "
-            f"{available / 1e9:.3g} GB available"
-        )
-    return None
-
-
-def streaming_reason(X) -> str | None:  # noqa: ANN001 - validated ndarray or scipy.sparse
-    """Why ``X`` must be fitted by streaming passes rather than d × d statistics, or None."""
-    n, d = X.shape
-    if sp.issparse(X):
-        density = X.nnz / max(1, n * d)
-        return f"X is sparse ({density:.2%} stored): it is read in fused passes and never densified"
-    shortfall = statistics_shortfall(d)
-    if shortfall is not None:
-        return f"{shortfall}: switched to streaming passes"
-    if d > STATISTICS_MAX_FEATURES:
-        return f"{d} features (over {STATISTICS_MAX_FEATURES}): streaming passes cost less than d × d statistics"
-    return None
 
 
 class _SparseRows:

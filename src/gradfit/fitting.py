@@ -1,0 +1,332 @@
+"""A fit without scikit-learn: validate → plan → objective → solve → unpack.
+
+:func:`fit` takes validated arrays (or a :class:`~gradfit.sources.Source`, or a Dask collection)
+and the hyper-parameters (:class:`Settings`), and returns everything a fit found as a
+:class:`FittedState`. :class:`~gradfit.LinearRegression` is a thin scikit-learn adapter on it: it
+checks its parameters and the arrays (``validate_data``), calls :func:`fit`, and stores the state as
+its fitted attributes. Warnings are returned, not raised, with their kind, so that each caller
+raises them its own way (the estimator as scikit-learn's ``ConvergenceWarning``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from numbers import Integral
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from gradfit.driver import minimize
+from gradfit.engine import Plan, plan
+from gradfit.history import History
+from gradfit.objective import LeastSquares, StreamingLeastSquares
+from gradfit.solvers import SOLVERS
+from gradfit.cost import least_squares_cost
+from gradfit.solvers.direct import DIRECT_SOLVERS, column_unit, solve_direct
+from gradfit.solvers.exact import solve_exact
+from gradfit.sources import SufficientStats
+from gradfit.validation import check_initial
+
+__all__ = ["DEFAULT_PATH_POINTS", "FittedState", "OptimumGap", "Settings", "fit", "distance_to_optimum"]
+
+#: Iterates kept by ``record_path=True`` (evenly thinned over longer runs).
+DEFAULT_PATH_POINTS = 2000
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The hyper-parameters of a fit, as :class:`~gradfit.LinearRegression` documents them (same
+    names and defaults; checked by the estimator, taken as valid here)."""
+
+    solver: str = "auto"
+    learning_rate: float | str = "auto"
+    max_iter: int = 10_000
+    tol: float = 1e-8
+    standardize: bool = True
+    fit_intercept: bool = True
+    alpha: float = 0.0
+    l1_ratio: float = 0.0
+    momentum: float | None = None
+    batch_size: int | None = None
+    schedule: str | None = None
+    random_state: int | np.random.RandomState | None = None
+    record_path: bool | int = False
+
+
+@dataclass(frozen=True)
+class FittedState:
+    """Everything a fit found, in the user's units (the estimator's fitted attributes, without the
+    trailing underscore; see :class:`~gradfit.LinearRegression` for each).
+
+    Attributes
+    ----------
+    coef : ndarray of shape (n_features,)
+    intercept : float
+    n_iter : int
+    history : History
+        Losses in the target's units.
+    converged : bool
+    status : str
+    message : str
+    final_loss : float
+    learning_rate, lipschitz, condition_number : float or None
+    engine : str
+        ``"statistics"`` or ``"streaming"``.
+    solver : str
+        The solver that ran (``"auto"`` resolved).
+    n_passes : int
+    error_bound : float
+    path : ndarray of shape (n_points, 1 + n_features) or None
+        ``[intercept, *coef]`` at kept iterates, where the fit recorded them.
+    path_iterations : ndarray of shape (n_points,) or None
+    stats : SufficientStats or None
+        The statistics gathered (None on the streaming engine), for the inference table.
+    n_features : int
+    feature_names : list of str or None
+        The source's column names, where the data came as a source that has them.
+    warnings : list of (str, str)
+        ``(message, kind)`` for the caller to raise: kind ``"convergence"`` (short of ``tol``, or
+        of the float64 limit for the direct solver) or ``"interrupted"``.
+    """
+
+    coef: NDArray[np.float64]
+    intercept: float
+    n_iter: int
+    history: History
+    converged: bool
+    status: str
+    message: str
+    final_loss: float
+    learning_rate: float | None
+    lipschitz: float | None
+    condition_number: float | None
+    engine: str
+    solver: str
+    n_passes: int
+    error_bound: float
+    path: NDArray[np.float64] | None
+    path_iterations: NDArray[np.intp] | None
+    stats: SufficientStats | None
+    n_features: int
+    feature_names: list[str] | None
+    warnings: list[tuple[str, str]]
+
+
+def fit(
+    X,  # noqa: ANN001 - validated ndarray or scipy.sparse, a Dask collection, or a Source
+    y: ArrayLike | None = None,
+    *,
+    settings: Settings = Settings(),
+    sample_weight: ArrayLike | None = None,
+    coef_init: ArrayLike | None = None,
+    intercept_init: float | None = None,
+) -> FittedState:
+    """Fit least squares by the settings' solver: validate → plan → objective → solve → unpack.
+
+    Parameters
+    ----------
+    X : ndarray or scipy.sparse matrix of shape (n_samples, n_features), a Dask array or DataFrame, or a Source
+        Arrays validated by the caller: float64, 2-D, at least one row; NaN/inf in X are named by
+        the first pass over it (see :meth:`~gradfit.LinearRegression.fit` for the engines).
+    y : ndarray of shape (n_samples,), optional
+        None for a Source, which carries its own target.
+    settings : Settings
+    sample_weight, coef_init, intercept_init
+        As :meth:`~gradfit.LinearRegression.fit` takes them.
+
+    Returns
+    -------
+    FittedState
+
+    Raises
+    ------
+    ValueError, DataError, DivergenceError
+        As :meth:`~gradfit.LinearRegression.fit` says.
+    """
+    the_plan = plan(X, y, sample_weight, solver=settings.solver, learning_rate=settings.learning_rate,
+                    alpha=settings.alpha, l1_ratio=settings.l1_ratio)
+    coef_start, intercept_start = check_initial(coef_init, intercept_init, n_features=the_plan.source.n_features,
+                                                fit_intercept=settings.fit_intercept)
+    with the_plan.threads():
+        objective = _objective(the_plan, settings)
+        theta0 = _initial_theta(objective, coef_start, intercept_start)
+        if the_plan.solver in DIRECT_SOLVERS:
+            return _solve_direct(the_plan, objective, settings)
+        return _solve_iterative(the_plan, objective, theta0, settings)
+
+
+def _objective(the_plan: Plan, settings: Settings) -> LeastSquares | StreamingLeastSquares:
+    """The least-squares objective over the plan's source, in the coordinates the solver steps in."""
+    penalty = {"fit_intercept": settings.fit_intercept, "standardize": settings.standardize, "alpha": settings.alpha,
+               "l1_ratio": settings.l1_ratio}
+    if the_plan.streams:
+        return StreamingLeastSquares(the_plan.source, **penalty)
+    direct = the_plan.solver in DIRECT_SOLVERS
+    # `standardize` chooses the coordinates a gradient method steps in. The direct solve is
+    # always made in the standardized ones, where G is best conditioned (raw columns with
+    # large means couple the intercept to every slope); its answer is the same least-squares
+    # solution (for rank-deficient data, the minimum norm is in units of the columns' spreads).
+    return LeastSquares.from_source(the_plan.source, **{**penalty, "standardize": penalty["standardize"] or direct},
+                                    iterative=not direct)
+
+
+def _initial_theta(objective, coef: NDArray[np.float64] | None, intercept: float | None) -> NDArray[np.float64]:  # noqa: ANN001
+    """θ₀ from checked starting values (see :func:`~gradfit.validation.check_initial`): zeros in the
+    optimised coordinates by default, and the intercept that goes with ``coef`` at θ = 0 where only
+    the coefficients are given."""
+    if coef is None and intercept is None:
+        return np.zeros(objective.n_params)
+    default_coef, default_intercept = objective.frame.to_model(np.zeros(objective.n_params))
+    return objective.frame.from_model(default_coef if coef is None else coef,
+                                      default_intercept if intercept is None else intercept)
+
+
+def _solve_direct(the_plan: Plan, objective: LeastSquares, settings: Settings) -> FittedState:
+    solution = solve_direct(objective, the_plan.source, tol=settings.tol, alpha=settings.alpha,
+                            fit_intercept=settings.fit_intercept)
+    path = path_iterations = None
+    if settings.record_path:
+        models = [objective.frame.to_model(theta) for theta in solution.path]
+        path = np.array([[intercept_k, *coef_k] for coef_k, intercept_k in models])
+        path_iterations = np.arange(len(solution.path))
+    return FittedState(
+        coef=solution.coef, intercept=solution.intercept, n_iter=len(solution.history.loss), history=solution.history,
+        converged=solution.settled, status="exact" if solution.settled else "precision", message=solution.message,
+        final_loss=solution.final_loss, learning_rate=None, lipschitz=objective.lipschitz,
+        condition_number=objective.condition_number if objective.condition_number_known else None,
+        engine=the_plan.engine, solver=the_plan.solver, n_passes=solution.n_passes,
+        error_bound=solution.error_estimate, path=path, path_iterations=path_iterations, stats=objective.stats,
+        n_features=the_plan.source.n_features, feature_names=the_plan.feature_names,
+        warnings=[(message, "convergence") for message in solution.warnings],
+    )
+
+
+def _solve_iterative(the_plan: Plan, objective, theta0: NDArray[np.float64], settings: Settings) -> FittedState:  # noqa: ANN001
+    solver = _make_solver(the_plan.solver, settings)
+    record = settings.record_path
+    capacity = (DEFAULT_PATH_POINTS if record is True else int(record)) if record else None
+    result = minimize(objective, solver, theta0, max_iter=settings.max_iter, tol=settings.tol, record_path=capacity)
+    frame = objective.frame
+    coef, intercept = frame.to_model(result.theta)
+    path = path_iterations = None
+    if result.path is not None:
+        models = [frame.to_model(theta) for theta in result.path]
+        path = np.array([[intercept_k, *coef_k] for coef_k, intercept_k in models])
+        path_iterations = result.path_iterations
+    loss_scale = frame.loss_scale
+    with np.errstate(over="ignore"):
+        final_loss = float(result.final_loss * loss_scale)
+    learning_rate = solver.step_size(objective) if solver.step_size is not None else None
+    message = result.message
+    if objective.streaming:
+        # Estimated only when the solver needed them (a few passes); cg and lbfgs do not.
+        known = objective.curvature_known
+        lipschitz = objective.lipschitz if known else None
+        condition_number = objective.condition_number if known else None
+        n_passes = objective.passes
+        message = f"{message}; {objective.passes} passes over X ({the_plan.reason})"
+    else:
+        lipschitz = objective.lipschitz
+        condition_number = objective.condition_number if objective.condition_number_known else None
+        n_passes = 1 if objective.extended is None else 2
+    raised = []
+    if result.status in ("max_iter", "floor") and settings.tol > 0:
+        raised = [(_convergence_advice(result, solver=the_plan.solver, condition_number=condition_number,
+                                       settings=settings), "convergence")]
+    elif result.status == "interrupted":
+        raised = [(result.message, "interrupted")]
+    return FittedState(
+        coef=coef, intercept=intercept, n_iter=result.n_iter, history=result.history.scaled(loss_scale),
+        converged=result.converged, status=result.status, message=message, final_loss=final_loss,
+        learning_rate=learning_rate, lipschitz=lipschitz, condition_number=condition_number, engine=the_plan.engine,
+        solver=the_plan.solver, n_passes=n_passes, error_bound=result.error_bound, path=path,
+        path_iterations=path_iterations, stats=objective.stats, n_features=the_plan.source.n_features,
+        feature_names=the_plan.feature_names, warnings=raised,
+    )
+
+
+def _make_solver(name: str, settings: Settings):  # noqa: ANN202 - a registered solver
+    """The registered solver with the hyper-parameters of these settings that it takes (whether it
+    takes the learning rate was checked with the plan, see :func:`~gradfit.validation.check_compatibility`)."""
+    cls = SOLVERS[name]
+    takes = {field.name for field in fields(cls)}
+    options: dict = {}
+    if "learning_rate" in takes:
+        options["learning_rate"] = settings.learning_rate
+    chosen = {"momentum": settings.momentum, "batch_size": settings.batch_size, "schedule": settings.schedule}
+    options.update({key: value for key, value in chosen.items() if key in takes and value is not None})
+    if "random_state" in takes:
+        options["random_state"] = _seed(settings.random_state)
+    return cls(**options)
+
+
+def _seed(random_state) -> int:  # noqa: ANN001 - int, RandomState or None
+    """An integer seed: an int is used as given (same seed, same iterates); otherwise one is drawn
+    (from numpy's global RandomState for None, as scikit-learn's ``check_random_state`` gives it)."""
+    if isinstance(random_state, Integral):
+        return int(random_state)
+    generator = np.random.mtrand._rand if random_state is None else random_state
+    return int(generator.randint(np.iinfo(np.int32).max))
+
+
+def _convergence_advice(result, *, solver: str, condition_number: float | None, settings: Settings) -> str:  # noqa: ANN001 - the driver's Result
+    """The warning for a run that stopped short of ``tol``: what it reached, and what would get there."""
+    direct = "solver='auto' (the least-squares solution, directly)"
+    if result.status == "floor":
+        if not np.isfinite(result.error_floor):  # a coefficient the floor could put at 0
+            return f"{solver}: {result.message}. Use {direct}."
+        looser = 10.0 ** np.ceil(np.log10(max(result.error_floor, np.finfo(np.float64).tiny)))
+        return f"{solver}: {result.message}. Use {direct}, or a tol of {looser:.0e} or more."
+    advice = f"{solver}: {result.message}. Use {direct}, or raise max_iter"
+    kappa = condition_number
+    if kappa is not None and np.isfinite(kappa) and kappa > 1e3 and solver == "gd" and np.isfinite(result.error_bound):
+        updates = kappa * np.log(max(result.error_bound, 1.0) / settings.tol)
+        advice += (
+            f" (the problem is ill-conditioned, condition number of XᵀX/m ≈ {kappa:.3g}: gradient descent needs "
+            f"about κ·ln(error/tol) ≈ {updates:.3g} more updates at learning_rate='auto', max_iter={int(settings.max_iter + updates)})"
+        )
+    elif settings.learning_rate != "auto" and solver in ("gd", "momentum", "nesterov"):
+        advice += ", or raise the learning rate (up to learning_rate='auto')"
+    return advice + "."
+
+
+@dataclass(frozen=True)
+class OptimumGap:
+    """How far a fitted model is from the exact least-squares optimum (see ``solve_exact``).
+
+    Attributes
+    ----------
+    coef_optimum : ndarray of shape (d,)
+    intercept_optimum : float
+    coef_error : float
+        ``‖coef − coef*‖ / ‖coef*‖`` (absolute when ``coef* = 0``).
+    intercept_error : float
+        ``|intercept − intercept*|``.
+    loss_gap : float
+        ``J(model) − J(optimum)`` in the target's units (``½ mean squared residual``).
+    """
+
+    coef_optimum: NDArray[np.float64]
+    intercept_optimum: float
+    coef_error: float
+    intercept_error: float
+    loss_gap: float
+
+
+def distance_to_optimum(
+    X: NDArray[np.float64], y: NDArray[np.float64], coef: NDArray[np.float64], intercept: float, *,
+    fit_intercept: bool, standardize: bool,
+) -> OptimumGap:
+    """How far ``coef``, ``intercept`` are from the exact least-squares fit of validated (X, y)
+    (the minimum norm in units of the columns' spreads when ``standardize``)."""
+    unit = column_unit(X) if standardize else None
+    coef_opt, intercept_opt = solve_exact(X, y, fit_intercept=fit_intercept, column_unit=unit)
+    norm = float(np.linalg.norm(coef_opt))
+    error = float(np.linalg.norm(coef - coef_opt))
+    return OptimumGap(
+        coef_optimum=coef_opt,
+        intercept_optimum=intercept_opt,
+        coef_error=error / norm if norm > 0 else error,
+        intercept_error=abs(intercept - intercept_opt),
+        loss_gap=least_squares_cost(X, y, coef, intercept) - least_squares_cost(X, y, coef_opt, intercept_opt),
+    )

@@ -1,0 +1,207 @@
+"""Checks at the edge: input that is not numbers, weights, starting values, and the compatibility of
+the solver with the penalty, the step and the data.
+
+Every rule here is checked before any pass over the data. The compatibility rules are driven by
+what each solver declares it supports (:class:`~gradfit.solvers.Solver`: ``supports_l1``,
+``needs_rows``, ``needs_statistics``, ``step_policies``, and a ``learning_rate`` field where it
+takes a constant step), so a new solver states its limits in its own class.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import fields
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from gradfit.errors import DataError
+from gradfit.solvers import SOLVERS
+from gradfit.solvers.direct import DIRECT_SOLVERS
+from gradfit.solvers.gd import LINE_SEARCHES
+
+__all__ = ["L1_SOLVERS", "check_compatibility", "check_initial", "check_source_arguments", "check_weights",
+           "refuse_non_numeric"]
+
+#: Solvers with a proximal step, so they can honour an L1 penalty.
+L1_SOLVERS = tuple(name for name, cls in SOLVERS.items() if cls.supports_l1)
+
+
+def check_compatibility(
+    requested: str,
+    resolved: str,
+    *,
+    learning_rate: float | str,
+    alpha: float,
+    l1_ratio: float,
+    streams: bool,
+    rows_in_memory: bool,
+    given_source: bool,
+    reason: str | None,
+) -> None:
+    """Refuse a solver asked for what it does not declare it supports (ValueError naming the way out).
+
+    Parameters
+    ----------
+    requested : str
+        The solver asked for (``"auto"`` included): the messages name it.
+    resolved : str
+        The solver that will run (see :func:`~gradfit.solvers.resolve_auto`): its declarations decide.
+    learning_rate, alpha, l1_ratio
+        The estimator's parameters.
+    streams : bool
+        Whether the fit runs on the streaming engine (no d × d statistics).
+    rows_in_memory : bool
+        Whether random rows can be drawn from the source.
+    given_source : bool
+        Whether the data came as a :class:`~gradfit.sources.Source` (else as arrays).
+    reason : str or None
+        Why the fit streams, where it does.
+    """
+    declared = SOLVERS[resolved] if resolved in SOLVERS else DIRECT_SOLVERS[resolved]
+    if declared.needs_rows and not rows_in_memory:
+        if given_source:
+            raise ValueError(
+                f"solver={requested!r} draws random rows, which a streamed source cannot give; use 'cg', "
+                f"'nesterov', 'gd', 'exact' or 'auto'"
+            )
+        raise ValueError(
+            f"solver={requested!r} is not offered for this X ({reason}); use 'auto', 'cg', "
+            f"'nesterov', 'gd', 'momentum' or 'lbfgs', which read X in fused passes"
+        )
+    if alpha > 0 and l1_ratio > 0 and not declared.supports_l1:
+        raise ValueError(
+            f"solver={requested!r} cannot honour an L1 penalty (alpha={alpha}, l1_ratio={l1_ratio}); "
+            f"use one of {', '.join(repr(name) for name in L1_SOLVERS)} or 'auto', or set l1_ratio=0 (ridge)"
+        )
+    if learning_rate in LINE_SEARCHES and learning_rate not in declared.step_policies:
+        raise ValueError(
+            f"learning_rate={learning_rate!r} is a step policy of solver='gd'; solver={requested!r} "
+            f"takes a number or 'auto'"
+        )
+    if declared.needs_statistics and streams:
+        raise ValueError(
+            f"solver={resolved!r} needs the d × d statistics, but {reason}; use solver='auto' "
+            f"(conjugate gradients, one pass over X per update) or 'cg'"
+        )
+    if learning_rate != "auto" and "learning_rate" not in {field.name for field in fields(declared)}:
+        if resolved in DIRECT_SOLVERS:
+            raise ValueError(
+                f"learning_rate={learning_rate!r} is the step of a gradient method, but solver={requested!r} "
+                "solves for the least-squares answer directly; pass solver='gd' for gradient descent (the "
+                "article's method), or leave learning_rate='auto'"
+            )
+        raise ValueError(
+            f"solver={resolved!r} finds its own steps by exact line search; leave learning_rate='auto' "
+            f"(got {learning_rate!r})"
+        )
+
+
+def check_source_arguments(y, sample_weight) -> None:  # noqa: ANN001 - whatever was passed beside a Source
+    """A :class:`~gradfit.sources.Source` carries its own target and weights: refuse others beside it."""
+    if y is not None or sample_weight is not None:
+        raise ValueError(
+            "a Source carries its own target (and weights): call fit(source) without y or sample_weight"
+        )
+
+
+def check_initial(
+    coef_init: ArrayLike | None, intercept_init: float | None, *, n_features: int, fit_intercept: bool
+) -> tuple[NDArray[np.float64] | None, float | None]:
+    """``coef_init`` as a float64 vector of one finite number per feature, ``intercept_init`` as a finite
+    float (None stays None); checked whatever the solver (the direct one has no use for a start, but a
+    bad one is still an error)."""
+    coef = intercept = None
+    if coef_init is not None:
+        coef = np.asarray(coef_init, dtype=np.float64).reshape(-1)
+        if coef.shape != (n_features,) or not np.all(np.isfinite(coef)):
+            raise ValueError(
+                f"coef_init must hold {n_features} finite numbers (one per feature); "
+                f"got shape {np.shape(coef_init)}"
+            )
+    if intercept_init is not None:
+        if not fit_intercept:
+            raise ValueError("intercept_init was given but fit_intercept=False; drop one of them")
+        intercept = float(intercept_init)
+        if not np.isfinite(intercept):
+            raise ValueError(f"intercept_init must be a finite number; got {intercept_init!r}")
+    return coef, intercept
+
+
+def refuse_non_numeric(X, y):  # noqa: ANN001, ANN201 - array-likes as given
+    """Name a table's column that is not numbers (text, dates, categories of text), or text in y,
+    before numpy's conversion fails with a message that names neither. Text that reads as numbers
+    and categories of numbers are taken, as scikit-learn takes them; missing values (None, NA) are
+    left to the NaN check, which names their row. Returns y, as float64 where it was text or objects."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is not None and hasattr(dtypes, "items"):  # a pandas DataFrame
+        if len(dtypes) == 0:
+            raise DataError("X has no columns; give it at least one feature")
+        from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+        for position, (name, dtype) in enumerate(dtypes.items()):
+            categories = getattr(dtype, "categories", None)
+            if categories is not None:  # categorical: fine when its categories are numbers
+                if is_numeric_dtype(categories.dtype):
+                    continue
+            elif is_numeric_dtype(dtype) or is_bool_dtype(dtype):
+                continue
+            advice = "encode it first (for example with scikit-learn's OneHotEncoder in a Pipeline) or drop it"
+            if categories is not None or dtype.kind in "mM":
+                raise DataError(f"column {name!r} of X is {dtype}, not numbers; {advice}")
+            _first_non_number(X.iloc[:, position].to_numpy(), f"column {name!r} of X", advice)
+    if y is None:
+        return y
+    values = y if hasattr(y, "dtype") else np.asarray(y)
+    if getattr(values.dtype, "kind", None) in ("U", "S", "O"):
+        _first_non_number(np.asarray(values, dtype=object).reshape(-1), "y", "convert it to numbers first")
+        return np.asarray(values, dtype=np.float64)
+    return y
+
+
+def _first_non_number(values: NDArray, what: str, advice: str) -> None:
+    """Refuse the first value that is neither a number nor missing, naming ``what`` and its row."""
+    for row, value in enumerate(values):
+        try:
+            float(value)
+        except (TypeError, ValueError):
+            if not _is_missing(value):
+                raise DataError(f"{what} holds {value!r} (row {row}), not a number; {advice}") from None
+
+
+def _is_missing(value) -> bool:  # noqa: ANN001 - a cell float() refused
+    """None, or pandas' NA and NaT (pandas is there whenever such values are)."""
+    if value is None:
+        return True
+    pandas = sys.modules.get("pandas")
+    try:
+        return pandas is not None and bool(pandas.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def check_weights(sample_weight: ArrayLike | None, n_samples: int) -> NDArray[np.float64] | None:
+    """Validated sample weights: finite, non-negative, one per row, not all zero (None stays None)."""
+    if sample_weight is None:
+        return None
+    try:
+        weight = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("sample_weight must be numbers, one per row of X") from None
+    if weight.ndim == 0:
+        weight = np.full(n_samples, float(weight))
+    if weight.shape != (n_samples,):
+        raise ValueError(f"sample_weight has shape {weight.shape} but X has {n_samples} rows; give one weight per row")
+    bad = np.flatnonzero(~np.isfinite(weight))
+    if bad.size:
+        raise ValueError(f"sample_weight is NaN or infinite at row {bad[0]} ({bad.size} rows in all)")
+    negative = np.flatnonzero(weight < 0)
+    if negative.size:
+        raise ValueError(f"sample_weight must be non-negative; row {negative[0]} has {weight[negative[0]]:g}")
+    total = float(np.sum(weight / 2.0**64)) * 2.0**64 if np.all(np.isfinite(weight)) else np.inf  # no overflow on the way
+    if not np.isfinite(total):
+        raise ValueError("sample_weight sums to more than float64 can hold; divide the weights by a constant "
+                         "(the fit does not change)")
+    if not weight.sum() > 0:
+        raise ValueError("sample_weight sums to zero: no row would count")
+    return weight

@@ -20,15 +20,20 @@ from gradfit.solvers import SOLVERS
 #: What a start must not import: each costs a tenth of a second or more (scikit-learn about 0.8 s).
 HEAVY = ("sklearn", "scipy", "matplotlib", "pyarrow", "dask", "pandas", "gradfit.estimator")
 
+#: Seconds a fresh interpreter may take to start (far more than it needs, on a busy machine).
+TIMEOUT = 120
+
 LOADED = "import json, sys; print(json.dumps(sorted(sys.modules)))"
 
 
 @pytest.mark.parametrize("code", [
     "import gradfit",
-    "import contextlib, io\nwith contextlib.redirect_stdout(io.StringIO()):\n    from gradfit.cli import run; run(['--help'])",
+    "import contextlib, io\nfrom gradfit.cli import run\n"
+    "with contextlib.redirect_stdout(io.StringIO()):\n    run(['--help'])",
 ], ids=["import gradfit", "gradfit --help"])
 def test_start_imports_nothing_heavy(code):
-    done = subprocess.run([sys.executable, "-c", f"{code}\n{LOADED}"], capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", f"{code}\n{LOADED}"], capture_output=True, text=True,
+                          timeout=TIMEOUT)
     assert done.returncode == 0, done.stderr
     loaded = json.loads(done.stdout.splitlines()[-1])
     assert not [name for name in loaded if name.startswith(HEAVY)]

@@ -25,6 +25,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 import gradfit
 import gradfit.cli as cli
+from gradfit.cli import messages, options
+from gradfit.cli.group import OPTION_VALUES
 from gradfit import LinearRegression
 from gradfit.errors import DataError
 from gradfit.sources.files import FileSource, feature_batches
@@ -74,7 +76,7 @@ def library_message_texts() -> list[tuple[str, str]]:
     texts = []
     root = Path(gradfit.__file__).parent
     for path in sorted(root.rglob("*.py")):
-        if path.name == "cli.py":
+        if path.relative_to(root).parts[0] == "cli":
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         skipped: set[int] = set()
@@ -96,21 +98,21 @@ def library_message_texts() -> list[tuple[str, str]]:
 
 
 def test_every_estimator_parameter_is_an_option_or_declared_python_only():
-    options = set(cli._spellings())
+    options = set(messages._spellings())
     parameters = set(LinearRegression().get_params())
-    assert parameters - options == cli.PYTHON_ONLY_PARAMETERS
-    assert not parameters & options & cli.PYTHON_ONLY_PARAMETERS
+    assert parameters - options == messages.PYTHON_ONLY_PARAMETERS
+    assert not parameters & options & messages.PYTHON_ONLY_PARAMETERS
 
 
 def test_no_library_message_keeps_python_advice_on_the_command_line():
     """Every ``name=value`` the library writes, for a name an option sets, comes out as that option:
     a new message in the same style needs no change to the CLI."""
-    mapped = set(cli._spellings())
+    mapped = set(messages._spellings())
     found = []
     for file, text in library_message_texts():
         names = {name for name in PYTHON_ASSIGNMENT.findall(text) if name in mapped}
         if names:
-            translated = cli.in_command_line_syntax(text)
+            translated = messages.in_command_line_syntax(text)
             left = {name for name in PYTHON_ASSIGNMENT.findall(translated) if name in mapped}
             assert not left, f"{file}: {text!r} -> {translated!r}"
             found.append(text)
@@ -129,7 +131,7 @@ def test_convergence_warning_from_the_library_in_both_syntaxes():
         LinearRegression(solver="gd", max_iter=2).fit(X, y)
     message = str(caught[0].message)
     assert "max_iter" in message  # Python users keep Python's syntax
-    translated = cli.in_command_line_syntax(message)
+    translated = messages.in_command_line_syntax(message)
     assert "--max-iter" in translated
     assert not PYTHON_ASSIGNMENT.search(translated), translated
     assert "max_iter" not in translated and "solver='" not in translated
@@ -156,7 +158,7 @@ def test_convergence_warning_from_the_library_in_both_syntaxes():
     ],
 )
 def test_translation(python, command_line):
-    assert cli.in_command_line_syntax(python) == command_line
+    assert messages.in_command_line_syntax(python) == command_line
 
 
 def test_warning_and_message_row_in_cli_syntax(gradfit_cli, tmp_path):
@@ -184,8 +186,8 @@ def test_errors_in_cli_syntax(gradfit_cli, tmp_path):
 
 def test_option_of_another_command_is_named_with_it(monkeypatch):
     """``report`` has no --solver: its advice says which command has it."""
-    monkeypatch.setattr(cli._invocation, "command", "report")
-    assert (cli.in_command_line_syntax("Increase max_iter, or use solver='exact'.")
+    monkeypatch.setattr(messages._invocation, "command", "report")
+    assert (messages.in_command_line_syntax("Increase max_iter, or use solver='exact'.")
             == "Increase --max-iter, or use 'gradfit fit --solver exact'.")
 
 
@@ -211,8 +213,8 @@ def test_every_option_has_one_value_name_and_one_kind():
             for option in param.opts:
                 flag = bool(param.is_flag)
                 assert kinds.setdefault(option, flag) == flag, (name, option)
-                assert flag or option in cli.OPTION_VALUES, f"{name} {option}: name its value in OPTION_VALUES"
-    assert "--iterations" not in kinds and "--max-iter" in dict(cli._spellings_by_command()["demo"])
+                assert flag or option in OPTION_VALUES, f"{name} {option}: name its value in OPTION_VALUES"
+    assert "--iterations" not in kinds and "--max-iter" in dict(messages._spellings_by_command()["demo"])
 
 
 def test_demo_max_iter_and_the_old_name(gradfit_cli, tmp_path):
@@ -269,7 +271,7 @@ def test_usage_names_arguments_plainly(gradfit_cli):
 def test_solver_choices_are_listed(gradfit_cli):
     words = " ".join(expect(gradfit_cli("fit", "--help")).stdout.replace("│", " ").split())
     assert "--solver NAME" in words
-    assert "One of: " + ", ".join(sorted(member.value for member in cli.SolverName)) + "." in words
+    assert "One of: " + ", ".join(sorted(member.value for member in options.SolverName)) + "." in words
 
 
 # --- 4. tables that fit the screen -----------------------------------------------------------------
@@ -406,7 +408,7 @@ def test_standard_input(gradfit_cli, monkeypatch, tmp_path, longley_frame):
     with_stdin(monkeypatch, buffer.getvalue())
     assert json.loads(expect(gradfit_cli("fit", "-", "--target", "TOTEMP", "--solver", "exact", "--json")).stdout)[
         "coef"] == pytest.approx(named["coef"], rel=1e-9)  # Parquet's sums are gathered in another order
-    assert cli._invocation.stdin_copy is None
+    assert messages._invocation.stdin_copy is None
 
 
 def test_standard_input_errors_name_stdin_and_the_line(gradfit_cli, monkeypatch):

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from sklearn.datasets import dump_svmlight_file, load_svmlight_file
 
 import gradfit
-import gradfit.cli as cli
+from gradfit.cli import output
 from cli_checks import expect, expect_error
 from references import assert_same_fit_standardized, correlation_condition
 
@@ -141,8 +141,8 @@ def test_a_wide_table_shows_the_largest_coefficients(gradfit_cli, problem):
     coef = np.array(fit_json(gradfit_cli, path, *TIGHT)["coef"])
     out = expect(gradfit_cli("fit", path, *TIGHT)).stdout
     shown = [int(line.split()[1]) for line in out.splitlines() if line.strip().startswith("feature ")]
-    assert shown == list(np.argsort(-np.abs(coef), kind="stable")[: cli.MAX_TABLE_COEFFICIENTS])
-    assert f"... {N_FEATURES - cli.MAX_TABLE_COEFFICIENTS} smaller" in out and "(intercept)" in out
+    assert shown == list(np.argsort(-np.abs(coef), kind="stable")[: output.MAX_TABLE_COEFFICIENTS])
+    assert f"... {N_FEATURES - output.MAX_TABLE_COEFFICIENTS} smaller" in out and "(intercept)" in out
 
 
 @pytest.mark.parametrize("name", ["data.svmlight", "data.libsvm", "DATA.SVM", "data.svm.gz", "data.libsvm.bz2"])

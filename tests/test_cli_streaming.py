@@ -15,7 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import gradfit
-import gradfit.cli as cli
+import gradfit.sources.files.csv_text as csv_text
+from gradfit.cli import fit as fit_command, output
 from gradfit.sources.files import FileSource
 from gradfit.sources.memory import MemorySource
 from cli_checks import expect, expect_error
@@ -60,7 +61,7 @@ def test_fit_streams_a_csv_file_through_file_source(gradfit_cli, problem, monkey
     sources = []
     original = FileSource.stats
     monkeypatch.setattr(FileSource, "stats", lambda self: sources.append(self) or original(self))
-    monkeypatch.setattr(cli, "read_csv_table", None)  # never the in-memory reader
+    monkeypatch.setattr(csv_text, "read_csv_table", None)  # never the in-memory reader
     result = json.loads(expect(gradfit_cli("fit", path, "--target", "price", "--solver", "cg", "--tol", "1e-12",
                                            "--json")).stdout)
     assert len(sources) == 1 and sources[0].format == "csv"
@@ -359,7 +360,7 @@ def test_least_squares_loss_is_the_exact_fit_loss_of_the_rows():
     n_params = X.shape[1] + 1
     # 4 rows or fewer: as many parameters as rows, or more, so a perfect fit (loss 0, never below).
     for rows in (1, 2, 3, 4, 10, 50, 400):
-        loss = cli.least_squares_loss(MemorySource(X[:rows], y[:rows]).stats())
+        loss = output.least_squares_loss(MemorySource(X[:rows], y[:rows]).stats())
         # The loss from the statistics is c − bᵀG⁺b in standardized units (c = 1), a difference of
         # terms of size c carrying the statistics' rounding (sums of `rows` products: rows·u, and
         # p·u in the quadratic form), amplified by at most κ(G) through G⁺; times var(y) of those
@@ -375,13 +376,13 @@ def test_progress_shows_rows_every_batch_and_the_loss_of_the_rows_so_far(tmp_pat
     source = FileSource(tmp_path / "d.parquet", target="price", batch_rows=256)
     updates: list[dict] = []
     clock = FakeClock()
-    source.progress = ticking(cli._StreamProgress(lambda **fields: updates.append(fields), source, clock=clock), clock, 1.0)
+    source.progress = ticking(output._StreamProgress(lambda **fields: updates.append(fields), source, clock=clock), clock, 1.0)
     source.stats()
     assert [update["rows"] for update in updates] == [*range(256, 2000, 256), 2000]
     assert all(update["total"] == update["rows_total"] == 2000 for update in updates)
     for update in updates:  # with a clock this slow, every batch gets its loss
         rows = update["rows"]
-        assert update["loss"] == cli.format_loss(exact(X[:rows], y[:rows]).final_loss_)
+        assert update["loss"] == output.format_loss(exact(X[:rows], y[:rows]).final_loss_)
     assert updates[-1]["loss"].startswith("loss 0.00") and "(least-squares fit to the rows so far)" in updates[-1]["loss"]
 
 
@@ -402,9 +403,9 @@ def test_progress_throttles_the_loss(monkeypatch, cost, expected):
         def partial_stats(self):  # noqa: ANN202
             return MemorySource(X, y).stats()
 
-    monkeypatch.setattr(cli, "least_squares_loss", least_squares_loss)
+    monkeypatch.setattr(output, "least_squares_loss", least_squares_loss)
     updates: list[dict] = []
-    progress = ticking(cli._StreamProgress(lambda **fields: updates.append(fields), Source(), clock=clock), clock, 0.03)
+    progress = ticking(output._StreamProgress(lambda **fields: updates.append(fields), Source(), clock=clock), clock, 0.03)
     for rows in range(1, 201):
         progress(rows, None)
     assert [update["rows"] for update in updates] == list(range(1, 201))  # rows on every batch
@@ -419,12 +420,12 @@ def test_progress_bar_of_a_csv_goes_by_bytes_and_says_rows(tmp_path):
     path = write_problem_csv(tmp_path / "d.csv", X, y)
     source = FileSource(path, target="price", batch_rows=100)
     updates: list[dict] = []
-    source.progress = cli._StreamProgress(lambda **fields: updates.append(fields), source, clock=FakeClock())
+    source.progress = output._StreamProgress(lambda **fields: updates.append(fields), source, clock=FakeClock())
     source.stats()
     assert len(updates) > 2 and all(update["rows_total"] is None for update in updates)
     assert updates[-1]["rows"] == 3000 and updates[-1]["completed"] == updates[-1]["total"] == path.stat().st_size
     assert [update["completed"] for update in updates] == sorted(update["completed"] for update in updates)
-    assert cli.format_rows(1234, None) == "1,234 rows" and cli.format_rows(1234, 5000) == "1,234 of 5,000 rows"
+    assert output.format_rows(1234, None) == "1,234 rows" and output.format_rows(1234, 5000) == "1,234 of 5,000 rows"
 
 
 @pytest.mark.parametrize(
@@ -436,12 +437,12 @@ def test_progress_only_on_a_terminal_without_quiet_or_json(gradfit_cli, problem,
     path, _, _ = problem
     made = []
 
-    class Recording(cli._StreamProgress):
+    class Recording(output._StreamProgress):
         def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
             made.append(self)
             super().__init__(*args, **kwargs)
 
-    monkeypatch.setattr(cli, "_StreamProgress", Recording)
+    monkeypatch.setattr(fit_command, "_StreamProgress", Recording)
     monkeypatch.setattr(sys.stderr, "isatty", lambda: terminal, raising=False)
     outcome = expect(gradfit_cli("fit", path, "--target", "price", *flags))
     assert bool(made) == shown

@@ -41,7 +41,6 @@ import json
 import math
 import os
 import re
-import uuid
 import warnings
 from pathlib import Path
 from typing import Any
@@ -52,6 +51,7 @@ from sklearn.utils.validation import check_is_fitted
 from gradfit._version import __version__
 from gradfit.errors import ModelFileError
 from gradfit.estimator import LinearRegression
+from gradfit.fileio import check_parent_folder, write_atomically
 from gradfit.history import History
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "save_model", "load_model"]
@@ -190,22 +190,10 @@ def _encode_document(document: dict[str, Any]) -> str:
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    if not path.parent.is_dir():  # else the error would name the hidden temporary file
-        raise FileNotFoundError(errno.ENOENT, f"the folder {path.parent} does not exist; create it first", str(path))
+    check_parent_folder(path)
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, "is a folder; give a file name for the model", str(path))
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    # os.open applies the umask, so the model file gets the same permissions a plain open() would give.
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    write_atomically(path, lambda handle: handle.write(data))
 
 
 # ---------------------------------------------------------------------------------------- loading

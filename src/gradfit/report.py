@@ -38,6 +38,7 @@ from sklearn.base import clone
 import gradfit
 from gradfit.cost import least_squares_optimum
 from gradfit.estimator import LinearRegression
+from gradfit.fileio import write_atomically
 from gradfit.learning import (DEFAULT_TOL, REGIMES, SAME_RATE, LearningRateSweep, article_sweep, certificate,
                               sweep_learning_rates, updates_text)
 
@@ -383,7 +384,8 @@ def data_report(
 
 
 def write_report(document: str, out: str | Path, *, name: str = REPORT_NAME) -> Path:
-    """Write ``document`` to ``out / name`` (folders created; an existing report there is replaced).
+    """Write ``document`` to ``out / name`` (folders created; an existing report there is replaced, and
+    only once the new one is complete: see :func:`gradfit.fileio.write_atomically`).
 
     Returns
     -------
@@ -393,7 +395,7 @@ def write_report(document: str, out: str | Path, *, name: str = REPORT_NAME) -> 
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
-    path.write_text(document, encoding="utf-8")
+    write_atomically(path, lambda handle: handle.write(document), text=True)
     return path
 
 

@@ -1,0 +1,5 @@
+"""``python -m gradfit.cli``: the ``gradfit`` command."""
+
+from gradfit.cli import main
+
+main()

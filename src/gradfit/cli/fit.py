@@ -1,0 +1,269 @@
+"""``gradfit fit``: a linear model fitted to CSV or Parquet files, streamed, or to an svmlight file."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+from gradfit.cli.group import EXIT_NOT_CONVERGED, _Command, app
+from gradfit.cli.messages import _data_path, _note, _shown_name, _warnings_to_stderr
+from gradfit.cli.options import (_DEFAULTS, DataArgument, DelimiterOption, FileFormat, FormatOption, SolverName,
+                                 _check_writable, _data_format, _parse_delimiter, _parse_features,
+                                 _parse_learning_rate, _refuse_delimiter, _refuse_table_options,
+                                 n_features_option)
+from gradfit.cli.output import _print_fit, _print_json, _RowsColumn, _StreamProgress, stdout
+
+if TYPE_CHECKING:
+    from gradfit.estimator import LinearRegression
+
+
+@app.command(cls=_Command)
+def fit(
+    path: DataArgument,
+    target: Annotated[
+        str | None,
+        typer.Option(help="Name of the column to predict (CSV and Parquet; an svmlight file's target is its label).",
+                     show_default=False),
+    ] = None,
+    features: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated feature columns, e.g. 'a,b'. Default: every column but the target."),
+    ] = None,
+    n_features: Annotated[
+        int | None,
+        typer.Option(
+            "--n-features",
+            min=1,
+            help="svmlight only: the number of feature columns, N (indices 0 to N-1). Default: the file's largest "
+            "index + 1. Give it when files to predict may use indices beyond the training file's largest ('gradfit "
+            "predict' pads narrower files to the model's width itself).",
+            show_default=False,
+        ),
+    ] = None,
+    solver: Annotated[
+        SolverName,
+        typer.Option(
+            help="'gd': gradient descent; 'exact': the least-squares solution directly; 'auto': the fastest that "
+            "reaches --tol (the output says which ran). The others are the registry's iterative solvers; "
+            "'sgd', 'minibatch' and 'adam' draw random rows, so they read a CSV file into memory (small data only)."
+        ),
+    ] = SolverName(_DEFAULTS["solver"]),
+    learning_rate: Annotated[
+        str,
+        typer.Option(
+            "--learning-rate",
+            help="Step size in the optimised (standardized) coordinates: a positive number, 'auto' for 1/L, "
+            "or for --solver gd 'armijo' (backtracking) or 'line_search' (exact minimising step).",
+        ),
+    ] = str(_DEFAULTS["learning_rate"]),
+    max_iter: Annotated[
+        int, typer.Option("--max-iter", min=1, help="Most gradient updates; stopping there warns.")
+    ] = _DEFAULTS["max_iter"],
+    tol: Annotated[
+        float,
+        typer.Option(min=0.0, help="Stop when the gradient norm is at most tol times its starting value (0: never)."),
+    ] = _DEFAULTS["tol"],
+    no_standardize: Annotated[
+        bool,
+        typer.Option(
+            "--no-standardize", help="Optimise on the raw columns (step sizes then depend on their units)."
+        ),
+    ] = False,
+    alpha: Annotated[
+        float,
+        typer.Option(min=0.0, help="Penalty strength (scikit-learn's ElasticNet convention); 0: plain least squares."),
+    ] = _DEFAULTS["alpha"],
+    l1_ratio: Annotated[
+        float,
+        typer.Option("--l1-ratio", min=0.0, max=1.0, help="Share of L1 in the penalty: 0 ridge, 1 lasso."),
+    ] = _DEFAULTS["l1_ratio"],
+    summary: Annotated[
+        bool,
+        typer.Option(
+            "--summary", help="Also print R², F and per-coefficient standard errors, t, p and 95% intervals."
+        ),
+    ] = False,
+    drop_missing: Annotated[
+        bool,
+        typer.Option("--drop-missing", help="Leave out rows with a missing value in a used column (and say how many)."),
+    ] = False,
+    data_format: FormatOption = FileFormat.auto,
+    delimiter: DelimiterOption = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the table.")] = False,
+    save: Annotated[
+        Path | None,
+        typer.Option(dir_okay=False, help="Write the fitted model to this JSON file (see 'gradfit predict')."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Let --save replace an existing file.")] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            help="No progress bar (it shows on a terminal only, on stderr: the rows read, and the loss of the "
+            "least-squares fit to the rows read so far).",
+        ),
+    ] = False,
+) -> int | None:
+    """Fit a linear model to a CSV or Parquet file, or a directory of them, or an svmlight file, and print its
+    coefficients.
+
+    CSV and Parquet rows are streamed in record batches and never held in memory: one pass gathers the sums
+    least squares needs, and the solver iterates on those. An svmlight file is read as a sparse matrix and
+    fitted by streaming passes over it, one per update, never densified.
+    """
+    import numpy as np
+
+    from gradfit.estimator import LinearRegression
+    from gradfit.solvers import STOCHASTIC_SOLVERS
+    from gradfit.sources.files.csv_text import read_csv_table
+
+    feature_list = _parse_features(features)
+    rate = _parse_learning_rate(learning_rate)
+    separator = _parse_delimiter(delimiter)
+    path = _data_path(path)
+    kind = _data_format(path, data_format)
+    _refuse_delimiter(kind, delimiter)
+    if kind == "svmlight":
+        _refuse_table_options(target=target, features=features, drop_missing=drop_missing)
+    else:
+        if n_features is not None:
+            raise typer.BadParameter("--n-features is the width of an svmlight file; a CSV or Parquet file's "
+                                     "columns are named (--features)", param_hint="'--n-features'")
+        if target is None:
+            raise typer.BadParameter("a CSV or Parquet file needs --target, the column to predict",
+                                     param_hint="'--target'")
+    if summary and alpha > 0:
+        raise typer.BadParameter("a penalised fit (--alpha > 0) has no least-squares inference table: its "
+                                 "coefficients are shrunk; drop --summary, or fit with --alpha 0 for the table",
+                                 param_hint="'--summary'")
+    if save is not None:
+        _check_writable(save, force=force, flag="--save", inputs=[path])
+    model = LinearRegression(
+        solver=solver.value,
+        learning_rate=rate,
+        max_iter=max_iter,
+        tol=tol,
+        standardize=not no_standardize,
+        alpha=alpha,
+        l1_ratio=l1_ratio,
+    )
+    show_progress = not (json_output or quiet) and sys.stderr.isatty()
+    if kind == "svmlight":
+        table = _fit_svmlight(model, path, n_features=n_features, show_progress=show_progress)
+    elif solver.value in STOCHASTIC_SOLVERS and kind == "csv" and path.is_file():  # random rows: in memory
+        table = read_csv_table(path, target=target, features=feature_list, drop_missing=drop_missing,
+                               delimiter=separator)
+        with _warnings_to_stderr():
+            model.fit(table.X, table.y)
+        # Fitted on a plain array, the estimator cannot know the CSV's column names; record them as
+        # scikit-learn does for a DataFrame, so that the saved model can pick its columns when predicting.
+        model.feature_names_in_ = np.asarray(table.feature_names, dtype=object)
+    else:
+        table = _fit_streamed(model, path, target=target, features=feature_list, drop_missing=drop_missing,
+                              data_format=kind, show_progress=show_progress, delimiter=separator)
+    if model.status_ == "interrupted":
+        raise KeyboardInterrupt
+    # Before saving: a summary the fit cannot give (a streaming fit has no d × d statistics) is an
+    # error, and a failed command leaves no model file behind. A fit that stopped short has no table
+    # (its coefficients are not the least-squares answer), which the exit code and a note say.
+    inference = model.summary() if summary and model.converged_ else None
+    if save is not None:
+        _check_writable(save, force=force, flag="--save", inputs=[path])
+        model.save(save)
+    if table.n_dropped:
+        _note(f"dropped {table.n_dropped} of {table.n_rows_read} rows with a missing value (--drop-missing)")
+    names = table.feature_names
+    result = {
+        "target": table.target,
+        "features": names,
+        "n_features": int(model.n_features_in_),
+        "intercept": float(model.intercept_),
+        # svmlight columns have no names: the coefficients are a list, position = feature index
+        "coef": [float(value) for value in model.coef_] if names is None
+        else {name: float(value) for name, value in zip(names, model.coef_)},
+        "n_samples": table.n_samples,
+        "n_rows_read": table.n_rows_read,
+        "n_dropped": table.n_dropped,
+        "solver": model.solver_,
+        "learning_rate": model.learning_rate_,
+        "n_iter": int(model.n_iter_),
+        "converged": bool(model.converged_),
+        "error_bound": float(model.error_bound_),
+        "status": model.status_,
+        "final_loss": float(model.final_loss_),
+        "message": model.message_,
+        "engine": model.engine_,
+        "n_passes": int(model.n_passes_),
+        "saved": None if save is None else str(save),
+    }
+    if inference is not None:
+        result["summary"] = inference.to_dict()
+    if json_output:
+        _print_json(result)
+    else:
+        _print_fit(result, source=path)
+        if inference is not None:
+            stdout.print(escape(str(inference)), highlight=False)
+    if not model.converged_:
+        if summary:
+            _note("no --summary table: the fit did not converge, so its coefficients are not the least-squares "
+                  "solution and standard errors or p values would describe the wrong numbers; use --solver auto")
+        return EXIT_NOT_CONVERGED
+    return None
+
+
+@dataclass(frozen=True)
+class _StreamedTable:
+    """What ``fit`` reports about streamed files (the fields of a CsvTable it uses); no target or
+    feature names for an svmlight file (the label is the target, the features are numbered)."""
+
+    target: str | None
+    feature_names: list[str] | None
+    n_samples: int
+    n_rows_read: int
+    n_dropped: int = 0
+
+
+def _fit_svmlight(model: LinearRegression, path: Path, *, n_features: int | None,
+                  show_progress: bool) -> _StreamedTable:
+    """Fit ``model`` on an svmlight file read as a sparse matrix (the estimator streams it: engine_ is
+    "streaming"); a spinner on stderr while reading and fitting when ``show_progress``."""
+    from gradfit import engine
+    from gradfit.sources.svmlight import read_svmlight
+
+    columns = [TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn()]
+    with Progress(*columns, console=Console(stderr=True), transient=True, disable=not show_progress) as bar:
+        task = bar.add_task(f"reading {escape(_shown_name(path))}", total=None)
+        data = read_svmlight(path, n_features=n_features, spell_width=n_features_option,
+                             memory=(engine.streaming_bytes, engine.available_memory))
+        n_rows, width = data.X.shape
+        bar.update(task, description=f"fitting {n_rows:,} rows × {width:,} features ({data.X.nnz:,} stored values)")
+        with _warnings_to_stderr():
+            model.fit(data.X, data.y)
+    return _StreamedTable(None, None, n_rows, n_rows)
+
+
+def _fit_streamed(model: LinearRegression, path: Path, *, target: str, features: list[str] | None,
+                  drop_missing: bool, data_format: str, show_progress: bool,
+                  delimiter: str | None = None) -> _StreamedTable:
+    """Fit ``model`` on files streamed through pyarrow, with a progress bar on stderr when ``show_progress``."""
+    from gradfit.sources.files import FileSource
+
+    source = FileSource(path, target=target, features=features, format=data_format, drop_missing=drop_missing,
+                        delimiter=delimiter)
+    columns = [TextColumn("reading {task.description}"), BarColumn(), TaskProgressColumn(), _RowsColumn(),
+               TimeElapsedColumn(), TextColumn("{task.fields[loss]}")]
+    with Progress(*columns, console=Console(stderr=True), transient=True, disable=not show_progress) as bar:
+        task = bar.add_task(escape(_shown_name(path)), total=None, rows=0, rows_total=None, loss="")
+        if show_progress:
+            source.progress = _StreamProgress(lambda **fields: bar.update(task, **fields), source)
+        with _warnings_to_stderr():
+            model.fit(source)
+    return _StreamedTable(target, list(source.feature_names), source.n_samples, source.n_rows_read, source.n_dropped)

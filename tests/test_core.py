@@ -21,7 +21,8 @@ from gradfit.driver import DIVERGENCE_GROWTH, minimize
 from gradfit.objective import Frame, LeastSquares
 from gradfit.solvers.exact import solve_exact
 from gradfit.solvers.gd import GradientDescent
-from gradfit.sources import SufficientStats, merge_all, power_of_two_scale
+from gradfit.numerics.scaling import power_of_two_scale
+from gradfit.sources.stats import SufficientStats, merge_all
 from gradfit.sources.memory import MemorySource
 
 
@@ -332,7 +333,7 @@ def test_estimator_path_is_in_the_users_units(article_data):
 def test_tree_reduce_of_chunk_statistics_equals_one_pass(chunks, seed):
     """Merging chunk statistics as they come (TreeReduce, O(log chunks) held) gives the statistics
     of the whole data, as merge_all and a single chunk do."""
-    from gradfit.sources import SufficientStats, TreeReduce, merge_all
+    from gradfit.sources.stats import SufficientStats, TreeReduce, merge_all
 
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(200, 4)) * [1.0, 5.0, 0.1, 30.0] + [0.0, 100.0, -3.0, 7.0]

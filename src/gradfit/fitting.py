@@ -24,7 +24,7 @@ from gradfit.solvers import SOLVERS
 from gradfit.cost import least_squares_cost
 from gradfit.solvers.direct import DIRECT_SOLVERS, column_unit, solve_direct
 from gradfit.solvers.exact import solve_exact
-from gradfit.sources import SufficientStats
+from gradfit.sources.stats import SufficientStats
 from gradfit.validation import check_initial
 
 __all__ = ["DEFAULT_PATH_POINTS", "FittedState", "OptimumGap", "Settings", "fit", "distance_to_optimum"]

@@ -23,7 +23,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats as scipy_stats
 
 from gradfit.errors import DataError
-from gradfit.sources import SufficientStats
+from gradfit.sources.stats import SufficientStats
 from gradfit.summary import CONFIDENCE_LEVEL, INTERCEPT_NAME, ModelSummary
 
 __all__ = ["summarize"]

@@ -10,7 +10,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from gradfit.sources import SufficientStats
+from gradfit.sources.stats import SufficientStats
 
 __all__ = ["Accuracy", "Frame"]
 

@@ -15,7 +15,9 @@ from gradfit.numerics.extended import _two_sum, add_to_pair, affine_double_doubl
 from gradfit.numerics.residuals import ResidualSums, residual_sums
 from gradfit.objective.frame import EPS, Accuracy, Frame, _normwise
 from gradfit.objective.penalty import L1Penalty
-from gradfit.sources import ReducibleSource, Source, SufficientStats, power_of_two_scale
+from gradfit.numerics.scaling import power_of_two_scale
+from gradfit.sources import ReducibleSource, Source
+from gradfit.sources.stats import SufficientStats
 
 __all__ = ["LeastSquares", "DENSE_SPECTRUM_MAX", "STATISTICS_ROUNDING", "EXTENDED_PRECISION_CONDITION",
            "EXTENDED_PRECISION_MAX_WORK"]

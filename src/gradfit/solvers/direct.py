@@ -46,7 +46,8 @@ from numpy.typing import NDArray
 from gradfit.history import History
 from gradfit.solvers.base import Solver
 from gradfit.solvers.exact import solve_exact_counted
-from gradfit.sources import InMemorySource, Source, power_of_two_scale
+from gradfit.numerics.scaling import power_of_two_scale
+from gradfit.sources import InMemorySource, Source
 
 __all__ = [
     "DIRECT_SOLVERS", "DirectFit", "DirectSolution", "Exact", "solve_direct", "solve_from_statistics", "qr_preconditioner",

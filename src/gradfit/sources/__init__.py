@@ -17,25 +17,12 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-from gradfit.errors import DataError, non_finite
-
-# The statistics every source returns and the scaling sources share live in their own rooms; they are
-# re-exported here for the callers that import them from gradfit.sources.
-from gradfit.numerics.scaling import SAFE_EXPONENT, power_of_two_scale, safe_scale  # noqa: F401
-from gradfit.sources.stats import SufficientStats, TreeReduce, merge_all, merge_all_with  # noqa: F401
-
-__all__ = ["FileSource", "Source", "InMemorySource", "ReducibleSource", "SufficientStats", "csv", "parquet", "as_source", "is_dask_collection", "power_of_two_scale", "safe_scale"]
 
 
-def first_non_finite(X: NDArray[np.float64], step: int) -> DataError:
-    """The error naming the first NaN/inf of a dense ``X``, looked for ``step`` rows at a time (only
-    run once a pass has seen one: NaN and inf propagate into the sums every pass gathers)."""
-    for start in range(0, X.shape[0], step):
-        bad = np.argwhere(~np.isfinite(X[start : start + step]))
-        if bad.size:
-            row, column = int(bad[0][0]) + start, int(bad[0][1])
-            return non_finite("X", X[row, column], row, column)
-    return DataError("Input X contains NaN or infinity")
+# The statistics every source returns, re-exported: sources are what gathers them.
+from gradfit.sources.stats import SufficientStats, merge_all
+
+__all__ = ["FileSource", "Source", "InMemorySource", "ReducibleSource", "SufficientStats", "csv", "parquet", "as_source", "is_dask_collection", "merge_all"]
 
 
 @runtime_checkable

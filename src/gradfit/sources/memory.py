@@ -10,8 +10,8 @@ import numpy as np
 from numpy.typing import NDArray
 from threadpoolctl import threadpool_limits
 
+from gradfit.errors import DataError, non_finite
 from gradfit.numerics.scaling import safe_scale
-from gradfit.sources import first_non_finite
 from gradfit.sources.stats import SufficientStats, TreeReduce, merge_all, merge_all_with
 
 __all__ = ["MemorySource"]
@@ -176,3 +176,14 @@ class MemorySource:
             float(np.max(np.sum(transform(self._X[start : start + step]) ** 2, axis=1)))
             for start in range(0, self.n_samples, step)
         )
+
+
+def first_non_finite(X: NDArray[np.float64], step: int) -> DataError:
+    """The error naming the first NaN/inf of a dense ``X``, looked for ``step`` rows at a time (only
+    run once a pass has seen one: NaN and inf propagate into the sums every pass gathers)."""
+    for start in range(0, X.shape[0], step):
+        bad = np.argwhere(~np.isfinite(X[start : start + step]))
+        if bad.size:
+            row, column = int(bad[0][0]) + start, int(bad[0][1])
+            return non_finite("X", X[row, column], row, column)
+    return DataError("Input X contains NaN or infinity")

@@ -25,7 +25,8 @@ from numpy.typing import NDArray
 from threadpoolctl import threadpool_limits
 
 from gradfit.errors import DataError, non_finite
-from gradfit.sources import SAFE_EXPONENT, first_non_finite, safe_scale
+from gradfit.numerics.scaling import SAFE_EXPONENT, safe_scale
+from gradfit.sources.memory import first_non_finite
 
 __all__ = ["ColumnMoments", "StreamingSource"]
 

@@ -15,6 +15,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike, NDArray
 
+from gradfit.fileio import write_atomically
+
 #: Figure size in inches and resolution: 960 × 720 pixels.
 FIGSIZE = (8.0, 6.0)
 DPI = 120
@@ -49,9 +51,13 @@ def _figure():
 
 
 def _save(figure: Figure, path: str | Path) -> Path:
+    """Write ``figure`` to ``path`` (parent folders created) in the format its suffix names, at
+    :data:`DPI`, through the project's one atomic writer: a figure being replaced is never left half
+    written."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=DPI)
+    image_format = path.suffix.lstrip(".").lower() or "png"
+    write_atomically(path, lambda handle: figure.savefig(handle, format=image_format, dpi=DPI))
     return path
 
 

@@ -1,5 +1,6 @@
 # Two entry points (see README): `make demo` and `make test`. Each sets up .venv as needed.
-# `make test-kernel` (CI runs it after `make test`) reruns the numerical tests under other BLAS kernels.
+# `make test-kernel` (CI runs it after `make test`) reruns the numerical tests under other BLAS kernels;
+# `make lint` (CI runs it last) checks the code with ruff, configured in pyproject.toml.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -15,10 +16,10 @@ OUT ?= demo-output
 NUMERICAL_TESTS := tests/test_accuracy.py tests/test_arrow_source.py tests/test_article.py tests/test_core.py \
 	tests/test_estimator_api.py tests/test_estimator_solvers.py tests/test_exact.py tests/test_solvers.py \
 	tests/test_streaming.py tests/test_summary.py tests/test_cli_streaming.py tests/test_cli_sparse.py \
-	tests/test_real_data.py
+	tests/test_real_data.py tests/test_solver_table.py
 KERNELS ?= Prescott Haswell
 
-.PHONY: demo test test-kernel bench clean
+.PHONY: demo test test-kernel lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +32,9 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 test-kernel: $(STAMP)
 	@for kernel in $(KERNELS); do \

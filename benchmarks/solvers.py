@@ -46,10 +46,10 @@ import platform
 import statistics
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import scipy
@@ -280,7 +280,7 @@ def relative_error(theta: NDArray[np.float64], *, reference: NDArray[np.float64]
 # ------------------------------------------------------------------------------------------ methods
 
 
-def fit_gradfit(X, y, *, solver: str, alpha: float, max_iter: int, seed: int) -> Fit:  # noqa: ANN001
+def fit_gradfit(X, y, *, solver: str, alpha: float, max_iter: int, seed: int) -> Fit:
     """gradfit's ``LinearRegression`` with ``tol = GRADFIT_TOL``."""
     model = LinearRegression(solver=solver, tol=GRADFIT_TOL, max_iter=max_iter, alpha=alpha, random_state=seed)
     model.fit(X, y)
@@ -311,13 +311,13 @@ def gradfit_methods(problem: Problem, *, seed: int) -> list[Method]:
     return methods
 
 
-def fit_sklearn_linear(X, y) -> Fit:  # noqa: ANN001
+def fit_sklearn_linear(X, y) -> Fit:
     """scikit-learn's ``LinearRegression`` (scipy's lstsq on the centred design)."""
     model = SklearnLinearRegression().fit(X, y)
     return Fit(np.concatenate(([model.intercept_], model.coef_)))
 
 
-def fit_sklearn_ridge(X, y, *, solver: str, ridge_alpha: float, seed: int) -> Fit:  # noqa: ANN001
+def fit_sklearn_ridge(X, y, *, solver: str, ridge_alpha: float, seed: int) -> Fit:
     """scikit-learn's ``Ridge`` with ``solver``; iterative solvers run to ``SKLEARN_TOL``."""
     max_iter = SAG_MAX_ITER if solver in ("sag", "saga") else None
     model = Ridge(alpha=ridge_alpha, solver=solver, tol=SKLEARN_TOL, max_iter=max_iter, random_state=seed).fit(X, y)
@@ -329,7 +329,7 @@ def fit_sklearn_ridge(X, y, *, solver: str, ridge_alpha: float, seed: int) -> Fi
     return Fit(theta, iterations=iterations, converged=converged)
 
 
-def fit_sklearn_sgd(X, y, *, alpha: float, seed: int) -> Fit:  # noqa: ANN001
+def fit_sklearn_sgd(X, y, *, alpha: float, seed: int) -> Fit:
     """scikit-learn's ``SGDRegressor`` (default schedule), unpenalised or with the matching ridge."""
     if alpha == 0:
         model = SGDRegressor(penalty=None, max_iter=SGD_MAX_ITER, tol=SGD_TOL, random_state=seed)
@@ -355,12 +355,12 @@ def sklearn_methods(problem: Problem, *, seed: int) -> list[Method]:
     return methods
 
 
-def fit_statsmodels_ols(X, y, *, method: str) -> Fit:  # noqa: ANN001
+def fit_statsmodels_ols(X, y, *, method: str) -> Fit:
     """statsmodels ``OLS(y, add_constant(X)).fit(method=...)``."""
     return Fit(np.asarray(sm.OLS(y, sm.add_constant(X, has_constant="add")).fit(method=method).params))
 
 
-def fit_statsmodels_ridge(X, y, *, alpha: float) -> Fit:  # noqa: ANN001
+def fit_statsmodels_ridge(X, y, *, alpha: float) -> Fit:
     """statsmodels ``OLS.fit_regularized(L1_wt=0)`` (its closed-form ridge, by SVD), with the
     intercept's penalty set to zero; its ``alpha`` is per row, as gradfit's."""
     design = sm.add_constant(X, has_constant="add")

@@ -42,6 +42,7 @@ def gradfit_cli(capsys, monkeypatch, tmp_path):
     """``gradfit_cli(*args)``: the command line in this process (``gradfit.cli.run``), in ``tmp_path``;
     its exit code and output as a :class:`cli_checks.Outcome`."""
     import gradfit.cli as cli
+
     from cli_checks import Outcome
 
     monkeypatch.chdir(tmp_path)

@@ -32,6 +32,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 from gradfit import LinearRegression
+
 from problems import longley
 from references import correct_digits, exact_least_squares, worst_relative_error
 

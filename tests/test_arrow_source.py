@@ -15,6 +15,7 @@ from gradfit.errors import DataError
 from gradfit.sources import Source, SufficientStats
 from gradfit.sources.files import FileSource, csv, parquet
 from gradfit.sources.memory import MemorySource
+
 from references import (
     assert_same_fit_standardized,
     assert_same_predictions,
@@ -270,7 +271,7 @@ def test_csv_row_count_is_counted_lazily_and_long_rows_get_a_bigger_block(tmp_pa
     assert source.n_samples == 3000
     passes: list[list[int]] = []
 
-    def progress(done, total):  # noqa: ANN001
+    def progress(done, total):
         if not passes or done <= passes[-1][-1]:
             passes.append([])  # a new pass
         passes[-1].append(done)
@@ -386,7 +387,7 @@ def test_nan_inf_and_null_in_parquet_name_file_row_and_column(tmp_path):
     root = write_parquet(tmp_path / "d", X, y, parts=2)  # rows 200.. are b's rows 0..
     bad = root / "part-001.parquet"
 
-    def rewrite(column: str, row: int, value) -> None:  # noqa: ANN001
+    def rewrite(column: str, row: int, value) -> None:
         data = pq.read_table(bad).to_pydict()
         data[column][row] = value
         pq.write_table(pa.table(data), bad)
@@ -450,7 +451,7 @@ def test_an_interrupted_pass_stops_its_threads(tmp_path):
     source = FileSource(write_parquet(tmp_path / "a.parquet", X, y), target="y", batch_rows=500, workers=2)
     before = threading.active_count()
 
-    def interrupt(done, total):  # noqa: ANN001
+    def interrupt(done, total):
         if done >= 1500:
             raise KeyboardInterrupt
 
@@ -527,7 +528,7 @@ def test_partial_stats_are_the_statistics_of_the_rows_read_so_far(tmp_path):
     assert source.partial_stats() is None
     seen = []
 
-    def progress(done, total):  # noqa: ANN001
+    def progress(done, total):
         stats = source.partial_stats()
         memory = MemorySource(X[:done], y[:done]).stats()
         assert stats.n_samples == done

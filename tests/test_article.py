@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from conftest import reference_article_loop
 from gradfit import DivergenceError, LinearRegression
 from gradfit.article import ARTICLE_QUOTE, UPDATES_SEARCH_LIMIT, article_loop, run_article
 from gradfit.datasets import make_article_data
+
+from conftest import reference_article_loop
 
 SEEDS = [0, 1, 7, 2024]
 #: gradfit's run against the article's loop, relative. The estimator takes its costs from the

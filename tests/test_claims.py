@@ -19,6 +19,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 from gradfit import LinearRegression
+
 from references import exact_least_squares, worst_relative_error
 
 #: What the direct solver certifies (gradfit.solvers.direct.ACCURACY_TARGET).

@@ -13,17 +13,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from conftest import reference_article_loop
-from problems import random_problem
-from references import assert_same_statistics
 from gradfit import DivergenceError, LinearRegression
 from gradfit.driver import DIVERGENCE_GROWTH, minimize
+from gradfit.numerics.scaling import power_of_two_scale
 from gradfit.objective import Frame, LeastSquares
 from gradfit.solvers.exact import solve_exact
 from gradfit.solvers.gd import GradientDescent
-from gradfit.numerics.scaling import power_of_two_scale
-from gradfit.sources.stats import SufficientStats, merge_all
 from gradfit.sources.memory import MemorySource
+from gradfit.sources.stats import SufficientStats, merge_all
+
+from conftest import reference_article_loop
+from problems import random_problem
+from references import assert_same_statistics
 
 
 def objective_for(X, y, *, fit_intercept=True, standardize=True) -> LeastSquares:

@@ -13,14 +13,15 @@ da = pytest.importorskip("dask.array")
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
 
-import pandas as pd  # noqa: E402
-from dask.utils import key_split  # noqa: E402
+import pandas as pd  # noqa: E402 - after the importorskip of dask above
+from dask.utils import key_split  # noqa: E402 - after the importorskip of dask above
 
-from gradfit import LinearRegression  # noqa: E402
-from gradfit.errors import DataError  # noqa: E402
-from gradfit.sources import as_source  # noqa: E402
-from gradfit.sources.dask import BLOCK_PREFIX, MERGE_PREFIX, ORIGIN_PREFIX, DaskSource  # noqa: E402
-from references import assert_same_predictions  # noqa: E402
+from gradfit import LinearRegression  # noqa: E402 - after the importorskip of dask above
+from gradfit.errors import DataError  # noqa: E402 - after the importorskip of dask above
+from gradfit.sources import as_source  # noqa: E402 - after the importorskip of dask above
+from gradfit.sources.dask import BLOCK_PREFIX, MERGE_PREFIX, ORIGIN_PREFIX, DaskSource  # noqa: E402 - after the importorskip of dask above
+
+from references import assert_same_predictions  # noqa: E402 - after the importorskip of dask above
 
 #: Componentwise, fits from the cluster's statistics against in-memory ones. Each is within
 #: κ(G)·((m + p)·u + tol) ≈ 2.6e-12 of the solution normwise in the standardized coordinates
@@ -159,7 +160,7 @@ def test_statistics_are_reduced_on_the_workers(client, problem):
     table = on_cluster(client, X, y, chunks=500)  # 12 blocks: two levels of merges at split_every=8
     source = DaskSource(table[:, :N_FEATURES], table[:, N_FEATURES])
 
-    def sent(dask_worker) -> list:  # noqa: ANN001 - distributed passes the Worker
+    def sent(dask_worker) -> list:  # distributed passes the Worker
         return list(dask_worker.transfer_outgoing_log)
 
     before = {worker: len(log) for worker, log in client.run(sent).items()}
@@ -422,7 +423,7 @@ def counting_reads(monkeypatch, kind: str) -> list[tuple[int, list[str]]]:
 
         original = ArrowDatasetEngine._read_table.__func__
 
-        def read_table(cls, *args, **kwargs):  # noqa: ANN001, ANN202
+        def read_table(cls, *args, **kwargs):
             table = original(cls, *args, **kwargs)
             reads.append((table.num_rows, list(table.column_names)))
             return table
@@ -433,7 +434,7 @@ def counting_reads(monkeypatch, kind: str) -> list[tuple[int, list[str]]]:
 
         original_text = csv.pandas_read_text
 
-        def read_text(*args, **kwargs):  # noqa: ANN202
+        def read_text(*args, **kwargs):
             block = original_text(*args, **kwargs)
             reads.append((len(block), list(block.columns)))
             return block

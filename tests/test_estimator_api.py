@@ -20,6 +20,7 @@ from gradfit.driver import minimize
 from gradfit.objective import LeastSquares
 from gradfit.solvers import make_solver
 from gradfit.sources.memory import MemorySource
+
 from problems import random_problem
 from references import assert_same_predictions
 

@@ -42,12 +42,12 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from sklearn.linear_model import LinearRegression
 
-from references import correct_digits, exact_least_squares
-
 from gradfit.errors import DataError
 from gradfit.numerics.extended import ROW_BLOCK
 from gradfit.numerics.residuals import COLUMN_BLOCK, _Residuals
 from gradfit.solvers.exact import solve_exact
+
+from references import correct_digits, exact_least_squares
 
 EPS = np.finfo(np.float64).eps
 SUBNORMAL_SPACING = Fraction(float(np.finfo(np.float64).smallest_subnormal))

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 from PIL import Image
+from sklearn.exceptions import ConvergenceWarning
+
 from gradfit import LinearRegression
 from gradfit.datasets import ARTICLE_START, make_article_data
 from gradfit.learning import (
@@ -28,7 +30,6 @@ from gradfit.plots import animate_fit, loss_surface, plot_loss_surface, plot_swe
 from gradfit.plots._style import PATH_COLOUR
 from gradfit.plots.animation import ANIMATION_HOLD_FRAMES
 from gradfit.solvers.exact import solve_exact
-from sklearn.exceptions import ConvergenceWarning
 
 from conftest import reference_article_loop
 

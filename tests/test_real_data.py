@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from gradfit import LinearRegression
+
 from cli_checks import expect
 from references import exact_least_squares, polynomial_design, real_data_sets, worst_relative_error
 

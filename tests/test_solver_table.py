@@ -29,6 +29,7 @@ import scipy.sparse as sp
 import gradfit.sources
 from gradfit import LinearRegression
 from gradfit.solvers import SOLVERS
+
 from references import exact_least_squares
 
 DETERMINISTIC = ("gd", "momentum", "nesterov", "cg", "lbfgs", "exact", "auto")

@@ -19,14 +19,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.linear_model import Lasso, Ridge
 
-from gradfit import LinearRegression
+from gradfit import LinearRegression, engine
 from gradfit.errors import DataError
 from gradfit.objective import LANCZOS_STEPS, LeastSquares, StreamingLeastSquares
 from gradfit.solvers.base import GRADIENT_REFRESH
-from gradfit import engine
 from gradfit.sources import passes
 from gradfit.sources.memory import MemorySource
 from gradfit.sources.passes import StreamingSource
+
 from references import assert_same_predictions, correct_digits, exact_least_squares
 
 DETERMINISTIC = ("gd", "momentum", "nesterov", "cg", "lbfgs", "auto")
@@ -152,7 +152,7 @@ def test_lanczos_estimates_bracket_the_spectrum():
     objective = StreamingLeastSquares(StreamingSource(X, y), fit_intercept=True, standardize=True)
     eigenvalues = np.linalg.eigvalsh(LeastSquares.from_source(MemorySource(X.toarray(), y), fit_intercept=True,
                                                               standardize=True).G)
-    objective.gradient_scale  # the pass at θ = 0, which the Lanczos run starts from
+    objective.gradient_scale  # noqa: B018 - the pass at θ = 0, which the Lanczos run starts from
     before = objective.passes
     low, high = objective.spectrum_estimate
     assert objective.passes - before <= LANCZOS_STEPS
@@ -430,16 +430,16 @@ def test_krylov_space_evaluates_the_objective_without_a_pass():
     X, y = sparse_problem(30, offset=0.4)
     zero = np.zeros(StreamingLeastSquares(StreamingSource(X, y), fit_intercept=True, standardize=True).n_params)
     objective = StreamingLeastSquares(StreamingSource(X, y), fit_intercept=True, standardize=True, alpha=0.01)
-    objective.spectrum_estimate
+    objective.spectrum_estimate  # noqa: B018 - read for its side effect: the Lanczos passes
     assert objective.krylov_space(zero) is None  # not asked for: the vectors were dropped
     objective = StreamingLeastSquares(StreamingSource(X, y), fit_intercept=True, standardize=True, alpha=0.01)
     objective.want_krylov_space()
     assert objective.krylov_space(zero) is None  # not estimated yet
-    objective.spectrum_estimate
+    objective.spectrum_estimate  # noqa: B018 - read for its side effect: the Lanczos passes
     assert objective.krylov_space(zero + 0.1) is None  # another start: another space (and handed over)
     objective = StreamingLeastSquares(StreamingSource(X, y), fit_intercept=True, standardize=True, alpha=0.01)
     objective.want_krylov_space()
-    objective.spectrum_estimate
+    objective.spectrum_estimate  # noqa: B018 - read for its side effect: the Lanczos passes
     space = objective.krylov_space(zero)
     assert objective.krylov_space(zero) is None  # handed over once: the objective no longer holds it
     assert (space.dimension, space.exact_updates) == (LANCZOS_STEPS + 1, LANCZOS_STEPS)

@@ -19,11 +19,12 @@ from hypothesis import strategies as st
 from scipy import stats as scipy_stats
 
 from gradfit.errors import DataError
-from gradfit.numerics.scaling import power_of_two_scale
-from gradfit.sources.stats import SufficientStats, merge_all
-from gradfit.sources.memory import MemorySource
 from gradfit.inference import summarize
+from gradfit.numerics.scaling import power_of_two_scale
+from gradfit.sources.memory import MemorySource
+from gradfit.sources.stats import SufficientStats, merge_all
 from gradfit.summary import CONFIDENCE_LEVEL, ModelSummary
+
 from problems import longley as longley_data
 
 sm = pytest.importorskip("statsmodels.api")

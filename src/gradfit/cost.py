@@ -33,7 +33,7 @@ def least_squares_cost(
         return float((weight * residual) @ residual / (2 * weight.sum()))
 
 
-def least_squares_optimum(model, X: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[NDArray[np.float64], float]:  # noqa: ANN001 - LinearRegression
+def least_squares_optimum(model, X: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[NDArray[np.float64], float]:  # LinearRegression
     """The exact least-squares optimum of (X, y) and its cost, as ``model.distance_to_optimum`` solves for it.
 
     Parameters

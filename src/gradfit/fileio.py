@@ -12,8 +12,9 @@ from __future__ import annotations
 import errno
 import os
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Callable, TypeVar
+from typing import IO, TypeVar
 
 __all__ = ["write_atomically", "check_parent_folder", "EXISTS"]
 

@@ -43,12 +43,12 @@ class History:
     def __len__(self) -> int:
         return int(self.loss.shape[0])
 
-    def scaled(self, loss_scale: float) -> "History":
+    def scaled(self, loss_scale: float) -> History:
         """The same history with losses multiplied by ``loss_scale`` (to the target's units)."""
         with np.errstate(over="ignore"):
             return History(self.loss * loss_scale, self.grad_norm, self.step_size, self.elapsed)
 
-    def truncated(self, n_iter: int) -> "History":
+    def truncated(self, n_iter: int) -> History:
         """The first ``n_iter`` records."""
         return History(self.loss[:n_iter], self.grad_norm[:n_iter], self.step_size[:n_iter], self.elapsed[:n_iter])
 
@@ -60,7 +60,7 @@ class History:
             "elapsed": self.elapsed.tolist(),
         }
 
-    def to_pandas(self):  # noqa: ANN201 - pandas is optional
+    def to_pandas(self):  # pandas is optional
         """The history as a ``pandas.DataFrame`` indexed by iteration (needs pandas)."""
         try:
             import pandas as pd
@@ -79,7 +79,7 @@ class HistoryBuilder:
     def __init__(self) -> None:
         self._blocks: list[tuple[NDArray[np.float64], ...]] = []
 
-    def add(self, loss, grad_norm, step_size, elapsed) -> None:  # noqa: ANN001 - floats or arrays
+    def add(self, loss, grad_norm, step_size, elapsed) -> None:  # floats or arrays
         """Append records: each argument a float or an array of one length."""
         self._blocks.append(tuple(np.atleast_1d(np.asarray(part, dtype=np.float64)) for part in (loss, grad_norm, step_size, elapsed)))
 

@@ -39,9 +39,10 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -784,7 +785,7 @@ class _Problem:
 
     @classmethod
     def build(cls, X: ArrayLike, y: ArrayLike, *, tol: float, standardize: bool, coef_init: ArrayLike | None,
-              intercept_init: float | None) -> "_Problem":
+              intercept_init: float | None) -> _Problem:
         if not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol > 0):
             raise ValueError(f"tol must be a positive number to judge convergence; got {tol!r}")
         start = {"coef_init": coef_init, "intercept_init": intercept_init}

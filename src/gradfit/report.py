@@ -26,10 +26,10 @@ import base64
 import html as html_escape
 import math
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -39,8 +39,16 @@ import gradfit
 from gradfit.cost import least_squares_optimum
 from gradfit.estimator import LinearRegression
 from gradfit.fileio import write_atomically
-from gradfit.learning import (DEFAULT_TOL, REGIMES, SAME_RATE, LearningRateSweep, article_sweep, certificate,
-                              sweep_learning_rates, updates_text)
+from gradfit.learning import (
+    DEFAULT_TOL,
+    REGIMES,
+    SAME_RATE,
+    LearningRateSweep,
+    article_sweep,
+    certificate,
+    sweep_learning_rates,
+    updates_text,
+)
 
 __all__ = ["REPORT_NAME", "Section", "article_report", "data_report", "write_report"]
 
@@ -404,7 +412,7 @@ def write_report(document: str, out: str | Path, *, name: str = REPORT_NAME) -> 
 
 def _sections(*, X, y, model, sweep: LearningRateSweep, fit_figure, optimum_loss: float, true_line,
               feature_names: list[str], target_name: str, frames: int, verdict: _Verdict, verdict_body: str,
-              coordinates, certified, reference, exact_command: str | None) -> list[Section]:  # noqa: ANN001
+              coordinates, certified, reference, exact_command: str | None) -> list[Section]:
     from gradfit.plots import animate_fit, loss_figure, loss_surface, moved_most, png_bytes, sweep_figure
 
     one_feature = len(feature_names) == 1
@@ -538,7 +546,7 @@ def _document(title: str, intro: str, glance: str, sections: list[Section]) -> s
                          f"<figcaption>{_escape(section.alt)}.</figcaption></figure>")
         parts.append(section.body)
         parts.append("</section>")
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     parts.append(f"<footer>Written by gradfit {_escape(gradfit.__version__)} on {stamp}. "
                  "Self-contained: every image is embedded in this file.</footer>")
     parts.append("</main></body></html>")
@@ -588,7 +596,7 @@ def _sweep_table(sweep: LearningRateSweep) -> str:
 
 
 def _summary_table(model, feature_names: list[str], *, verdict: _Verdict, certified, reference,
-                   exact_command: str | None) -> str:  # noqa: ANN001 - LinearRegression (or None for certified)
+                   exact_command: str | None) -> str:  # LinearRegression (or None for certified)
     """The coefficient table: the inference table of the coefficients where gradient descent stopped
     when the estimator certifies them (``certified`` converged there: its ``summary()``), else those
     coefficients beside the least-squares answer (``reference``, fitted exactly) with its standard
@@ -654,7 +662,7 @@ def _summary_table(model, feature_names: list[str], *, verdict: _Verdict, certif
     )
 
 
-def _named_terms(summary: dict, feature_names: list[str], model) -> dict:  # noqa: ANN001 - LinearRegression
+def _named_terms(summary: dict, feature_names: list[str], model) -> dict:  # LinearRegression
     """``summary`` with its features named as the report names them (a model fitted on a plain array
     calls them x0, x1, …)."""
     features = [term for term in summary["terms"] if term["name"] != "intercept"]
@@ -718,7 +726,7 @@ def _verdict(sweep: LearningRateSweep, rate: float | None, updates: int, alpha: 
     return _Verdict(converged=False, needed=run.updates_needed, needed_is_estimate=run.needed_is_estimate, **common)
 
 
-def _certified_error(certified, model) -> float:  # noqa: ANN001 - LinearRegression (or None)
+def _certified_error(certified, model) -> float:  # LinearRegression (or None)
     """The error the estimator certifies for the reported coefficients: its own stopping fit's, else
     the reported model's ``error_bound_`` (nan when unknown)."""
     source = certified if certified is not None else model
@@ -771,7 +779,7 @@ def _badge(converged: bool) -> str:
             else '<span class="badge bad">Did not converge</span>')
 
 
-def _number(value, digits: int = 4) -> str:  # noqa: ANN001 - float or the summary's text for non-finite
+def _number(value, digits: int = 4) -> str:  # float or the summary's text for non-finite
     if isinstance(value, str):
         return _escape(value)
     if value is None or not math.isfinite(value):

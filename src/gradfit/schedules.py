@@ -6,8 +6,8 @@ A schedule maps the epoch ``k`` (0-based) and the step it started from to the st
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 __all__ = ["constant", "inverse_scaling", "AdaptiveSchedule", "SCHEDULES"]
 

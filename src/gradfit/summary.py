@@ -172,7 +172,7 @@ class ModelSummary:
         return json.dumps(self.to_dict(), allow_nan=False)
 
     @classmethod
-    def from_dict(cls, document: dict[str, Any]) -> "ModelSummary":
+    def from_dict(cls, document: dict[str, Any]) -> ModelSummary:
         """The summary :meth:`to_dict` wrote, bit for bit (how a saved model keeps its summary).
 
         Raises

@@ -97,7 +97,7 @@ def check_compatibility(
         )
 
 
-def check_source_arguments(y, sample_weight) -> None:  # noqa: ANN001 - whatever was passed beside a Source
+def check_source_arguments(y, sample_weight) -> None:  # whatever was passed beside a Source
     """A :class:`~gradfit.sources.Source` carries its own target and weights: refuse others beside it."""
     if y is not None or sample_weight is not None:
         raise ValueError(
@@ -128,7 +128,7 @@ def check_initial(
     return coef, intercept
 
 
-def refuse_non_numeric(X, y):  # noqa: ANN001, ANN201 - array-likes as given
+def refuse_non_numeric(X, y):  # array-likes as given
     """Name a table's column that is not numbers (text, dates, categories of text), or text in y,
     before numpy's conversion fails with a message that names neither. Text that reads as numbers
     and categories of numbers are taken, as scikit-learn takes them; missing values (None, NA) are
@@ -169,7 +169,7 @@ def _first_non_number(values: NDArray, what: str, advice: str) -> None:
                 raise DataError(f"{what} holds {value!r} (row {row}), not a number; {advice}") from None
 
 
-def _is_missing(value) -> bool:  # noqa: ANN001 - a cell float() refused
+def _is_missing(value) -> bool:  # a cell float() refused
     """None, or pandas' NA and NaT (pandas is there whenever such values are)."""
     if value is None:
         return True

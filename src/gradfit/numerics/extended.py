@@ -200,10 +200,10 @@ def gram_double_double(
     slices = np.empty((_SLICES, n, q))
     _split(scaled, list(slices))
     terms = [
-        slices[k, start : start + ROW_BLOCK].T @ slices[l, start : start + ROW_BLOCK]
+        slices[k, start : start + ROW_BLOCK].T @ slices[j, start : start + ROW_BLOCK]
         for start in range(0, n, ROW_BLOCK)
         for k in range(_SLICES)
-        for l in range(_SLICES)
+        for j in range(_SLICES)
     ]
     hi, lo = _sum_pair(np.stack(terms))
     scale = np.add.outer(exponents, exponents)

@@ -33,8 +33,19 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gradfit.numerics.extended import (
-    _EXACT_SLICES, _SLICES, ROW_BLOCK, _accurate_sum, _exponent, _magnitude_exponent, _PowerOfTwo, _split, _split_vector,
-    _sum_pair, _times_power_of_two, _two_product, _two_sum,
+    _EXACT_SLICES,
+    _SLICES,
+    ROW_BLOCK,
+    _accurate_sum,
+    _exponent,
+    _magnitude_exponent,
+    _PowerOfTwo,
+    _split,
+    _split_vector,
+    _sum_pair,
+    _times_power_of_two,
+    _two_product,
+    _two_sum,
 )
 
 __all__ = ["COLUMN_BLOCK", "ResidualSums", "residual_sums"]
@@ -44,7 +55,7 @@ __all__ = ["COLUMN_BLOCK", "ResidualSums", "residual_sums"]
 COLUMN_BLOCK = 1024
 
 
-def _weighted_pair(v, hi, lo):  # noqa: ANN001, ANN202 - arrays
+def _weighted_pair(v, hi, lo):  # arrays
     """``v·(hi + lo)`` as a pair: the leading product exact by TwoProduct, its error and ``v·lo``
     (a second-order term) added below it."""
     product, error = _two_product(v, hi)
@@ -96,7 +107,7 @@ class _Residuals:
         self.to_scaled(chunk, out=out[:m])
         out[m:] = 0.0
 
-    def _pass_buffers(self, w: NDArray[np.float64]):  # noqa: ANN202
+    def _pass_buffers(self, w: NDArray[np.float64]):
         """A pass's level matrices of ``w`` and its scratch: block products (n_blocks, 4, d, 4), block
         sums of the second vector's slices (n_blocks, 4), a scaled block, its slices, the vector's
         slices (counting the pass)."""
@@ -221,7 +232,7 @@ class ResidualSums:
     gradient: tuple[NDArray[np.float64], NDArray[np.float64]]
     squares: float
 
-    def merge(self, other: "ResidualSums") -> "ResidualSums":
+    def merge(self, other: ResidualSums) -> ResidualSums:
         """The sums over both sets of rows (TwoSum on the leading parts, so nothing is lost)."""
         total_hi, total_error = _two_sum(self.total[0], other.total[0])
         gradient_hi, gradient_error = _two_sum(self.gradient[0], other.gradient[0])

@@ -103,7 +103,7 @@ class Objective(Protocol):
     @property
     def curvature_known(self) -> bool: ...
 
-    def error_bound(self, stationarity, theta_norm, loss): ...  # noqa: ANN001, ANN201 - floats or arrays alike
+    def error_bound(self, stationarity, theta_norm, loss): ...  # floats or arrays alike
 
     def accuracy(self, theta: NDArray[np.float64], grad: NDArray[np.float64], stationarity: float, loss: float) -> Accuracy: ...
 
@@ -124,7 +124,7 @@ class StatisticsObjective(Objective, Protocol):
 
     def recentred(self, anchor: NDArray[np.float64]) -> StatisticsObjective: ...
 
-    def accuracy_rows(self, thetas: NDArray[np.float64], losses: NDArray[np.float64]): ...  # noqa: ANN201
+    def accuracy_rows(self, thetas: NDArray[np.float64], losses: NDArray[np.float64]): ...
 
 
 class RowObjective(StatisticsObjective, Protocol):

@@ -65,7 +65,7 @@ class Frame:
     inert: NDArray[np.bool_] | None = None
 
     @classmethod
-    def for_stats(cls, stats: SufficientStats, *, fit_intercept: bool, standardize: bool) -> "Frame":
+    def for_stats(cls, stats: SufficientStats, *, fit_intercept: bool, standardize: bool) -> Frame:
         """Standardized coordinates (centred when there is an intercept) or the raw ones."""
         n = stats.weight
         return cls.for_moments(
@@ -85,7 +85,7 @@ class Frame:
         *,
         fit_intercept: bool,
         standardize: bool,
-    ) -> "Frame":
+    ) -> Frame:
         """The frame from column means and variances of ``X/x_scale`` and ``y/y_scale``."""
         if standardize and fit_intercept:
             x_shift, x_unit = x_mean, np.sqrt(x_var)
@@ -113,7 +113,7 @@ class Frame:
             inert=np.asarray(inert, dtype=bool),
         )
 
-    def relative_error(self, theta, error, bound):  # noqa: ANN001, ANN201 - one iterate or rows of them alike
+    def relative_error(self, theta, error, bound):  # one iterate or rows of them alike
         """The largest relative error of a coefficient or the intercept, in the user's units, at θ
         whose error is ``error`` (θ − θ*, any sign) give or take ``bound`` in norm.
 

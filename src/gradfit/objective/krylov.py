@@ -53,7 +53,7 @@ class KrylovSpace:
         """``Qᵀc``: the vector of parameters with these coordinates."""
         return coordinates @ self.basis
 
-    def restricted(self, objective) -> "KrylovObjective":  # noqa: ANN001 - the objective it came from
+    def restricted(self, objective) -> KrylovObjective:  # the objective it came from
         """The objective in these coordinates (its L and μ are ``objective``'s estimates)."""
         return KrylovObjective(self, objective.lipschitz, objective.strong_convexity)
 

@@ -13,9 +13,9 @@ from numpy.typing import NDArray
 from gradfit.errors import DataError
 from gradfit.numerics.extended import _two_sum, add_to_pair, affine_double_double, affine_pair, gram_double_double
 from gradfit.numerics.residuals import ResidualSums, residual_sums
+from gradfit.numerics.scaling import power_of_two_scale
 from gradfit.objective.frame import EPS, Accuracy, Frame, _normwise
 from gradfit.objective.penalty import L1Penalty
-from gradfit.numerics.scaling import power_of_two_scale
 from gradfit.sources import ReducibleSource, Source
 from gradfit.sources.stats import SufficientStats
 
@@ -104,7 +104,7 @@ class LeastSquares(L1Penalty):
         alpha: float = 0.0,
         l1_ratio: float = 0.0,
         iterative: bool = True,
-    ) -> "LeastSquares":
+    ) -> LeastSquares:
         """:meth:`from_stats` on one pass over ``source``, keeping the source for the stochastic
         solvers and the direct solver's refinement passes.
 
@@ -125,7 +125,7 @@ class LeastSquares(L1Penalty):
             objective.with_extended_precision()
         return objective
 
-    def with_extended_precision(self) -> "LeastSquares":
+    def with_extended_precision(self) -> LeastSquares:
         """Recompute G, b and c from the rows in double-double, and evaluate gradients that way.
 
         The rows are mapped to θ's coordinates (one rounding per entry, a perturbation of the data
@@ -157,7 +157,7 @@ class LeastSquares(L1Penalty):
         standardize: bool,
         alpha: float = 0.0,
         l1_ratio: float = 0.0,
-    ) -> "LeastSquares":
+    ) -> LeastSquares:
         """The objective in the frame chosen by ``fit_intercept`` and ``standardize``.
 
         ``alpha``/``l1_ratio`` add scikit-learn's elastic-net penalty on the coefficients in the
@@ -197,7 +197,7 @@ class LeastSquares(L1Penalty):
         """Whether :meth:`recentred` applies: double-double statistics and no L1 part."""
         return self.extended is not None and self.l1 is None
 
-    def recentred(self, anchor: NDArray[np.float64]) -> "LeastSquares":
+    def recentred(self, anchor: NDArray[np.float64]) -> LeastSquares:
         """The same objective in the coordinates ``δ = θ − anchor``: ``J(anchor + δ)``.
 
         ``b' = b − G·anchor = −∇J(anchor)`` is formed in double-double, so the new coordinates
@@ -326,7 +326,7 @@ class LeastSquares(L1Penalty):
         rounding = STATISTICS_ROUNDING * np.sqrt(self.n_params) * np.sqrt(self.lipschitz * max(self.c, 0.0))
         return bool(np.any(np.abs(dropped.T @ self.b) > rounding))
 
-    def statistics_rounding(self, theta_norm):  # noqa: ANN001, ANN201 - float or array alike
+    def statistics_rounding(self, theta_norm):  # float or array alike
         """How far the rounding of float64 statistics can move their minimiser from the data's, in
         norm: ``u·(L·‖θ‖ + √(L·c))/μ`` with ``u = √p·ε`` (:data:`STATISTICS_ROUNDING`): G's rounding,
         about u relative, moves it by ``κ·u·‖θ‖``; b's, about ``u·√(L·c)`` (relative to the terms it
@@ -339,7 +339,7 @@ class LeastSquares(L1Penalty):
         return rounding * (lipschitz * np.asarray(theta_norm) + np.sqrt(lipschitz * max(self.c, 0.0))) / mu
 
     @cached_property
-    def _cholesky(self):  # noqa: ANN202 - scipy's (factor, lower) pair, or None
+    def _cholesky(self):  # scipy's (factor, lower) pair, or None
         try:
             return scipy.linalg.cho_factor(self.G, check_finite=False)
         except np.linalg.LinAlgError:
@@ -350,7 +350,7 @@ class LeastSquares(L1Penalty):
         """Whether the rows can be read again for :meth:`residual_sums` (the source can reduce them)."""
         return isinstance(self.source, ReducibleSource)
 
-    def residual_sums(self, coef_scaled: NDArray[np.float64], intercept_scaled: float):  # noqa: ANN201 - ResidualSums
+    def residual_sums(self, coef_scaled: NDArray[np.float64], intercept_scaled: float):  # ResidualSums
         """One pass over the source: the residual sums of :func:`gradfit.numerics.residuals.residual_sums`
         for (coef, intercept) in the power-of-two units (see :meth:`Frame.to_scaled`), to about ε²."""
         frame = self.frame
@@ -369,7 +369,7 @@ class LeastSquares(L1Penalty):
         """``W/weight_scale``: the total weight in the units of :meth:`residual_sums`."""
         return self.stats.weight / self.weight_scale
 
-    def gradient_from_sums(self, sums, theta: NDArray[np.float64]) -> NDArray[np.float64]:  # noqa: ANN001 - ResidualSums
+    def gradient_from_sums(self, sums, theta: NDArray[np.float64]) -> NDArray[np.float64]:  # ResidualSums
         """``∇J(θ)`` from a pass's residual sums ``s = Σ v f``, ``g = Σ v f x`` (``f = −y_unit·(Zθ − t)``):
         ``∇_θ0 = −s/(y_unit W)`` and ``∇_w = −(g − x_shift·s)/(x_unit·y_unit·W)``, plus the ridge part."""
         frame = self.frame
@@ -419,7 +419,7 @@ class LeastSquares(L1Penalty):
         significant = eigenvalues[eigenvalues > self.rank_cutoff]
         return float(significant[0]) if significant.size else 0.0
 
-    def error_bound(self, stationarity, theta_norm, loss):  # noqa: ANN001, ANN201 - floats or arrays alike
+    def error_bound(self, stationarity, theta_norm, loss):  # floats or arrays alike
         """A bound on ``‖θ − θ*‖`` (θ* the least-squares solution of the data, in θ's coordinates)
         from the stationarity measure at θ (``‖∇J(θ)‖``, or the smallest subgradient's norm with L1).
 
@@ -451,7 +451,7 @@ class LeastSquares(L1Penalty):
                      + root_p * EPS * (np.sqrt(kappa) + kappa * rho) * theta_norm)
         return np.asarray(stationarity) / mu + floor
 
-    def accuracy(self, theta: NDArray[np.float64], grad: NDArray[np.float64], stationarity: float, loss: float) -> "Accuracy":
+    def accuracy(self, theta: NDArray[np.float64], grad: NDArray[np.float64], stationarity: float, loss: float) -> Accuracy:
         """How close θ is to the least-squares solution: see :class:`Accuracy` and :meth:`Frame.relative_error`.
 
         On a quadratic the error is known, not only bounded: ``θ − θ* = G⁺∇J(θ)`` (up to the rounding
@@ -494,7 +494,7 @@ class LeastSquares(L1Penalty):
         the spectrum; past it κ needs a full eigendecomposition (O(p³): 13.6 s of an 18.5 s fit at p = 5000)."""
         return self.n_params <= DENSE_SPECTRUM_MAX or "spectrum" in self.__dict__
 
-    def accuracy_rows(self, thetas: NDArray[np.float64], losses: NDArray[np.float64]):  # noqa: ANN201
+    def accuracy_rows(self, thetas: NDArray[np.float64], losses: NDArray[np.float64]):
         """:meth:`accuracy` of many iterates at once (rows of ``thetas``; no L1, float64 statistics: the
         objectives a closed-form block runs on): ``(error, floor, at_floor)`` arrays of shape (k,)."""
         k = thetas.shape[0]

@@ -52,7 +52,7 @@ class StreamingLeastSquares(L1Penalty):
     extended = None
     can_recentre = False
 
-    def __init__(self, source, *, fit_intercept: bool, standardize: bool, alpha: float = 0.0, l1_ratio: float = 0.0) -> None:  # noqa: ANN001
+    def __init__(self, source, *, fit_intercept: bool, standardize: bool, alpha: float = 0.0, l1_ratio: float = 0.0) -> None:
         # Only standardized frames need the columns' spreads, and only centred ones their means.
         moments = source.columns(means=standardize and fit_intercept, squares=standardize)
         self.frame = Frame.for_moments(
@@ -181,14 +181,14 @@ class StreamingLeastSquares(L1Penalty):
         :meth:`krylov_space`; otherwise they are dropped (``k + 1`` vectors of length p)."""
         self._krylov_wanted = True
 
-    def krylov_space(self, theta0: NDArray[np.float64]) -> "KrylovSpace | None":
+    def krylov_space(self, theta0: NDArray[np.float64]) -> KrylovSpace | None:
         """The Lanczos vectors kept by :attr:`spectrum_estimate` as a :class:`KrylovSpace`, handed over
         once (the objective lets go of them), when they span the iterates of a method started at
         ``theta0`` (that is, θ0 = 0); None otherwise."""
         space, self._krylov = self._krylov, None
         return None if np.any(theta0) else space
 
-    def error_bound(self, stationarity, theta_norm, loss):  # noqa: ANN001, ANN201 - floats or arrays alike
+    def error_bound(self, stationarity, theta_norm, loss):  # floats or arrays alike
         """:meth:`LeastSquares.error_bound` with the estimated μ and L, and the rounding of a
         gradient computed by a pass (about ``√p·ε·(L‖θ‖ + ‖∇J(0)‖)``); there are no statistics.
         With more columns than rows μ is the smallest curvature in G's range, where the iterates of a
@@ -202,7 +202,7 @@ class StreamingLeastSquares(L1Penalty):
         rounding = STATISTICS_ROUNDING * np.sqrt(self.n_params)
         return (np.asarray(stationarity) + rounding * (self.lipschitz * theta_norm + self.gradient_scale)) / mu
 
-    def accuracy(self, theta: NDArray[np.float64], grad: NDArray[np.float64], stationarity: float, loss: float) -> "Accuracy":
+    def accuracy(self, theta: NDArray[np.float64], grad: NDArray[np.float64], stationarity: float, loss: float) -> Accuracy:
         """:class:`Accuracy` of θ as a whole: ``error_bound/‖θ‖``. Without the
         d × d statistics the error vector itself is not known, so a bound on one coefficient would be
         the bound on all of them, hopeless for the smallest of 100,000."""

@@ -18,8 +18,14 @@ from __future__ import annotations
 
 from gradfit.plots._style import png_bytes
 from gradfit.plots.animation import animate_fit
-from gradfit.plots.fit import (data_fit_figure, loss_figure, plot_data_fit, plot_loss, plot_predicted_actual,
-                               predicted_actual_figure)
+from gradfit.plots.fit import (
+                               data_fit_figure,
+                               loss_figure,
+                               plot_data_fit,
+                               plot_loss,
+                               plot_predicted_actual,
+                               predicted_actual_figure,
+)
 from gradfit.plots.surface import loss_surface, moved_most, plot_loss_surface
 from gradfit.plots.sweep import plot_sweep, sweep_figure
 

@@ -11,8 +11,19 @@ from matplotlib.ticker import MaxNLocator
 from numpy.typing import ArrayLike
 from sklearn.utils.validation import check_is_fitted
 
-from gradfit.plots._style import (DATA_COLOUR, FIT_COLOUR, LABEL_SIZE, LEGEND_SIZE, PATH_COLOUR, TICK_SIZE, TRUE_COLOUR,
-                                  _design, _line, _span, _thinned)
+from gradfit.plots._style import (
+    DATA_COLOUR,
+    FIT_COLOUR,
+    LABEL_SIZE,
+    LEGEND_SIZE,
+    PATH_COLOUR,
+    TICK_SIZE,
+    TRUE_COLOUR,
+    _design,
+    _line,
+    _span,
+    _thinned,
+)
 from gradfit.plots.fit import _excess, _resolved, _spans_decades
 
 #: Frames, pace and size of the fit animation (kept small: it is embedded in the HTML report).

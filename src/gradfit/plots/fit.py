@@ -16,8 +16,22 @@ from matplotlib.ticker import MaxNLocator
 from numpy.typing import ArrayLike, NDArray
 from sklearn.utils.validation import check_is_fitted
 
-from gradfit.plots._style import (DATA_COLOUR, FIT_COLOUR, LABEL_SIZE, LEGEND_SIZE, MAX_SCATTER_POINTS, OPTIMUM_COLOUR,
-                                  TITLE_SIZE, TRUE_COLOUR, _design, _figure, _line, _save, _span, _thinned)
+from gradfit.plots._style import (
+    DATA_COLOUR,
+    FIT_COLOUR,
+    LABEL_SIZE,
+    LEGEND_SIZE,
+    MAX_SCATTER_POINTS,
+    OPTIMUM_COLOUR,
+    TITLE_SIZE,
+    TRUE_COLOUR,
+    _design,
+    _figure,
+    _line,
+    _save,
+    _span,
+    _thinned,
+)
 
 #: A loss curve whose largest and smallest values differ by more than this factor is drawn on a log axis.
 LOG_SCALE_SPAN = 100.0

@@ -11,8 +11,8 @@ The figure reads the model's path and takes the optimum from :meth:`LinearRegres
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from matplotlib import patheffects
@@ -23,8 +23,18 @@ from numpy.typing import ArrayLike, NDArray
 from sklearn.utils.validation import check_is_fitted
 
 from gradfit.cost import least_squares_optimum
-from gradfit.plots._style import (DPI, LABEL_SIZE, LEGEND_SIZE, PATH_COLOUR, STAR_COLOUR, START_COLOUR, TICK_SIZE,
-                                  TITLE_SIZE, _design, _save)
+from gradfit.plots._style import (
+    DPI,
+    LABEL_SIZE,
+    LEGEND_SIZE,
+    PATH_COLOUR,
+    STAR_COLOUR,
+    START_COLOUR,
+    TICK_SIZE,
+    TITLE_SIZE,
+    _design,
+    _save,
+)
 
 #: Colour map of the cost surface.
 SURFACE_COLOURMAP = "viridis"
@@ -218,7 +228,7 @@ def loss_surface(
 
 
 def _surface_3d(figure: Figure, mesh_a, mesh_b, surface, points, path_cost, optimum, loss_star: float,
-                labels: list[str], *, norm, has_path: bool) -> None:  # noqa: ANN001 - arrays
+                labels: list[str], *, norm, has_path: bool) -> None:  # arrays
     axes = figure.add_subplot(2, 1, 2, projection="3d")
     axes.plot_surface(mesh_a, mesh_b, surface, cmap=SURFACE_COLOURMAP, norm=norm, linewidth=0, antialiased=True,
                       alpha=0.7, rstride=4, cstride=4)

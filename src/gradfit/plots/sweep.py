@@ -28,12 +28,12 @@ ROUNDING_COLOUR = "#6b7280"
 SWEEP_TITLE = "Learning-rate sweep: cost above the optimum at each learning rate"
 
 
-def plot_sweep(sweep: "LearningRateSweep", path: str | Path, *, title: str = SWEEP_TITLE, target_name: str = "y") -> Path:
+def plot_sweep(sweep: LearningRateSweep, path: str | Path, *, title: str = SWEEP_TITLE, target_name: str = "y") -> Path:
     """Write :func:`sweep_figure` to ``path`` (parent folders created); returns ``path``."""
     return _save(sweep_figure(sweep, title=title, target_name=target_name), path)
 
 
-def sweep_figure(sweep: "LearningRateSweep", *, title: str = SWEEP_TITLE, target_name: str = "y") -> Figure:
+def sweep_figure(sweep: LearningRateSweep, *, title: str = SWEEP_TITLE, target_name: str = "y") -> Figure:
     """The cost above the optimum, ``J(θ_k) − J(θ*)``, per update for each run of a sweep (log scale).
 
     On a log axis a run that converges at a constant rate is a straight line falling to the

@@ -3,8 +3,9 @@ once, the :class:`Solver` base with its optional capabilities, and the evaluatio
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, ClassVar
+from typing import ClassVar
 
 import numpy as np
 from numpy.typing import NDArray

@@ -37,16 +37,17 @@ however small its corrections (:attr:`~gradfit.objective.LeastSquares.unresolved
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import ClassVar, Callable
+from typing import ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from gradfit.history import History
+from gradfit.numerics.scaling import power_of_two_scale
 from gradfit.solvers.base import Solver
 from gradfit.solvers.exact import solve_exact_counted
-from gradfit.numerics.scaling import power_of_two_scale
 from gradfit.sources import InMemorySource, Source
 
 __all__ = [
@@ -249,7 +250,7 @@ def _a_priori_bound(objective, theta: NDArray[np.float64]) -> float:
     return objective.frame.relative_error(theta, np.zeros_like(theta), error) if np.isfinite(error) else np.inf
 
 
-def qr_preconditioner(objective, X: NDArray[np.float64], weight: NDArray[np.float64] | None):  # noqa: ANN201
+def qr_preconditioner(objective, X: NDArray[np.float64], weight: NDArray[np.float64] | None):
     """``rhs ↦ G⁻¹ rhs`` from a QR factor of the rows themselves, for :func:`solve_from_statistics`
     where the statistics' G cannot resolve the data (rows in memory only).
 
@@ -317,7 +318,7 @@ class DirectFit:
     warnings: list[str]
 
 
-def solve_direct(objective, source: Source, *, tol: float, alpha: float, fit_intercept: bool) -> DirectFit:  # noqa: ANN001 - LeastSquares
+def solve_direct(objective, source: Source, *, tol: float, alpha: float, fit_intercept: bool) -> DirectFit:  # LeastSquares
     """The least-squares answer from the statistics, refined by passes over the rows where the
     condition number calls for it (see :func:`solve_from_statistics`). Where the normal
     equations cannot resolve the data, rows in memory are solved by QR instead: with refinement

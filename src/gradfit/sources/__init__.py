@@ -17,8 +17,6 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-
-
 # The statistics every source returns, re-exported: sources are what gathers them.
 from gradfit.sources.stats import SufficientStats, merge_all
 
@@ -47,7 +45,7 @@ class ReducibleSource(Source, Protocol):
     """A source that can be read again with any computation over its rows (the direct solver's
     refinement passes need that; a one-shot stream cannot offer it)."""
 
-    def reduce_rows(self, kernel, combine):  # noqa: ANN001, ANN201
+    def reduce_rows(self, kernel, combine):
         """``kernel(X, y, weight)`` (``weight`` None when unweighted) on every chunk of rows, where
         the rows live, the results folded pairwise with ``combine(a, b)``: one pass."""
         ...
@@ -95,7 +93,7 @@ def is_dask_collection(X: object) -> bool:
     return type(X).__module__.startswith("dask")
 
 
-def __getattr__(name: str):  # noqa: ANN202 - module attribute hook
+def __getattr__(name: str):  # module attribute hook
     """``gradfit.sources.parquet``/``csv``/``FileSource`` without importing pyarrow until asked for."""
     if name in ("FileSource", "parquet", "csv"):
         from gradfit.sources.files import source

@@ -49,9 +49,10 @@ from __future__ import annotations
 
 import sys
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial, reduce
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -222,7 +223,7 @@ class DaskSource:
 
     # --- streaming passes (when d × d statistics would not fit in memory) -----------------------
 
-    def columns(self, *, means: bool = True, squares: bool = True):  # noqa: ANN201 - ColumnMoments
+    def columns(self, *, means: bool = True, squares: bool = True):  # ColumnMoments
         """Weighted column moments for a streaming fit: one ``dask.compute``, d-vectors only (see
         :meth:`gradfit.sources.passes.StreamingSource.columns`; ``means``/``squares`` are computed
         either way, they cost nothing next to the round trip)."""
@@ -285,7 +286,7 @@ class DaskSource:
         ]
         return dask.compute(_tree(parts, _max_parts, split_every=self.split_every, prefix=f"{MAX_ABS_PREFIX}-merge-{token}"))[0]
 
-    def _describe(self, block: _Block) -> "_Where":
+    def _describe(self, block: _Block) -> _Where:
         return _Where(block=block.index, start=block.start, names=self.feature_names)
 
 # --- lining up X, y and sample_weight: the one place that decides which rows make a block ------

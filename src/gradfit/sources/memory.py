@@ -64,7 +64,7 @@ class MemorySource:
         starts = list(range(0, self.n_samples, step))
         workers = max(1, min(os.cpu_count() or 1, len(starts)))
 
-        def gather(worker: int, x_scale, x_origin) -> tuple[SufficientStats, NDArray[np.float64]]:  # noqa: ANN001
+        def gather(worker: int, x_scale, x_origin) -> tuple[SufficientStats, NDArray[np.float64]]:
             work = np.empty((step, self.n_features))
             largest = np.zeros(self.n_features)
             # Merged as they come: O(log chunks) d × d matrices held, not one per chunk.
@@ -112,7 +112,7 @@ class MemorySource:
                     x_origin = self._X[:step].mean(axis=0) / x_scale
                 if not np.all(np.isfinite(x_origin)):
                     x_origin = self._X[0] / x_scale  # overflowing sums: the first row (NaN is named later)
-                run = (lambda worker: gather(worker, x_scale, x_origin))  # noqa: E731 - closes over the scale
+                run = (lambda worker: gather(worker, x_scale, x_origin))  # noqa: E731, B023 - closes over the scale
                 results = list(pool.map(run, range(workers))) if parallel else [run(0)]
                 magnitude = np.max([largest for _, largest in results], axis=0)
                 if not np.all(np.isfinite(magnitude)):  # squares overflowed, or X holds NaN/inf
@@ -137,7 +137,7 @@ class MemorySource:
             np.maximum(largest, chunk.max(axis=0), out=largest)
         return largest
 
-    def reduce_rows(self, kernel, combine):  # noqa: ANN001, ANN201 - callables over rows, and their result
+    def reduce_rows(self, kernel, combine):  # callables over rows, and their result
         """``kernel(X_chunk, y_chunk, weight_chunk)`` over every chunk of rows, folded with ``combine``
         (pairwise): one pass, the chunks split between threads as in :meth:`stats` (each thread folds every
         ``workers``-th chunk, then the threads' results are folded: which chunks meet first depends on
@@ -146,7 +146,7 @@ class MemorySource:
         starts = list(range(0, self.n_samples, step))
         workers = max(1, min(os.cpu_count() or 1, len(starts)))
 
-        def run(worker: int):  # noqa: ANN202
+        def run(worker: int):
             tree = TreeReduce(combine)
             for start in starts[worker::workers]:
                 weight = None if self._weight is None else self._weight[start : start + step]

@@ -162,7 +162,7 @@ class ColumnMoments:
     def from_sums(
         cls, n_samples: int, weight: float, sums: NDArray[np.float64], square_sums: NDArray[np.float64],
         scale: NDArray[np.float64],
-    ) -> "ColumnMoments":
+    ) -> ColumnMoments:
         """From weighted sums ``Σw·v`` and ``Σw·v²`` of the scaled columns, features first and the target
         last (``scale`` laid out alike): one-pass moments, enough for choosing units."""
         d = len(sums) - 1
@@ -202,7 +202,7 @@ class StreamingSource:
 
     def __init__(
         self,
-        X,  # noqa: ANN001 - ndarray or scipy.sparse
+        X,  # ndarray or scipy.sparse
         y: NDArray[np.float64],
         sample_weight: NDArray[np.float64] | None = None,
         *,
@@ -259,7 +259,7 @@ class StreamingSource:
                 return non_finite("X", rows.data[entry], row, int(rows.indices[entry]))
         return DataError("Input X contains NaN or infinity")
 
-    def _map(self, work) -> list:  # noqa: ANN001 - callable(chunk list) -> result
+    def _map(self, work) -> list:  # callable(chunk list) -> result
         """Run ``work`` on interleaved shares of the chunks, one share per thread.
 
         The threads live as long as the source (starting them for every pass cost more than a
@@ -305,7 +305,7 @@ class StreamingSource:
         y_mean = float((weight @ y if weight is not None else y.sum()) / total)
         y_var = float(((weight * (y - y_mean)) @ (y - y_mean) if weight is not None else (y - y_mean) @ (y - y_mean)) / total)
 
-        def gather(x_scale: NDArray[np.float64] | None):  # noqa: ANN202
+        def gather(x_scale: NDArray[np.float64] | None):
             def work(share: list) -> tuple[NDArray[np.float64], NDArray[np.float64], float, float]:
                 with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # per thread: set it here
                     return gather_share(share)

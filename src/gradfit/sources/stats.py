@@ -74,7 +74,7 @@ class SufficientStats:
         y_origin: float = 0.0,
         sample_weight: NDArray[np.float64] | None = None,
         work: NDArray[np.float64] | None = None,
-    ) -> "SufficientStats":
+    ) -> SufficientStats:
         """Statistics of one chunk, centred on the chunk's own means (two passes over the chunk).
 
         ``x_origin``/``y_origin`` (in the scaled units) must be shared by every chunk that will be merged.
@@ -123,7 +123,7 @@ class SufficientStats:
         )
 
     @classmethod
-    def _one_product(cls, X, y, *, x_scale, y_scale, x_origin, y_origin, work) -> "SufficientStats | None":  # noqa: ANN001
+    def _one_product(cls, X, y, *, x_scale, y_scale, x_origin, y_origin, work) -> SufficientStats | None:
         """:meth:`from_chunk` unweighted, in one pass: ``W = X − o``, then ``S = WᵀW − s sᵀ/k`` with ``s``
         the column sums, the centring done on the d × d result instead of on the rows (a write, a
         syrk and matrix-vector products, where centring the rows adds a pass to subtract the means;
@@ -166,7 +166,7 @@ class SufficientStats:
             y_scale=float(y_scale),
         )
 
-    def merge(self, other: "SufficientStats") -> "SufficientStats":
+    def merge(self, other: SufficientStats) -> SufficientStats:
         """Pairwise combination (Chan, Golub & LeVeque), as accurate as one two-pass computation.
 
         With ``δ = x̄_b − x̄_a`` and weights ``W = W_a + W_b``:
@@ -222,7 +222,7 @@ def merge_all(parts: list[SufficientStats]) -> SufficientStats:
     return merge_all_with(parts, SufficientStats.merge)
 
 
-def merge_all_with(parts: list, merge):  # noqa: ANN001, ANN201 - items and their pairwise merge
+def merge_all_with(parts: list, merge):  # items and their pairwise merge
     """Fold ``parts`` (at least one) with ``merge(a, b)`` as a balanced tree, in order."""
     tree = TreeReduce(merge)
     for part in parts:
@@ -244,11 +244,11 @@ class TreeReduce:
     (45, 2)
     """
 
-    def __init__(self, merge) -> None:  # noqa: ANN001 - callable(a, b) -> merged
+    def __init__(self, merge) -> None:  # callable(a, b) -> merged
         self.merge = merge
         self.stack: list[tuple[int, object]] = []
 
-    def add(self, item) -> None:  # noqa: ANN001
+    def add(self, item) -> None:
         level = 0
         while self.stack and self.stack[-1][0] == level:
             _, left = self.stack.pop()
@@ -256,7 +256,7 @@ class TreeReduce:
             level += 1
         self.stack.append((level, item))
 
-    def result(self):  # noqa: ANN201
+    def result(self):
         """The merge of everything added (in order); raises ValueError when nothing was."""
         if not self.stack:
             raise ValueError("nothing to merge")

@@ -33,7 +33,8 @@ the command line imports on start) does not import pyarrow.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from gradfit.sources.files.discover import file_format
@@ -62,7 +63,7 @@ _ROOMS = {
 }
 
 
-def __getattr__(name: str):  # noqa: ANN202 - module attribute hook
+def __getattr__(name: str):  # module attribute hook
     """:class:`FileSource`, :func:`parquet`, :func:`csv`, :func:`feature_batches` and :func:`file_format`
     from their rooms, importing pyarrow only then."""
     room = _ROOMS.get(name)

@@ -10,7 +10,7 @@ checks that the files of a directory all have the same columns.
 from __future__ import annotations
 
 import os
-from typing import Iterable
+from collections.abc import Iterable
 
 from gradfit.errors import DataError
 

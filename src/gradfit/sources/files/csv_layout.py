@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
@@ -56,7 +56,7 @@ class _CsvLayout:
     def read(
         cls, files: list[Path], target: str | None, features: list[str] | None, *, drop_missing: bool = False,
         feature_role: str = "asked for as a feature", delimiter: str | None = None,
-    ) -> "_CsvLayout":
+    ) -> _CsvLayout:
         delimiters = {file: delimiter or sniff_delimiter(file) for file in files}
         headers = [_csv_header(file, part=len(files) > 1, delimiter=delimiters[file]) for file in files]
         first, (names, _) = files[0], headers[0]

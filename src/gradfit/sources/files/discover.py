@@ -36,7 +36,7 @@ def file_format(path: str | os.PathLike) -> Format | None:
     return "parquet" if magic == b"PAR1" else None
 
 
-def _find_files(path: Path, format: str) -> tuple[str, list[Path]]:  # noqa: A002
+def _find_files(path: Path, format: str) -> tuple[str, list[Path]]:
     if not path.exists():
         raise DataError(f"{path}: no such file or directory; check the path")
     if path.is_dir():
@@ -80,7 +80,7 @@ def _find_files(path: Path, format: str) -> tuple[str, list[Path]]:  # noqa: A00
 def _read_layout(
     kind: str, files: list[Path], target: str | None, features: list[str] | None, *, drop_missing: bool,
     feature_role: str = "asked for as a feature", delimiter: str | None = None,
-) -> "_ParquetLayout | _CsvLayout":
+) -> _ParquetLayout | _CsvLayout:
     if kind == "parquet":
         return _ParquetLayout.read(files, target, features, drop_missing=drop_missing, feature_role=feature_role)
     return _CsvLayout.read(files, target, features, drop_missing=drop_missing, feature_role=feature_role,

@@ -4,9 +4,9 @@ of the used columns streamed page by page through a small buffer.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -42,7 +42,7 @@ class _ParquetLayout:
     def read(
         cls, files: list[Path], target: str | None, features: list[str] | None, *, drop_missing: bool = False,
         feature_role: str = "asked for as a feature",
-    ) -> "_ParquetLayout":
+    ) -> _ParquetLayout:
         schemas, rows = [], []
         for file in files:
             try:

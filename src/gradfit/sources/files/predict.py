@@ -5,8 +5,9 @@ no row dropped, so predictions line up with the input).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -28,7 +29,7 @@ def feature_batches(
     path: str | os.PathLike,
     *,
     features: list[str],
-    format: Format = "auto",  # noqa: A002 - as FileSource
+    format: Format = "auto",  # as FileSource
     batch_rows: int | None = None,
     delimiter: str | None = None,
 ) -> Iterator[NDArray[np.float64]]:
@@ -75,7 +76,7 @@ def feature_batches(
     return _feature_blocks(layout, batch_rows or _default_batch_rows(len(layout.features)), threads)
 
 
-def _feature_blocks(layout: "_ParquetLayout | _CsvLayout", batch_rows: int, threads: bool) -> Iterator[NDArray[np.float64]]:
+def _feature_blocks(layout: _ParquetLayout | _CsvLayout, batch_rows: int, threads: bool) -> Iterator[NDArray[np.float64]]:
     for batch in _prefetch(layout.batches(batch_rows, threads=threads), PREFETCH_BATCHES):
         block = np.empty((batch.n_rows, len(batch.columns)))
         for j, column in enumerate(batch.columns):

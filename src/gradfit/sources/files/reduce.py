@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import replace
-from typing import Callable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -74,14 +74,14 @@ class _Gatherer:
         self.local = threading.local()
         self.stack_context = ExitStack()
 
-    def __enter__(self) -> "_Gatherer":
+    def __enter__(self) -> _Gatherer:
         # One BLAS thread per reducing thread: the other cores reduce other chunks or decode.
         self.stack_context.enter_context(threadpool_limits(limits=1, user_api="blas"))
         if self.workers > 1:
             self.pool = self.stack_context.enter_context(ThreadPoolExecutor(self.workers, thread_name_prefix="gradfit-reduce"))
         return self
 
-    def __exit__(self, *exc_info) -> None:  # noqa: ANN002
+    def __exit__(self, *exc_info) -> None:
         self.stack_context.close()
 
     def add(self, batch: _Batch) -> None:
@@ -145,7 +145,7 @@ class _Gatherer:
         step = min(CHUNK_ROWS, max(MIN_CHUNK_ROWS, -(-batch.n_rows // MAX_WORKERS)))
         ranges = [(start, min(start + step, batch.n_rows)) for start in range(0, batch.n_rows, step)]
 
-        def run(bounds: tuple[int, int]):  # noqa: ANN202
+        def run(bounds: tuple[int, int]):
             scratch = getattr(self.local, "scratch", None)
             if scratch is None or scratch.shape[0] != rows:
                 scratch = self.local.scratch = np.empty((rows, CHUNK_ROWS))

@@ -12,8 +12,8 @@ about 185 MB of which is Python with numpy, scikit-learn and pyarrow loaded.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 from numpy.typing import NDArray
@@ -128,7 +128,7 @@ class FileSource:
         target: str,
         features: list[str] | None = None,
         batch_rows: int | None = None,
-        format: Format = "auto",  # noqa: A002 - the natural name, as in pyarrow.dataset
+        format: Format = "auto",  # the natural name, as in pyarrow.dataset
         progress: Progress | None = None,
         workers: int | None = None,
         drop_missing: bool = False,
@@ -244,7 +244,7 @@ class FileSource:
 
     # --- streaming passes (when d × d statistics would not fit in memory) -----------------------
 
-    def columns(self, *, means: bool = True, squares: bool = True):  # noqa: ANN201 - ColumnMoments
+    def columns(self, *, means: bool = True, squares: bool = True):  # ColumnMoments
         """Column moments for a streaming fit, one scan of the files (see
         :meth:`gradfit.sources.passes.StreamingSource.columns`); a NaN/inf is refused with its
         file, column and row. Columns beyond 2^±400 are summed again, divided by powers of two."""
@@ -294,7 +294,7 @@ class FileSource:
             gradient += np.array([column @ residual for column in batch.columns[:d]])
         return sum_r2, gradient, sum_r
 
-    def reduce_rows(self, kernel, combine):  # noqa: ANN001, ANN201 - callables over rows, and their result
+    def reduce_rows(self, kernel, combine):  # callables over rows, and their result
         """``kernel(X_batch, y_batch, None)`` over every batch (rows with a missing value left out as in
         :meth:`stats`), folded pairwise with ``combine``: one scan of the files."""
         self.passes += 1
@@ -306,7 +306,7 @@ class FileSource:
                 tree.add(kernel(X, batch.columns[d], None))
         return tree.result()
 
-    def _stream(self) -> Iterator["_Batch"]:
+    def _stream(self) -> Iterator[_Batch]:
         """The batches of all files, decoded one ahead in a background thread (pyarrow releases the GIL)."""
         batches = self._layout.batches(self.batch_rows, threads=self._decode_threads)
         return _prefetch(batches, PREFETCH_BATCHES) if PREFETCH_BATCHES > 0 else batches

@@ -140,7 +140,7 @@ class Plan:
 
         The streaming engine's own threads are the parallelism. BLAS threads woken by the solver's
         vector products would spin between passes and take the cores from the pass's threads
-        (1,000,000 × 100,000 sparse cg: 1.78 s, 1.32 s with BLAS single-threaded)."""
+        (``benchmarks/sparse_wide.py`` took a third longer with them)."""
         return threadpool_limits(limits=1, user_api="blas") if self.single_blas else nullcontext()
 
 

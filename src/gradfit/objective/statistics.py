@@ -491,7 +491,7 @@ class LeastSquares(L1Penalty):
     @property
     def condition_number_known(self) -> bool:
         """Whether κ is at hand: up to :data:`DENSE_SPECTRUM_MAX` parameters, or once a solver computed
-        the spectrum; past it κ needs a full eigendecomposition (O(p³): 13.6 s of an 18.5 s fit at p = 5000)."""
+        the spectrum; past it κ needs a full eigendecomposition (O(p³): most of a fit's time at p = 5000)."""
         return self.n_params <= DENSE_SPECTRUM_MAX or "spectrum" in self.__dict__
 
     def accuracy_rows(self, thetas: NDArray[np.float64], losses: NDArray[np.float64]):

@@ -1,12 +1,8 @@
 """:class:`FileSource`, the passes over CSV or Parquet files (statistics, column moments, residuals,
 any reduction of rows), and its two doors, :func:`parquet` and :func:`csv`.
 
-Measured by ``benchmarks/files.py`` (4,000,000 × 50 float64 and a target in 8 Parquet files of
-1.74 GB, 2 cores, four runs): the whole fit takes 1.01-1.15 s against 0.66-0.88 s for the fastest
-plain pyarrow scan (pages through a small buffer, every value summed) and 0.91-0.92 s for a scan
-with pyarrow's defaults. Both keep the 2 cores busy, so the ratio follows that of CPU times
-(1.5-1.7): the fit decodes what the scan decodes and adds the product. Its peak RSS is 446-475 MB,
-about 185 MB of which is Python with numpy, scikit-learn and pyarrow loaded.
+How fast against a plain pyarrow scan, and in how much memory: ``benchmarks/files.py`` (figures in
+the README). The fit decodes what the scan decodes and adds the product; both keep every core busy.
 """
 
 from __future__ import annotations

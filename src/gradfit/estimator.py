@@ -27,6 +27,7 @@ from gradfit.solvers import SOLVERS
 from gradfit.solvers.direct import DIRECT_SOLVERS
 from gradfit.solvers.gd import LINE_SEARCHES
 from gradfit.sources import Source, is_dask_collection
+from gradfit.summary import same_terms
 from gradfit.validation import refuse_non_numeric
 
 if TYPE_CHECKING:
@@ -316,7 +317,8 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         the inference table that a model file kept (None: the model has none), for :meth:`summary`.
 
         Raises ValueError, setting nothing, when ``summary`` is of other coefficients than ``state``'s."""
-        if summary is not None and not _same_terms(summary, state["coef_"], state["intercept_"], self.fit_intercept):
+        if summary is not None and not same_terms(summary, state["coef_"], state["intercept_"],
+                                                  fit_intercept=self.fit_intercept):
             raise ValueError("the summary is of other coefficients than coef_ and intercept_")
         for name in FITTED_ATTRIBUTES:
             if state[name] is not None or name != "feature_names_in_":
@@ -426,7 +428,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
 
     def _is_summary_of_coefficients(self, summary: "ModelSummary") -> bool:
         """Whether a table's estimates are ``[intercept_, *coef_]`` (``coef_`` without intercept), bit for bit."""
-        return _same_terms(summary, self.coef_, self.intercept_, self.fit_intercept)
+        return same_terms(summary, self.coef_, self.intercept_, fit_intercept=self.fit_intercept)
 
     def save(self, path: str | Path) -> None:
         """Write the fitted model as versioned JSON (see :func:`gradfit.load`)."""
@@ -444,10 +446,3 @@ class LinearRegression(RegressorMixin, BaseEstimator):
 _SETTINGS = tuple(field.name for field in fields(Settings))
 #: How each kind of warning a fit returns is raised.
 _WARNINGS: dict[str, type[Warning]] = {"convergence": ConvergenceWarning, "interrupted": UserWarning}
-
-
-def _same_terms(summary: "ModelSummary", coef: NDArray[np.float64], intercept: float, fit_intercept: bool) -> bool:
-    """Whether a table's estimates are ``[intercept, *coef]`` (``coef`` without intercept), bit for bit."""
-    terms = np.asarray([intercept, *coef] if fit_intercept else coef, dtype=np.float64)
-    table = np.asarray(summary.coef, dtype=np.float64)
-    return table.shape == terms.shape and table.tobytes() == terms.tobytes()

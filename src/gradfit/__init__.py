@@ -12,7 +12,7 @@ from gradfit.errors import DataError, DivergenceError, GradfitError, ModelFileEr
 
 def load(path):  # noqa: ANN001, ANN201 - re-exported with its real signature below
     """Read a model written by :meth:`LinearRegression.save`; refuses anything else with ValueError."""
-    from gradfit.modelio import load_model
+    from gradfit.estimator import load_model
 
     return load_model(path)
 

@@ -4,12 +4,13 @@ and keeps what it found as fitted attributes on the original feature scale."""
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 from dataclasses import fields
 from numbers import Integral, Real
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -22,17 +23,19 @@ from gradfit.errors import DataError
 from gradfit import fitting
 from gradfit.fitting import FittedState, OptimumGap, Settings
 from gradfit.history import History
+from gradfit.modelio import read_model, write_model
 from gradfit.schedules import SCHEDULES
 from gradfit.solvers import SOLVERS
 from gradfit.solvers.direct import DIRECT_SOLVERS
 from gradfit.solvers.gd import LINE_SEARCHES
 from gradfit.sources import Source, is_dask_collection
+from gradfit.summary import same_terms
 from gradfit.validation import refuse_non_numeric
 
 if TYPE_CHECKING:
     from gradfit.summary import ModelSummary
 
-__all__ = ["FITTED_ATTRIBUTES", "LinearRegression"]
+__all__ = ["FITTED_ATTRIBUTES", "LinearRegression", "load_model", "save_model"]
 
 #: The fitted attributes that describe a model (what :meth:`LinearRegression.fitted_state` gives).
 FITTED_ATTRIBUTES = (
@@ -316,7 +319,8 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         the inference table that a model file kept (None: the model has none), for :meth:`summary`.
 
         Raises ValueError, setting nothing, when ``summary`` is of other coefficients than ``state``'s."""
-        if summary is not None and not _same_terms(summary, state["coef_"], state["intercept_"], self.fit_intercept):
+        if summary is not None and not same_terms(summary, state["coef_"], state["intercept_"],
+                                                  fit_intercept=self.fit_intercept):
             raise ValueError("the summary is of other coefficients than coef_ and intercept_")
         for name in FITTED_ATTRIBUTES:
             if state[name] is not None or name != "feature_names_in_":
@@ -426,12 +430,10 @@ class LinearRegression(RegressorMixin, BaseEstimator):
 
     def _is_summary_of_coefficients(self, summary: "ModelSummary") -> bool:
         """Whether a table's estimates are ``[intercept_, *coef_]`` (``coef_`` without intercept), bit for bit."""
-        return _same_terms(summary, self.coef_, self.intercept_, self.fit_intercept)
+        return same_terms(summary, self.coef_, self.intercept_, fit_intercept=self.fit_intercept)
 
     def save(self, path: str | Path) -> None:
         """Write the fitted model as versioned JSON (see :func:`gradfit.load`)."""
-        from gradfit.modelio import save_model
-
         save_model(self, path)
 
     def __sklearn_tags__(self):
@@ -446,8 +448,64 @@ _SETTINGS = tuple(field.name for field in fields(Settings))
 _WARNINGS: dict[str, type[Warning]] = {"convergence": ConvergenceWarning, "interrupted": UserWarning}
 
 
-def _same_terms(summary: "ModelSummary", coef: NDArray[np.float64], intercept: float, fit_intercept: bool) -> bool:
-    """Whether a table's estimates are ``[intercept, *coef]`` (``coef`` without intercept), bit for bit."""
-    terms = np.asarray([intercept, *coef] if fit_intercept else coef, dtype=np.float64)
-    table = np.asarray(summary.coef, dtype=np.float64)
-    return table.shape == terms.shape and table.tobytes() == terms.tobytes()
+def save_model(estimator, path: str | os.PathLike[str]) -> None:
+    """Write a fitted :class:`LinearRegression` to ``path`` as versioned JSON (see :mod:`gradfit.modelio`).
+
+    The file is written next to ``path`` under a temporary name and moved into place with
+    :func:`os.replace`, so a crash leaves either the old file or the complete new one.
+
+    Parameters
+    ----------
+    estimator : LinearRegression
+        A fitted model.
+    path : str or path-like
+        Where to write; an existing file is replaced.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        When ``estimator`` has not been fitted.
+    ModelFileError
+        When a parameter holds a value JSON cannot represent (a callable, an array, ...).
+    """
+    if not isinstance(estimator, LinearRegression):
+        raise TypeError(f"save_model expects a gradfit LinearRegression; got {type(estimator).__name__}")
+    check_is_fitted(estimator)
+    write_model(path, params=estimator.get_params(deep=False), state=estimator.fitted_state(),
+                summary=lambda: _summary_document(estimator))
+
+
+def _summary_document(estimator: LinearRegression) -> dict[str, Any] | None:
+    """The model's inference table as :meth:`~gradfit.summary.ModelSummary.to_dict` writes it; None
+    where it has none (a streaming fit gathers no d × d statistics, a penalised fit has no table)."""
+    # The table is extra: whatever keeps it from being computed (no statistics, no rows, coefficients
+    # that overflow it, a loaded table that coef_ no longer matches) leaves it out, never the model.
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            return estimator.summary().to_dict()
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError):
+            return None
+
+
+def load_model(path: str | os.PathLike[str]) -> LinearRegression:
+    """Read a model written by :func:`save_model` (see :mod:`gradfit.modelio`).
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    LinearRegression
+        Fitted, with every attribute the saved model had; its predictions are bitwise identical.
+
+    Raises
+    ------
+    ModelFileError
+        When the file is not a model file that this gradfit reads, or holds parameters that
+        ``LinearRegression`` rejects (every refusal: :func:`gradfit.modelio.read_model`).
+    """
+    params, state, summary = read_model(path, defaults=LinearRegression().get_params(deep=False),
+                                        check_params=LinearRegression.from_params)
+    return LinearRegression.from_params(params).with_fitted_state(state, summary=summary)

@@ -32,6 +32,12 @@ without it).
 
 Anything that is not such a file is refused with :class:`~gradfit.errors.ModelFileError` (a
 ``ValueError``) and a one-line message that names the problem.
+
+This module knows documents, not estimators: it turns a model's parameters and fitted state (dicts,
+as :meth:`~gradfit.LinearRegression.get_params` and :meth:`~gradfit.LinearRegression.fitted_state`
+give them) into a file and back, checking the file's structure and numbers. The estimator, which owns
+what its parameters and state mean, calls down into it (:func:`gradfit.estimator.save_model`,
+:func:`gradfit.estimator.load_model`), so the import points one way.
 """
 
 from __future__ import annotations
@@ -41,20 +47,19 @@ import json
 import math
 import os
 import re
-import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
 
 from gradfit._version import __version__
 from gradfit.errors import ModelFileError
-from gradfit.estimator import LinearRegression
 from gradfit.fileio import check_parent_folder, write_atomically
 from gradfit.history import History
+from gradfit.summary import ModelSummary, same_terms
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "save_model", "load_model"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "write_model", "read_model"]
 
 #: Value of the ``"format"`` field.
 FORMAT = "gradfit-model"
@@ -71,46 +76,55 @@ _PICKLE_PROTO = 0x80
 # ----------------------------------------------------------------------------------------- saving
 
 
-def save_model(estimator, path: str | os.PathLike[str]) -> None:
-    """Write a fitted :class:`~gradfit.LinearRegression` to ``path`` as versioned JSON.
+def write_model(
+    path: str | os.PathLike[str],
+    *,
+    params: dict[str, Any],
+    state: dict[str, Any],
+    summary: Callable[[], dict[str, Any] | None],
+) -> None:
+    """Write a fitted model's parameters and state to ``path`` as versioned JSON.
 
     The file is written next to ``path`` under a temporary name and moved into place with
     :func:`os.replace`, so a crash leaves either the old file or the complete new one.
 
     Parameters
     ----------
-    estimator : LinearRegression
-        A fitted model.
     path : str or path-like
         Where to write; an existing file is replaced.
+    params : dict
+        The model's parameters by name (``get_params(deep=False)``).
+    state : dict
+        Its fitted attributes by name (``fitted_state()``).
+    summary : callable
+        Gives the inference table as :meth:`~gradfit.summary.ModelSummary.to_dict` writes it, or None
+        where the model has none; asked for last, once the parameters and numbers are known to be
+        savable (a parameter set behind ``set_params``' back may keep the table from being computed).
 
     Raises
     ------
-    sklearn.exceptions.NotFittedError
-        When ``estimator`` has not been fitted.
     ModelFileError
-        When a parameter holds a value JSON cannot represent (a callable, an array, ...).
+        When ``coef_`` or ``intercept_`` is not finite, or a parameter holds a value JSON cannot
+        represent (a callable, an array, ...).
     """
-    if not isinstance(estimator, LinearRegression):
-        raise TypeError(f"save_model expects a gradfit LinearRegression; got {type(estimator).__name__}")
-    check_is_fitted(estimator)
-    if not (np.all(np.isfinite(estimator.coef_)) and np.isfinite(estimator.intercept_)):
+    if not (np.all(np.isfinite(state["coef_"])) and np.isfinite(state["intercept_"])):
         raise ModelFileError(
             "cannot save a model whose coef_ or intercept_ holds NaN or infinity: it would predict nothing "
             "useful; fit it again"
         )
-    _write_atomically(Path(path), _encode_document(_document(estimator)).encode("utf-8"))
+    _write_atomically(Path(path), _encode_document(_document(params, state, summary)).encode("utf-8"))
 
 
-def _document(estimator) -> dict[str, Any]:
-    state = estimator.fitted_state()
+def _document(
+    params: dict[str, Any], state: dict[str, Any], summary: Callable[[], dict[str, Any] | None]
+) -> dict[str, Any]:
     history: History = state["history_"]
     names = state["feature_names_in_"]
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "gradfit_version": __version__,
-        "params": {name: _encode_param(name, value) for name, value in estimator.get_params(deep=False).items()},
+        "params": {name: _encode_param(name, value) for name, value in params.items()},
         "n_features_in": int(state["n_features_in_"]),
         "feature_names": None if names is None else [str(name) for name in names],
         "coef": _encode_floats(state["coef_"]),
@@ -131,21 +145,8 @@ def _document(estimator) -> dict[str, Any]:
         "learning_rate": _encode_optional_float(state["learning_rate_"]),
         "lipschitz": _encode_optional_float(state["lipschitz_"]),
         "condition_number": _encode_optional_float(state["condition_number_"]),
-        "summary": _summary_document(estimator),
+        "summary": summary(),
     }
-
-
-def _summary_document(estimator) -> dict[str, Any] | None:
-    """The model's inference table as :meth:`~gradfit.summary.ModelSummary.to_dict` writes it; None
-    where it has none (a streaming fit gathers no d × d statistics, a penalised fit has no table)."""
-    # The table is extra: whatever keeps it from being computed (no statistics, no rows, coefficients
-    # that overflow it, a loaded table that coef_ no longer matches) leaves it out, never the model.
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        try:
-            return estimator.summary().to_dict()
-        except (ValueError, ArithmeticError, np.linalg.LinAlgError):
-            return None
 
 
 def _encode_float(value) -> float | str:
@@ -199,17 +200,32 @@ def _write_atomically(path: Path, data: bytes) -> None:
 # ---------------------------------------------------------------------------------------- loading
 
 
-def load_model(path: str | os.PathLike[str]):
-    """Read a model written by :func:`save_model`.
+def read_model(
+    path: str | os.PathLike[str],
+    *,
+    defaults: dict[str, Any],
+    check_params: Callable[[dict[str, Any]], object],
+) -> tuple[dict[str, Any], dict[str, Any], ModelSummary | None]:
+    """Read the parameters, fitted state and inference table of a model written by :func:`write_model`.
 
     Parameters
     ----------
     path : str or path-like
+    defaults : dict
+        Every parameter the model knows, with its default (``LinearRegression().get_params()``): a
+        file's parameter not among them is refused, and one the file leaves out takes its default.
+    check_params : callable
+        Called with the file's parameters; raises ValueError naming the one the model rejects.
 
     Returns
     -------
-    LinearRegression
-        Fitted, with every attribute the saved model had; its predictions are bitwise identical.
+    params : dict
+        ``defaults`` updated with the file's parameters.
+    state : dict
+        The fitted attributes by name, as :meth:`~gradfit.LinearRegression.with_fitted_state` takes
+        them; read back bit for bit.
+    summary : ModelSummary or None
+        The inference table the file kept (None: it has none), of ``state``'s coefficients and names.
 
     Raises
     ------
@@ -226,7 +242,7 @@ def load_model(path: str | os.PathLike[str]):
 
     document = _read_document(path, refuse)
     reader = _Reader(document, refuse)
-    return reader.model()
+    return reader.model(defaults, check_params)
 
 
 def _read_document(path: Path, refuse) -> dict[str, Any]:
@@ -391,7 +407,9 @@ class _Reader:
 
     # -------------------------------------------------------------------------------- model
 
-    def model(self) -> LinearRegression:
+    def model(
+        self, defaults: dict[str, Any], check_params: Callable[[dict[str, Any]], object]
+    ) -> tuple[dict[str, Any], dict[str, Any], ModelSummary | None]:
         if "format" not in self.document:
             raise self.refuse(f'not a gradfit model file: it has no "format" field (a model file says "format": "{FORMAT}")')
         file_format = self.raw("format")
@@ -405,7 +423,7 @@ class _Reader:
             )
         self.string("gradfit_version")
 
-        estimator = self.estimator(self.object("params"))
+        params = self.params(self.object("params"), defaults, check_params)
 
         n_features = self.integer("n_features_in", minimum=1)
         coef = self.numbers("coef")
@@ -434,7 +452,7 @@ class _Reader:
             "converged_": self.boolean("converged"),
             "status_": self.string("status"),
             # the solver that ran ("auto" resolves to one); files from before it was recorded name the parameter
-            "solver_": self.string("solver") if "solver" in self.document else estimator.solver,
+            "solver_": self.string("solver") if "solver" in self.document else params["solver"],
             "message_": self.string("message"),
             "final_loss_": self.number("final_loss"),
             "learning_rate_": self.optional_number("learning_rate"),
@@ -442,28 +460,28 @@ class _Reader:
             "condition_number_": self.optional_number("condition_number"),
         }
         # the summary came later in format 1; files without one load without it
-        summary = self.summary(n_features + int(estimator.fit_intercept)) if "summary" in self.document else None
-        try:
-            estimator.with_fitted_state(state, summary=summary)
-        except ValueError:
-            raise self.refuse("'summary' is of other coefficients than 'coef' and 'intercept'; they must be the same numbers") from None
+        summary = self.summary(n_features + int(params["fit_intercept"])) if "summary" in self.document else None
+        if summary is not None and not same_terms(summary, coef, intercept, fit_intercept=params["fit_intercept"]):
+            raise self.refuse("'summary' is of other coefficients than 'coef' and 'intercept'; they must be the same numbers")
         if summary is not None:
-            self.check_summary_names(estimator, summary)
-        return estimator
+            self.check_summary_names(names, summary)
+        return params, state, summary
 
-    def estimator(self, params: dict[str, Any]) -> LinearRegression:
-        """An unfitted LinearRegression with the file's parameters, checked as fit() checks them."""
+    def params(
+        self, params: dict[str, Any], defaults: dict[str, Any], check_params: Callable[[dict[str, Any]], object]
+    ) -> dict[str, Any]:
+        """The file's parameters over ``defaults``, checked as fit() checks them."""
         decoded = {name: _NON_FINITE.get(value, value) if isinstance(value, str) else value for name, value in params.items()}
-        known = LinearRegression().get_params(deep=False)
-        unknown = sorted(set(decoded) - set(known))
+        unknown = sorted(set(decoded) - set(defaults))
         if unknown:
             raise self.refuse(
                 f"'params' has parameters LinearRegression does not know: {', '.join(map(repr, unknown))}"
             )
         try:
-            return LinearRegression.from_params(decoded)
+            check_params(decoded)
         except ValueError as error:
             raise self.refuse(f"'params' are rejected by LinearRegression: {_one_line(str(error))}") from None
+        return {**defaults, **decoded}
 
     def feature_names(self, n_features: int) -> np.ndarray | None:
         value = self.raw("feature_names")
@@ -476,7 +494,6 @@ class _Reader:
         return np.asarray(value, dtype=object)
 
     def summary(self, n_terms: int):  # noqa: ANN201 - ModelSummary or None
-        from gradfit.summary import ModelSummary
 
         value = self.raw("summary")
         if value is None:
@@ -494,9 +511,8 @@ class _Reader:
             )
         return summary
 
-    def check_summary_names(self, estimator: LinearRegression, summary) -> None:  # noqa: ANN001 - ModelSummary
+    def check_summary_names(self, names: np.ndarray | None, summary) -> None:  # noqa: ANN001 - ModelSummary
         """Refuse a table that names other features than the model."""
-        names = getattr(estimator, "feature_names_in_", None)
         if names is not None and list(summary.names[-len(names):]) != [str(name) for name in names]:
             raise self.refuse("'summary' names other terms than 'feature_names'")
 

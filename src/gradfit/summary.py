@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["CONFIDENCE_LEVEL", "INTERCEPT_NAME", "ModelSummary"]
+__all__ = ["CONFIDENCE_LEVEL", "INTERCEPT_NAME", "ModelSummary", "same_terms"]
 
 #: Coverage of the reported confidence intervals.
 CONFIDENCE_LEVEL = 0.95
@@ -244,6 +244,13 @@ class ModelSummary:
     def __str__(self) -> str:
         """The table as text, fitting the terminal (``COLUMNS``, else 80 columns): long term names wrap."""
         return _format_summary(self, width=shutil.get_terminal_size((_DEFAULT_WIDTH, 0)).columns)
+
+
+def same_terms(summary: ModelSummary, coef: NDArray[np.float64], intercept: float, *, fit_intercept: bool) -> bool:
+    """Whether a table's estimates are ``[intercept, *coef]`` (``coef`` without intercept), bit for bit."""
+    terms = np.asarray([intercept, *coef] if fit_intercept else coef, dtype=np.float64)
+    table = np.asarray(summary.coef, dtype=np.float64)
+    return table.shape == terms.shape and table.tobytes() == terms.tobytes()
 
 
 def _json_float(value: float) -> float | str:

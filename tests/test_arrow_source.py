@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import pytest
@@ -684,3 +685,27 @@ def test_predict_reads_a_file_source_by_the_models_feature_names(tmp_path):
     assert_same_predictions(predicted, model.predict(pd.DataFrame(X, columns=["a", "b", "c"])), X, model.coef_, model.intercept_)
     with pytest.raises(DataError, match="no feature names"):
         LinearRegression(solver="exact").fit(X, y).predict(FileSource(tmp_path / "data.parquet", target="y"))
+
+
+@pytest.mark.parametrize("column", [
+    pa.array([1.5, -2.0, 3.25]),
+    pa.array([1.5, None, 3.25, None, 7.0, 8.0, 9.0, 10.0, None]),
+    pa.array([1.5, None, 3.25, None, 7.0, 8.0, 9.0, 10.0, None]).slice(3, 5),
+    pa.array([1.0, 2.0, 3.0, 4.0]).slice(1),
+    pa.array([2**60 + 1, None, -5], pa.int64()),
+    pa.array([True, None, False]),
+    pa.array([0.5, None], pa.float32()),
+    pa.nulls(3),
+    pa.chunked_array([pa.array([1.0, None]), pa.array([None, 4.0])]),
+    pa.array([], pa.float64()),
+], ids=["float64", "nulls", "sliced with nulls", "sliced", "int64", "bool", "float32", "all null", "chunked", "empty"])
+def test_columns_are_read_as_pyarrow_converts_them(column):
+    """Columns are read from the Arrow buffers (pyarrow's to_numpy imports pandas): the same values, nulls as NaN."""
+    from gradfit.sources.files.batches import _to_float64
+
+    cast = pc.cast(column, pa.float64(), safe=False)
+    if isinstance(cast, pa.ChunkedArray):
+        cast = cast.combine_chunks()
+    got, expected = _to_float64(column), cast.to_numpy(zero_copy_only=False)
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, expected)

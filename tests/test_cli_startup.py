@@ -1,10 +1,11 @@
-"""Start-up: ``gradfit --help`` and ``import gradfit`` leave the heavy libraries and the estimator unimported
-(``benchmarks/startup.py`` times them); the defaults the command line writes out for that reason are the
-library's."""
+"""Start-up: ``gradfit --help`` and ``import gradfit`` leave the heavy libraries and the estimator unimported,
+and ``gradfit fit`` on a CSV or Parquet file all but pyarrow (``benchmarks/startup.py`` times them); the
+defaults and the refusals the command line writes out for that reason are the library's."""
 
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 
@@ -22,6 +23,10 @@ HEAVY = ("sklearn", "scipy", "matplotlib", "pyarrow", "dask", "pandas", "gradfit
 
 #: Seconds a fresh interpreter may take to start (far more than it needs, on a busy machine).
 TIMEOUT = 120
+
+#: What ``gradfit fit`` on a CSV or Parquet file must not import: it fits through the core (``fitting.fit``),
+#: and pyarrow reads the file.
+FIT_HEAVY = tuple(name for name in HEAVY if name != "pyarrow")
 
 LOADED = "import json, sys; print(json.dumps(sorted(sys.modules)))"
 
@@ -44,3 +49,34 @@ def test_defaults_written_out_for_help_are_the_librarys():
     assert options._DEFAULTS == {name: parameters[name] for name in options._DEFAULTS}
     assert set(options.SOLVER_NAMES) == set(SOLVERS) | set(DIRECT_SOLVERS)
     assert options.DEFAULT_SWEEP_TOL == DEFAULT_TOL and options.DEFAULT_REPORT_FRAMES == REPORT_FRAMES
+
+
+@pytest.mark.parametrize("suffix, options", [(".csv", []), (".csv", ["--json"]), (".parquet", ["--quiet"])])
+def test_fit_imports_no_scikit_learn(tmp_path, suffix, options):
+    rows = [(i / 20, 2 * i / 20 + 1 + (-1) ** i * 0.01) for i in range(20)]
+    path = tmp_path / f"small{suffix}"
+    if suffix == ".csv":
+        path.write_text("x,y\n" + "".join(f"{x},{y}\n" for x, y in rows), encoding="utf-8")
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.table({"x": [x for x, _ in rows], "y": [y for _, y in rows]}), path)
+    code = ("import contextlib, io\nfrom gradfit.cli import run\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            f"    assert run(['fit', {str(path)!r}, '--target', 'y', *{options!r}]) == 0")
+    done = subprocess.run([sys.executable, "-c", f"{code}\n{LOADED}"], capture_output=True, text=True,
+                          timeout=TIMEOUT)
+    assert done.returncode == 0, done.stderr
+    loaded = json.loads(done.stdout.splitlines()[-1])
+    assert not [name for name in loaded if name.startswith(FIT_HEAVY)]
+
+
+@pytest.mark.parametrize("name", ["tol", "alpha"])
+def test_infinite_values_refused_in_the_estimators_words(name):
+    """``fit`` refuses an infinite --tol or --alpha itself (it fits without the estimator), as the estimator does."""
+    with pytest.raises(ValueError) as written:
+        options._check_finite(**{name: math.inf})
+    with pytest.raises(ValueError) as library:
+        LinearRegression(**{name: math.inf}).fit([[0.0], [1.0]], [0.0, 1.0])
+    assert str(written.value) == str(library.value)

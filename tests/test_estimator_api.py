@@ -242,6 +242,28 @@ def test_dataframe_and_array_give_the_same_model(problem):
     assert from_frame.intercept_ == pytest.approx(from_array.intercept_, rel=1e-12)
 
 
+@pytest.mark.parametrize("solver", ["auto", "gd"])
+def test_from_fit_is_the_model_fit_leaves(problem, solver):
+    """A model built from what the core found (as the command line builds one to save it) is the fitted one."""
+    from gradfit.fitting import Settings, fit
+
+    X, y = problem
+    settings = Settings(solver=solver, max_iter=50)
+    fitted = LinearRegression(solver=solver, max_iter=50)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fitted.fit(X, y)
+    built = LinearRegression.from_fit(fit(X, y, settings=settings), settings)
+    assert built.get_params() == fitted.get_params()
+    expected, got = fitted.fitted_state(), built.fitted_state()
+    assert got.keys() == expected.keys() and got["feature_names_in_"] is None
+    for name in ("n_features_in_", "coef_", "intercept_", "n_iter_", "loss_history_", "converged_", "status_",
+                 "solver_", "final_loss_", "learning_rate_", "lipschitz_", "condition_number_"):
+        np.testing.assert_array_equal(got[name], expected[name], err_msg=name)
+    if fitted.converged_:
+        assert str(built.summary()) == str(fitted.summary())
+
+
 # ----------------------------------------------------------------------- convergence and divergence
 
 

@@ -13,13 +13,11 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from gradfit.errors import DataError
 from gradfit.solvers import resolve_auto
-from gradfit.sources import InMemorySource, Source, as_source, is_dask_collection
-from gradfit.sources.passes import StreamingSource
+from gradfit.sources import InMemorySource, Source, as_source, is_dask_collection, is_sparse, is_streaming_source
 from gradfit.validation import check_compatibility, check_source_arguments, check_weights
 
 __all__ = [
@@ -92,7 +90,7 @@ def statistics_shortfall(n_features: int) -> str | None:
 def streaming_reason(X) -> str | None:  # noqa: ANN001 - validated ndarray or scipy.sparse
     """Why ``X`` must be fitted by streaming passes rather than d × d statistics, or None."""
     n, d = X.shape
-    if sp.issparse(X):
+    if is_sparse(X):
         density = X.nnz / max(1, n * d)
         return f"X is sparse ({density:.2%} stored): it is read in fused passes and never densified"
     shortfall = statistics_shortfall(d)
@@ -183,7 +181,7 @@ def plan(
     has_l1 = alpha > 0 and l1_ratio > 0
     # Arrays first: telling a Source by its protocol inspects X's attributes (24 µs, a tenth of the
     # article's whole fit), and validated arrays never are one.
-    given_source = not (isinstance(X, np.ndarray) or sp.issparse(X)) and isinstance(X, Source)
+    given_source = not (isinstance(X, np.ndarray) or is_sparse(X)) and isinstance(X, Source)
     refusal = None  # memory that no engine has: raised once the parameters are known to be compatible
     if given_source or is_dask_collection(X):
         if given_source:
@@ -224,4 +222,4 @@ def plan(
     if not given_source:
         source = as_source(X, y, weight, passes=streams)
     return Plan(source=source, engine="streaming" if streams else "statistics", reason=reason, solver=resolved,
-                feature_names=names, single_blas=isinstance(source, StreamingSource))
+                feature_names=names, single_blas=is_streaming_source(source))

@@ -299,6 +299,18 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         self.error_bound_ = state.error_bound
 
     @classmethod
+    def from_fit(cls, state: FittedState, settings: Settings) -> "LinearRegression":
+        """The model that :meth:`fit` would have left after :func:`gradfit.fitting.fit` gave ``state``
+        with ``settings`` (its parameters, checked as :meth:`fit` checks them): for a caller that fits
+        through the core, without scikit-learn, and wants a model only afterwards (to save it, or for
+        :meth:`summary`). ``n_features_in_`` and ``feature_names_in_`` come from the state (its
+        ``feature_names``: None, no ``feature_names_in_``). Warnings in the state are not raised again."""
+        model = cls(**{name: getattr(settings, name) for name in _SETTINGS})
+        model._validate_params()
+        model._store(state, given_source=True)
+        return model
+
+    @classmethod
     def from_params(cls, params: dict) -> "LinearRegression":
         """An unfitted model with these parameters, checked as :meth:`fit` checks them (ValueError
         naming the one rejected)."""

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,13 +16,13 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from gradfit.cli.group import EXIT_NOT_CONVERGED, _Command, app
 from gradfit.cli.messages import _data_path, _note, _shown_name, _warnings_to_stderr
 from gradfit.cli.options import (_DEFAULTS, DataArgument, DelimiterOption, FileFormat, FormatOption, SolverName,
-                                 _check_writable, _data_format, _parse_delimiter, _parse_features,
+                                 _check_finite, _check_writable, _data_format, _parse_delimiter, _parse_features,
                                  _parse_learning_rate, _refuse_delimiter, _refuse_table_options,
                                  n_features_option)
 from gradfit.cli.output import _print_fit, _print_json, _RowsColumn, _StreamProgress, stdout
 
 if TYPE_CHECKING:
-    from gradfit.estimator import LinearRegression
+    from gradfit.fitting import FittedState, Settings
 
 
 @app.command(cls=_Command)
@@ -118,9 +119,7 @@ def fit(
     least squares needs, and the solver iterates on those. An svmlight file is read as a sparse matrix and
     fitted by streaming passes over it, one per update, never densified.
     """
-    import numpy as np
-
-    from gradfit.estimator import LinearRegression
+    from gradfit.fitting import Settings
     from gradfit.solvers import STOCHASTIC_SOLVERS
     from gradfit.sources.files.csv_text import read_csv_table
 
@@ -145,35 +144,35 @@ def fit(
                                  param_hint="'--summary'")
     if save is not None:
         _check_writable(save, force=force, flag="--save", inputs=[path])
-    model = LinearRegression(
-        solver=solver.value,
-        learning_rate=rate,
-        max_iter=max_iter,
-        tol=tol,
-        standardize=not no_standardize,
-        alpha=alpha,
-        l1_ratio=l1_ratio,
-    )
+    # The core fits (no scikit-learn: about 0.8 s of start-up); the estimator is built from its state
+    # only where a model is needed, to save it or for its summary.
+    settings = Settings(solver=solver.value, learning_rate=rate, max_iter=max_iter, tol=tol,
+                        standardize=not no_standardize, alpha=alpha, l1_ratio=l1_ratio)
     show_progress = not (json_output or quiet) and sys.stderr.isatty()
     if kind == "svmlight":
-        table = _fit_svmlight(model, path, n_features=n_features, show_progress=show_progress)
+        state, table = _fit_svmlight(settings, path, n_features=n_features, show_progress=show_progress)
     elif solver.value in STOCHASTIC_SOLVERS and kind == "csv" and path.is_file():  # random rows: in memory
         table = read_csv_table(path, target=target, features=feature_list, drop_missing=drop_missing,
                                delimiter=separator)
         with _warnings_to_stderr():
-            model.fit(table.X, table.y)
-        # Fitted on a plain array, the estimator cannot know the CSV's column names; record them as
-        # scikit-learn does for a DataFrame, so that the saved model can pick its columns when predicting.
-        model.feature_names_in_ = np.asarray(table.feature_names, dtype=object)
+            state = _fit(table.X, table.y, settings=settings)
+        # Fitted on a plain array, the fit cannot know the CSV's column names; they are the model's, as
+        # a DataFrame's are in scikit-learn, so that the saved model can pick its columns when predicting.
+        state = replace(state, feature_names=list(table.feature_names))
     else:
-        table = _fit_streamed(model, path, target=target, features=feature_list, drop_missing=drop_missing,
-                              data_format=kind, show_progress=show_progress, delimiter=separator)
-    if model.status_ == "interrupted":
+        state, table = _fit_streamed(settings, path, target=target, features=feature_list, drop_missing=drop_missing,
+                                     data_format=kind, show_progress=show_progress, delimiter=separator)
+    if state.status == "interrupted":
         raise KeyboardInterrupt
     # Before saving: a summary the fit cannot give (a streaming fit has no d × d statistics) is an
     # error, and a failed command leaves no model file behind. A fit that stopped short has no table
     # (its coefficients are not the least-squares answer), which the exit code and a note say.
-    inference = model.summary() if summary and model.converged_ else None
+    model = None
+    if save is not None or (summary and state.converged):
+        from gradfit.estimator import LinearRegression
+
+        model = LinearRegression.from_fit(state, settings)
+    inference = model.summary() if summary and state.converged else None
     if save is not None:
         _check_writable(save, force=force, flag="--save", inputs=[path])
         model.save(save)
@@ -183,24 +182,24 @@ def fit(
     result = {
         "target": table.target,
         "features": names,
-        "n_features": int(model.n_features_in_),
-        "intercept": float(model.intercept_),
+        "n_features": int(state.n_features),
+        "intercept": float(state.intercept),
         # svmlight columns have no names: the coefficients are a list, position = feature index
-        "coef": [float(value) for value in model.coef_] if names is None
-        else {name: float(value) for name, value in zip(names, model.coef_)},
+        "coef": [float(value) for value in state.coef] if names is None
+        else {name: float(value) for name, value in zip(names, state.coef)},
         "n_samples": table.n_samples,
         "n_rows_read": table.n_rows_read,
         "n_dropped": table.n_dropped,
-        "solver": model.solver_,
-        "learning_rate": model.learning_rate_,
-        "n_iter": int(model.n_iter_),
-        "converged": bool(model.converged_),
-        "error_bound": float(model.error_bound_),
-        "status": model.status_,
-        "final_loss": float(model.final_loss_),
-        "message": model.message_,
-        "engine": model.engine_,
-        "n_passes": int(model.n_passes_),
+        "solver": state.solver,
+        "learning_rate": state.learning_rate,
+        "n_iter": int(state.n_iter),
+        "converged": bool(state.converged),
+        "error_bound": float(state.error_bound),
+        "status": state.status,
+        "final_loss": float(state.final_loss),
+        "message": state.message,
+        "engine": state.engine,
+        "n_passes": int(state.n_passes),
         "saved": None if save is None else str(save),
     }
     if inference is not None:
@@ -211,7 +210,7 @@ def fit(
         _print_fit(result, source=path)
         if inference is not None:
             stdout.print(escape(str(inference)), highlight=False)
-    if not model.converged_:
+    if not state.converged:
         if summary:
             _note("no --summary table: the fit did not converge, so its coefficients are not the least-squares "
                   "solution and standard errors or p values would describe the wrong numbers; use --solver auto")
@@ -231,10 +230,23 @@ class _StreamedTable:
     n_dropped: int = 0
 
 
-def _fit_svmlight(model: LinearRegression, path: Path, *, n_features: int | None,
-                  show_progress: bool) -> _StreamedTable:
-    """Fit ``model`` on an svmlight file read as a sparse matrix (the estimator streams it: engine_ is
-    "streaming"); a spinner on stderr while reading and fitting when ``show_progress``."""
+def _fit(X, y=None, *, settings: Settings) -> FittedState:  # noqa: ANN001 - arrays, a sparse matrix or a FileSource
+    """:func:`gradfit.fitting.fit`, as the estimator's ``fit`` runs it for arrays and sources the
+    command line has checked: the parameters first (the options' ranges let an infinite ``--tol`` or
+    ``--alpha`` through), and the fit's warnings raised, for :func:`_warnings_to_stderr` to show."""
+    from gradfit.fitting import fit
+
+    _check_finite(tol=settings.tol, alpha=settings.alpha)
+    state = fit(X, y, settings=settings)
+    for message, _kind in state.warnings:
+        warnings.warn(message, stacklevel=2)
+    return state
+
+
+def _fit_svmlight(settings: Settings, path: Path, *, n_features: int | None,
+                  show_progress: bool) -> tuple[FittedState, _StreamedTable]:
+    """Fit an svmlight file read as a sparse matrix (streamed: engine "streaming"); a spinner on stderr
+    while reading and fitting when ``show_progress``."""
     from gradfit import engine
     from gradfit.sources.svmlight import read_svmlight
 
@@ -246,14 +258,14 @@ def _fit_svmlight(model: LinearRegression, path: Path, *, n_features: int | None
         n_rows, width = data.X.shape
         bar.update(task, description=f"fitting {n_rows:,} rows × {width:,} features ({data.X.nnz:,} stored values)")
         with _warnings_to_stderr():
-            model.fit(data.X, data.y)
-    return _StreamedTable(None, None, n_rows, n_rows)
+            state = _fit(data.X, data.y, settings=settings)
+    return state, _StreamedTable(None, None, n_rows, n_rows)
 
 
-def _fit_streamed(model: LinearRegression, path: Path, *, target: str, features: list[str] | None,
+def _fit_streamed(settings: Settings, path: Path, *, target: str, features: list[str] | None,
                   drop_missing: bool, data_format: str, show_progress: bool,
-                  delimiter: str | None = None) -> _StreamedTable:
-    """Fit ``model`` on files streamed through pyarrow, with a progress bar on stderr when ``show_progress``."""
+                  delimiter: str | None = None) -> tuple[FittedState, _StreamedTable]:
+    """Fit files streamed through pyarrow, with a progress bar on stderr when ``show_progress``."""
     from gradfit.sources.files import FileSource
 
     source = FileSource(path, target=target, features=features, format=data_format, drop_missing=drop_missing,
@@ -265,5 +277,6 @@ def _fit_streamed(model: LinearRegression, path: Path, *, target: str, features:
         if show_progress:
             source.progress = _StreamProgress(lambda **fields: bar.update(task, **fields), source)
         with _warnings_to_stderr():
-            model.fit(source)
-    return _StreamedTable(target, list(source.feature_names), source.n_samples, source.n_rows_read, source.n_dropped)
+            state = _fit(source, settings=settings)
+    return state, _StreamedTable(target, list(source.feature_names), source.n_samples, source.n_rows_read,
+                                 source.n_dropped)

@@ -87,16 +87,16 @@ def format_loss(loss: float) -> str:
 
 def least_squares_loss(stats) -> float | None:  # noqa: ANN001 - SufficientStats
     """``Σ r²/2m`` (target's units) of the exact least-squares fit, with an intercept, to the rows
-    ``stats`` describes; None where it cannot be had. Solved from the statistics by the estimator
-    itself (``solver="exact"`` on a source that only has statistics), never from the rows."""
+    ``stats`` describes; None where it cannot be had. Solved from the statistics by the core, as a
+    fit is (``solver="exact"`` on a source that only has statistics), never from the rows."""
     import numpy as np
 
-    from gradfit.estimator import LinearRegression
+    from gradfit.fitting import Settings, fit
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a display: whatever the partial data are, say nothing
-            loss = LinearRegression(solver="exact").fit(_Gathered(stats)).final_loss_
+            loss = fit(_Gathered(stats), settings=Settings(solver="exact")).final_loss
     except (ArithmeticError, ValueError, np.linalg.LinAlgError):
         return None
     # Rounding can leave a perfect fit (fewer rows than parameters) a hair below zero.
@@ -104,7 +104,7 @@ def least_squares_loss(stats) -> float | None:  # noqa: ANN001 - SufficientStats
 
 
 class _Gathered:
-    """The least a Source is: statistics already gathered (so the estimator solves from them alone)."""
+    """The least a Source is: statistics already gathered (so the fit solves from them alone)."""
 
     def __init__(self, stats) -> None:  # noqa: ANN001 - SufficientStats
         self._stats = stats

@@ -7,7 +7,6 @@ from __future__ import annotations
 from functools import cached_property, partial
 
 import numpy as np
-import scipy.linalg
 from numpy.typing import NDArray
 
 from gradfit.errors import DataError
@@ -282,6 +281,8 @@ class LeastSquares(L1Penalty):
         if self.n_params > DENSE_SPECTRUM_MAX and "spectrum" not in self.__dict__:
             factor = self._cholesky
             if factor is not None:
+                import scipy.linalg  # here, not at the top: importing scipy costs a command's start about 0.15 s
+
                 return scipy.linalg.cho_solve(factor, rhs, check_finite=False)
         directions, inverse = self._kept_directions
         inverse = inverse.reshape((-1,) + (1,) * (np.ndim(rhs) - 1))  # rhs (p,) or (p, k)
@@ -340,6 +341,8 @@ class LeastSquares(L1Penalty):
 
     @cached_property
     def _cholesky(self):  # scipy's (factor, lower) pair, or None
+        import scipy.linalg
+
         try:
             return scipy.linalg.cho_factor(self.G, check_finite=False)
         except np.linalg.LinAlgError:
@@ -408,6 +411,7 @@ class LeastSquares(L1Penalty):
         by Lanczos on Cholesky solves (O(p³/3) once, then O(p²) a step), which approaches μ from above
         to :data:`SMALLEST_EIGENVALUE_TOL`; the full spectrum where G is not positive definite."""
         if self.n_params > DENSE_SPECTRUM_MAX and "spectrum" not in self.__dict__ and self._cholesky is not None:
+            import scipy.linalg
             from scipy.sparse.linalg import LinearOperator, eigsh
 
             factor = self._cholesky

@@ -67,7 +67,6 @@ from __future__ import annotations
 from typing import Protocol
 
 import numpy as np
-import scipy.linalg
 from numpy.typing import ArrayLike, NDArray
 
 from gradfit.errors import DataError
@@ -172,6 +171,8 @@ def _refine(
 
     Returns the refined ``(intercept, w)``; entries of ``w`` outside ``columns`` stay fixed.
     """
+    import scipy.linalg  # here, not at the top: importing scipy costs a command's start about 0.15 s
+
     w = np.array(w, dtype=np.float64)
     r = np.zeros(residuals.n)
     x = np.concatenate([[intercept] if fit_intercept else [], w[columns]])
@@ -410,6 +411,8 @@ def solve_exact_counted(
             intercept = _refine_intercept(residuals, intercept=0.0, w=z, root_weight=root_weight)
         return (*_unscale(d, columns, z, exponents, intercept, y_exponent), 2 + residuals.passes)
 
+    import scipy.linalg
+
     F, means = _build_design(X, columns, exponents, fit_intercept, weight)
     (reflectors, tau), R = scipy.linalg.qr(F, mode="raw", overwrite_a=True, check_finite=False)
     del F  # the reflectors now live in its memory
@@ -459,6 +462,8 @@ def _minimum_norm(z, centred, rank, weights):
     Cost: a full SVD of the ``d × d`` (padded) centred factor, so ``O(d³)`` for a rank-deficient
     design.
     """
+    import scipy.linalg
+
     k, d = centred.shape
     square = centred if k >= d else np.vstack([centred, np.zeros((d - k, d))])
     _, _, vt = scipy.linalg.svd(square, check_finite=False)

@@ -69,14 +69,26 @@ def _default_batch_rows(n_columns: int) -> int:
 
 
 def _to_float64(array: pa.Array | pa.ChunkedArray) -> NDArray[np.float64]:
-    """The column as float64 numpy (nulls, where there are any, as NaN)."""
+    """The column as float64 numpy (nulls, where there are any, as NaN).
+
+    Read from the array's buffers (the Arrow format: a little-endian validity bitmap, then the
+    values) rather than by ``to_numpy``, whose conversion imports pandas: about 0.15 s of a
+    command's start. Without nulls the values are not copied (read-only, as ``to_numpy`` gives them)."""
     if array.type != pa.float64():
         # Unsafe: integers beyond 2^53 round to the nearest float64 (as numpy's astype does) instead of
         # failing as if the file were damaged.
         array = pc.cast(array, pa.float64(), safe=False)
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
-    return array.to_numpy(zero_copy_only=False)
+    n, offset = len(array), array.offset
+    if n == 0:
+        return np.empty(0, dtype=np.float64)
+    validity, data = array.buffers()
+    values = np.frombuffer(data, dtype=np.float64, count=n, offset=8 * offset)
+    if array.null_count == 0:
+        return values
+    valid = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), count=offset + n, bitorder="little")[offset:]
+    return np.where(valid.astype(bool), values, np.nan)
 
 
 def _kept_rows(columns: list[NDArray[np.float64]]) -> NDArray[np.intp] | None:

@@ -25,9 +25,9 @@ from sklearn.exceptions import ConvergenceWarning
 
 import gradfit
 import gradfit.cli as cli
+from gradfit import LinearRegression
 from gradfit.cli import messages, options
 from gradfit.cli.group import OPTION_VALUES
-from gradfit import LinearRegression
 from gradfit.errors import DataError
 from gradfit.sources.files import FileSource, feature_batches
 from gradfit.sources.files.csv_text import read_csv_table, sniff_delimiter
@@ -308,8 +308,8 @@ def test_fit_and_summary_tables_fit_the_screen(tmp_path, longley_frame, macrodat
 
 
 def test_summary_text_fits_the_width_given():
-    from gradfit.sources.memory import MemorySource
     from gradfit.inference import summarize
+    from gradfit.sources.memory import MemorySource
     from gradfit.summary import _format_summary
 
     rng = np.random.default_rng(3)

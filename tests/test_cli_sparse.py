@@ -18,6 +18,7 @@ from sklearn.datasets import dump_svmlight_file, load_svmlight_file
 
 import gradfit
 from gradfit.cli import output
+
 from cli_checks import expect, expect_error
 from references import assert_same_fit_standardized, correlation_condition
 

@@ -13,10 +13,10 @@ import pytest
 
 from gradfit import LinearRegression
 from gradfit.cli import options
-from gradfit.solvers.direct import DIRECT_SOLVERS
 from gradfit.learning import DEFAULT_TOL
 from gradfit.report import REPORT_FRAMES
 from gradfit.solvers import SOLVERS
+from gradfit.solvers.direct import DIRECT_SOLVERS
 
 #: What a start must not import: each costs a tenth of a second or more (scikit-learn about 0.8 s).
 HEAVY = ("sklearn", "scipy", "matplotlib", "pyarrow", "dask", "pandas", "gradfit.estimator")

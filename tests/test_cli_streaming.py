@@ -16,9 +16,11 @@ import pytest
 
 import gradfit
 import gradfit.sources.files.csv_text as csv_text
-from gradfit.cli import fit as fit_command, output
+from gradfit.cli import fit as fit_command
+from gradfit.cli import output
 from gradfit.sources.files import FileSource
 from gradfit.sources.memory import MemorySource
+
 from cli_checks import expect, expect_error
 from problems import write_csv
 from references import assert_same_predictions, correlation_condition
@@ -345,10 +347,10 @@ class FakeClock:
         return self.now
 
 
-def ticking(progress, clock: FakeClock, seconds: float):  # noqa: ANN001, ANN201
+def ticking(progress, clock: FakeClock, seconds: float):
     """``progress`` with ``seconds`` passing before each batch reports."""
 
-    def report(done, total):  # noqa: ANN001
+    def report(done, total):
         clock.now += seconds
         progress(done, total)
 
@@ -392,7 +394,7 @@ def test_progress_throttles_the_loss(monkeypatch, cost, expected):
     clock = FakeClock()
     solved = []
 
-    def least_squares_loss(stats):  # noqa: ANN001, ANN202
+    def least_squares_loss(stats):
         clock.now += cost  # what solving takes (an O(d³) solve for d features)
         solved.append(clock.now)
         return 1.0
@@ -400,7 +402,7 @@ def test_progress_throttles_the_loss(monkeypatch, cost, expected):
     class Source:
         bytes_read = None
 
-        def partial_stats(self):  # noqa: ANN202
+        def partial_stats(self):
             return MemorySource(X, y).stats()
 
     monkeypatch.setattr(output, "least_squares_loss", least_squares_loss)
@@ -438,7 +440,7 @@ def test_progress_only_on_a_terminal_without_quiet_or_json(gradfit_cli, problem,
     made = []
 
     class Recording(output._StreamProgress):
-        def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        def __init__(self, *args, **kwargs) -> None:
             made.append(self)
             super().__init__(*args, **kwargs)
 

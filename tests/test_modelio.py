@@ -22,6 +22,7 @@ from gradfit.datasets import make_article_data
 from gradfit.estimator import load_model, save_model
 from gradfit.history import History
 from gradfit.modelio import FORMAT_VERSION
+
 from problems import random_problem
 
 FITTED_ATTRIBUTES = (

@@ -10,14 +10,14 @@ from __future__ import annotations
 from gradfit.errors import DataError, DivergenceError, GradfitError, ModelFileError
 
 
-def load(path):  # noqa: ANN001, ANN201 - re-exported with its real signature below
+def load(path):  # re-exported with its real signature below
     """Read a model written by :meth:`LinearRegression.save`; refuses anything else with ValueError."""
     from gradfit.estimator import load_model
 
     return load_model(path)
 
 
-def __getattr__(name: str):  # noqa: ANN202 - module attribute hook
+def __getattr__(name: str):  # module attribute hook
     """``gradfit.LinearRegression`` without importing scikit-learn until it is asked for, and
     ``gradfit.__version__`` without reading the package metadata until then."""
     if name == "LinearRegression":

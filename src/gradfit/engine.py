@@ -87,7 +87,7 @@ def statistics_shortfall(n_features: int) -> str | None:
     return None
 
 
-def streaming_reason(X) -> str | None:  # noqa: ANN001 - validated ndarray or scipy.sparse
+def streaming_reason(X) -> str | None:  # validated ndarray or scipy.sparse
     """Why ``X`` must be fitted by streaming passes rather than d × d statistics, or None."""
     n, d = X.shape
     if is_sparse(X):
@@ -143,9 +143,9 @@ class Plan:
 
 
 def plan(
-    X,  # noqa: ANN001 - validated ndarray or scipy.sparse, a Dask collection, or a Source
-    y=None,  # noqa: ANN001
-    sample_weight=None,  # noqa: ANN001
+    X,  # validated ndarray or scipy.sparse, a Dask collection, or a Source
+    y=None,
+    sample_weight=None,
     *,
     solver: str,
     learning_rate: float | str,

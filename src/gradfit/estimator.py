@@ -19,8 +19,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from gradfit.errors import DataError
 from gradfit import fitting
+from gradfit.errors import DataError
 from gradfit.fitting import FittedState, OptimumGap, Settings
 from gradfit.history import History
 from gradfit.modelio import read_model, write_model
@@ -218,7 +218,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         coef_init: ArrayLike | None = None,
         intercept_init: float | None = None,
         sample_weight: ArrayLike | None = None,
-    ) -> "LinearRegression":
+    ) -> LinearRegression:
         """Fit the model.
 
         Parameters
@@ -299,7 +299,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         self.error_bound_ = state.error_bound
 
     @classmethod
-    def from_fit(cls, state: FittedState, settings: Settings) -> "LinearRegression":
+    def from_fit(cls, state: FittedState, settings: Settings) -> LinearRegression:
         """The model that :meth:`fit` would have left after :func:`gradfit.fitting.fit` gave ``state``
         with ``settings`` (its parameters, checked as :meth:`fit` checks them): for a caller that fits
         through the core, without scikit-learn, and wants a model only afterwards (to save it, or for
@@ -311,7 +311,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         return model
 
     @classmethod
-    def from_params(cls, params: dict) -> "LinearRegression":
+    def from_params(cls, params: dict) -> LinearRegression:
         """An unfitted model with these parameters, checked as :meth:`fit` checks them (ValueError
         naming the one rejected)."""
         model = cls()
@@ -326,7 +326,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         return {name: getattr(self, name, None) for name in FITTED_ATTRIBUTES}
 
-    def with_fitted_state(self, state: dict, *, summary: "ModelSummary | None" = None) -> "LinearRegression":
+    def with_fitted_state(self, state: dict, *, summary: ModelSummary | None = None) -> LinearRegression:
         """This model with the fitted attributes of ``state`` (as :meth:`fitted_state` gives them), and
         the inference table that a model file kept (None: the model has none), for :meth:`summary`.
 
@@ -362,7 +362,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=np.float64, reset=False)
         return np.asarray(X @ self.coef_ + self.intercept_, dtype=np.float64)
 
-    def _predict_source(self, source) -> NDArray[np.float64]:  # noqa: ANN001 - FileSource
+    def _predict_source(self, source) -> NDArray[np.float64]:  # FileSource
         from gradfit.sources.files import feature_batches
 
         names = getattr(self, "feature_names_in_", None)
@@ -383,7 +383,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         return fitting.distance_to_optimum(X, y, self.coef_, self.intercept_, fit_intercept=self.fit_intercept,
                                            standardize=self.standardize)
 
-    def summary(self) -> "ModelSummary":
+    def summary(self) -> ModelSummary:
         """Inference table of the fitted coefficients: R², adjusted R², F, and per term the standard
         error, t, p and 95% interval (OLS/WLS formulas, as statsmodels reports them).
 
@@ -440,7 +440,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         return summarize(stats, self.coef_, self.intercept_ if self.fit_intercept else 0.0,
                          fit_intercept=self.fit_intercept, feature_names=names)
 
-    def _is_summary_of_coefficients(self, summary: "ModelSummary") -> bool:
+    def _is_summary_of_coefficients(self, summary: ModelSummary) -> bool:
         """Whether a table's estimates are ``[intercept_, *coef_]`` (``coef_`` without intercept), bit for bit."""
         return same_terms(summary, self.coef_, self.intercept_, fit_intercept=self.fit_intercept)
 

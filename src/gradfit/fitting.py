@@ -16,12 +16,12 @@ from numbers import Integral
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from gradfit.cost import least_squares_cost
 from gradfit.driver import minimize
 from gradfit.engine import Plan, plan
 from gradfit.history import History
 from gradfit.objective import LeastSquares, StreamingLeastSquares
 from gradfit.solvers import SOLVERS
-from gradfit.cost import least_squares_cost
 from gradfit.solvers.direct import DIRECT_SOLVERS, column_unit, solve_direct
 from gradfit.solvers.exact import solve_exact
 from gradfit.sources.stats import SufficientStats
@@ -113,7 +113,7 @@ class FittedState:
 
 
 def fit(
-    X,  # noqa: ANN001 - validated ndarray or scipy.sparse, a Dask collection, or a Source
+    X,  # validated ndarray or scipy.sparse, a Dask collection, or a Source
     y: ArrayLike | None = None,
     *,
     settings: Settings = Settings(),
@@ -170,7 +170,7 @@ def _objective(the_plan: Plan, settings: Settings) -> LeastSquares | StreamingLe
                                     iterative=not direct)
 
 
-def _initial_theta(objective, coef: NDArray[np.float64] | None, intercept: float | None) -> NDArray[np.float64]:  # noqa: ANN001
+def _initial_theta(objective, coef: NDArray[np.float64] | None, intercept: float | None) -> NDArray[np.float64]:
     """θ₀ from checked starting values (see :func:`~gradfit.validation.check_initial`): zeros in the
     optimised coordinates by default, and the intercept that goes with ``coef`` at θ = 0 where only
     the coefficients are given."""
@@ -201,7 +201,7 @@ def _solve_direct(the_plan: Plan, objective: LeastSquares, settings: Settings) -
     )
 
 
-def _solve_iterative(the_plan: Plan, objective, theta0: NDArray[np.float64], settings: Settings) -> FittedState:  # noqa: ANN001
+def _solve_iterative(the_plan: Plan, objective, theta0: NDArray[np.float64], settings: Settings) -> FittedState:
     solver = _make_solver(the_plan.solver, settings)
     record = settings.record_path
     capacity = (DEFAULT_PATH_POINTS if record is True else int(record)) if record else None
@@ -245,7 +245,7 @@ def _solve_iterative(the_plan: Plan, objective, theta0: NDArray[np.float64], set
     )
 
 
-def _make_solver(name: str, settings: Settings):  # noqa: ANN202 - a registered solver
+def _make_solver(name: str, settings: Settings):  # a registered solver
     """The registered solver with the hyper-parameters of these settings that it takes (whether it
     takes the learning rate was checked with the plan, see :func:`~gradfit.validation.check_compatibility`)."""
     cls = SOLVERS[name]
@@ -260,7 +260,7 @@ def _make_solver(name: str, settings: Settings):  # noqa: ANN202 - a registered 
     return cls(**options)
 
 
-def _seed(random_state) -> int:  # noqa: ANN001 - int, RandomState or None
+def _seed(random_state) -> int:  # int, RandomState or None
     """An integer seed: an int is used as given (same seed, same iterates); otherwise one is drawn
     (from numpy's global RandomState for None, as scikit-learn's ``check_random_state`` gives it)."""
     if isinstance(random_state, Integral):
@@ -269,7 +269,7 @@ def _seed(random_state) -> int:  # noqa: ANN001 - int, RandomState or None
     return int(generator.randint(np.iinfo(np.int32).max))
 
 
-def _convergence_advice(result, *, solver: str, condition_number: float | None, settings: Settings) -> str:  # noqa: ANN001 - the driver's Result
+def _convergence_advice(result, *, solver: str, condition_number: float | None, settings: Settings) -> str:  # the driver's Result
     """The warning for a run that stopped short of ``tol``: what it reached, and what would get there."""
     direct = "solver='auto' (the least-squares solution, directly)"
     if result.status == "floor":

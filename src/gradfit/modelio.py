@@ -493,7 +493,7 @@ class _Reader:
             raise self.refuse(f"'feature_names' has {len(value)} names but 'n_features_in' is {n_features}")
         return np.asarray(value, dtype=object)
 
-    def summary(self, n_terms: int):  # noqa: ANN201 - ModelSummary or None
+    def summary(self, n_terms: int):  # ModelSummary or None
 
         value = self.raw("summary")
         if value is None:
@@ -511,7 +511,7 @@ class _Reader:
             )
         return summary
 
-    def check_summary_names(self, names: np.ndarray | None, summary) -> None:  # noqa: ANN001 - ModelSummary
+    def check_summary_names(self, names: np.ndarray | None, summary) -> None:  # ModelSummary
         """Refuse a table that names other features than the model."""
         if names is not None and list(summary.names[-len(names):]) != [str(name) for name in names]:
             raise self.refuse("'summary' names other terms than 'feature_names'")

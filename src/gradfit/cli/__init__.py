@@ -47,11 +47,11 @@ import os
 import signal
 import sys
 import threading
-from typing import Sequence
+from collections.abc import Sequence
 
 import typer
 
-from gradfit.cli import demo, fit, predict, sweep, report  # noqa: F401 - each registers its command, in this order
+from gradfit.cli import demo, fit, predict, report, sweep  # noqa: F401 - each registers its command, in this order
 from gradfit.cli.group import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_NOT_CONVERGED, EXIT_OK, EXIT_USAGE, app
 from gradfit.cli.messages import _describe_os_error, _fail, _interrupted, _invocation
 from gradfit.errors import DivergenceError, GradfitError

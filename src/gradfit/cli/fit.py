@@ -15,10 +15,23 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 
 from gradfit.cli.group import EXIT_NOT_CONVERGED, _Command, app
 from gradfit.cli.messages import _data_path, _note, _shown_name, _warnings_to_stderr
-from gradfit.cli.options import (_DEFAULTS, DataArgument, DelimiterOption, FileFormat, FormatOption, SolverName,
-                                 _check_finite, _check_writable, _data_format, _parse_delimiter, _parse_features,
-                                 _parse_learning_rate, _refuse_delimiter, _refuse_table_options,
-                                 n_features_option)
+from gradfit.cli.options import (
+    _DEFAULTS,
+    DataArgument,
+    DelimiterOption,
+    FileFormat,
+    FormatOption,
+    SolverName,
+    _check_finite,
+    _check_writable,
+    _data_format,
+    _parse_delimiter,
+    _parse_features,
+    _parse_learning_rate,
+    _refuse_delimiter,
+    _refuse_table_options,
+    n_features_option,
+)
 from gradfit.cli.output import _print_fit, _print_json, _RowsColumn, _StreamProgress, stdout
 
 if TYPE_CHECKING:
@@ -55,7 +68,7 @@ def fit(
             "reaches --tol (the output says which ran). The others are the registry's iterative solvers; "
             "'sgd', 'minibatch' and 'adam' draw random rows, so they read a CSV file into memory (small data only)."
         ),
-    ] = SolverName(_DEFAULTS["solver"]),
+    ] = SolverName(_DEFAULTS["solver"]),  # noqa: B008 - an enum member, made once: typer reads it as the default
     learning_rate: Annotated[
         str,
         typer.Option(
@@ -230,7 +243,7 @@ class _StreamedTable:
     n_dropped: int = 0
 
 
-def _fit(X, y=None, *, settings: Settings) -> FittedState:  # noqa: ANN001 - arrays, a sparse matrix or a FileSource
+def _fit(X, y=None, *, settings: Settings) -> FittedState:  # arrays, a sparse matrix or a FileSource
     """:func:`gradfit.fitting.fit`, as the estimator's ``fit`` runs it for arrays and sources the
     command line has checked: the parameters first (the options' ranges let an infinite ``--tol`` or
     ``--alpha`` through), and the fit's warnings raised, for :func:`_warnings_to_stderr` to show."""

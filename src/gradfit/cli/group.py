@@ -56,7 +56,7 @@ def _flowing(text: str | None) -> str | None:
     )
 
 
-def _describe_value(param) -> None:  # noqa: ANN001 - a typer/click Parameter
+def _describe_value(param) -> None:  # a typer/click Parameter
     """Name an option's value in ``--help`` as :data:`OPTION_VALUES` has it; a flag shows no value
     (typer would show ``<bool>``). A choice named by a short word gets its choices listed in its help."""
     if getattr(param, "param_type_name", None) != "option":
@@ -80,17 +80,17 @@ class _ReadableHelp:
     :data:`OPTION_VALUES`, flags without a type, and arguments in the usage line as ``DATA`` (required)
     or ``[CSV]`` (optional)."""
 
-    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - as typer's
+    def __init__(self, *args, **kwargs) -> None:  # as typer's
         kwargs["help"] = _flowing(kwargs.get("help"))
         super().__init__(*args, **kwargs)
 
-    def get_params(self, ctx):  # noqa: ANN001, ANN201
+    def get_params(self, ctx):
         params = super().get_params(ctx)
         for param in params:  # the help option included, which typer makes on demand
             _describe_value(param)
         return params
 
-    def collect_usage_pieces(self, ctx) -> list[str]:  # noqa: ANN001
+    def collect_usage_pieces(self, ctx) -> list[str]:
         pieces = super().collect_usage_pieces(ctx)
         for param in self.get_params(ctx):
             if getattr(param, "param_type_name", None) != "argument":

@@ -12,8 +12,9 @@ import enum
 import errno
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Sequence
+from typing import Annotated
 
 import typer
 
@@ -38,7 +39,7 @@ MAX_REPORT_FRAMES = 200
 SolverName = enum.Enum("SolverName", {name: name for name in sorted({*SOLVER_NAMES, "auto"})}, type=str)
 
 
-class FileFormat(str, enum.Enum):
+class FileFormat(str, enum.Enum):  # noqa: UP042 - StrEnum would change what str() of a member prints
     """How ``fit`` and ``predict`` read their DATA argument."""
 
     auto = "auto"

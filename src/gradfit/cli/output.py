@@ -8,8 +8,9 @@ import math
 import sys
 import time
 import warnings
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Sequence, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from rich.console import Console
 from rich.markup import escape
@@ -57,7 +58,7 @@ class _StreamProgress:
     times what it took, so it costs the pass under 5% however many features there are.
     """
 
-    def __init__(self, update: Callable[..., None], source, *, clock: Callable[[], float] = time.monotonic) -> None:  # noqa: ANN001
+    def __init__(self, update: Callable[..., None], source, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.update = update
         self.source = source
         self.clock = clock
@@ -85,7 +86,7 @@ def format_loss(loss: float) -> str:
     return f"loss {loss:.6g} (least-squares fit to the rows so far)"
 
 
-def least_squares_loss(stats) -> float | None:  # noqa: ANN001 - SufficientStats
+def least_squares_loss(stats) -> float | None:  # SufficientStats
     """``Σ r²/2m`` (target's units) of the exact least-squares fit, with an intercept, to the rows
     ``stats`` describes; None where it cannot be had. Solved from the statistics by the core, as a
     fit is (``solver="exact"`` on a source that only has statistics), never from the rows."""
@@ -106,12 +107,12 @@ def least_squares_loss(stats) -> float | None:  # noqa: ANN001 - SufficientStats
 class _Gathered:
     """The least a Source is: statistics already gathered (so the fit solves from them alone)."""
 
-    def __init__(self, stats) -> None:  # noqa: ANN001 - SufficientStats
+    def __init__(self, stats) -> None:  # SufficientStats
         self._stats = stats
         self.n_samples = stats.n_samples
         self.n_features = stats.n_features
 
-    def stats(self):  # noqa: ANN201
+    def stats(self):
         return self._stats
 
 
@@ -151,7 +152,7 @@ def _write_predictions_file(predictions: Iterable[np.ndarray], output: Path, *, 
 
         schema = pa.schema([("prediction", pa.float64())])
 
-        def write(handle) -> int:  # noqa: ANN001 - a binary file
+        def write(handle) -> int:  # a binary file
             count = 0
             with pq.ParquetWriter(handle, schema) as writer:
                 for values in predictions:
@@ -224,13 +225,13 @@ def _print_demo(run, data_plot: Path, loss_plot: Path) -> None:
     stdout.print(f"Figures: {escape(str(data_plot))}, {escape(str(loss_plot))}")
 
 
-def _write_article_report(run, out: Path, *, sweep=None, frames: int = DEFAULT_REPORT_FRAMES) -> Path:  # noqa: ANN001
+def _write_article_report(run, out: Path, *, sweep=None, frames: int = DEFAULT_REPORT_FRAMES) -> Path:
     from gradfit.report import article_report, write_report
 
     return write_report(article_report(run, sweep=sweep, frames=frames), out)
 
 
-def _print_sweep(result) -> None:  # noqa: ANN001 - LearningRateSweep
+def _print_sweep(result) -> None:  # LearningRateSweep
     stdout.print(f"[bold]Learning-rate sweep[/] on {escape(result.problem)}")
     stdout.print(
         f"L = {result.lipschitz:.4g}: 1/L = {result.auto_learning_rate:.4g} ('auto'), stable below 2/L = "

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sys
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Iterable
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -13,8 +14,7 @@ from rich.markup import escape
 import gradfit
 from gradfit.cli.group import _Command, app
 from gradfit.cli.messages import _data_path, _warnings_to_stderr
-from gradfit.cli.options import (DelimiterOption, FileFormat, FormatOption, _check_writable, _data_format,
-                                 _parse_delimiter, _refuse_delimiter, n_features_option)
+from gradfit.cli.options import DelimiterOption, FileFormat, FormatOption, _check_writable, _data_format, _parse_delimiter, _refuse_delimiter, n_features_option
 from gradfit.cli.output import _name_list, _write_csv_predictions, _write_predictions_file, stdout
 from gradfit.errors import DataError
 

@@ -11,10 +11,25 @@ from rich.markup import escape
 
 from gradfit.cli.group import _Command, app
 from gradfit.cli.messages import _data_path, _shown_name, _warnings_to_stderr
-from gradfit.cli.options import (DEFAULT_REPORT_FRAMES, MAX_REPORT_FRAMES, CsvArgument, DelimiterOption,
-                                 DropMissingOption, FeaturesOption, ForceOutOption, LearningRatesOption, SeedOption,
-                                 TargetOption, _check_out_files, _parse_delimiter, _parse_learning_rate,
-                                 _parse_learning_rates, _parse_surface, _read_csv_for_toolkit, _refuse_csv_options)
+from gradfit.cli.options import (
+    DEFAULT_REPORT_FRAMES,
+    MAX_REPORT_FRAMES,
+    CsvArgument,
+    DelimiterOption,
+    DropMissingOption,
+    FeaturesOption,
+    ForceOutOption,
+    LearningRatesOption,
+    SeedOption,
+    TargetOption,
+    _check_out_files,
+    _parse_delimiter,
+    _parse_learning_rate,
+    _parse_learning_rates,
+    _parse_surface,
+    _read_csv_for_toolkit,
+    _refuse_csv_options,
+)
 from gradfit.cli.output import _print_json, _write_article_report, stdout
 
 
@@ -127,7 +142,7 @@ def report(
 
 def _fit_csv_for_report(path: Path, *, target, features, drop_missing: bool, seed: int | None,
                         learning_rate: float | str | None, learning_rates: list[float] | None, max_iter: int | None,
-                        coordinates: tuple[str, str] | None, delimiter: str | None):  # noqa: ANN001, ANN202
+                        coordinates: tuple[str, str] | None, delimiter: str | None):
     """The CSV, the sweep (with the reported rate and 1/L among its rates) and the reported run: the
     sweep's run at that rate, fitted again with its path, so that the report and its table agree."""
     import numpy as np
@@ -155,7 +170,7 @@ def _fit_csv_for_report(path: Path, *, target, features, drop_missing: bool, see
     return table, result, model
 
 
-def _report_outcome(model, run, report_path: Path, *, certified=None) -> dict:  # noqa: ANN001 - LinearRegression, SweepRun
+def _report_outcome(model, run, report_path: Path, *, certified=None) -> dict:  # LinearRegression, SweepRun
     """``report --json``: the report's path and the reported run's outcome, judged as the report judges
     it (by the sweep's run at the same rate, which made at most as many updates when it converged),
     with the error the estimator certifies where it stopped (``certified``'s, as in the report's

@@ -10,9 +10,22 @@ from rich.markup import escape
 
 from gradfit.cli.group import _Command, app
 from gradfit.cli.messages import _data_path, _shown_name, _warnings_to_stderr
-from gradfit.cli.options import (DEFAULT_SWEEP_TOL, CsvArgument, DelimiterOption, DropMissingOption, FeaturesOption,
-                                 ForceOutOption, LearningRatesOption, SeedOption, TargetOption, _check_out_files,
-                                 _parse_delimiter, _parse_learning_rates, _read_csv_for_toolkit, _refuse_csv_options)
+from gradfit.cli.options import (
+    DEFAULT_SWEEP_TOL,
+    CsvArgument,
+    DelimiterOption,
+    DropMissingOption,
+    FeaturesOption,
+    ForceOutOption,
+    LearningRatesOption,
+    SeedOption,
+    TargetOption,
+    _check_out_files,
+    _parse_delimiter,
+    _parse_learning_rates,
+    _read_csv_for_toolkit,
+    _refuse_csv_options,
+)
 from gradfit.cli.output import _print_json, _print_sweep, stdout
 
 
@@ -73,7 +86,7 @@ def sweep(
 
 
 def _run_sweep(path: Path | None, *, target, features, drop_missing: bool, seed: int | None,
-               learning_rates: list[float] | None, max_iter: int, tol: float, delimiter: str | None):  # noqa: ANN001
+               learning_rates: list[float] | None, max_iter: int, tol: float, delimiter: str | None):
     from gradfit.learning import article_sweep, sweep_learning_rates
 
     if path is None:

@@ -23,7 +23,7 @@ from gradfit import LinearRegression, engine
 from gradfit.errors import DataError
 from gradfit.objective import LANCZOS_STEPS, LeastSquares, StreamingLeastSquares
 from gradfit.solvers.base import GRADIENT_REFRESH
-from gradfit.sources import passes
+from gradfit.sources import InMemorySource, NamedSource, ReducibleSource, Source, StreamableSource, offers, passes
 from gradfit.sources.memory import MemorySource
 from gradfit.sources.passes import StreamingSource
 
@@ -390,6 +390,23 @@ def test_a_source_without_passes_is_refused_before_allocating(monkeypatch):
     monkeypatch.setattr(engine, "STATISTICS_MEMORY_FLOOR", 0)  # consult it even for small d
     with pytest.raises(DataError, match=r"statistics of 7 features would need .* GB, more than half .*scipy.sparse"):
         LinearRegression().fit(StatisticsOnly())
+
+def test_sources_offer_the_capabilities_they_declare():
+    """What a caller may use beyond ``stats()`` is told by :func:`offers` against the declared sub-protocols;
+    a third-party source that offers only ``stats()`` offers none of them."""
+    class StatisticsOnly:
+        n_samples, n_features = 10, 2
+
+        def stats(self):
+            return MemorySource(np.ones((10, 2)), np.ones(10)).stats()
+
+    X, y = np.arange(12.0).reshape(6, 2), np.arange(6.0)
+    capabilities = (ReducibleSource, InMemorySource, StreamableSource, NamedSource)
+    assert [offers(MemorySource(X, y), c) for c in capabilities] == [True, True, False, False]
+    assert [offers(StreamingSource(X, y), c) for c in capabilities] == [False, False, True, False]
+    assert [offers(StatisticsOnly(), c) for c in capabilities] == [False, False, False, False]
+    assert isinstance(StatisticsOnly(), Source)
+
 
 def test_a_width_whose_vectors_cannot_fit_is_refused(monkeypatch):
     """Sparse X with absurdly many (empty) columns: a clear error before any d-vector is allocated."""

@@ -17,7 +17,7 @@ from threadpoolctl import threadpool_limits
 
 from gradfit.errors import DataError
 from gradfit.solvers import resolve_auto
-from gradfit.sources import InMemorySource, Source, as_source, is_dask_collection, is_sparse, is_streaming_source
+from gradfit.sources import InMemorySource, NamedSource, Source, StreamableSource, as_source, is_dask_collection, is_sparse, is_streaming_source, offers
 from gradfit.validation import check_compatibility, check_source_arguments, check_weights
 
 __all__ = [
@@ -195,12 +195,12 @@ def plan(
         # Checked before any d × d allocation: rather than an out-of-memory crash, a source that can
         # serve streaming passes (a Dask cluster, or files scanned once per update) streams.
         shortfall = statistics_shortfall(source.n_features)
-        if shortfall is not None and not hasattr(source, "residual_pass"):  # a third-party Source
+        if shortfall is not None and not offers(source, StreamableSource):  # a third-party Source
             refusal = DataError(f"{shortfall}; select fewer feature columns, or give X as a scipy.sparse matrix")
         streams = shortfall is not None and refusal is None
         reason = f"{shortfall}: switched to streaming passes over the data" if streams else None
-        rows_in_memory = isinstance(source, InMemorySource)
-        names = getattr(source, "feature_names", None)
+        rows_in_memory = offers(source, InMemorySource)
+        names = source.feature_names if offers(source, NamedSource) else None
     else:
         weight = check_weights(sample_weight, X.shape[0])
         reason = streaming_reason(X)

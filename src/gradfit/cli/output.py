@@ -66,7 +66,7 @@ class _StreamProgress:
 
     def __call__(self, rows_done: int, rows_total: int | None) -> None:
         fields: dict = {"completed": rows_done, "total": rows_total, "rows": rows_done, "rows_total": rows_total}
-        bytes_read = getattr(self.source, "bytes_read", None)
+        bytes_read = self.source.bytes_read  # a FileSource: None for Parquet
         if rows_total is None and bytes_read is not None:
             fields.update(completed=min(bytes_read, self.source.n_bytes), total=self.source.n_bytes)
         if self.clock() >= self.next_loss:

@@ -15,7 +15,7 @@ from gradfit.numerics.residuals import ResidualSums, residual_sums
 from gradfit.numerics.scaling import power_of_two_scale
 from gradfit.objective.frame import EPS, Accuracy, Frame, _normwise
 from gradfit.objective.penalty import L1Penalty
-from gradfit.sources import ReducibleSource, Source
+from gradfit.sources import InMemorySource, ReducibleSource, Source, offers
 from gradfit.sources.stats import SufficientStats
 
 __all__ = ["LeastSquares", "DENSE_SPECTRUM_MAX", "STATISTICS_ROUNDING", "EXTENDED_PRECISION_CONDITION",
@@ -116,7 +116,7 @@ class LeastSquares(L1Penalty):
         objective.stats = stats
         if (
             iterative
-            and hasattr(source, "arrays")  # rows in memory; a streaming source keeps float64 statistics
+            and offers(source, InMemorySource)  # rows in memory; a streaming source keeps float64 statistics
             and objective.n_params <= DENSE_SPECTRUM_MAX
             and objective.condition_number >= EXTENDED_PRECISION_CONDITION
             and source.n_samples * (objective.n_params + 1) ** 2 <= EXTENDED_PRECISION_MAX_WORK
@@ -134,7 +134,7 @@ class LeastSquares(L1Penalty):
         about κ(Z)·ε = √κ(G)·ε, not κ(G)·ε. Needs the rows in memory (the source's ``arrays``).
         """
         X, y = self.source.arrays()
-        weight = getattr(self.source, "sample_weight", None)
+        weight = self.source.sample_weight
         augmented = np.hstack([self.design(X), self.target(y)[:, None]])
         if weight is not None:
             augmented *= np.sqrt(weight)[:, None]
@@ -351,7 +351,7 @@ class LeastSquares(L1Penalty):
     @property
     def can_refine(self) -> bool:
         """Whether the rows can be read again for :meth:`residual_sums` (the source can reduce them)."""
-        return isinstance(self.source, ReducibleSource)
+        return offers(self.source, ReducibleSource)
 
     def residual_sums(self, coef_scaled: NDArray[np.float64], intercept_scaled: float):  # ResidualSums
         """One pass over the source: the residual sums of :func:`gradfit.numerics.residuals.residual_sums`

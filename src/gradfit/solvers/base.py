@@ -44,6 +44,10 @@ class State:
     grad_norm: float
     step: float
 
+    #: Updates already computed, that the next updates return in turn: none on a plain state (see
+    #: :class:`~gradfit.solvers.replay.ReplayState`, which carries them as a field).
+    replay: ClassVar[tuple[State, ...]] = ()
+
 
 @dataclass(frozen=True)
 class Trajectory:

@@ -48,7 +48,7 @@ from gradfit.history import History
 from gradfit.numerics.scaling import power_of_two_scale
 from gradfit.solvers.base import Solver
 from gradfit.solvers.exact import solve_exact_counted
-from gradfit.sources import InMemorySource, Source
+from gradfit.sources import InMemorySource, Source, offers
 
 __all__ = [
     "DIRECT_SOLVERS", "DirectFit", "DirectSolution", "Exact", "solve_direct", "solve_from_statistics", "qr_preconditioner",
@@ -343,7 +343,7 @@ def solve_direct(objective, source: Source, *, tol: float, alpha: float, fit_int
     started = time.perf_counter()
     target = min(ACCURACY_TARGET, tol) if tol > 0 else ACCURACY_TARGET
     frame = objective.frame
-    in_memory = isinstance(source, InMemorySource)
+    in_memory = offers(source, InMemorySource)
     solution = solve_from_statistics(objective, target=target, trust_collinearity=not in_memory)
     passes = 1 + solution.passes
     raised: list[str] = []

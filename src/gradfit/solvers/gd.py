@@ -84,7 +84,7 @@ class GradientDescent(Solver):
         return with_replay(self, objective, theta0, state) if replays else state
 
     def step(self, objective, state: State) -> State:
-        if getattr(state, "replay", ()):
+        if state.replay:
             return replayed(state)
         if self.learning_rate == "line_search":
             curved = objective.hess_vec(state.grad)

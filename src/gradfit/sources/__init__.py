@@ -21,13 +21,19 @@ from numpy.typing import NDArray
 # The statistics every source returns, re-exported: sources are what gathers them.
 from gradfit.sources.stats import SufficientStats, merge_all
 
-__all__ = ["FileSource", "Source", "InMemorySource", "ReducibleSource", "SufficientStats", "csv", "parquet", "as_source",
-           "is_dask_collection", "is_sparse", "is_streaming_source", "merge_all"]
+__all__ = ["FileSource", "Source", "InMemorySource", "NamedSource", "ReducibleSource", "StreamableSource", "SufficientStats",
+           "csv", "parquet", "as_source", "is_dask_collection", "is_sparse", "is_streaming_source", "merge_all", "offers"]
 
 
 @runtime_checkable
 class Source(Protocol):
     """Rows of a regression problem, wherever they live.
+
+    ``n_samples``, ``n_features`` and :meth:`stats` are all a source must offer (a third-party source
+    may offer only these). Everything else a caller may use is an optional capability, declared by a
+    protocol of its own and asked for with :func:`offers`: :class:`ReducibleSource` (``reduce_rows``),
+    :class:`InMemorySource` (``arrays``, ``rows``, ``max_row_norm2``, ``sample_weight``), :class:`StreamableSource`
+    (``columns``, ``residual_pass``, ``passes``) and :class:`NamedSource` (``feature_names``).
 
     Attributes
     ----------
@@ -55,7 +61,15 @@ class ReducibleSource(Source, Protocol):
 
 @runtime_checkable
 class InMemorySource(Source, Protocol):
-    """A source whose rows are in memory: the exact solver and the stochastic solvers need that."""
+    """A source whose rows are in memory: the exact solver and the stochastic solvers need that.
+
+    Attributes
+    ----------
+    sample_weight : ndarray of shape (n,) or None
+        The rows' weights (None when unweighted).
+    """
+
+    sample_weight: NDArray[np.float64] | None
 
     def arrays(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """The design ``X`` (n, d) and target ``y`` (n,) as in-memory arrays (for the exact solver)."""
@@ -64,6 +78,69 @@ class InMemorySource(Source, Protocol):
     def rows(self, indices: NDArray[np.intp]) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64] | None]:
         """Some rows and their weights (for the stochastic solvers)."""
         ...
+
+    def max_row_norm2(self, transform) -> float:
+        """Largest ``‖transform(x_i)‖²`` over the rows (for the stochastic solvers' step sizes)."""
+        ...
+
+
+@runtime_checkable
+class StreamableSource(Protocol):
+    """A source that serves the streaming engine's passes (:class:`~gradfit.objective.streaming.StreamingLeastSquares`):
+    one per gradient, never forming the d × d statistics, so any number of features fits. Not a
+    sub-protocol of :class:`Source`: :class:`~gradfit.sources.passes.StreamingSource` serves only
+    these passes, never the statistics.
+
+    Attributes
+    ----------
+    n_samples, n_features : int
+    passes : int
+        Passes over the rows made so far by :meth:`columns` and :meth:`residual_pass`.
+    """
+
+    n_samples: int
+    n_features: int
+    passes: int
+
+    def columns(self, *, means: bool = True, squares: bool = True):
+        """Weighted column means and variances, in one pass (a :class:`~gradfit.sources.passes.ColumnMoments`)."""
+        ...
+
+    def residual_pass(self, v: NDArray[np.float64], a: float, beta: float) -> tuple[float, NDArray[np.float64], float]:
+        """One pass: with ``r = Xv + a − βy`` and row weights ``w``, ``(Σ w r², Xᵀ(w∘r), Σ w r)``."""
+        ...
+
+
+@runtime_checkable
+class NamedSource(Source, Protocol):
+    """A source that knows its columns' names (a table's header, a DataFrame's columns).
+
+    Attributes
+    ----------
+    feature_names : list of str or None
+        None where the columns turn out to have no names (a Dask array).
+    """
+
+    feature_names: list[str] | None
+
+
+#: What :func:`offers` has told, by (class of source, capability).
+_OFFERED: dict[tuple[type, type], bool] = {}
+
+
+def offers(source: Source, capability: type) -> bool:
+    """Whether ``source`` offers an optional capability, one of the protocols that declare them
+    (:class:`ReducibleSource`, :class:`InMemorySource`, :class:`StreamableSource`, :class:`NamedSource`).
+
+    The one place that tells what a source can do: ``isinstance`` against the protocol, answered once
+    per class of source and remembered (it costs 10–25 µs, a tenth of a small fit), so a fit may ask.
+    A class's sources all offer the same capabilities.
+    """
+    key = (type(source), capability)
+    offered = _OFFERED.get(key)
+    if offered is None:
+        offered = _OFFERED[key] = isinstance(source, capability)
+    return offered
 
 
 def as_source(

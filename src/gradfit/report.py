@@ -42,13 +42,13 @@ from gradfit.fileio import write_atomically
 from gradfit.learning import (
     DEFAULT_TOL,
     REGIMES,
-    SAME_RATE,
     LearningRateSweep,
     article_sweep,
     certificate,
     sweep_learning_rates,
     updates_text,
 )
+from gradfit.learning.results import SAME_RATE
 
 __all__ = ["REPORT_NAME", "Section", "article_report", "data_report", "write_report"]
 

@@ -511,6 +511,7 @@ def test_counting_from_near_the_crossing_gives_the_estimators_own_count(monkeypa
     from sklearn.datasets import load_diabetes
 
     import gradfit.learning as learning
+    from gradfit.learning import counting
 
     X, y = load_diabetes(return_X_y=True)
     article_X, article_y = make_article_data(seed=8)
@@ -518,7 +519,7 @@ def test_counting_from_near_the_crossing_gives_the_estimators_own_count(monkeypa
         (X, y, {}, [0.5, 1.0]),  # × 1/L
         (article_X, article_y, {"standardize": False, "coef_init": [1.0], "intercept_init": 1.0}, [0.01]),
     ]
-    monkeypatch.setattr(learning, "DIRECT_UPDATES", 0)
+    monkeypatch.setattr(counting, "DIRECT_UPDATES", 0)
     for features, target, settings, rates in problems:
         lipschitz = LinearRegression(solver="gd", max_iter=1, tol=0,
                                      standardize=settings.get("standardize", True)).fit(features, target).lipschitz_

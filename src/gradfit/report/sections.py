@@ -1,150 +1,30 @@
-"""One self-contained HTML report of a gradient-descent fit: what it did, and why it works.
-
-The report has the data and the fit, the cost per update, the cost "bowl" with the path of the
-iterates, a learning-rate sweep, an animation of the line moving, the convergence verdict and the
-coefficient table, each with a few plain sentences. Every image is embedded as a ``data:`` URI
-(PNG, and the GIF of the animation) and the page loads nothing else: no scripts, fonts, style
-sheets or links to the network (a Content-Security-Policy says so to the browser, too).
-
-:func:`article_report` builds it for the article's run, :func:`data_report` for a model fitted to
-the user's data; :func:`write_report` writes it. The figures come from :mod:`gradfit.plots`.
-The report never refits the user's model. It runs the sweep (that is its purpose), and for the
-article it replays the run once with ``record_path=True`` when the run did not keep its path.
-
-Examples
---------
->>> from gradfit.article import run_article
->>> from gradfit.report import article_report, write_report
->>> html = article_report(run_article(seed=0, iterations=100), frames=4)
->>> html.startswith("<!DOCTYPE html>")
-True
+"""The sections both reports share: the cost per update, the bowl with the path, the learning-rate sweep, the
+animation, and the convergence verdict (:class:`_Verdict`, by the sweep's test) with the coefficient table.
+The figures come from :mod:`gradfit.plots`, imported only when a report is built.
 """
 
 from __future__ import annotations
 
-import base64
-import html as html_escape
 import math
 import tempfile
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from numpy.typing import ArrayLike
-from sklearn.base import clone
 
-import gradfit
-from gradfit.cost import least_squares_optimum
-from gradfit.estimator import LinearRegression
-from gradfit.fileio import write_atomically
 from gradfit.learning import (
     DEFAULT_TOL,
     REGIMES,
-    SAME_RATE,
     LearningRateSweep,
-    article_sweep,
-    certificate,
-    sweep_learning_rates,
     updates_text,
 )
-
-__all__ = ["REPORT_NAME", "Section", "article_report", "data_report", "write_report"]
-
-#: File name of the report inside the output folder.
-REPORT_NAME = "report.html"
+from gradfit.report.page import Section, _escape, _number, _percent, _relative
 
 #: Distinct frames of the embedded animation.
 REPORT_FRAMES = 30
 
 #: Coefficients closer than this (relative) to the exact ones look the same at the table's 4 digits.
 SAME_DIGITS = 5e-5
-#: Relative errors from this size up read better as percentages (0.1%, 31%) than as numbers (0.001).
-RELATIVE_AS_PERCENT = 1e-3
-
-#: Allow nothing but inline styles and data: images, so that the page cannot reach the network.
-CONTENT_SECURITY_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
-
-# Text wraps, breaking a long unspaced word (a file or column name) where it must; numbers in tables
-# never break, and a table too wide for the page scrolls inside its own box (.scroll). So no box is
-# ever wider than the page, at any window width.
-STYLE = """
-:root { color-scheme: light; }
-*, *::before, *::after { box-sizing: border-box; }
-body { margin: 0; background: #f4f5f7; color: #1d1f23;
-       font: 17px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", Arial, sans-serif; }
-main { max-width: 1000px; margin: 0 auto; padding: 24px 28px 48px; background: #fff; overflow-wrap: anywhere; }
-h1 { font-size: 1.9em; margin: 0.3em 0 0.2em; }
-h2 { font-size: 1.35em; margin: 1.8em 0 0.4em; padding-top: 0.6em; border-top: 1px solid #dde1e6; }
-p { margin: 0.5em 0; }
-.lead { font-size: 1.08em; color: #33373d; }
-.meta { color: #5f6670; font-size: 0.9em; }
-nav ol { columns: 2; margin: 0.4em 0; padding-left: 1.4em; }
-nav a, a { color: #0b5cad; }
-figure { margin: 0.8em 0; }
-figure img { display: block; max-width: 100%; height: auto; border: 1px solid #e3e6ea; border-radius: 4px; }
-figcaption { color: #4a5058; font-size: 0.92em; margin-top: 0.3em; }
-.badge { display: inline-block; padding: 0.15em 0.6em; border-radius: 0.8em; font-weight: 600; }
-.good { background: #dff3e4; color: #14532d; }
-.bad { background: #fde2e1; color: #7f1d1d; }
-.glance { background: #f0f6ff; border-left: 4px solid #0b5cad; padding: 0.6em 1em; margin: 1em 0; }
-pre, code { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; }
-pre { background: #f6f8fa; border: 1px solid #e3e6ea; border-radius: 4px; padding: 0.8em 1em; font-size: 14px;
-      line-height: 1.45; white-space: pre-wrap; overflow-wrap: anywhere; overflow-x: auto; max-width: 100%; }
-code { font-size: 0.9em; background: #f6f8fa; border: 1px solid #e3e6ea; border-radius: 3px; padding: 0.05em 0.3em;
-       overflow-wrap: anywhere; }
-.scroll { max-width: 100%; overflow-x: auto; margin: 0.6em 0; }
-table { border-collapse: collapse; font-size: 0.95em; font-variant-numeric: tabular-nums; overflow-wrap: normal; }
-caption { caption-side: top; text-align: left; padding: 0.5em 0.8em; font-weight: 600; }
-caption.good, caption.bad { border-radius: 4px 4px 0 0; }
-th, td { padding: 0.3em 0.8em; border-bottom: 1px solid #e3e6ea; text-align: right; }
-td { white-space: nowrap; }
-td:first-child { white-space: normal; overflow-wrap: anywhere; min-width: 6em; }
-th:first-child, td:first-child { text-align: left; }
-thead th { background: #f6f8fa; }
-th.text, td.text { text-align: left; white-space: normal; overflow-wrap: break-word; }
-caption { overflow-wrap: break-word; }
-td.diverged { color: #b91c1c; font-weight: 600; }
-td.max_iter, td.floor { color: #92400e; }
-td.converged { color: #166534; }
-td.exact { background: #f6faf7; }
-footer { margin-top: 3em; color: #6b7280; font-size: 0.85em; }
-@media (max-width: 900px) {
-  main { padding: 16px 14px 40px; }
-  th, td { padding: 0.3em 0.45em; }
-}
-"""
-
-
-@dataclass(frozen=True)
-class Section:
-    """One part of the report.
-
-    Attributes
-    ----------
-    anchor : str
-        Id of the section (for the table of contents).
-    title : str
-    text : str
-        Plain-language explanation, as HTML (already escaped).
-    image : bytes or None
-        A PNG or GIF to embed.
-    mime : str
-        ``image/png`` or ``image/gif``.
-    alt : str
-        Text alternative of the image.
-    body : str
-        Further HTML after the image (a table, a verdict).
-    """
-
-    anchor: str
-    title: str
-    text: str
-    image: bytes | None = None
-    mime: str = "image/png"
-    alt: str = ""
-    body: str = ""
 
 
 @dataclass(frozen=True)
@@ -195,219 +75,6 @@ class _Verdict:
         if self.auto_needed is not None:
             parts.append(f"at {self.auto_needed}")
         return "; ".join(parts)
-
-
-def article_report(
-    run,
-    *,
-    learning_rates: Sequence[float] | None = None,
-    sweep: LearningRateSweep | None = None,
-    frames: int = REPORT_FRAMES,
-) -> str:
-    """The HTML report of the article's run.
-
-    Parameters
-    ----------
-    run : gradfit.article.ArticleRun
-        From :func:`gradfit.article.run_article`. If its model kept no path, the run is replayed
-        once with ``record_path=True`` (same data, settings and start, so the same iterates).
-    learning_rates : sequence of float, optional
-        Rates of the sweep (default: the article's 0.01 and fractions and multiples of 1/L). The
-        run's own rate and 1/L are always among them.
-    sweep : LearningRateSweep, optional
-        A sweep already run on ``run``'s data (then ``learning_rates`` is ignored).
-    frames : int, default=30
-        Distinct frames of the animation.
-
-    Returns
-    -------
-    str
-        The whole HTML document.
-    """
-    from gradfit.article import ARTICLE_QUOTE
-    from gradfit.datasets import ARTICLE_INTERCEPT, ARTICLE_SLOPE, ARTICLE_START
-    from gradfit.plots import data_fit_figure
-
-    intercept0, slope0 = ARTICLE_START
-    model = run.model
-    if getattr(model, "path_", None) is None:
-        model = clone(model).set_params(record_path=True).fit(run.X, run.y, coef_init=[slope0], intercept_init=intercept0)
-    if sweep is None:
-        # The article's run is one row of the sweep: same rate, same start, its updates the budget.
-        sweep = article_sweep(seed=run.seed, X=run.X, y=run.y, learning_rates=learning_rates,
-                              include=[run.learning_rate, run.auto_learning_rate], max_iter=run.iterations)
-    alpha = _alpha_text(run.learning_rate, run.auto_learning_rate)
-    certified = certificate(run.X, run.y, sweep, model)
-    verdict = _verdict(sweep, run.learning_rate, int(model.n_iter_), alpha, fallback=run.converged,
-                       error_bound=_certified_error(certified, model))
-    data = f"seed {run.seed}" if run.seed is not None else "fresh random data"
-    intro = (
-        f"The article fits a straight line to {len(run.y)} points scattered around y = 2x + 1 ({data}) by "
-        f"gradient descent: start from intercept 1 and slope 1, then take {run.iterations:,} steps downhill on "
-        f"the cost (no early stop), each of size {alpha} times the gradient. This report shows what those steps "
-        "do, and why they work (or do not)."
-    )
-    glance = (
-        f"After {run.iterations:,} updates the line is y = {run.slope:.4f}x + {run.intercept:.4f}; the best "
-        f"possible line is y = {run.optimum_slope:.4f}x + {run.optimum_intercept:.4f}. "
-        + _glance_verdict(verdict, converged="The run reached the bottom of the bowl.",
-                          short="The run stopped short of the bottom")
-    )
-    fit_figure = data_fit_figure(run.X, run.y, model, true_line=(ARTICLE_SLOPE, ARTICLE_INTERCEPT),
-                                 title="The article's data, the true line and the line gradient descent found")
-    rows = [
-        ("found after " + updates_text(run.iterations), run.intercept, run.slope, _number(run.final_loss, 6)),
-        ("best possible (least squares)", run.optimum_intercept, run.optimum_slope, _number(run.optimum_loss, 6)),
-        ("the article quotes", ARTICLE_QUOTE[0], ARTICLE_QUOTE[1], "–"),
-    ]
-    verdict_body = (
-        f"<p>{_badge(verdict.converged)}</p>"
-        '<div class="scroll"><table><thead><tr><th></th><th>intercept</th><th>slope</th><th>cost J(θ)</th></tr></thead>'
-        "<tbody>" + "".join(f"<tr><td>{_escape(name)}</td><td>{a:.4f}</td><td>{b:.4f}</td><td>{cost}</td></tr>"
-                            for name, a, b, cost in rows) + "</tbody></table></div>"
-    )
-    reference = LinearRegression(solver="exact").fit(run.X, run.y)
-    sections = _sections(
-        X=run.X, y=run.y, model=model, sweep=sweep, fit_figure=fit_figure, optimum_loss=run.optimum_loss,
-        true_line=(ARTICLE_SLOPE, ARTICLE_INTERCEPT), feature_names=["x"], target_name="y", frames=frames,
-        verdict=verdict, verdict_body=verdict_body, coordinates=(0, 1), certified=certified, reference=reference,
-        exact_command=None,
-    )
-    return _document("Why gradient descent works: the article's example", intro, glance, sections)
-
-
-def data_report(
-    X: ArrayLike,
-    y: ArrayLike,
-    model,
-    *,
-    feature_names: Sequence[str] | None = None,
-    target_name: str = "y",
-    source: str = "the data",
-    learning_rates: Sequence[float] | None = None,
-    sweep: LearningRateSweep | None = None,
-    sweep_max_iter: int | None = None,
-    sweep_tol: float = DEFAULT_TOL,
-    coordinates: tuple[int | str, int | str] | None = None,
-    frames: int = REPORT_FRAMES,
-    exact_command: str | None = None,
-) -> str:
-    """The HTML report of a gradient-descent model fitted to the user's data.
-
-    Whether the model converged is judged as the sweep judges its runs, by the estimator's own
-    test (see :mod:`gradfit.learning`): the sweep has a run at the model's learning rate from the
-    same start, and the model has converged when it made at least the updates that run needed to
-    have every coefficient within the tolerance. A model from :func:`gradfit.learning.fit_run`
-    stops exactly there, so the report and the sweep's table agree; the coefficient table's caption
-    gives the error the model itself certifies (its ``error_bound_``).
-
-    Parameters
-    ----------
-    X : array-like of shape (m, d)
-    y : array-like of shape (m,)
-    model : LinearRegression
-        Fitted on (X, y) by gradient descent (``solver="gd"``) from the default start, with ``record_path=True``.
-    feature_names : sequence of str, optional
-    target_name : str
-    source : str
-        Where the data came from, in words (e.g. the CSV file's name).
-    learning_rates : sequence of float, optional
-        Rates of the sweep, in the model's optimised coordinates (default: fractions and multiples
-        of 1/L). The model's own rate and 1/L are always among them.
-    sweep : LearningRateSweep, optional
-        A sweep already run on these data (then ``learning_rates`` is ignored).
-    sweep_max_iter : int, optional
-        Updates per sweep run (default: from the problem, see :func:`gradfit.learning.update_budget`).
-    sweep_tol : float, default=1e-6
-        The sweep's tolerance: a run has converged when every coefficient and the intercept are within
-        ``sweep_tol`` of the exact least-squares answer, relatively.
-    coordinates : pair of int or str, optional
-        The two parameters of the cost slice (default: the two that moved most; see
-        :func:`gradfit.plots.loss_surface`).
-    frames : int, default=30
-    exact_command : str, optional
-        The command that computes the exact least-squares answer for these data (e.g.
-        ``gradfit fit data.csv --target y --solver exact``), offered when the model did not converge.
-
-    Returns
-    -------
-    str
-
-    Raises
-    ------
-    ValueError
-        When the model has no recorded path (fit it with ``record_path=True``) or was solved directly.
-    """
-    from gradfit.plots import data_fit_figure, predicted_actual_figure
-
-    if getattr(model, "path_", None) is None:
-        raise ValueError("the report needs the path of the iterates: fit the model with record_path=True "
-                         "and an iterative solver")
-    x = np.asarray(X, dtype=np.float64)
-    target = np.asarray(y, dtype=np.float64).reshape(-1)
-    names = [str(name) for name in feature_names] if feature_names is not None else (
-        ["x"] if x.shape[1] == 1 else [f"x{index}" for index in range(x.shape[1])]
-    )
-    rate = model.learning_rate_
-    if sweep is None:
-        sweep = sweep_learning_rates(x, target, learning_rates=learning_rates, standardize=model.standardize,
-                                     include=["auto", *([rate] if rate is not None else [])],
-                                     max_iter=sweep_max_iter, tol=sweep_tol, problem=source)
-    reference = LinearRegression(solver="exact", fit_intercept=model.fit_intercept).fit(x, target)
-    _, optimum_loss = least_squares_optimum(model, x, target)
-    if x.shape[1] == 1:
-        fit_figure = data_fit_figure(x, target, model, true_line=None,
-                                     title=f"{target_name} against {names[0]}, with the fitted line")
-        fit_axes = fit_figure.axes[0]
-        fit_axes.set_xlabel(names[0])
-        fit_axes.set_ylabel(target_name)
-    else:
-        fit_figure = predicted_actual_figure(x, target, model, target_name=target_name)
-    scale = "standardized" if model.standardize else "raw"
-    alpha = (f"{_alpha_text(rate, sweep.auto_learning_rate)} (in {scale} coordinates)" if rate is not None
-             else "found by line search")
-    certified = certificate(x, target, sweep, model)
-    verdict = _verdict(sweep, rate, int(model.n_iter_), alpha, fallback=bool(model.converged_),
-                       error_bound=_certified_error(certified, model))
-    intro = (
-        f"A linear model for {_quote(target_name)} from {len(names)} feature{'s' if len(names) != 1 else ''} "
-        f"({_escape(', '.join(names))}) fitted to {target.size:,} rows of {_escape(source)} by gradient descent "
-        f"with learning rate {_escape(alpha)}, stopping once {_escape(sweep.tolerance_text())}. This report shows "
-        "what the updates did, and why."
-    )
-    gap = float(model.final_loss_) - optimum_loss
-    glance = (
-        f"{updates_text(int(model.n_iter_))} brought the cost from {float(model.loss_history_[0]):.4g} to "
-        f"{float(model.final_loss_):.4g}; the least possible is {optimum_loss:.4g} "
-        f"({'a gap of ' + format(gap, '.3g') if gap > 0 else 'reached'}). "
-        + _glance_verdict(verdict, converged="The run converged.", short="The run did not converge")
-    )
-    verdict_body = f"<p>{_badge(verdict.converged)}</p>"
-    sections = _sections(
-        X=x, y=target, model=model, sweep=sweep, fit_figure=fit_figure, optimum_loss=optimum_loss, true_line=None,
-        feature_names=names, target_name=target_name, frames=frames, verdict=verdict, verdict_body=verdict_body,
-        coordinates=coordinates, certified=certified, reference=reference, exact_command=exact_command,
-    )
-    return _document(f"Gradient descent on {source}", intro, glance, sections)
-
-
-def write_report(document: str, out: str | Path, *, name: str = REPORT_NAME) -> Path:
-    """Write ``document`` to ``out / name`` (folders created; an existing report there is replaced, and
-    only once the new one is complete: see :func:`gradfit.fileio.write_atomically`).
-
-    Returns
-    -------
-    Path
-        The file written.
-    """
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    write_atomically(path, lambda handle: handle.write(document), text=True)
-    return path
-
-
-# --- building blocks ------------------------------------------------------------------------------
 
 
 def _sections(*, X, y, model, sweep: LearningRateSweep, fit_figure, optimum_loss: float, true_line,
@@ -522,35 +189,6 @@ def _sections(*, X, y, model, sweep: LearningRateSweep, fit_figure, optimum_loss
         body=_summary_table(model, feature_names, verdict=verdict, certified=certified, reference=reference,
                             exact_command=exact_command)))
     return sections
-
-
-def _document(title: str, intro: str, glance: str, sections: list[Section]) -> str:
-    contents = "".join(f'<li><a href="#{section.anchor}">{_escape(section.title)}</a></li>' for section in sections)
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_escape(title)}</title><style>{STYLE}</style></head>",
-        "<body><main>",
-        f"<h1>{_escape(title)}</h1>",
-        f'<p class="lead">{intro}</p>',
-        f'<div class="glance"><strong>At a glance.</strong> {glance}</div>',
-        f"<nav><ol>{contents}</ol></nav>",
-    ]
-    for section in sections:
-        parts.append(f'<section id="{section.anchor}"><h2>{_escape(section.title)}</h2><p>{section.text}</p>')
-        if section.image is not None:
-            data = base64.b64encode(section.image).decode("ascii")
-            parts.append(f'<figure><img src="data:{section.mime};base64,{data}" alt="{_escape(section.alt)}">'
-                         f"<figcaption>{_escape(section.alt)}.</figcaption></figure>")
-        parts.append(section.body)
-        parts.append("</section>")
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    parts.append(f"<footer>Written by gradfit {_escape(gradfit.__version__)} on {stamp}. "
-                 "Self-contained: every image is embedded in this file.</footer>")
-    parts.append("</main></body></html>")
-    return "\n".join(parts) + "\n"
 
 
 def _sweep_text(sweep: LearningRateSweep, *, dotted: bool = False) -> str:
@@ -697,10 +335,6 @@ def _largest_difference(terms: list[dict], least_squares: list[float], reference
     return text + "."
 
 
-def _percent(fraction: float) -> str:
-    return f"{100 * fraction:.2g}%" if fraction < 0.1 else f"{100 * fraction:,.0f}%"
-
-
 def _verdict(sweep: LearningRateSweep, rate: float | None, updates: int, alpha: str, *, fallback: bool,
              error_bound: float) -> _Verdict:
     """Judge a run of ``updates`` at ``rate`` by the sweep's run at that rate (the same start and
@@ -761,35 +395,3 @@ def _verdict_text(verdict: _Verdict, sweep: LearningRateSweep) -> str:
     return (f"No. {after}{still}, while the test every run of the sweep is judged by asks that "
             f"{_escape(sweep.tolerance_text())}. So the parameters are not yet at the bottom of the bowl. More updates, "
             "or a larger learning rate below the stable bound 2/L, would get there" + (f": {_escape(needs)}." if needs else "."))
-
-
-def _relative(error: float) -> str:
-    """A relative error in words: ``31%`` for a large one, ``9.9e-07`` for a small one; empty when unknown."""
-    if not math.isfinite(error):
-        return ""
-    return _percent(error) if error >= RELATIVE_AS_PERCENT else f"{error:.2g}"
-
-
-def _alpha_text(rate: float, auto: float) -> str:
-    return f"1/L = {rate:.3g}" if math.isclose(rate, auto, rel_tol=SAME_RATE) else f"{rate:.3g}"
-
-
-def _badge(converged: bool) -> str:
-    return ('<span class="badge good">Converged</span>' if converged
-            else '<span class="badge bad">Did not converge</span>')
-
-
-def _number(value, digits: int = 4) -> str:  # float or the summary's text for non-finite
-    if isinstance(value, str):
-        return _escape(value)
-    if value is None or not math.isfinite(value):
-        return "–"
-    return f"{value:.{digits}g}"
-
-
-def _quote(text: str) -> str:
-    return f"“{_escape(text)}”"
-
-
-def _escape(text: str) -> str:
-    return html_escape.escape(str(text), quote=True)

@@ -126,3 +126,31 @@ def test_lower_layers_never_import_the_command_line_or_the_estimator(lower):
         if name == lower or name.startswith(lower + "."):
             upward = {t for t in targets if t.startswith(("gradfit.cli", "gradfit.estimator", "gradfit.plots", "gradfit.report"))}
             assert not upward, f"{name} imports {sorted(upward)}"
+
+
+#: The layers, lowest first, as docs/architecture.md draws them: a module imports only from its own
+#: layer's modules (within one package) or from layers before it.
+LAYERS = [
+    ("errors", "numerics", "fileio", "cost", "datasets", "schedules", "history", "_version"),
+    ("sources",), ("objective",), ("solvers",), ("driver",), ("validation",), ("engine",), ("summary",),
+    ("inference",), ("fitting",), ("modelio",), ("estimator",), ("gradfit",), ("plots",), ("learning",),
+    ("article",), ("report",), ("cli",),
+]
+
+
+def test_imports_follow_the_layers_of_the_architecture_document():
+    rank = {room: level for level, rooms in enumerate(LAYERS) for room in rooms}
+
+    def room(module: str) -> str:
+        parts = module.split(".")
+        return parts[1] if len(parts) > 1 else "gradfit"
+
+    graph = import_graph()
+    assert {room(name) for name in graph} <= set(rank), "a module outside LAYERS: add it where it belongs"
+    upward = sorted(
+        f"{name} → {target}"
+        for name, targets in graph.items()
+        for target in targets
+        if room(target) != room(name) and rank[room(target)] >= rank[room(name)]
+    )
+    assert not upward, "imports that do not point down: " + ", ".join(upward)

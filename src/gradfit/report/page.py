@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import gradfit
+from gradfit._version import __version__
 from gradfit.fileio import write_atomically
 from gradfit.learning.results import SAME_RATE
 
@@ -148,7 +148,7 @@ def _document(title: str, intro: str, glance: str, sections: list[Section]) -> s
         parts.append(section.body)
         parts.append("</section>")
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    parts.append(f"<footer>Written by gradfit {_escape(gradfit.__version__)} on {stamp}. "
+    parts.append(f"<footer>Written by gradfit {_escape(__version__)} on {stamp}. "
                  "Self-contained: every image is embedded in this file.</footer>")
     parts.append("</main></body></html>")
     return "\n".join(parts) + "\n"

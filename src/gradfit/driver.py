@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 from gradfit.errors import DivergenceError
 from gradfit.history import HistoryBuilder, PathRecorder, Result, Status
 from gradfit.solvers.base import Solver, State, Trajectory
+from gradfit.solvers.replay import Replayed
 
 __all__ = ["minimize", "DIVERGENCE_GROWTH"]
 
@@ -78,7 +79,9 @@ def minimize(
         When the loss stops being finite or exceeds ``DIVERGENCE_GROWTH`` times its starting value.
     """
     started = time.perf_counter()
-    state = solver.init(objective, np.asarray(theta0, dtype=np.float64))
+    # init and step go through the wrapper; the solver's capabilities are read from the solver itself.
+    stepper = Replayed(solver) if solver.krylov_replay else solver
+    state = stepper.init(objective, np.asarray(theta0, dtype=np.float64))
     reached = time.perf_counter() - started  # when the current state was reached
     initial_loss = state.loss
     # Momentum methods may raise the loss for a while before it falls (their iteration matrix is
@@ -160,7 +163,7 @@ def minimize(
                 # The solver restarts (momentum and memory are lost) from δ = 0 at the same point.
                 anchor = anchor + state.theta
                 objective = objective.recentred(state.theta)
-                state = replace(solver.init(objective, np.zeros_like(state.theta)), k=state.k)
+                state = replace(stepper.init(objective, np.zeros_like(state.theta)), k=state.k)
             if advance is not None:
                 n_steps = min(max_iter - state.k, block_steps, max(1, BLOCK_ELEMENTS // max(1, objective.n_params)))
                 block_steps *= 2  # blocks grow, so a run that converges early computes little past it
@@ -188,7 +191,7 @@ def minimize(
                 continue
             try:
                 with np.errstate(over="raise", invalid="raise", divide="raise"):
-                    new_state = solver.step(objective, state)
+                    new_state = stepper.step(objective, state)
             except FloatingPointError:
                 raise divergence(state.k + 1, np.inf) from None
             history.add(state.loss, state.grad_norm, new_state.step, reached)

@@ -3,7 +3,8 @@ the loop, the history, the tolerance and divergence checks live in :mod:`gradfit
 
 A new solver is one new module registered in :data:`SOLVERS`. What every solver shares is in
 :mod:`gradfit.solvers.base` (the state, the :class:`Solver` base and its capabilities) and
-:mod:`gradfit.solvers.replay` (Krylov replay on the streaming engine).
+:mod:`gradfit.solvers.replay` (Krylov replay on the streaming engine, a wrapper the driver puts
+around solvers that declare ``krylov_replay``).
 """
 
 from __future__ import annotations

@@ -44,9 +44,8 @@ class State:
     grad_norm: float
     step: float
 
-    #: Updates already computed, that the next updates return in turn: none on a plain state (see
-    #: :class:`~gradfit.solvers.replay.ReplayState`, which carries them as a field).
-    replay: ClassVar[tuple[State, ...]] = ()
+    #: The fields that hold parameter-space vectors (a state class with more names them all).
+    vectors: ClassVar[tuple[str, ...]] = ("theta", "grad")
 
 
 @dataclass(frozen=True)
@@ -121,7 +120,10 @@ class Solver:
       can give (and a recentred objective is no use to them);
     - ``needs_statistics``: whether it needs the d × d statistics (it cannot run on the streaming engine);
     - ``step_policies``: the named step policies it takes as ``learning_rate`` besides "auto" (a
-      number it takes where it has a ``learning_rate`` field).
+      number it takes where it has a ``learning_rate`` field);
+    - ``krylov_replay``: whether its first updates from 0 on a streaming objective may be computed
+      in the Krylov space of the objective's Lanczos estimate, without passes (the driver then runs it
+      wrapped in :class:`~gradfit.solvers.replay.Replayed`).
 
     :func:`gradfit.validation.check_compatibility` reads the last three before any work.
     """
@@ -131,6 +133,7 @@ class Solver:
     needs_rows: ClassVar[bool] = False
     needs_statistics: ClassVar[bool] = False
     step_policies: ClassVar[tuple[str, ...]] = ()
+    krylov_replay: ClassVar[bool] = False
     advance: ClassVar[Callable[..., Trajectory | None] | None] = None
     step_size: ClassVar[Callable[..., float] | None] = None
     stable_bound: ClassVar[Callable[..., float] | None] = None

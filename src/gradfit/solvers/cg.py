@@ -8,8 +8,7 @@ from typing import ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
-from gradfit.solvers.base import Solver, evaluate, evaluate_after_move
-from gradfit.solvers.replay import ReplayState, ask_for_krylov_space, replayed, with_replay
+from gradfit.solvers.base import Solver, State, evaluate, evaluate_after_move
 
 __all__ = ["ConjugateGradient", "CGState"]
 
@@ -18,8 +17,8 @@ RESTART_FACTOR = 10
 
 
 @dataclass(frozen=True)
-class CGState(ReplayState):
-    """A :class:`~gradfit.solvers.replay.ReplayState` with the search direction and the updates since the last restart."""
+class CGState(State):
+    """A :class:`~gradfit.solvers.base.State` with the search direction and the updates since the last restart."""
 
     direction: NDArray[np.float64] | None = None
     since_restart: int = 0
@@ -49,22 +48,19 @@ class ConjugateGradient(Solver):
 
     name: ClassVar[str] = "cg"
     supports_l1: ClassVar[bool] = False
+    krylov_replay: ClassVar[bool] = True
     restart: int | None = None
 
     def init(self, objective, theta0: NDArray[np.float64]) -> CGState:
-        # Where μ is a Lanczos estimate (the streaming engine; the driver's error bound needs it), its
-        # passes span CG's own first iterates from 0: they are replayed from that Krylov space, so the
-        # estimate costs no passes of its own.
+        # Where μ is a Lanczos estimate (the streaming engine; the driver's error bound needs it), it
+        # is made now: its passes span CG's own first iterates from 0, which Krylov replay (the
+        # driver's wrapper, solvers/replay.py) takes from them, so the estimate costs no passes of its own.
         if objective.lipschitz_estimated:
-            ask_for_krylov_space(objective, theta0)
             _ = objective.strong_convexity
         loss, grad, grad_norm = evaluate(objective, theta0)
-        state = CGState(theta0, 0, loss, grad, grad_norm, 0.0, direction=-grad, since_restart=0)
-        return with_replay(self, objective, theta0, state)
+        return CGState(theta0, 0, loss, grad, grad_norm, 0.0, direction=-grad, since_restart=0)
 
     def step(self, objective, state: CGState) -> CGState:
-        if state.replay:
-            return replayed(state)
         direction = state.direction
         curved = objective.hess_vec(direction)
         curvature = float(direction @ curved)

@@ -11,7 +11,6 @@ from numpy.typing import NDArray
 from gradfit.objective.statistics import DENSE_SPECTRUM_MAX
 from gradfit.solvers.base import Solver, State, Trajectory, evaluate, evaluate_after_move, reciprocal
 from gradfit.solvers.closed_form import constant_step_trajectory
-from gradfit.solvers.replay import ReplayState, ask_for_krylov_space, replayed, with_replay
 
 __all__ = ["GradientDescent", "LINE_SEARCHES"]
 
@@ -74,18 +73,16 @@ class GradientDescent(Solver):
         """The constant step, or the first trial step of a search (``1/L``)."""
         return reciprocal(objective.lipschitz) if self.learning_rate == "auto" or not self.constant else float(self.learning_rate)
 
+    @property
+    def krylov_replay(self) -> bool:
+        """The automatic step needs L: on a streaming objective its Lanczos passes are the first updates."""
+        return self.learning_rate == "auto"
+
     def init(self, objective, theta0: NDArray[np.float64]) -> State:
-        # The automatic step needs L: on a streaming objective its Lanczos passes are the first updates.
-        replays = self.learning_rate == "auto"
-        if replays:
-            ask_for_krylov_space(objective, theta0)
         loss, grad, grad_norm = evaluate(objective, theta0)
-        state = ReplayState(theta0, 0, loss, grad, grad_norm, self.step_size(objective))
-        return with_replay(self, objective, theta0, state) if replays else state
+        return State(theta0, 0, loss, grad, grad_norm, self.step_size(objective))
 
     def step(self, objective, state: State) -> State:
-        if state.replay:
-            return replayed(state)
         if self.learning_rate == "line_search":
             curved = objective.hess_vec(state.grad)
             curvature = float(state.grad @ curved)

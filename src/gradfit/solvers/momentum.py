@@ -9,15 +9,14 @@ from typing import ClassVar, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from gradfit.solvers.base import Solver, evaluate, reciprocal
-from gradfit.solvers.replay import ReplayState, ask_for_krylov_space, replayed, with_replay
+from gradfit.solvers.base import Solver, State, evaluate, reciprocal
 
 __all__ = ["HeavyBall", "Nesterov", "MomentumState"]
 
 
 @dataclass(frozen=True)
-class MomentumState(ReplayState):
-    """A :class:`~gradfit.solvers.replay.ReplayState` that also remembers the previous iterate and FISTA's ``t``."""
+class MomentumState(State):
+    """A :class:`~gradfit.solvers.base.State` that also remembers the previous iterate and FISTA's ``t``."""
 
     previous: NDArray[np.float64] | None = None
     t: float = 1.0
@@ -79,6 +78,7 @@ class HeavyBall(Solver):
 
     name: ClassVar[str] = "momentum"
     supports_l1: ClassVar[bool] = False
+    krylov_replay: ClassVar[bool] = True
     learning_rate: float | Literal["auto"] = "auto"
     momentum: float | None = None
 
@@ -109,15 +109,11 @@ class HeavyBall(Solver):
         return objective.lipschitz / mu if mu > 0 else 1.0
 
     def init(self, objective, theta0: NDArray[np.float64]) -> MomentumState:
-        ask_for_krylov_space(objective, theta0)
         loss, grad, grad_norm = evaluate(objective, theta0)
-        state = MomentumState(theta0, 0, loss, grad, grad_norm, self.parameters(objective)[0], previous=theta0,
-                              previous_grad=grad, lipschitz=objective.lipschitz)
-        return with_replay(self, objective, theta0, state)
+        return MomentumState(theta0, 0, loss, grad, grad_norm, self.parameters(objective)[0], previous=theta0,
+                             previous_grad=grad, lipschitz=objective.lipschitz)
 
     def step(self, objective, state: MomentumState) -> MomentumState:
-        if state.replay:
-            return replayed(state)
         alpha, beta = self.parameters(objective, state.lipschitz)
         theta = state.theta - alpha * state.grad + beta * (state.theta - state.previous)
         loss, grad, grad_norm = evaluate(objective, theta)
@@ -171,6 +167,7 @@ class Nesterov(Solver):
 
     name: ClassVar[str] = "nesterov"
     supports_l1: ClassVar[bool] = True
+    krylov_replay: ClassVar[bool] = True
     learning_rate: float | Literal["auto"] = "auto"
     momentum: float | None = None
 
@@ -208,18 +205,14 @@ class Nesterov(Solver):
         return (objective.lipschitz / mu) ** 0.5 if mu > 0 else 1.0
 
     def init(self, objective, theta0: NDArray[np.float64]) -> MomentumState:
-        ask_for_krylov_space(objective, theta0)
         loss, grad, grad_norm = evaluate(objective, theta0)
         # L and μ are known from here on (the driver needs them too, for its divergence test).
         alpha = self.step_size(objective)
         _ = objective.strong_convexity
-        state = MomentumState(theta0, 0, loss, grad, grad_norm, alpha, previous=theta0, t=1.0,
-                              previous_grad=grad, lipschitz=objective.lipschitz)
-        return with_replay(self, objective, theta0, state)
+        return MomentumState(theta0, 0, loss, grad, grad_norm, alpha, previous=theta0, t=1.0,
+                             previous_grad=grad, lipschitz=objective.lipschitz)
 
     def step(self, objective, state: MomentumState) -> MomentumState:
-        if state.replay:
-            return replayed(state)
         mu = 0.0 if objective.has_l1 else objective.strong_convexity
         alpha, beta = self._parameters(state.lipschitz, mu, objective.has_l1)
         t_next = (1.0 + math.sqrt(1.0 + 4.0 * state.t * state.t)) / 2.0

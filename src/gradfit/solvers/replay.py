@@ -1,31 +1,40 @@
-"""Krylov replay: a solver's first updates from 0 on a streaming objective, computed in the Krylov
-space of the objective's Lanczos estimate of L and μ (no passes over the data) and handed out one
-update at a time."""
+"""Krylov replay, as a wrapper around a solver: its first updates from 0 on a streaming objective,
+computed in the Krylov space of the objective's Lanczos estimate of L and μ (no passes over the data)
+and handed out one update at a time. The solvers themselves know nothing of it: the driver wraps
+those that declare ``krylov_replay`` in :class:`Replayed`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
-from typing import ClassVar
+from dataclasses import dataclass, field, fields, make_dataclass, replace
+from functools import cache
 
 import numpy as np
 from numpy.typing import NDArray
 
-from gradfit.solvers.base import State
+from gradfit.solvers.base import Solver, State
 
-__all__ = ["ReplayState", "ask_for_krylov_space", "with_replay", "replayed"]
+__all__ = ["Replayed", "Replaying", "replaying", "ask_for_krylov_space", "with_replay", "replayed"]
 
 
-@dataclass(frozen=True)
-class ReplayState(State):
-    """A :class:`State` that may carry the run's next updates, already computed in the Krylov space
-    of a streaming objective's Lanczos estimate (see :func:`with_replay`)."""
+class Replaying:
+    """Marks a state that carries the run's next updates, already computed in the Krylov space of a
+    streaming objective's Lanczos estimate (see :func:`with_replay`): its ``replay`` field holds them
+    in the coordinates of its ``space`` field. Such a state is an instance of the solver's own state
+    class too (see :func:`replaying`)."""
 
-    #: Updates computed in the coordinates of ``space``: the next updates return them in turn,
-    #: lifted to parameters by :func:`replayed`.
-    replay: tuple[State, ...] = ()
-    space: object | None = None
-    #: The fields that hold parameter-space vectors (coordinates while in ``replay``).
-    vectors: ClassVar[tuple[str, ...]] = ("theta", "grad")
+    replay: tuple[State, ...]
+    space: object
+
+
+@cache
+def replaying(state_class: type) -> type:
+    """``state_class`` with the fields ``replay`` and ``space`` added (a subclass, made once per class)."""
+    return make_dataclass(
+        f"Replaying{state_class.__name__}",
+        [("replay", tuple, field(default=())), ("space", object, field(default=None))],
+        bases=(state_class, Replaying),
+        frozen=True,
+    )
 
 
 def ask_for_krylov_space(objective, theta0: NDArray[np.float64]) -> None:
@@ -36,7 +45,11 @@ def ask_for_krylov_space(objective, theta0: NDArray[np.float64]) -> None:
         objective.want_krylov_space()
 
 
-def with_replay(solver, objective, theta0: NDArray[np.float64], state: ReplayState) -> ReplayState:
+def _values(state: State) -> dict:
+    return {f.name: getattr(state, f.name) for f in fields(state) if f.name not in ("replay", "space")}
+
+
+def with_replay(solver: Solver, objective, theta0: NDArray[np.float64], state: State) -> State:
     """``state`` with the solver's first updates precomputed in the Krylov space of the estimate.
 
     The solver's own ``init`` and ``step`` run on the objective restricted to that space (no
@@ -52,13 +65,35 @@ def with_replay(solver, objective, theta0: NDArray[np.float64], state: ReplaySta
     for _ in range(space.exact_updates):
         small = solver.step(restricted, small)
         replay.append(small)
-    return replace(state, replay=tuple(replay), space=space)
+    if not replay:
+        return state
+    return replaying(type(state))(**_values(state), replay=tuple(replay), space=space)
 
 
-def replayed(state: ReplayState) -> ReplayState:
-    """The next precomputed update, lifted from Krylov coordinates to parameters."""
+def replayed(state: Replaying) -> State:
+    """The next precomputed update, lifted from Krylov coordinates to parameters (a plain state of the
+    solver's own class once it is the last)."""
     small, space, rest = state.replay[0], state.space, state.replay[1:]
-    if not isinstance(small, ReplayState):  # a solver whose steps make plain states (gradient descent)
-        small = ReplayState(**{field.name: getattr(small, field.name) for field in fields(small)})
     lifted = {name: space.lift(value) for name in small.vectors if (value := getattr(small, name)) is not None}
-    return replace(small, **lifted, replay=rest, space=space if rest else None)
+    if not rest:
+        return replace(small, **lifted)
+    return replaying(type(small))(**{**_values(small), **lifted}, replay=rest, space=space)
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """``inner`` with Krylov replay: ``init`` asks the objective to keep the Lanczos vectors of its
+    estimate and precomputes ``inner``'s first updates in their span (:func:`with_replay`); ``step``
+    hands those out in turn (:func:`replayed`), then steps ``inner``. Where the objective keeps no
+    space (in memory, a warm start, L1) it is ``inner``, state for state."""
+
+    inner: Solver
+
+    def init(self, objective, theta0: NDArray[np.float64]) -> State:
+        ask_for_krylov_space(objective, theta0)
+        return with_replay(self.inner, objective, theta0, self.inner.init(objective, theta0))
+
+    def step(self, objective, state: State) -> State:
+        if isinstance(state, Replaying):
+            return replayed(state)
+        return self.inner.step(objective, state)

@@ -82,7 +82,8 @@ def fit(
     ] = _DEFAULTS["max_iter"],
     tol: Annotated[
         float,
-        typer.Option(min=0.0, help="Stop when the gradient norm is at most tol times its starting value (0: never)."),
+        typer.Option(min=0.0, help="Stop once every coefficient and the intercept are within tol of their least-squares "
+                     "values, relatively (streamed or with an L1 penalty: the coefficient vector, in norm); 0: make every update."),
     ] = _DEFAULTS["tol"],
     no_standardize: Annotated[
         bool,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -12,6 +11,7 @@ from numpy.typing import NDArray
 from gradfit.errors import DivergenceError
 from gradfit.history import HistoryBuilder, PathRecorder, Result, Status
 from gradfit.solvers.base import Solver, State, Trajectory
+from gradfit.solvers.recentre import Recentred
 from gradfit.solvers.replay import Replayed
 
 __all__ = ["minimize", "DIVERGENCE_GROWTH"]
@@ -25,9 +25,6 @@ DIVERGENCE_GROWTH = 1e3
 BLOCK_ELEMENTS = 2**20
 #: Steps in the first closed-form block; each next block is twice as long.
 FIRST_BLOCK_STEPS = 1024
-#: A run is recentred (see ``LeastSquares.recentred``) once its gradient is within this factor of
-#: the rounding floor ``ε·L·‖θ‖``, below which steps on θ itself start to round away.
-RECENTRE_FACTOR = 16.0
 #: Iterates of a closed-form block whose relative error is checked at once (a batch costs a few
 #: matrix products of this many rows by p columns).
 CANDIDATES_AT_ONCE = 1024
@@ -79,8 +76,11 @@ def minimize(
         When the loss stops being finite or exceeds ``DIVERGENCE_GROWTH`` times its starting value.
     """
     started = time.perf_counter()
-    # init and step go through the wrapper; the solver's capabilities are read from the solver itself.
+    # init, step and advance go through the wrappers (Krylov replay on streaming objectives, recentring
+    # near the rounding floor on double-double statistics); the other capabilities are the solver's own.
     stepper = Replayed(solver) if solver.krylov_replay else solver
+    if objective.can_recentre and not solver.needs_rows:
+        stepper = Recentred.around(stepper, objective)
     state = stepper.init(objective, np.asarray(theta0, dtype=np.float64))
     reached = time.perf_counter() - started  # when the current state was reached
     initial_loss = state.loss
@@ -89,16 +89,10 @@ def minimize(
     transient = solver.transient_growth
     growth_limit = DIVERGENCE_GROWTH * (transient(objective) if transient else 1.0)
     history = HistoryBuilder()
-    advance = None if callbacks else solver.advance
+    advance = None if callbacks else stepper.advance
     block_steps = FIRST_BLOCK_STEPS
     status: Status | None = None
     path = PathRecorder(record_path) if record_path else None
-    anchor = np.zeros_like(state.theta)  # θ = anchor + the state's coordinates, once recentred
-    recentre = objective.can_recentre and not solver.needs_rows
-    recentre_below = RECENTRE_FACTOR * np.finfo(np.float64).eps * objective.lipschitz if recentre else 0.0
-    # The error bound is computed on the objective the run started with: a recentred copy shares
-    # its statistics, and θ = anchor + the state's coordinates.
-    bounded = objective
     if path is not None:
         path.add(np.array([0]), state.theta[None, :])
 
@@ -106,7 +100,7 @@ def minimize(
         """(converged, stuck at the rounding floor) for the state at θ; tol = 0 never stops early."""
         if tol == 0:
             return False, False
-        accuracy = bounded.accuracy(theta, grad, stationarity, loss)
+        accuracy = objective.accuracy(theta, grad, stationarity, loss)
         # Stuck: even an exact iterate would leave the error above tol, and the iterate's own error is
         # already within the rounding floor, so no update can certify the tolerance.
         return accuracy.error <= tol, bool(accuracy.error > tol and accuracy.floor > tol and accuracy.at_floor)
@@ -118,13 +112,13 @@ def minimize(
         :data:`CANDIDATES_AT_ONCE` at a time, each batch by matrix products."""
         if tol == 0:
             return len(trajectory.loss)
-        floor = bounded.error_bound(np.zeros_like(trajectory.grad_norm), trajectory.theta_norm, trajectory.loss)
-        reach = bounded.lipschitz * np.sqrt(bounded.n_params) * np.maximum(tol * trajectory.theta_norm, floor)
+        floor = objective.error_bound(np.zeros_like(trajectory.grad_norm), trajectory.theta_norm, trajectory.loss)
+        reach = objective.lipschitz * np.sqrt(objective.n_params) * np.maximum(tol * trajectory.theta_norm, floor)
         candidates = np.flatnonzero(trajectory.grad_norm <= reach)
         candidates = candidates[candidates < first_bad]
         for start in range(0, candidates.size, CANDIDATES_AT_ONCE):
             chosen = candidates[start : start + CANDIDATES_AT_ONCE]
-            error, floor_error, at_floor = bounded.accuracy_rows(anchor + trajectory.thetas_at(chosen + 1),
+            error, floor_error, at_floor = objective.accuracy_rows(trajectory.thetas_at(chosen + 1),
                                                                 trajectory.loss[chosen])
             done = np.flatnonzero((error <= tol) | ((error > tol) & (floor_error > tol) & at_floor))
             if done.size:
@@ -149,7 +143,7 @@ def minimize(
 
     try:
         while True:
-            converged, stuck = verdict(anchor + state.theta, state.grad, state.grad_norm, state.loss)
+            converged, stuck = verdict(state.theta, state.grad, state.grad_norm, state.loss)
             if converged:
                 status = "tol"
                 break
@@ -159,11 +153,6 @@ def minimize(
             if state.k >= max_iter:
                 status = "max_iter"
                 break
-            if recentre and state.grad_norm <= recentre_below * float(np.linalg.norm(state.theta)):
-                # The solver restarts (momentum and memory are lost) from δ = 0 at the same point.
-                anchor = anchor + state.theta
-                objective = objective.recentred(state.theta)
-                state = replace(stepper.init(objective, np.zeros_like(state.theta)), k=state.k)
             if advance is not None:
                 n_steps = min(max_iter - state.k, block_steps, max(1, BLOCK_ELEMENTS // max(1, objective.n_params)))
                 block_steps *= 2  # blocks grow, so a run that converges early computes little past it
@@ -185,7 +174,7 @@ def minimize(
                     raise divergence(state.k + first_bad + 1, trajectory.loss[first_bad])
                 if path is not None:
                     kept = path.wanted(state.k + 1, state.k + stop + 1)
-                    path.add(kept, anchor + trajectory.thetas_at(kept - state.k))
+                    path.add(kept, trajectory.thetas_at(kept - state.k))
                 state = trajectory.state_at(stop + 1)
                 reached = reached + (block_end - reached) * (stop + 1) / n_steps
                 continue
@@ -200,7 +189,7 @@ def minimize(
                 raise divergence(new_state.k, new_state.loss)
             state = new_state
             if path is not None:
-                path.add(np.array([state.k]), (anchor + state.theta)[None, :])
+                path.add(np.array([state.k]), state.theta[None, :])
             if any(callback(state) for callback in callbacks):
                 status = "callback"
                 break
@@ -209,12 +198,12 @@ def minimize(
 
     n_iter = state.k
     records = history.build().truncated(n_iter)
-    theta = anchor + state.theta
+    theta = state.theta
     path_iterations, path_thetas = path.build(state.k, theta) if path is not None else (None, None)
     # A run that was never to stop early (tol = 0) on an objective whose curvature would cost passes
     # over the data to learn leaves its error unestimated rather than pay them.
-    if tol > 0 or bounded.curvature_known:
-        accuracy = bounded.accuracy(theta, state.grad, state.grad_norm, state.loss)
+    if tol > 0 or objective.curvature_known:
+        accuracy = objective.accuracy(theta, state.grad, state.grad_norm, state.loss)
         bound, floor = accuracy.error, accuracy.floor
     else:
         bound = floor = float("nan")

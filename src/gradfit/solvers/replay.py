@@ -97,3 +97,9 @@ class Replayed:
         if isinstance(state, Replaying):
             return replayed(state)
         return self.inner.step(objective, state)
+
+    @property
+    def advance(self):
+        """The inner solver's closed-form blocks, as they are: a replaying objective streams, and no
+        solver has closed-form blocks on a streaming objective."""
+        return self.inner.advance

@@ -367,6 +367,23 @@ def test_animation_of_several_features(three_features, tmp_path):
     assert len(frames) >= 2 and not np.array_equal(frames[0], frames[-1])
 
 
+def test_animation_is_written_atomically(article, tmp_path, monkeypatch):
+    """A GIF that fails half-way leaves the file that was there as it was, and no partial file."""
+    X, y, model = article
+    path = tmp_path / "fit.gif"
+    path.write_bytes(b"the user's earlier animation")
+
+    def broken_save(image, handle, **options):
+        handle.write(b"GIF89a half")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Image.Image, "save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        animate_fit(model, X, y, path, frames=3)
+    assert path.read_bytes() == b"the user's earlier animation"
+    assert [entry.name for entry in tmp_path.iterdir()] == ["fit.gif"]
+
+
 def test_animation_needs_a_path(tmp_path):
     X, y = make_article_data(seed=1)
     model = LinearRegression(solver="gd", max_iter=50).fit(X, y)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from io import BytesIO
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from matplotlib.ticker import MaxNLocator
 from numpy.typing import ArrayLike
 from sklearn.utils.validation import check_is_fitted
 
+from gradfit.fileio import write_atomically
 from gradfit.plots._style import (
     DATA_COLOUR,
     FIT_COLOUR,
@@ -83,8 +85,6 @@ def animate_fit(
     ValueError
         When the model has no path (fit it with ``record_path=True``) or ``frames < 2``.
     """
-    from matplotlib.animation import PillowWriter
-
     check_is_fitted(model)
     if getattr(model, "path_", None) is None:
         raise ValueError("the model has no recorded path to animate: fit it with record_path=True")
@@ -113,8 +113,13 @@ def animate_fit(
         (moving,) = left.plot([], [], color=FIT_COLOUR, linewidth=2.5, linestyle="--", label="line at update k")
         left.set_xlabel("x", fontsize=LABEL_SIZE)
         left.set_ylabel(target_name, fontsize=LABEL_SIZE)
-        low, high = _span(target)
-        left.set_ylim(low, high)
+        # The panel shows the data and the lines of the frames, so a line that starts below or above
+        # the data is seen arriving; at most one span of the data beyond it, so the data keep their size.
+        ends = thetas[chosen, 1][:, None] * grid + thetas[chosen, 0][:, None]
+        data_low, data_high = float(target.min()), float(target.max())
+        reach = max(data_high - data_low, 1e-12)
+        left.set_ylim(*_span(np.array([data_low, data_high,
+                                       max(float(ends.min()), data_low - reach), min(float(ends.max()), data_high + reach)])))
     else:
         low, high = _span(target)
         left.plot([low, high], [low, high], color=TRUE_COLOUR, linewidth=2.0, label="perfect fit")
@@ -174,13 +179,24 @@ def animate_fit(
     draw(int(chosen[-1]))
     figure.canvas.draw()
     figure.set_layout_engine(None)
+    frames_drawn = []
+    for position in chosen:
+        draw(int(position))
+        frames_drawn.append(_frame(figure))
+    frames_drawn += [frames_drawn[-1]] * ANIMATION_HOLD_FRAMES
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    writer = PillowWriter(fps=fps)
-    with writer.saving(figure, str(path), dpi=ANIMATION_DPI):
-        for position in chosen:
-            draw(int(position))
-            writer.grab_frame()
-        for _ in range(ANIMATION_HOLD_FRAMES):
-            writer.grab_frame()
+    # Through the one atomic writer: the GIF appears complete or not at all.
+    write_atomically(path, lambda handle: frames_drawn[0].save(
+        handle, format="GIF", save_all=True, append_images=frames_drawn[1:], duration=round(1000 / fps), loop=0))
     return path
+
+
+def _frame(figure: Figure):
+    """The figure as drawn now, an RGB image of ANIMATION_DPI (what matplotlib's PillowWriter grabs)."""
+    from PIL import Image  # matplotlib's own dependency, needed only here
+
+    buffer = BytesIO()
+    figure.savefig(buffer, format="rgba", dpi=ANIMATION_DPI)
+    width, height = figure.get_size_inches() * ANIMATION_DPI
+    return Image.frombuffer("RGBA", (int(width), int(height)), buffer.getbuffer(), "raw", "RGBA", 0, 1).convert("RGB")

@@ -73,10 +73,18 @@ def test_fit_imports_no_scikit_learn(tmp_path, suffix, options):
 
 
 @pytest.mark.parametrize("name", ["tol", "alpha"])
-def test_infinite_values_refused_in_the_estimators_words(name):
-    """``fit`` refuses an infinite --tol or --alpha itself (it fits without the estimator), as the estimator does."""
-    with pytest.raises(ValueError) as written:
-        options._check_finite(**{name: math.inf})
-    with pytest.raises(ValueError) as library:
+def test_infinite_values_refused_by_the_core_and_shown_as_options(name, gradfit_cli, tmp_path):
+    """``fit`` fits through the core, without the estimator's parameter check: the core's settings
+    refuse an infinite --tol or --alpha themselves (their option ranges let it through), and the
+    command line names the option."""
+    from gradfit.fitting import Settings
+
+    with pytest.raises(ValueError, match=rf"{name}=inf is out of range: {name} must be a finite number"):
+        Settings(**{name: math.inf})
+    with pytest.raises(ValueError, match=rf"'{name}' parameter of LinearRegression"):  # the estimator: scikit-learn's words
         LinearRegression(**{name: math.inf}).fit([[0.0], [1.0]], [0.0, 1.0])
-    assert str(written.value) == str(library.value)
+    data = tmp_path / "small.csv"
+    data.write_text("x,y\n1,2\n2,4.1\n3,5.9\n")
+    code, out, err = gradfit_cli("fit", str(data), "--target", "y", f"--{name}", "inf")
+    assert code == 2 and not out
+    assert f"--{name} inf is out of range: {name} must be a finite number, 0 or above" in err

@@ -130,6 +130,31 @@ def test_bad_parameters_are_refused_at_fit(problem, params, message):
         model.fit(X, y)
 
 
+SETTING_VALUES = [-1, 0, 0.5, 1, 1.5, 2, 2.5, 10**6, np.inf, -np.inf, np.nan, np.float64(0.3), np.int64(3), True, False,
+                  None, "auto", "armijo", "line_search", "constant", "gd", "exact", "x"]
+
+
+@pytest.mark.parametrize("name", ["solver", "learning_rate", "max_iter", "tol", "alpha", "l1_ratio", "momentum",
+                                  "batch_size", "schedule", "record_path"])
+def test_the_cores_settings_check_takes_what_scikit_learns_takes(name):
+    """The core (``fitting.Settings``, used by the command line without the estimator) checks the same
+    ranges as the estimator's ``_parameter_constraints`` under scikit-learn's own validator, value for
+    value, and names the parameter where it refuses."""
+    from gradfit.fitting import Settings
+
+    for value in SETTING_VALUES:
+        try:
+            LinearRegression(**{name: value})._validate_params()
+            expected = True
+        except ValueError:
+            expected = False
+        if expected:
+            Settings(**{name: value})
+        else:
+            with pytest.raises(ValueError, match=rf"^{name}=.* is out of range: {name} must be "):
+                Settings(**{name: value})
+
+
 @pytest.mark.parametrize(
     "X",
     [

@@ -25,7 +25,7 @@ from gradfit.solvers import SOLVERS
 from gradfit.solvers.direct import DIRECT_SOLVERS, column_unit, solve_direct
 from gradfit.solvers.exact import solve_exact
 from gradfit.sources.stats import SufficientStats
-from gradfit.validation import check_initial
+from gradfit.validation import check_initial, check_settings
 
 __all__ = ["DEFAULT_PATH_POINTS", "FittedState", "OptimumGap", "Settings", "fit", "distance_to_optimum"]
 
@@ -36,7 +36,8 @@ DEFAULT_PATH_POINTS = 2000
 @dataclass(frozen=True)
 class Settings:
     """The hyper-parameters of a fit, as :class:`~gradfit.LinearRegression` documents them (same
-    names and defaults; checked by the estimator, taken as valid here)."""
+    names and defaults), each checked against its range when made (``ValueError`` naming it; see
+    :func:`~gradfit.validation.check_settings`)."""
 
     solver: str = "auto"
     learning_rate: float | str = "auto"
@@ -51,6 +52,9 @@ class Settings:
     schedule: str | None = None
     random_state: int | np.random.RandomState | None = None
     record_path: bool | int = False
+
+    def __post_init__(self) -> None:
+        check_settings(**{field.name: getattr(self, field.name) for field in fields(self)})
 
 
 @dataclass(frozen=True)

@@ -9,22 +9,60 @@ takes a constant step), so a new solver states its limits in its own class.
 
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import fields
+from numbers import Integral, Real
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from gradfit.errors import DataError
+from gradfit.schedules import SCHEDULES
 from gradfit.solvers import SOLVERS
 from gradfit.solvers.direct import DIRECT_SOLVERS
 from gradfit.solvers.gd import LINE_SEARCHES
 
-__all__ = ["L1_SOLVERS", "check_compatibility", "check_initial", "check_source_arguments", "check_weights",
+__all__ = ["L1_SOLVERS", "check_compatibility", "check_settings", "check_initial", "check_source_arguments", "check_weights",
            "refuse_non_numeric"]
 
 #: Solvers with a proximal step, so they can honour an L1 penalty.
 L1_SOLVERS = tuple(name for name, cls in SOLVERS.items() if cls.supports_l1)
+
+
+def check_settings(*, solver, learning_rate, max_iter, tol, alpha, l1_ratio, momentum, batch_size, schedule,
+                   record_path, **_others) -> None:
+    """Refuse a hyper-parameter out of its range, naming it as ``name=value`` (the command line shows
+    that as its option) with the range it must lie in. The core's own check, so that a fit through
+    :func:`gradfit.fitting.fit` without the estimator's parameter validation is as safe; the estimator
+    checks the same ranges first, in scikit-learn's words."""
+
+    def refuse(name: str, value, must: str) -> None:
+        raise ValueError(f"{name}={value!r} is out of range: {name} must be {must}")
+
+    def number(value) -> bool:
+        return isinstance(value, Real)  # bools included, as scikit-learn's parameter check takes them
+
+    names = {"auto", *SOLVERS, *DIRECT_SOLVERS}
+    if solver not in names:
+        refuse("solver", solver, "one of " + ", ".join(repr(name) for name in sorted(names)))
+    if not ((number(learning_rate) and math.isfinite(learning_rate) and learning_rate > 0) or learning_rate in ("auto", *LINE_SEARCHES)):
+        refuse("learning_rate", learning_rate, "a finite number above 0, 'auto', or one of " + ", ".join(map(repr, LINE_SEARCHES)))
+    if not (isinstance(max_iter, Integral) and max_iter >= 1):
+        refuse("max_iter", max_iter, "a whole number of updates, at least 1")
+    for name, value in (("tol", tol), ("alpha", alpha)):
+        if not (number(value) and math.isfinite(value) and value >= 0):
+            refuse(name, value, "a finite number, 0 or above")
+    if not (number(l1_ratio) and 0 <= l1_ratio <= 1):
+        refuse("l1_ratio", l1_ratio, "a number from 0 to 1")
+    if momentum is not None and not (number(momentum) and 0 <= momentum < 1):
+        refuse("momentum", momentum, "a number from 0 up to (not including) 1, or None for the solver's own")
+    if batch_size is not None and not (isinstance(batch_size, Integral) and batch_size >= 1):
+        refuse("batch_size", batch_size, "a whole number of rows, at least 1, or None")
+    if schedule is not None and schedule not in SCHEDULES:
+        refuse("schedule", schedule, "one of " + ", ".join(map(repr, SCHEDULES)) + ", or None")
+    if not (isinstance(record_path, bool | np.bool_) or (isinstance(record_path, Integral) and record_path >= 2)):
+        refuse("record_path", record_path, "True, False, or a number of iterates to keep, at least 2")
 
 
 def check_compatibility(

@@ -22,7 +22,6 @@ from gradfit.cli.options import (
     FileFormat,
     FormatOption,
     SolverName,
-    _check_finite,
     _check_writable,
     _data_format,
     _parse_delimiter,
@@ -246,11 +245,10 @@ class _StreamedTable:
 
 def _fit(X, y=None, *, settings: Settings) -> FittedState:  # arrays, a sparse matrix or a FileSource
     """:func:`gradfit.fitting.fit`, as the estimator's ``fit`` runs it for arrays and sources the
-    command line has checked: the parameters first (the options' ranges let an infinite ``--tol`` or
-    ``--alpha`` through), and the fit's warnings raised, for :func:`_warnings_to_stderr` to show."""
+    command line has checked (the settings check their own ranges when made), and the fit's warnings
+    raised, for :func:`_warnings_to_stderr` to show."""
     from gradfit.fitting import fit
 
-    _check_finite(tol=settings.tol, alpha=settings.alpha)
     state = fit(X, y, settings=settings)
     for message, _kind in state.warnings:
         warnings.warn(message, stacklevel=2)

@@ -95,7 +95,7 @@ PYTHON_ONLY_PARAMETERS = frozenset({"fit_intercept", "momentum", "batch_size", "
 #: ``name=value`` in Python's syntax: a quoted string, a list, a number, True, False or None.
 _ASSIGNMENT = re.compile(
     r"(?<![\w.\-])(?P<name>[A-Za-z_]\w*)=(?!=)(?P<value>'[^']*'|\"[^\"]*\"|\[[^\]]*\]"
-    r"|[-+]?(?:\d+(?:_\d+)*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?(?![\w.])|True\b|False\b|None\b)"
+    r"|[-+]?(?:\d+(?:_\d+)*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?(?![\w.])|[-+]?inf\b|nan\b|True\b|False\b|None\b)"
 )
 #: A call with no arguments, ``summary()``.
 _CALL = re.compile(r"(?<![\w.\-])(?P<name>[A-Za-z_]\w*)\(\)")

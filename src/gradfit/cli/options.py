@@ -143,16 +143,6 @@ def _parse_learning_rate(text: str) -> float | str:
     return value
 
 
-def _check_finite(**values: float) -> None:
-    """Refuse an infinite ``--tol`` or ``--alpha``, which their ranges let through, as the estimator's
-    parameter check does (``ValueError``, in its words): ``fit`` fits through the core, which takes its
-    settings as checked."""
-    for name, value in values.items():
-        if not math.isfinite(value):
-            raise ValueError(f"The {name!r} parameter of LinearRegression must be a float in the range [0.0, inf). "
-                             f"Got {value!r} instead.")
-
-
 def _parse_delimiter(text: str | None) -> str | None:
     """One character, or a name for one (``tab``, ``space``); a usage error otherwise."""
     from gradfit.sources.files.csv_text import check_delimiter

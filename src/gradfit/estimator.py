@@ -267,6 +267,50 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             warnings.warn(message, _WARNINGS[kind], stacklevel=2)
         return self
 
+    def partial_fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> LinearRegression:
+        """Add the rows of (X, y) to the model: after any split of the rows into batches, the model is
+        :meth:`fit`'s on all of them (coefficients and :meth:`summary`), to the accuracy of the
+        statistics (``error_bound_``; the earlier rows are not kept, so there are no refinement passes).
+
+        Each call reads its batch once for its sufficient statistics (d × d), merges them into the
+        model's (those of every earlier ``partial_fit``, or of a :meth:`fit` before), and solves on
+        them with the model's solver: ``"auto"``/``"exact"`` directly, an iterative solver from 0 on
+        the merged statistics. A first call starts a new model, as :meth:`fit` would.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            The same features, in the same order, as the earlier batches.
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            As :meth:`fit`; a batch with another number of features; a stochastic solver (it steps
+            on rows, not statistics); data too wide for d × d statistics (streamed by :meth:`fit`),
+            or a model fitted on the streaming engine, which keeps no statistics to add to.
+        """
+        self._validate_params()
+        first = not hasattr(self, "coef_")
+        if not first and getattr(self, "_stats", None) is None:
+            raise ValueError(f"this model was fitted on the {self.engine_} engine, which keeps no d × d statistics "
+                             "to add rows to; fit all the rows at once")
+        y = refuse_non_numeric(X, y)
+        X, y = validate_data(self, X, y, accept_sparse=("csr", "csc"), dtype=np.float64, y_numeric=True,
+                             ensure_min_samples=1, ensure_all_finite=False, reset=first)
+        settings = Settings(**{name: getattr(self, name) for name in _SETTINGS})
+        state = fitting.partial_fit(X, y, settings=settings, stats=None if first else self._stats,
+                                    sample_weight=sample_weight)
+        self._store(state, given_source=False)
+        for message, kind in state.warnings:
+            warnings.warn(message, _WARNINGS[kind], stacklevel=2)
+        return self
+
     def _store(self, state: FittedState, *, given_source: bool) -> None:
         """Keep a fit's state as the fitted attributes; its statistics for :meth:`summary`, with its
         coefficients (never before: a fit that fails keeps the table of the coefficients it leaves),

@@ -10,7 +10,7 @@ raises them its own way (the estimator as scikit-learn's ``ConvergenceWarning``)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from numbers import Integral
 
 import numpy as np
@@ -18,16 +18,18 @@ from numpy.typing import ArrayLike, NDArray
 
 from gradfit.cost import least_squares_cost
 from gradfit.driver import minimize
-from gradfit.engine import Plan, plan
+from gradfit.engine import STATISTICS_MAX_FEATURES, Plan, plan
 from gradfit.history import History
 from gradfit.objective import LeastSquares, StreamingLeastSquares
-from gradfit.solvers import SOLVERS
+from gradfit.solvers import SOLVERS, STOCHASTIC_SOLVERS
 from gradfit.solvers.direct import DIRECT_SOLVERS, column_unit, solve_direct
 from gradfit.solvers.exact import solve_exact
-from gradfit.sources.stats import SufficientStats
-from gradfit.validation import check_initial, check_settings
+from gradfit.sources import is_sparse
+from gradfit.sources.memory import sparse_statistics
+from gradfit.sources.stats import GatheredSource, SufficientStats
+from gradfit.validation import check_initial, check_settings, check_weights
 
-__all__ = ["DEFAULT_PATH_POINTS", "FittedState", "OptimumGap", "Settings", "fit", "distance_to_optimum"]
+__all__ = ["DEFAULT_PATH_POINTS", "FittedState", "OptimumGap", "Settings", "distance_to_optimum", "fit", "partial_fit"]
 
 #: Iterates kept by ``record_path=True`` (evenly thinned over longer runs).
 DEFAULT_PATH_POINTS = 2000
@@ -157,6 +159,47 @@ def fit(
         if the_plan.solver in DIRECT_SOLVERS:
             return _solve_direct(the_plan, objective, settings)
         return _solve_iterative(the_plan, objective, theta0, settings)
+
+
+def partial_fit(
+    X,  # validated ndarray or scipy.sparse
+    y: ArrayLike,
+    *,
+    settings: Settings,
+    stats: SufficientStats | None = None,
+    sample_weight: ArrayLike | None = None,
+) -> FittedState:
+    """Add the rows of (X, y) to a fit of earlier rows, whose statistics are ``stats`` (None: these are
+    the first): one pass over the batch for its statistics, merged into ``stats`` exactly as the chunks
+    of one fit are merged, then the settings' solver on the merged statistics alone. After any split
+    of the rows into batches the answer is :func:`fit`'s on all of them, to the statistics' accuracy
+    (no refinement passes: the earlier rows are gone; the state's ``error_bound`` says how close).
+
+    Raises
+    ------
+    ValueError
+        For a stochastic solver (it needs rows, not statistics), or data the engine would stream
+        (too wide for d × d statistics): both named, with what to do instead.
+    """
+    if settings.solver in STOCHASTIC_SOLVERS:
+        raise ValueError(f"partial_fit adds statistics, and solver={settings.solver!r} steps on rows, not statistics; "
+                         "use solver='auto' (the exact least-squares answer of all the rows so far) or call fit")
+    if is_sparse(X) and X.shape[1] <= STATISTICS_MAX_FEATURES:
+        # fit streams sparse data (never densified); a batch narrow enough has d × d statistics,
+        # gathered a block of rows at a time.
+        batch = sparse_statistics(X, np.asarray(y, dtype=np.float64), check_weights(sample_weight, X.shape[0]))
+    else:
+        the_plan = plan(X, y, sample_weight, solver=settings.solver, learning_rate=settings.learning_rate,
+                        alpha=settings.alpha, l1_ratio=settings.l1_ratio)
+        if the_plan.streams:
+            raise ValueError(f"partial_fit adds each batch's d × d statistics to the model's, and these data are "
+                             f"fitted without them ({the_plan.reason}); fit all the rows at once (the streaming "
+                             f"engine reads them in passes, from files too)")
+        with the_plan.threads():
+            batch = the_plan.source.stats()
+    merged = batch if stats is None else stats.combined(batch)
+    state = fit(GatheredSource(merged), settings=settings)
+    return replace(state, n_passes=1, stats=merged)  # this batch, read once
 
 
 def _objective(the_plan: Plan, settings: Settings) -> LeastSquares | StreamingLeastSquares:

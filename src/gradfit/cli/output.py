@@ -93,27 +93,16 @@ def least_squares_loss(stats) -> float | None:  # SufficientStats
     import numpy as np
 
     from gradfit.fitting import Settings, fit
+    from gradfit.sources.stats import GatheredSource
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a display: whatever the partial data are, say nothing
-            loss = fit(_Gathered(stats), settings=Settings(solver="exact")).final_loss
+            loss = fit(GatheredSource(stats), settings=Settings(solver="exact")).final_loss
     except (ArithmeticError, ValueError, np.linalg.LinAlgError):
         return None
     # Rounding can leave a perfect fit (fewer rows than parameters) a hair below zero.
     return max(float(loss), 0.0) if math.isfinite(loss) else None
-
-
-class _Gathered:
-    """The least a Source is: statistics already gathered (so the fit solves from them alone)."""
-
-    def __init__(self, stats) -> None:  # SufficientStats
-        self._stats = stats
-        self.n_samples = stats.n_samples
-        self.n_features = stats.n_features
-
-    def stats(self):
-        return self._stats
 
 
 def format_rows(done: float, total: float | None) -> str:

@@ -178,6 +178,28 @@ class MemorySource:
         )
 
 
+#: Elements of a sparse matrix densified at once by :func:`sparse_statistics` (32 MiB of float64).
+DENSE_BLOCK_ELEMENTS = 2**22
+
+
+def sparse_statistics(X, y: NDArray[np.float64], sample_weight: NDArray[np.float64] | None) -> SufficientStats:
+    """The statistics of a scipy.sparse ``X`` narrow enough for d × d ones: blocks of rows densified in
+    turn (at most :data:`DENSE_BLOCK_ELEMENTS` at once), each gathered as in memory and merged, so the
+    result is what :meth:`MemorySource.stats` gives for the dense matrix. NaN/inf are named first."""
+    X = X.tocsr()
+    bad = np.flatnonzero(~np.isfinite(X.data))
+    if bad.size:
+        row = int(np.searchsorted(X.indptr, bad[0], side="right") - 1)
+        raise non_finite("X", X.data[bad[0]], row, int(X.indices[bad[0]]))
+    rows = max(1, DENSE_BLOCK_ELEMENTS // max(1, X.shape[1]))
+    merged = None
+    for start in range(0, X.shape[0], rows):
+        block = slice(start, start + rows)
+        part = MemorySource(X[block].toarray(), y[block], None if sample_weight is None else sample_weight[block]).stats()
+        merged = part if merged is None else merged.combined(part)
+    return merged
+
+
 def first_non_finite(X: NDArray[np.float64], step: int) -> DataError:
     """The error naming the first NaN/inf of a dense ``X``, looked for ``step`` rows at a time (only
     run once a pass has seen one: NaN and inf propagate into the sums every pass gathers)."""

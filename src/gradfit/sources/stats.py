@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["CANCELLATION_SHARE", "Part", "SufficientStats", "TreeReduce", "merge_all", "merge_all_with"]
+__all__ = ["CANCELLATION_SHARE", "GatheredSource", "Part", "SufficientStats", "TreeReduce", "merge_all", "merge_all_with"]
 
 
 #: A chunk's statistics are centred after its product (one pass) where each column's squared mean
@@ -200,6 +200,33 @@ class SufficientStats:
             yy=self.yy + other.yy + cross * dy * dy,
         )
 
+    def rebased(self, x_scale: NDArray[np.float64], y_scale: float, x_origin: NDArray[np.float64],
+                y_origin: float) -> SufficientStats:
+        """The same statistics in the units and about the origin of others, so that they merge.
+
+        The scales are powers of two, so rescaling is exact (barring over/underflow); moving the
+        origin rounds once, ``(origin − new origin) + offset``, relative to the distance between the
+        two origins (both near the data), not to the data's magnitude."""
+        factor = self.x_scale / x_scale
+        y_factor = self.y_scale / y_scale
+        return replace(
+            self,
+            x_origin=np.asarray(x_origin, dtype=np.float64),
+            x_offset=(self.x_origin * factor - x_origin) + self.x_offset * factor,
+            y_origin=float(y_origin),
+            y_offset=(self.y_origin * y_factor - y_origin) + self.y_offset * y_factor,
+            xx=self.xx * np.outer(factor, factor),
+            xy=self.xy * (factor * y_factor),
+            yy=self.yy * y_factor**2,
+            x_scale=np.asarray(x_scale, dtype=np.float64),
+            y_scale=float(y_scale),
+        )
+
+    def combined(self, other: SufficientStats) -> SufficientStats:
+        """:meth:`merge` with statistics gathered on their own (another scale or origin): ``other``
+        rebased onto these first. What ``partial_fit`` adds each batch with."""
+        return self.merge(other.rebased(self.x_scale, self.y_scale, self.x_origin, self.y_origin))
+
     @property
     def x_mean(self) -> NDArray[np.float64]:
         """Column means of ``X / x_scale``."""
@@ -282,3 +309,16 @@ class Part:
 
     stats: SufficientStats
     magnitude: NDArray[np.float64]
+
+
+class GatheredSource:
+    """The least a Source is: statistics already gathered, so a fit solves from them alone (no rows:
+    no refinement passes, and the answer is as accurate as the statistics' bound says)."""
+
+    def __init__(self, stats: SufficientStats) -> None:
+        self._stats = stats
+        self.n_samples = stats.n_samples
+        self.n_features = stats.n_features
+
+    def stats(self) -> SufficientStats:
+        return self._stats

@@ -132,7 +132,7 @@ def test_lower_layers_never_import_the_command_line_or_the_estimator(lower):
 #: layer's modules (within one package) or from layers before it.
 LAYERS = [
     ("errors", "numerics", "fileio", "cost", "datasets", "schedules", "history", "_version"),
-    ("sources",), ("objective",), ("solvers",), ("driver",), ("validation",), ("engine",), ("summary",),
+    ("sources",), ("objective",), ("solvers",), ("driver",), ("checkpoints",), ("validation",), ("engine",), ("summary",),
     ("inference",), ("fitting",), ("modelio",), ("estimator",), ("gradfit",), ("plots",), ("learning",),
     ("article",), ("report",), ("cli",),
 ]

@@ -119,3 +119,88 @@ def test_what_partial_fit_refuses_is_named():
     streamed.coef_, streamed.engine_, streamed._stats = np.zeros(3), "streaming", None
     with pytest.raises(ValueError, match="fitted on the streaming engine, which keeps no d × d statistics"):
         streamed.partial_fit(X, y)
+
+
+def test_a_saved_model_with_statistics_takes_more_rows_exactly(tmp_path):
+    """The statistics travel through the model file bit for bit: load, partial_fit, and the model is
+    the one partial_fit gives without the file in between (identical numbers)."""
+    from gradfit import load
+
+    X, y = random_problem(8, n=120, d=3)
+    kept = LinearRegression().fit(X[:70], y[:70])
+    kept.save(tmp_path / "with.json", statistics=True)
+    kept.save(tmp_path / "without.json")
+    loaded = load(tmp_path / "with.json").partial_fit(X[70:], y[70:])
+    direct = LinearRegression().fit(X[:70], y[:70]).partial_fit(X[70:], y[70:])
+    np.testing.assert_array_equal(loaded.coef_, direct.coef_)
+    assert loaded.intercept_ == direct.intercept_
+    assert_same_model(loaded, LinearRegression().fit(X, y))
+    assert (tmp_path / "with.json").stat().st_size > (tmp_path / "without.json").stat().st_size
+    with pytest.raises(ValueError, match=r"saved with save\(path, statistics=True\)"):
+        load(tmp_path / "without.json").partial_fit(X[70:], y[70:])
+
+
+def test_a_model_file_with_bad_statistics_is_refused(tmp_path):
+    import json
+
+    from gradfit import load
+    from gradfit.errors import ModelFileError
+
+    X, y = random_problem(8, n=50, d=3)
+    LinearRegression().fit(X, y).save(tmp_path / "model.json", statistics=True)
+    document = json.loads((tmp_path / "model.json").read_text())
+    document["statistics"]["xx"] = document["statistics"]["xx"][:2]
+    (tmp_path / "bad.json").write_text(json.dumps(document))
+    with pytest.raises(ModelFileError, match=r"'statistics.xx' must be 3 rows of 3 numbers"):
+        load(tmp_path / "bad.json")
+
+
+# --- gradfit fit --update ---------------------------------------------------------------------------
+
+
+def test_update_adds_rows_to_a_saved_model(gradfit_cli, tmp_path):
+    import json
+
+    from problems import write_csv
+
+    X, y = random_problem(4, n=300, d=3)
+    rows = np.column_stack([X, y])
+    header = ["u", "v", "w", "y"]
+    write_csv(tmp_path / "a.csv", header, rows[:150])
+    write_csv(tmp_path / "b.csv", header, rows[150:220])
+    write_csv(tmp_path / "c.csv", header, rows[220:])
+    write_csv(tmp_path / "all.csv", header, rows)
+    assert gradfit_cli("fit", "a.csv", "--target", "y", "--save", "model.json", "--keep-statistics").code == 0
+    for more in ("b.csv", "c.csv"):
+        code, out, err = gradfit_cli("fit", more, "--target", "y", "--update", "model.json", "--json")
+        assert code == 0, err
+        assert "holds the model of all" in err and "d × d statistics" in err
+    updated = json.loads(out)
+    assert updated["n_samples"] == 300 and updated["n_rows_read"] == 80
+    whole = json.loads(gradfit_cli("fit", "all.csv", "--target", "y", "--json").stdout)
+    # Both solved from statistics of the same rows, merged in a different order: each within its
+    # certified bound of the exact answer, so within the sum of the two of each other.
+    bound = updated["error_bound"] + whole["error_bound"]
+    for name in header[:3]:
+        assert abs(updated["coef"][name] - whole["coef"][name]) <= bound * abs(whole["coef"][name])
+    assert abs(updated["intercept"] - whole["intercept"]) <= bound * abs(whole["intercept"])
+
+
+def test_update_refusals_leave_the_model_file_as_it_was(gradfit_cli, tmp_path):
+    from problems import write_csv
+
+    X, y = random_problem(4, n=60, d=2)
+    write_csv(tmp_path / "a.csv", ["u", "v", "y"], np.column_stack([X, y]))
+    write_csv(tmp_path / "other.csv", ["u", "z", "y"], np.column_stack([X, y]))
+    gradfit_cli("fit", "a.csv", "--target", "y", "--save", "plain.json")
+    gradfit_cli("fit", "a.csv", "--target", "y", "--save", "kept.json", "--keep-statistics")
+    before = (tmp_path / "kept.json").read_bytes()
+    code, _, err = gradfit_cli("fit", "a.csv", "--target", "y", "--update", "plain.json")
+    assert code == 2 and "saved without --keep-statistics" in err and "--save MODEL.json --keep-statistics" in err
+    code, _, err = gradfit_cli("fit", "a.csv", "--target", "y", "--update", "kept.json", "--solver", "gd")
+    assert code == 2 and "with the saved model's own settings; drop --solver" in err
+    code, _, err = gradfit_cli("fit", "other.csv", "--target", "y", "--update", "kept.json")
+    assert code == 2 and "'v'" in err
+    assert (tmp_path / "kept.json").read_bytes() == before
+    code, _, err = gradfit_cli("fit", "a.csv", "--target", "y", "--keep-statistics")
+    assert code == 2 and "give --save MODEL.json too" in err

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 from gradfit.errors import DivergenceError
-from gradfit.history import HistoryBuilder, PathRecorder, Result, Status
+from gradfit.history import History, HistoryBuilder, PathRecorder, Result, Status
 from gradfit.solvers.base import Solver, State, Trajectory
 from gradfit.solvers.recentre import Recentred
 from gradfit.solvers.replay import Replayed
 
-__all__ = ["minimize", "DIVERGENCE_GROWTH"]
+__all__ = ["minimize", "DIVERGENCE_GROWTH", "Resume", "Checkpoint"]
 
 #: A run has diverged once its loss is this many times its starting loss (times the solver's
 #: ``transient_growth``): a descent method never gets there, and at a step past 2/L the loss grows
@@ -23,13 +25,67 @@ DIVERGENCE_GROWTH = 1e3
 
 #: Elements (steps × parameters) per closed-form block; bounds the memory of ``Solver.advance``.
 BLOCK_ELEMENTS = 2**20
-#: Steps in the first closed-form block; each next block is twice as long.
+#: Steps in the first closed-form block; each next block is twice as long. The blocks are fixed by the
+#: update count alone (see :func:`block_bounds`), never by max_iter or where a run stopped, so a run
+#: continued from any update computes the iterates an uninterrupted one does, bit for bit.
 FIRST_BLOCK_STEPS = 1024
 #: Iterates of a closed-form block whose relative error is checked at once (a batch costs a few
 #: matrix products of this many rows by p columns).
 CANDIDATES_AT_ONCE = 1024
 
 Callback = Callable[[State], bool | None]
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Where a run stands, to go on from exactly.
+
+    Attributes
+    ----------
+    state : State
+        The solver's state after ``state.k`` updates (its own class: momentum, memory, moments, step
+        count, schedule; a wrapper's state where one applied).
+    origin : State or None
+        For a run in closed-form blocks stopped inside one, the state the block started from: the
+        rest of the block is computed from it, as the uninterrupted run computes it. None otherwise.
+    history : History
+        The records of the ``state.k`` updates made (elapsed times from the first run's start).
+    """
+
+    state: State
+    origin: State | None
+    history: History
+
+
+class Checkpoint(Protocol):
+    """Where :func:`minimize` hands its :class:`Resume` while it runs: ``due(k)`` is asked after each
+    update (or block), ``next_due(k)`` before a block (so it stops there); when due, and at the run's
+    end (interrupted or not), ``write(resume)`` is called."""
+
+    def due(self, k: int) -> bool: ...
+
+    def next_due(self, k: int) -> int | None: ...
+
+    def write(self, resume: Resume) -> None: ...
+
+
+def block_bounds(k: int, cap: int) -> tuple[int, int]:
+    """The closed-form block that update ``k + 1`` falls in, as update counts ``[start, end)``: the
+    first :data:`FIRST_BLOCK_STEPS` long, each next twice the last, none longer than ``cap``."""
+    start, length = 0, min(FIRST_BLOCK_STEPS, cap)
+    while start + length <= k:
+        start += length
+        length = min(2 * length, cap)
+    return start, start + length
+
+
+def _tail(trajectory: Trajectory, done: int) -> Trajectory:
+    """``trajectory`` without its first ``done`` updates (those a continued run has made already)."""
+    if done == 0:
+        return trajectory
+    return replace(trajectory, loss=trajectory.loss[done:], grad_norm=trajectory.grad_norm[done:],
+                   theta_norm=trajectory.theta_norm[done:], state_at=lambda j: trajectory.state_at(j + done),
+                   thetas_at=lambda js: trajectory.thetas_at(js + done))
 
 
 def minimize(
@@ -41,6 +97,8 @@ def minimize(
     tol: float,
     callbacks: Sequence[Callback] = (),
     record_path: int | None = None,
+    start: Resume | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> Result:
     """Run ``solver`` on ``objective`` from ``theta0`` until θ is within ``tol`` of the optimum, or ``max_iter``.
 
@@ -65,6 +123,13 @@ def minimize(
         With callbacks the solver steps one update at a time.
     record_path : int or None
         Keep up to this many iterates, evenly thinned over the run (see :class:`PathRecorder`).
+    start : Resume or None
+        Go on from where an earlier run on the same objective stood (its ``Result.resume``, or a
+        checkpoint's): ``theta0`` is then unused, ``max_iter`` counts the earlier updates too, and the
+        iterates and history equal those of one run that was never stopped, bit for bit (elapsed
+        times aside).
+    checkpoint : Checkpoint or None
+        Handed the run's :class:`Resume` whenever it is due, and at its end (interrupted or not).
 
     Returns
     -------
@@ -81,16 +146,26 @@ def minimize(
     stepper = Replayed(solver) if solver.krylov_replay else solver
     if objective.can_recentre and not solver.needs_rows:
         stepper = Recentred.around(stepper, objective)
-    state = stepper.init(objective, np.asarray(theta0, dtype=np.float64))
+    history = HistoryBuilder()
+    if start is None:
+        state = stepper.init(objective, np.asarray(theta0, dtype=np.float64))
+        origin = None  # where the current closed-form block started, while inside one
+        earlier = 0.0
+        initial_loss = state.loss
+    else:
+        state, origin = start.state, start.origin
+        before = start.history.truncated(state.k)
+        history.add(before.loss, before.grad_norm, before.step_size, before.elapsed)
+        earlier = float(before.elapsed[-1]) if len(before) and np.isfinite(before.elapsed[-1]) else 0.0
+        started -= earlier  # elapsed times go on from the earlier run's
+        initial_loss = float(before.loss[0]) if len(before) else state.loss
     reached = time.perf_counter() - started  # when the current state was reached
-    initial_loss = state.loss
     # Momentum methods may raise the loss for a while before it falls (their iteration matrix is
     # not normal); a solver says by how much at most, and only growth beyond that is divergence.
     transient = solver.transient_growth
     growth_limit = DIVERGENCE_GROWTH * (transient(objective) if transient else 1.0)
-    history = HistoryBuilder()
     advance = None if callbacks else stepper.advance
-    block_steps = FIRST_BLOCK_STEPS
+    block_cap = max(1, BLOCK_ELEMENTS // max(1, objective.n_params))
     status: Status | None = None
     path = PathRecorder(record_path) if record_path else None
     if path is not None:
@@ -154,19 +229,31 @@ def minimize(
                 status = "max_iter"
                 break
             if advance is not None:
-                n_steps = min(max_iter - state.k, block_steps, max(1, BLOCK_ELEMENTS // max(1, objective.n_params)))
-                block_steps *= 2  # blocks grow, so a run that converges early computes little past it
-                trajectory = advance(objective, state, n_steps)
+                # The block is fixed by its origin's update count (blocks grow, so a run that converges
+                # early computes little past it); cut short at max_iter or the next checkpoint, which
+                # leaves every iterate as it is (each is computed from the origin alone).
+                origin = state if origin is None else origin
+                end = min(block_bounds(origin.k, block_cap)[1], max_iter)
+                due = checkpoint.next_due(state.k) if checkpoint is not None else None
+                end = min(end, due) if due is not None and due > state.k else end
+                done = state.k - origin.k  # updates of this block made already (a continued run)
+                trajectory = advance(objective, origin, end - origin.k)
                 block_end = time.perf_counter() - started
                 if trajectory is None:
-                    advance = None
+                    advance = origin = None
                     continue
+                # A continued run records the block's own figures for its first state, as the
+                # uninterrupted run did (the state's are evaluated afresh and may differ in rounding).
+                first_loss, first_grad_norm = ((state.loss, state.grad_norm) if done == 0
+                                               else (trajectory.loss[done - 1], trajectory.grad_norm[done - 1]))
+                trajectory = _tail(trajectory, done)
+                n_steps = end - state.k
                 bad = diverged(trajectory.loss, trajectory.grad_norm)
                 first_bad = int(np.argmax(bad)) if bad.any() else n_steps
                 stop = min(first_bad, first_done(trajectory, first_bad), n_steps - 1)
                 history.add(
-                    np.concatenate([[state.loss], trajectory.loss[:stop]]),
-                    np.concatenate([[state.grad_norm], trajectory.grad_norm[:stop]]),
+                    np.concatenate([[first_loss], trajectory.loss[:stop]]),
+                    np.concatenate([[first_grad_norm], trajectory.grad_norm[:stop]]),
                     np.full(stop + 1, trajectory.step_size),
                     reached + (block_end - reached) * np.arange(stop + 1) / n_steps,
                 )
@@ -177,6 +264,9 @@ def minimize(
                     path.add(kept, trajectory.thetas_at(kept - state.k))
                 state = trajectory.state_at(stop + 1)
                 reached = reached + (block_end - reached) * (stop + 1) / n_steps
+                if state.k == block_bounds(origin.k, block_cap)[1]:
+                    origin = None  # the block is done: the next starts here
+                _checkpoint(checkpoint, state, origin, history, due_only=True)
                 continue
             try:
                 with np.errstate(over="raise", invalid="raise", divide="raise"):
@@ -190,11 +280,15 @@ def minimize(
             state = new_state
             if path is not None:
                 path.add(np.array([state.k]), state.theta[None, :])
+            _checkpoint(checkpoint, state, origin, history, due_only=True)
             if any(callback(state) for callback in callbacks):
                 status = "callback"
                 break
     except KeyboardInterrupt:
         status = "interrupted"
+    # The run's last state, whatever stopped it (after Ctrl-C: the last update completed, since an
+    # update is made whole or not at all), so that a longer run can go on from it.
+    _checkpoint(checkpoint, state, origin, history, due_only=False)
 
     n_iter = state.k
     records = history.build().truncated(n_iter)
@@ -220,7 +314,15 @@ def minimize(
         error_floor=floor,
         path_iterations=path_iterations,
         path=path_thetas,
+        resume=Resume(state, origin, records),
     )
+
+
+def _checkpoint(checkpoint: Checkpoint | None, state: State, origin: State | None, history: HistoryBuilder, *,
+                due_only: bool) -> None:
+    """Hand ``checkpoint`` the run's :class:`Resume` (where due, unless ``due_only`` is False)."""
+    if checkpoint is not None and (not due_only or checkpoint.due(state.k)):
+        checkpoint.write(Resume(state, origin, history.build().truncated(state.k)))
 
 
 def _message(status: Status, n_iter: int, bound: float, floor: float, tol: float, max_iter: int) -> str:

@@ -20,7 +20,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from gradfit import fitting
-from gradfit.errors import DataError
+from gradfit.checkpoints import CheckpointFile
+from gradfit.errors import DataError, ModelFileError
 from gradfit.fitting import FittedState, OptimumGap, Settings
 from gradfit.history import History
 from gradfit.modelio import read_model, write_model
@@ -99,6 +100,13 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         Seed of the stochastic solvers' row order: the same int gives the same result.
     record_path : bool or int, default=False
         Keep the iterates (up to 2000, or this many, evenly thinned) in ``path_`` for plots.
+    warm_start : bool, default=False
+        ``fit`` goes on from the previous fit: on the same data with the same solver, the run
+        continues exactly where it stopped (momentum, L-BFGS memory, Adam's moments, step count and
+        schedule, the row order's seed), for ``max_iter`` more updates, so that fits of 50 and 50
+        updates equal one of 100, bit for bit, history included. On other data it starts from the
+        previous ``coef_`` and ``intercept_`` (scikit-learn's meaning). The direct solver has nothing
+        to continue.
 
     Attributes
     ----------
@@ -178,6 +186,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         "schedule": [StrOptions(set(SCHEDULES)), None],
         "random_state": ["random_state"],
         "record_path": ["boolean", Interval(Integral, 2, None, closed="left")],
+        "warm_start": ["boolean"],
     }
 
     def __init__(
@@ -196,6 +205,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         schedule: str | None = None,
         random_state: int | np.random.RandomState | None = None,
         record_path: bool | int = False,
+        warm_start: bool = False,
     ) -> None:
         self.solver = solver
         self.learning_rate = learning_rate
@@ -210,6 +220,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         self.schedule = schedule
         self.random_state = random_state
         self.record_path = record_path
+        self.warm_start = warm_start
 
     def fit(
         self,
@@ -218,6 +229,11 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         coef_init: ArrayLike | None = None,
         intercept_init: float | None = None,
         sample_weight: ArrayLike | None = None,
+        *,
+        checkpoint: str | os.PathLike[str] | None = None,
+        checkpoint_every: int | None = None,
+        checkpoint_seconds: float | None = None,
+        resume: str | os.PathLike[str] | None = None,
     ) -> LinearRegression:
         """Fit the model.
 
@@ -236,6 +252,16 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             (the mean of y when standardizing, 0 otherwise).
         sample_weight : array-like of shape (n_samples,) or float, optional
             Non-negative row weights: the loss becomes ``Σ w_i r_i² / 2Σw`` (weighted least squares).
+        checkpoint : path, optional
+            Keep the run's full state in this file (iterative solvers), replaced atomically every
+            ``checkpoint_every`` updates or ``checkpoint_seconds`` seconds (60 s when neither is
+            given), and when the fit is interrupted (Ctrl-C). ``fit(..., resume=checkpoint)`` on the
+            same data then finishes the same fit, bit for bit, whenever it was stopped (a kill -9 too).
+        checkpoint_every : int, optional
+        checkpoint_seconds : float, optional
+        resume : path, optional
+            A checkpoint file to go on from: the same data, solver and settings, or refused by name.
+            ``max_iter`` counts the updates the checkpoint made.
 
         Returns
         -------
@@ -260,8 +286,18 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             X, y = validate_data(self, X, y, accept_sparse=("csr", "csc"), dtype=np.float64, y_numeric=True,
                                  ensure_min_samples=1, ensure_all_finite=False)
         settings = Settings(**{name: getattr(self, name) for name in _SETTINGS})
+        continuation = None
+        if self.warm_start and hasattr(self, "coef_"):
+            continuation = getattr(self, "_continuation", None)
+            if coef_init is None and intercept_init is None:  # where the run cannot go on: start from it
+                coef_init, intercept_init = self.coef_, (self.intercept_ if self.fit_intercept else None)
+        writer = None
+        if checkpoint is not None:
+            writer = CheckpointFile(checkpoint, every_updates=checkpoint_every, every_seconds=checkpoint_seconds)
+        elif checkpoint_every is not None or checkpoint_seconds is not None:
+            raise ValueError("checkpoint_every and checkpoint_seconds say how often to write checkpoint=PATH; give it too")
         state = fitting.fit(X, y, settings=settings, sample_weight=sample_weight, coef_init=coef_init,
-                            intercept_init=intercept_init)
+                            intercept_init=intercept_init, continuation=continuation, resume=resume, checkpoint=writer)
         self._store(state, given_source=given_source)
         for message, kind in state.warnings:
             warnings.warn(message, _WARNINGS[kind], stacklevel=2)
@@ -298,8 +334,11 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         self._validate_params()
         first = not hasattr(self, "coef_")
         if not first and getattr(self, "_stats", None) is None:
-            raise ValueError(f"this model was fitted on the {self.engine_} engine, which keeps no d × d statistics "
-                             "to add rows to; fit all the rows at once")
+            if getattr(self, "engine_", None) == "streaming":
+                raise ValueError("this model was fitted on the streaming engine, which keeps no d × d statistics "
+                                 "to add rows to; fit all the rows at once")
+            raise ValueError("this model keeps no statistics to add rows to: a model file keeps them only when saved "
+                             "with save(path, statistics=True); save it that way after fitting, or fit all the rows at once")
         y = refuse_non_numeric(X, y)
         X, y = validate_data(self, X, y, accept_sparse=("csr", "csc"), dtype=np.float64, y_numeric=True,
                              ensure_min_samples=1, ensure_all_finite=False, reset=first)
@@ -328,6 +367,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             self.path_ = state.path
             self.path_iterations_ = state.path_iterations
         self._stats = state.stats
+        self._continuation = state.continuation
         self._saved_summary = None
         self.n_iter_ = state.n_iter
         self.history_: History = state.history
@@ -488,9 +528,11 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         """Whether a table's estimates are ``[intercept_, *coef_]`` (``coef_`` without intercept), bit for bit."""
         return same_terms(summary, self.coef_, self.intercept_, fit_intercept=self.fit_intercept)
 
-    def save(self, path: str | Path) -> None:
-        """Write the fitted model as versioned JSON (see :func:`gradfit.load`)."""
-        save_model(self, path)
+    def save(self, path: str | Path, *, statistics: bool = False) -> None:
+        """Write the fitted model as versioned JSON (see :func:`gradfit.load`); with ``statistics``,
+        its d × d sufficient statistics too (about 25·d² bytes), so that the loaded model can
+        :meth:`partial_fit` more rows exactly."""
+        save_model(self, path, statistics=statistics)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -504,7 +546,7 @@ _SETTINGS = tuple(field.name for field in fields(Settings))
 _WARNINGS: dict[str, type[Warning]] = {"convergence": ConvergenceWarning, "interrupted": UserWarning}
 
 
-def save_model(estimator, path: str | os.PathLike[str]) -> None:
+def save_model(estimator, path: str | os.PathLike[str], *, statistics: bool = False) -> None:
     """Write a fitted :class:`LinearRegression` to ``path`` as versioned JSON (see :mod:`gradfit.modelio`).
 
     The file is written next to ``path`` under a temporary name and moved into place with
@@ -516,19 +558,27 @@ def save_model(estimator, path: str | os.PathLike[str]) -> None:
         A fitted model.
     path : str or path-like
         Where to write; an existing file is replaced.
+    statistics : bool, default=False
+        Keep the fit's sufficient statistics in the file (d × d numbers), for :meth:`~LinearRegression.partial_fit`
+        after loading.
 
     Raises
     ------
     sklearn.exceptions.NotFittedError
         When ``estimator`` has not been fitted.
     ModelFileError
-        When a parameter holds a value JSON cannot represent (a callable, an array, ...).
+        When a parameter holds a value JSON cannot represent (a callable, an array, ...), or
+        ``statistics`` is asked of a model that has none (a streaming fit, or loaded without them).
     """
     if not isinstance(estimator, LinearRegression):
         raise TypeError(f"save_model expects a gradfit LinearRegression; got {type(estimator).__name__}")
     check_is_fitted(estimator)
+    kept = getattr(estimator, "_stats", None) if statistics else None
+    if statistics and kept is None:
+        raise ModelFileError("this model has no sufficient statistics to keep (a fit on the streaming engine gathers "
+                             "none, and a model loaded from a file saved without them has none); save it without statistics")
     write_model(path, params=estimator.get_params(deep=False), state=estimator.fitted_state(),
-                summary=lambda: _summary_document(estimator))
+                summary=lambda: _summary_document(estimator), statistics=kept)
 
 
 def _summary_document(estimator: LinearRegression) -> dict[str, Any] | None:
@@ -562,6 +612,8 @@ def load_model(path: str | os.PathLike[str]) -> LinearRegression:
         When the file is not a model file that this gradfit reads, or holds parameters that
         ``LinearRegression`` rejects (every refusal: :func:`gradfit.modelio.read_model`).
     """
-    params, state, summary = read_model(path, defaults=LinearRegression().get_params(deep=False),
-                                        check_params=LinearRegression.from_params)
-    return LinearRegression.from_params(params).with_fitted_state(state, summary=summary)
+    params, state, summary, statistics = read_model(path, defaults=LinearRegression().get_params(deep=False),
+                                                    check_params=LinearRegression.from_params)
+    model = LinearRegression.from_params(params).with_fitted_state(state, summary=summary)
+    model._stats = statistics  # None: saved without them, and partial_fit says so
+    return model

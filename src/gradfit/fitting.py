@@ -10,14 +10,16 @@ raises them its own way (the estimator as scikit-learn's ``ConvergenceWarning``)
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, fields, replace
 from numbers import Integral
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from gradfit.checkpoints import CheckpointFile, Continuation, fingerprint, read_checkpoint
 from gradfit.cost import least_squares_cost
-from gradfit.driver import minimize
+from gradfit.driver import Resume, minimize
 from gradfit.engine import STATISTICS_MAX_FEATURES, Plan, plan
 from gradfit.history import History
 from gradfit.objective import LeastSquares, StreamingLeastSquares
@@ -87,6 +89,8 @@ class FittedState:
     path_iterations : ndarray of shape (n_points,) or None
     stats : SufficientStats or None
         The statistics gathered (None on the streaming engine), for the inference table.
+    continuation : Continuation or None
+        Where an iterative run stands, to go on from exactly (``warm_start``); None for the direct solver.
     n_features : int
     feature_names : list of str or None
         The source's column names, where the data came as a source that has them.
@@ -116,6 +120,7 @@ class FittedState:
     n_features: int
     feature_names: list[str] | None
     warnings: list[tuple[str, str]]
+    continuation: Continuation | None = None
 
 
 def fit(
@@ -126,6 +131,9 @@ def fit(
     sample_weight: ArrayLike | None = None,
     coef_init: ArrayLike | None = None,
     intercept_init: float | None = None,
+    continuation: Continuation | None = None,
+    resume: str | os.PathLike[str] | None = None,
+    checkpoint: CheckpointFile | None = None,
 ) -> FittedState:
     """Fit least squares by the settings' solver: validate → plan → objective → solve → unpack.
 
@@ -139,6 +147,15 @@ def fit(
     settings : Settings
     sample_weight, coef_init, intercept_init
         As :meth:`~gradfit.LinearRegression.fit` takes them.
+    continuation : Continuation or None
+        An earlier run to go on from (a fitted state's ``continuation``), where it ran on the same data
+        with the same solver: ``max_iter`` more updates, bit for bit those of one longer run. Elsewhere
+        unused (the starting values then say where to start).
+    resume : path or None
+        A checkpoint file to go on from (see :mod:`gradfit.checkpoints`): of the same data and solver,
+        or refused; ``max_iter`` counts its updates too, so the fit ends as the uninterrupted one would.
+    checkpoint : CheckpointFile or None
+        Where to keep the run's state while it runs, and when it is interrupted.
 
     Returns
     -------
@@ -157,8 +174,45 @@ def fit(
         objective = _objective(the_plan, settings)
         theta0 = _initial_theta(objective, coef_start, intercept_start)
         if the_plan.solver in DIRECT_SOLVERS:
+            if resume is not None or checkpoint is not None:
+                raise ValueError(f"solver={the_plan.solver!r} solves in one go, with nothing to checkpoint or resume; "
+                                 "checkpoints are for the iterative solvers, such as solver='gd' or solver='cg'")
             return _solve_direct(the_plan, objective, settings)
-        return _solve_iterative(the_plan, objective, theta0, settings)
+        solver = _make_solver(the_plan.solver, settings)
+        start = None
+        if resume is not None:
+            continuation = read_checkpoint(resume, objective=objective, solver_name=solver.name)
+            _check_same_solver(continuation.solver, solver, settings)
+            solver, start = continuation.solver, continuation.resume
+        elif continuation is not None and _continues(continuation, objective, solver, settings):
+            solver, start = continuation.solver, continuation.resume
+            settings = replace(settings, max_iter=start.state.k + settings.max_iter)
+        return _solve_iterative(the_plan, objective, theta0, settings, solver=solver, start=start, checkpoint=checkpoint)
+
+
+def _same_solver(recorded, solver, settings: Settings) -> tuple[str, object, object] | None:
+    """The first hyper-parameter in which ``recorded`` (a run's solver) differs from ``solver`` (the
+    settings'), as (name, recorded, asked); None where they agree (a drawn seed agrees with any)."""
+    for item in fields(solver):
+        if item.name == "random_state" and not isinstance(settings.random_state, Integral):
+            continue
+        if getattr(recorded, item.name) != getattr(solver, item.name):
+            return item.name, getattr(recorded, item.name), getattr(solver, item.name)
+    return None
+
+
+def _check_same_solver(recorded, solver, settings: Settings) -> None:
+    differs = _same_solver(recorded, solver, settings)
+    if differs is not None:
+        name, theirs, ours = differs
+        raise ValueError(f"the checkpoint's run used {name}={theirs!r}, and this fit asks for {name}={ours!r}; "
+                         f"resume with the run's own settings ({name}={theirs!r}) to finish it")
+
+
+def _continues(continuation: Continuation, objective, solver, settings: Settings) -> bool:
+    """Whether ``continuation`` is a run of ``solver`` on ``objective``'s data, so it can go on."""
+    return (continuation.solver.name == solver.name and _same_solver(continuation.solver, solver, settings) is None
+            and continuation.fingerprint == fingerprint(objective))
 
 
 def partial_fit(
@@ -184,6 +238,7 @@ def partial_fit(
     if settings.solver in STOCHASTIC_SOLVERS:
         raise ValueError(f"partial_fit adds statistics, and solver={settings.solver!r} steps on rows, not statistics; "
                          "use solver='auto' (the exact least-squares answer of all the rows so far) or call fit")
+    names = None
     if is_sparse(X) and X.shape[1] <= STATISTICS_MAX_FEATURES:
         # fit streams sparse data (never densified); a batch narrow enough has d × d statistics,
         # gathered a block of rows at a time.
@@ -197,9 +252,10 @@ def partial_fit(
                              f"engine reads them in passes, from files too)")
         with the_plan.threads():
             batch = the_plan.source.stats()
+        names = the_plan.feature_names
     merged = batch if stats is None else stats.combined(batch)
     state = fit(GatheredSource(merged), settings=settings)
-    return replace(state, n_passes=1, stats=merged)  # this batch, read once
+    return replace(state, n_passes=1, stats=merged, feature_names=names)  # this batch, read once
 
 
 def _objective(the_plan: Plan, settings: Settings) -> LeastSquares | StreamingLeastSquares:
@@ -248,11 +304,16 @@ def _solve_direct(the_plan: Plan, objective: LeastSquares, settings: Settings) -
     )
 
 
-def _solve_iterative(the_plan: Plan, objective, theta0: NDArray[np.float64], settings: Settings) -> FittedState:
-    solver = _make_solver(the_plan.solver, settings)
+def _solve_iterative(the_plan: Plan, objective, theta0: NDArray[np.float64], settings: Settings, *, solver,
+                     start: Resume | None, checkpoint: CheckpointFile | None) -> FittedState:
     record = settings.record_path
     capacity = (DEFAULT_PATH_POINTS if record is True else int(record)) if record else None
-    result = minimize(objective, solver, theta0, max_iter=settings.max_iter, tol=settings.tol, record_path=capacity)
+    if checkpoint is not None:
+        checkpoint.bind(solver=solver, objective=objective, settings={
+            "max_iter": settings.max_iter, "tol": settings.tol, "fit_intercept": settings.fit_intercept,
+            "standardize": settings.standardize, "alpha": settings.alpha, "l1_ratio": settings.l1_ratio})
+    result = minimize(objective, solver, theta0, max_iter=settings.max_iter, tol=settings.tol, record_path=capacity,
+                      start=start, checkpoint=checkpoint)
     frame = objective.frame
     coef, intercept = frame.to_model(result.theta)
     path = path_iterations = None
@@ -289,6 +350,7 @@ def _solve_iterative(the_plan: Plan, objective, theta0: NDArray[np.float64], set
         solver=the_plan.solver, n_passes=n_passes, error_bound=result.error_bound, path=path,
         path_iterations=path_iterations, stats=objective.stats, n_features=the_plan.source.n_features,
         feature_names=the_plan.feature_names, warnings=raised,
+        continuation=Continuation(result.resume, solver, fingerprint(objective)),
     )
 
 

@@ -156,6 +156,8 @@ class Result:
         With ``record_path``: the iteration numbers of the kept iterates (0 first, the last last).
     path : ndarray of shape (k, p) or None
         The kept iterates θ.
+    resume : gradfit.driver.Resume or None
+        Where the run stands, to go on from exactly (see :func:`gradfit.driver.minimize`'s ``start``).
     """
 
     theta: NDArray[np.float64]
@@ -170,3 +172,4 @@ class Result:
     error_floor: float
     path_iterations: NDArray[np.intp] | None = None
     path: NDArray[np.float64] | None = None
+    resume: object = None

@@ -16,7 +16,8 @@ A model file is one JSON object::
       "loss_history": [...],                                      # loss_history_
       "history": {"loss": [...], "grad_norm": [...], "step_size": [...], "elapsed": [...]},
       "learning_rate": 1.0, "lipschitz": 1.0, "condition_number": "inf",
-      "summary": {"n_samples": 100, "r_squared": 0.99, ..., "terms": [...]}   # or null
+      "summary": {"n_samples": 100, "r_squared": 0.99, ..., "terms": [...]},  # or null
+      "statistics": {"n_samples": 100, "weight": 100.0, "xx": [[...], ...], ...}   # only if asked for
     }
 
 Numbers are written with Python's shortest round-tripping repr, so every float64 (negative zero and
@@ -29,6 +30,12 @@ so that a loaded model's ``summary()`` gives what the fitted one did; it is ``nu
 has none (a streaming fit gathers no d × d statistics) or it could not be computed (no rows,
 coefficients that are not finite), and absent from files written before it was added (they load
 without it).
+
+``statistics``, written only where the saver asks for it (``save(path, statistics=True)``,
+``--keep-statistics``), holds the fit's sufficient statistics (:class:`~gradfit.sources.stats.SufficientStats`:
+count, weight, means as origin + offset, the centred d × d cross-products ``xx``, ``xy``, ``yy``, the
+powers of two the columns were scaled by), bit for bit, so that ``partial_fit`` (``gradfit fit
+--update``) can add rows to the loaded model exactly. It costs d² numbers: about 25·d² bytes.
 
 Anything that is not such a file is refused with :class:`~gradfit.errors.ModelFileError` (a
 ``ValueError``) and a one-line message that names the problem.
@@ -57,6 +64,7 @@ from gradfit._version import __version__
 from gradfit.errors import ModelFileError
 from gradfit.fileio import check_parent_folder, write_atomically
 from gradfit.history import History
+from gradfit.sources.stats import SufficientStats
 from gradfit.summary import ModelSummary, same_terms
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "write_model", "read_model"]
@@ -82,6 +90,7 @@ def write_model(
     params: dict[str, Any],
     state: dict[str, Any],
     summary: Callable[[], dict[str, Any] | None],
+    statistics: SufficientStats | None = None,
 ) -> None:
     """Write a fitted model's parameters and state to ``path`` as versioned JSON.
 
@@ -100,6 +109,8 @@ def write_model(
         Gives the inference table as :meth:`~gradfit.summary.ModelSummary.to_dict` writes it, or None
         where the model has none; asked for last, once the parameters and numbers are known to be
         savable (a parameter set behind ``set_params``' back may keep the table from being computed).
+    statistics : SufficientStats or None
+        Kept in the file where given (see the module's notes), for ``partial_fit`` after loading.
 
     Raises
     ------
@@ -112,7 +123,10 @@ def write_model(
             "cannot save a model whose coef_ or intercept_ holds NaN or infinity: it would predict nothing "
             "useful; fit it again"
         )
-    _write_atomically(Path(path), _encode_document(_document(params, state, summary)).encode("utf-8"))
+    document = _document(params, state, summary)
+    if statistics is not None:
+        document["statistics"] = _encode_statistics(statistics)
+    _write_atomically(Path(path), _encode_document(document).encode("utf-8"))
 
 
 def _document(
@@ -146,6 +160,22 @@ def _document(
         "lipschitz": _encode_optional_float(state["lipschitz_"]),
         "condition_number": _encode_optional_float(state["condition_number_"]),
         "summary": summary(),
+    }
+
+
+def _encode_statistics(stats: SufficientStats) -> dict[str, Any]:
+    return {
+        "n_samples": int(stats.n_samples),
+        "weight": _encode_float(stats.weight),
+        "x_origin": _encode_floats(stats.x_origin),
+        "x_offset": _encode_floats(stats.x_offset),
+        "y_origin": _encode_float(stats.y_origin),
+        "y_offset": _encode_float(stats.y_offset),
+        "xx": [_encode_floats(row) for row in stats.xx],
+        "xy": _encode_floats(stats.xy),
+        "yy": _encode_float(stats.yy),
+        "x_scale": _encode_floats(stats.x_scale),
+        "y_scale": _encode_float(stats.y_scale),
     }
 
 
@@ -205,8 +235,8 @@ def read_model(
     *,
     defaults: dict[str, Any],
     check_params: Callable[[dict[str, Any]], object],
-) -> tuple[dict[str, Any], dict[str, Any], ModelSummary | None]:
-    """Read the parameters, fitted state and inference table of a model written by :func:`write_model`.
+) -> tuple[dict[str, Any], dict[str, Any], ModelSummary | None, SufficientStats | None]:
+    """Read the parameters, fitted state, inference table and statistics of a model written by :func:`write_model`.
 
     Parameters
     ----------
@@ -226,6 +256,8 @@ def read_model(
         them; read back bit for bit.
     summary : ModelSummary or None
         The inference table the file kept (None: it has none), of ``state``'s coefficients and names.
+    statistics : SufficientStats or None
+        The sufficient statistics the file kept (None: it was saved without them).
 
     Raises
     ------
@@ -409,7 +441,7 @@ class _Reader:
 
     def model(
         self, defaults: dict[str, Any], check_params: Callable[[dict[str, Any]], object]
-    ) -> tuple[dict[str, Any], dict[str, Any], ModelSummary | None]:
+    ) -> tuple[dict[str, Any], dict[str, Any], ModelSummary | None, SufficientStats | None]:
         if "format" not in self.document:
             raise self.refuse(f'not a gradfit model file: it has no "format" field (a model file says "format": "{FORMAT}")')
         file_format = self.raw("format")
@@ -465,7 +497,42 @@ class _Reader:
             raise self.refuse("'summary' is of other coefficients than 'coef' and 'intercept'; they must be the same numbers")
         if summary is not None:
             self.check_summary_names(names, summary)
-        return params, state, summary
+        statistics = self.statistics(n_features) if "statistics" in self.document else None
+        return params, state, summary, statistics
+
+    def statistics(self, n_features: int) -> SufficientStats:
+        records = self.object("statistics")
+        prefix = "statistics."
+
+        def vector(name: str) -> np.ndarray:
+            values = self.numbers(name, records, prefix)
+            if values.shape != (n_features,):
+                raise self.refuse(f"'{prefix}{name}' has {values.shape[0]} values but 'n_features_in' is {n_features}")
+            return values
+
+        def scalar(name: str) -> float:
+            return self.float_value(prefix + name, self.raw(name, records, prefix))
+
+        rows = self.raw("xx", records, prefix)
+        if not isinstance(rows, list) or len(rows) != n_features:
+            raise self.refuse(f"'{prefix}xx' must be {n_features} rows of {n_features} numbers (the d × d cross-products)")
+        xx = np.array([self.numbers(str(index), {str(index): row}, f"{prefix}xx.") for index, row in enumerate(rows)])
+        if xx.shape != (n_features, n_features):
+            raise self.refuse(f"'{prefix}xx' must be {n_features} rows of {n_features} numbers (the d × d cross-products)")
+        n_samples = self.raw("n_samples", records, prefix)
+        if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
+            raise self.wrong_type(prefix + "n_samples", "a positive integer", n_samples)
+        stats = SufficientStats(
+            n_samples=n_samples, weight=scalar("weight"), x_origin=vector("x_origin"), x_offset=vector("x_offset"),
+            y_origin=scalar("y_origin"), y_offset=scalar("y_offset"), xx=xx, xy=vector("xy"), yy=scalar("yy"),
+            x_scale=vector("x_scale"), y_scale=scalar("y_scale"),
+        )
+        numbers = np.concatenate([[stats.weight, stats.y_origin, stats.y_offset, stats.yy, stats.y_scale],
+                                  stats.x_origin, stats.x_offset, stats.xx.ravel(), stats.xy, stats.x_scale])
+        if not np.all(np.isfinite(numbers)) or stats.weight <= 0:
+            raise self.refuse(f"'{prefix[:-1]}' holds a non-finite number or a weight that is not positive; "
+                              "save the model again from a fit")
+        return stats
 
     def params(
         self, params: dict[str, Any], defaults: dict[str, Any], check_params: Callable[[dict[str, Any]], object]

@@ -116,6 +116,33 @@ def fit(
         typer.Option(dir_okay=False, help="Write the fitted model to this JSON file (see 'gradfit predict')."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Let --save replace an existing file.")] = False,
+    keep_statistics: Annotated[
+        bool,
+        typer.Option("--keep-statistics", help="Keep the fit's d × d statistics in the --save file (about 25·d² bytes), "
+                     "so that 'gradfit fit MORE.csv --target T --update MODEL' can add rows to it later, exactly."),
+    ] = False,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(dir_okay=False, help="Keep the run's full state in this file (iterative solvers), replaced "
+                     "atomically as it runs and when it is interrupted (Ctrl-C); --resume FILE finishes the same fit, "
+                     "bit for bit.", show_default=False),
+    ] = None,
+    checkpoint_every: Annotated[
+        str | None,
+        typer.Option("--checkpoint-every", help="How often to write --checkpoint: a number of updates (1000) or of "
+                     "seconds (30s, 5m). Default: every 60s.", show_default=False),
+    ] = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option(dir_okay=False, help="Go on from this --checkpoint file: the same data and settings; --max-iter "
+                     "counts the updates it made.", show_default=False),
+    ] = None,
+    update: Annotated[
+        Path | None,
+        typer.Option(dir_okay=False, help="Add the rows of the data to this saved model (saved with --keep-statistics) "
+                     "and write it back in place (or to --save): the model of all its rows, as if fitted at once. "
+                     "It keeps its own solver and settings.", show_default=False),
+    ] = None,
     quiet: Annotated[
         bool,
         typer.Option(
@@ -155,6 +182,16 @@ def fit(
         raise typer.BadParameter("a penalised fit (--alpha > 0) has no least-squares inference table: its "
                                  "coefficients are shrunk; drop --summary, or fit with --alpha 0 for the table",
                                  param_hint="'--summary'")
+    resumable = _resumable(checkpoint, checkpoint_every, resume)
+    if keep_statistics and save is None:
+        raise typer.BadParameter("--keep-statistics keeps them in the model file: give --save MODEL.json too",
+                                 param_hint="'--keep-statistics'")
+    if update is not None:
+        return _update(update, path, target=target, kind=kind, save=save, force=force, drop_missing=drop_missing,
+                       delimiter=separator, json_output=json_output, quiet=quiet, summary=summary,
+                       chosen={"--solver": solver.value, "--learning-rate": rate, "--max-iter": max_iter, "--tol": tol,
+                               "--no-standardize": no_standardize, "--alpha": alpha, "--l1-ratio": l1_ratio,
+                               "--features": features})
     if save is not None:
         _check_writable(save, force=force, flag="--save", inputs=[path])
     # The core fits (no scikit-learn: about 0.8 s of start-up); the estimator is built from its state
@@ -163,19 +200,24 @@ def fit(
                         standardize=not no_standardize, alpha=alpha, l1_ratio=l1_ratio)
     show_progress = not (json_output or quiet) and sys.stderr.isatty()
     if kind == "svmlight":
-        state, table = _fit_svmlight(settings, path, n_features=n_features, show_progress=show_progress)
+        state, table = _fit_svmlight(settings, path, n_features=n_features, show_progress=show_progress,
+                                     resumable=resumable)
     elif solver.value in STOCHASTIC_SOLVERS and kind == "csv" and path.is_file():  # random rows: in memory
         table = read_csv_table(path, target=target, features=feature_list, drop_missing=drop_missing,
                                delimiter=separator)
         with _warnings_to_stderr():
-            state = _fit(table.X, table.y, settings=settings)
+            state = _fit(table.X, table.y, settings=settings, **resumable)
         # Fitted on a plain array, the fit cannot know the CSV's column names; they are the model's, as
         # a DataFrame's are in scikit-learn, so that the saved model can pick its columns when predicting.
         state = replace(state, feature_names=list(table.feature_names))
     else:
         state, table = _fit_streamed(settings, path, target=target, features=feature_list, drop_missing=drop_missing,
-                                     data_format=kind, show_progress=show_progress, delimiter=separator)
+                                     data_format=kind, show_progress=show_progress, delimiter=separator,
+                                     resumable=resumable)
     if state.status == "interrupted":
+        if checkpoint is not None:
+            _note(f"interrupted after {state.n_iter:,} updates; the run's state is kept in {_shown_name(checkpoint)}: "
+                  f"run the same command with --resume {_shown_name(checkpoint)} to finish this fit")
         raise KeyboardInterrupt
     # Before saving: a summary the fit cannot give (a streaming fit has no d × d statistics) is an
     # error, and a failed command leaves no model file behind. A fit that stopped short has no table
@@ -188,7 +230,13 @@ def fit(
     inference = model.summary() if summary and state.converged else None
     if save is not None:
         _check_writable(save, force=force, flag="--save", inputs=[path])
-        model.save(save)
+        model.save(save, statistics=keep_statistics)
+    return _report(state, table, inference, path=path, save=save, summary=summary, json_output=json_output)
+
+
+def _report(state: FittedState, table, inference, *, path: Path, save: Path | None, summary: bool,
+            json_output: bool) -> int | None:
+    """Print a fit's result (table or JSON, and the summary where there is one); the exit code."""
     if table.n_dropped:
         _note(f"dropped {table.n_dropped} of {table.n_rows_read} rows with a missing value (--drop-missing)")
     names = table.feature_names
@@ -243,20 +291,119 @@ class _StreamedTable:
     n_dropped: int = 0
 
 
-def _fit(X, y=None, *, settings: Settings) -> FittedState:  # arrays, a sparse matrix or a FileSource
+def _update(model_path: Path, path: Path, *, target: str | None, kind: str, save: Path | None, force: bool,
+            drop_missing: bool, delimiter: str | None, json_output: bool, quiet: bool, summary: bool,
+            chosen: dict) -> int | None:
+    """``fit DATA --update MODEL``: the saved model's statistics plus those of DATA's rows, solved with
+    the model's own settings, written back atomically (to --save where given)."""
+    from gradfit import load
+    from gradfit.estimator import LinearRegression
+
+    if kind == "svmlight":
+        raise typer.BadParameter("an svmlight file is fitted by streaming passes, which keep no d × d statistics "
+                                 "to add rows to; fit all the rows at once", param_hint="'--update'")
+    given = [option for option, value in chosen.items() if value is not None and value != _UPDATE_DEFAULTS[option]]
+    if given:
+        raise typer.BadParameter(f"--update goes on with the saved model's own settings; drop {', '.join(given)}",
+                                 param_hint="'--update'")
+    model = load(model_path)
+    if getattr(model, "_stats", None) is None:
+        raise typer.BadParameter(f"{model_path} keeps no statistics to add rows to: it was saved without "
+                                 "--keep-statistics; fit all the rows once with --save MODEL.json --keep-statistics",
+                                 param_hint="'--update'")
+    names = getattr(model, "feature_names_in_", None)
+    if names is None:
+        raise typer.BadParameter(f"{model_path} has no feature names to pick the columns of the data by",
+                                 param_hint="'--update'")
+    written = model_path if save is None else save
+    if save is not None:
+        _check_writable(save, force=force, flag="--save", inputs=[path, model_path])
+    settings = model_settings(model)
+    state, table = _fit_streamed(settings, path, target=target, features=[str(name) for name in names],
+                                 drop_missing=drop_missing, data_format=kind, delimiter=delimiter,
+                                 show_progress=not (json_output or quiet) and sys.stderr.isatty(), stats=model._stats)
+    if state.status == "interrupted":
+        raise KeyboardInterrupt
+    updated = LinearRegression.from_fit(state, settings)
+    updated.save(written, statistics=True)
+    size = written.stat().st_size
+    _note(f"added {table.n_samples:,} rows to the {state.stats.n_samples - table.n_samples:,} of {_shown_name(model_path)}; "
+          f"{_shown_name(written)} holds the model of all {state.stats.n_samples:,} rows, with its d × d statistics "
+          f"({size:,} bytes)")
+    inference = updated.summary() if summary and state.converged else None
+    # The model is of all its rows; the rows read are this file's.
+    table = replace(table, n_samples=state.stats.n_samples)
+    return _report(state, table, inference, path=path, save=written, summary=summary, json_output=json_output)
+
+
+#: What the options that --update refuses to change are when not given.
+_UPDATE_DEFAULTS = {"--solver": _DEFAULTS["solver"], "--learning-rate": _DEFAULTS["learning_rate"],
+                    "--max-iter": _DEFAULTS["max_iter"], "--tol": _DEFAULTS["tol"], "--no-standardize": False,
+                    "--alpha": _DEFAULTS["alpha"], "--l1-ratio": _DEFAULTS["l1_ratio"], "--features": None}
+
+
+def model_settings(model) -> Settings:  # a LinearRegression
+    """The settings a saved model was fitted with."""
+    from gradfit.fitting import Settings
+
+    params = model.get_params(deep=False)
+    return Settings(**{name: params[name] for name in Settings.__dataclass_fields__})
+
+
+def _resumable(checkpoint: Path | None, every: str | None, resume: Path | None) -> dict:
+    """The checkpoint writer and the file to resume from, as :func:`_fit` takes them."""
+    from gradfit.checkpoints import CheckpointFile
+
+    if every is not None and checkpoint is None:
+        raise typer.BadParameter("--checkpoint-every says how often to write --checkpoint FILE; give it too",
+                                 param_hint="'--checkpoint-every'")
+    writer = None
+    if checkpoint is not None:
+        updates, seconds = _parse_every(every)
+        writer = CheckpointFile(checkpoint, every_updates=updates, every_seconds=seconds)
+    return {"checkpoint": writer, "resume": resume}
+
+
+def _parse_every(text: str | None) -> tuple[int | None, float | None]:
+    """``1000`` (updates), ``30s`` or ``5m`` (seconds); (None, None) for the default; a usage error otherwise."""
+    if text is None:
+        return None, None
+    value = text.strip().lower()
+    try:
+        if value.endswith("s"):
+            seconds = float(value[:-1])
+        elif value.endswith("m"):
+            seconds = 60 * float(value[:-1])
+        else:
+            updates = int(value)
+            if updates < 1:
+                raise ValueError
+            return updates, None
+        if not (seconds > 0 and seconds < float("inf")):
+            raise ValueError
+        return None, seconds
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is neither a number of updates (1000) nor of seconds (30s, 5m)",
+                                 param_hint="'--checkpoint-every'") from None
+
+
+def _fit(X, y=None, *, settings: Settings, stats=None, checkpoint=None, resume=None) -> FittedState:  # arrays, a sparse matrix or a FileSource
     """:func:`gradfit.fitting.fit`, as the estimator's ``fit`` runs it for arrays and sources the
     command line has checked (the settings check their own ranges when made), and the fit's warnings
     raised, for :func:`_warnings_to_stderr` to show."""
-    from gradfit.fitting import fit
+    from gradfit.fitting import fit, partial_fit
 
-    state = fit(X, y, settings=settings)
+    if stats is not None:
+        state = partial_fit(X, y, settings=settings, stats=stats)
+    else:
+        state = fit(X, y, settings=settings, checkpoint=checkpoint, resume=resume)
     for message, _kind in state.warnings:
         warnings.warn(message, stacklevel=2)
     return state
 
 
 def _fit_svmlight(settings: Settings, path: Path, *, n_features: int | None,
-                  show_progress: bool) -> tuple[FittedState, _StreamedTable]:
+                  show_progress: bool, resumable: dict) -> tuple[FittedState, _StreamedTable]:
     """Fit an svmlight file read as a sparse matrix (streamed: engine "streaming"); a spinner on stderr
     while reading and fitting when ``show_progress``."""
     from gradfit import engine
@@ -270,14 +417,16 @@ def _fit_svmlight(settings: Settings, path: Path, *, n_features: int | None,
         n_rows, width = data.X.shape
         bar.update(task, description=f"fitting {n_rows:,} rows × {width:,} features ({data.X.nnz:,} stored values)")
         with _warnings_to_stderr():
-            state = _fit(data.X, data.y, settings=settings)
+            state = _fit(data.X, data.y, settings=settings, **resumable)
     return state, _StreamedTable(None, None, n_rows, n_rows)
 
 
 def _fit_streamed(settings: Settings, path: Path, *, target: str, features: list[str] | None,
                   drop_missing: bool, data_format: str, show_progress: bool,
-                  delimiter: str | None = None) -> tuple[FittedState, _StreamedTable]:
-    """Fit files streamed through pyarrow, with a progress bar on stderr when ``show_progress``."""
+                  delimiter: str | None = None, stats=None, resumable: dict | None = None
+                  ) -> tuple[FittedState, _StreamedTable]:
+    """Fit files streamed through pyarrow, with a progress bar on stderr when ``show_progress``; with
+    ``stats`` (a saved model's), their rows added to those (:func:`gradfit.fitting.partial_fit`)."""
     from gradfit.sources.files import FileSource
 
     source = FileSource(path, target=target, features=features, format=data_format, drop_missing=drop_missing,
@@ -289,6 +438,6 @@ def _fit_streamed(settings: Settings, path: Path, *, target: str, features: list
         if show_progress:
             source.progress = _StreamProgress(lambda **fields: bar.update(task, **fields), source)
         with _warnings_to_stderr():
-            state = _fit(source, settings=settings)
+            state = _fit(source, settings=settings, stats=stats, **(resumable or {}))
     return state, _StreamedTable(target, list(source.feature_names), source.n_samples, source.n_rows_read,
                                  source.n_dropped)

@@ -206,8 +206,13 @@ class LeastSquares(L1Penalty):
         """
         G_pair, b_pair = self.extended
         minus_hi, minus_lo = affine_pair(G_pair, b_pair, anchor)
-        shifted = LeastSquares(self.G, -minus_hi, 2.0 * self.loss_grad(anchor)[0], self.frame, ridge=self.ridge)
-        shifted.extended = (G_pair, (-minus_hi, -minus_lo))
+        return self.with_shifted_target((-minus_hi, -minus_lo), 2.0 * self.loss_grad(anchor)[0])
+
+    def with_shifted_target(self, b_pair: tuple[NDArray[np.float64], NDArray[np.float64]], c: float) -> LeastSquares:
+        """This objective's G (and its spectrum) with another target: ``b`` as a double-double pair and
+        ``c`` (what :meth:`recentred` makes, and a checkpoint of a recentred run keeps)."""
+        shifted = LeastSquares(self.G, b_pair[0], c, self.frame, ridge=self.ridge)
+        shifted.extended = (self.extended[0], b_pair)
         for cached in SPECTRAL_CACHE:
             if cached in self.__dict__:
                 shifted.__dict__[cached] = self.__dict__[cached]

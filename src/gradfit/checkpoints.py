@@ -1,0 +1,274 @@
+"""A run's full state, kept to go on from exactly: in memory (a fitted model's ``warm_start``) and in
+checkpoint files (``fit(..., checkpoint=PATH)``, ``gradfit fit --checkpoint PATH``).
+
+A checkpoint file is a NumPy ``.npz`` archive (a zip; read with ``allow_pickle=False``, never
+unpickled): one entry ``meta`` holds JSON (format, versions, the solver and its hyper-parameters with
+its seed, the data's fingerprint, the structure of the states), the others the arrays of the solver's
+state, of the closed-form block's origin where the run is inside one, and of the history so far. It
+is written through :func:`gradfit.fileio.write_atomically`, so a kill at any moment leaves the previous
+checkpoint or the new one, never half of one.
+
+The fingerprint is a SHA-256 of what the run iterates on: the objective's statistics (G, b, c) where it
+has them, and its frame (the columns' shifts and units, which one pass over the data gives). Resuming
+on other data, or with another solver, is refused by name; so is a file from another gradfit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gradfit._version import __version__
+from gradfit.driver import Resume
+from gradfit.errors import GradfitError
+from gradfit.fileio import write_atomically
+from gradfit.history import History
+from gradfit.solvers import SOLVERS
+from gradfit.solvers.base import Solver, State
+from gradfit.solvers.replay import Replaying
+
+__all__ = ["CheckpointError", "CheckpointFile", "Continuation", "fingerprint", "read_checkpoint", "DEFAULT_SECONDS"]
+
+FORMAT = "gradfit-checkpoint"
+FORMAT_VERSION = 1
+#: How often a checkpoint is written when neither a number of updates nor of seconds is given.
+DEFAULT_SECONDS = 60.0
+
+
+class CheckpointError(GradfitError, ValueError):
+    """A checkpoint file that cannot be resumed from here: unreadable, of another run, or of other data."""
+
+
+@dataclass(frozen=True)
+class Continuation:
+    """A run to go on from: where it stands (:class:`~gradfit.driver.Resume`), the solver that ran it
+    (hyper-parameters and seed), and the fingerprint of the objective it ran on."""
+
+    resume: Resume
+    solver: Solver
+    fingerprint: str
+
+
+def fingerprint(objective) -> str:
+    """SHA-256 of what a run iterates on: the frame, and the statistics where the objective has them."""
+    digest = hashlib.sha256()
+    frame = objective.frame
+    for part in (frame.x_shift, frame.x_unit, frame.x_scale, np.array([frame.y_shift, frame.y_unit, frame.y_scale]),
+                 np.array([float(frame.fit_intercept), float(objective.n_params)])):
+        digest.update(np.ascontiguousarray(part, dtype=np.float64).tobytes())
+    for name in ("G", "b"):
+        value = getattr(objective, name, None)
+        if isinstance(value, np.ndarray):
+            digest.update(np.ascontiguousarray(value).tobytes())
+    c = getattr(objective, "c", None)
+    if isinstance(c, float):
+        digest.update(np.float64(c).tobytes())
+    l1 = getattr(objective, "l1", None)
+    if isinstance(l1, np.ndarray):
+        digest.update(np.ascontiguousarray(l1, dtype=np.float64).tobytes())
+    return digest.hexdigest()
+
+
+# ------------------------------------------------------------------------------------------ states
+
+
+def _state_classes() -> dict[str, type]:
+    """Every State class by name (the solvers' own and the wrappers'), not the replay's made-up ones."""
+    found, pending = {}, [State]
+    while pending:
+        cls = pending.pop()
+        if not issubclass(cls, Replaying):
+            found[cls.__name__] = cls
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+def _encode_state(state: State, prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The state's fields as JSON, its arrays put in ``arrays`` under ``prefix``."""
+    record: dict[str, Any] = {"class": type(state).__name__, "fields": {}}
+    for item in fields(state):
+        value = getattr(state, item.name)
+        key = f"{prefix}.{item.name}"
+        if value is None:
+            encoded: Any = {"none": True}
+        elif isinstance(value, State):
+            encoded = {"state": _encode_state(value, key, arrays)}
+        elif isinstance(value, np.ndarray):
+            arrays[key] = value
+            encoded = {"array": key}
+        elif isinstance(value, tuple):  # L-BFGS's pairs: a tuple of tuples of arrays
+            shape = []
+            for i, pair in enumerate(value):
+                shape.append(len(pair))
+                for j, vector in enumerate(pair):
+                    arrays[f"{key}.{i}.{j}"] = vector
+            encoded = {"pairs": shape, "key": key}
+        elif item.name == "shifted":  # a recentred objective: its shifted target, the statistics shared
+            b_hi, b_lo = value.extended[1]
+            arrays[f"{key}.b_hi"], arrays[f"{key}.b_lo"] = b_hi, b_lo
+            encoded = {"shifted": key, "c": _float(value.c)}
+        elif isinstance(value, bool | int | float | np.floating | np.integer):
+            encoded = {"number": _float(value) if isinstance(value, float | np.floating) else int(value)}
+        else:
+            raise TypeError(f"cannot keep the field {item.name!r} of {type(state).__name__} in a checkpoint")
+        record["fields"][item.name] = encoded
+    return record
+
+
+def _decode_state(record: dict[str, Any], arrays, objective, refuse) -> State:
+    classes = _state_classes()
+    cls = classes.get(record.get("class"))
+    if cls is None:
+        raise refuse(f"holds a state of an unknown kind {record.get('class')!r}")
+    values = {}
+    for name, encoded in record["fields"].items():
+        if "none" in encoded:
+            values[name] = None
+        elif "state" in encoded:
+            values[name] = _decode_state(encoded["state"], arrays, objective, refuse)
+        elif "array" in encoded:
+            values[name] = np.array(arrays[encoded["array"]])
+        elif "pairs" in encoded:
+            key = encoded["key"]
+            values[name] = tuple(tuple(np.array(arrays[f"{key}.{i}.{j}"]) for j in range(length))
+                                 for i, length in enumerate(encoded["pairs"]))
+        elif "shifted" in encoded:
+            key = encoded["shifted"]
+            values[name] = objective.with_shifted_target((np.array(arrays[f"{key}.b_hi"]), np.array(arrays[f"{key}.b_lo"])),
+                                                         _unfloat(encoded["c"]))
+        else:
+            number = encoded["number"]
+            values[name] = _unfloat(number) if isinstance(number, float | str) else number
+    known = {item.name for item in fields(cls)}
+    if set(values) != known:
+        raise refuse(f"holds a {cls.__name__} with fields {sorted(values)}, not {sorted(known)}")
+    return cls(**values)
+
+
+def _float(value) -> float | str:
+    value = float(value)
+    return value if math.isfinite(value) else repr(value)
+
+
+def _unfloat(value) -> float:
+    return float(value)  # "inf", "-inf", "nan" and numbers alike
+
+
+def _solver_record(solver: Solver) -> dict[str, Any]:
+    return {"name": solver.name, "fields": {item.name: getattr(solver, item.name) for item in fields(solver)}}
+
+
+# ------------------------------------------------------------------------------------------ files
+
+
+class CheckpointFile:
+    """Writes a run's :class:`~gradfit.driver.Resume` to ``path`` every ``every_updates`` updates or
+    ``every_seconds`` seconds (whichever comes first; :data:`DEFAULT_SECONDS` when neither is given),
+    and when the run is interrupted. A state the solver is replaying from a Krylov space (the first
+    updates of a streamed run) is not written; the next one is."""
+
+    def __init__(self, path: str | Path, *, every_updates: int | None = None, every_seconds: float | None = None,
+                 solver: Solver | None = None, objective=None, settings: dict[str, Any] | None = None) -> None:
+        self.path = Path(path)
+        self.every_updates = every_updates
+        self.every_seconds = DEFAULT_SECONDS if every_updates is None and every_seconds is None else every_seconds
+        self.solver, self.objective, self.settings = solver, objective, settings or {}
+        self._last_k: int | None = None
+        self._last_time = time.monotonic()
+        self.written = 0
+
+    def bind(self, *, solver: Solver, objective, settings: dict[str, Any]) -> CheckpointFile:
+        """This writer for a run of ``solver`` on ``objective`` (what the file records beside the state)."""
+        self.solver, self.objective, self.settings = solver, objective, settings
+        return self
+
+    def due(self, k: int) -> bool:
+        if self._last_k is None:
+            self._last_k = k - 1 if self.every_updates == 1 else k  # the run's first state is not worth a file
+        if self.every_updates is not None and k - self._last_k >= self.every_updates:
+            return True
+        return self.every_seconds is not None and time.monotonic() - self._last_time >= self.every_seconds
+
+    def next_due(self, k: int) -> int | None:
+        """The update count at which the next checkpoint is due by updates (None: by time only)."""
+        if self.every_updates is None:
+            return None
+        last = k if self._last_k is None else self._last_k
+        return last + self.every_updates
+
+    def write(self, resume: Resume) -> None:
+        if isinstance(resume.state, Replaying) or isinstance(resume.origin, Replaying):
+            return
+        arrays: dict[str, np.ndarray] = {}
+        meta = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "gradfit_version": __version__,
+            "solver": _solver_record(self.solver),
+            "settings": self.settings,
+            "fingerprint": fingerprint(self.objective),
+            "updates": int(resume.state.k),
+            "state": _encode_state(resume.state, "state", arrays),
+            "origin": None if resume.origin is None else _encode_state(resume.origin, "origin", arrays),
+        }
+        history = resume.history
+        for name in ("loss", "grad_norm", "step_size", "elapsed"):
+            arrays[f"history.{name}"] = getattr(history, name)
+        text = json.dumps(meta, allow_nan=False)
+        write_atomically(self.path, lambda handle: np.savez(handle, meta=np.array(text), **arrays))
+        self._last_k, self._last_time = resume.state.k, time.monotonic()
+        self.written += 1
+
+
+def read_checkpoint(path: str | Path, *, objective, solver_name: str) -> Continuation:
+    """The run a checkpoint file holds, for ``objective`` (the same data, as its fingerprint says) and
+    the solver named ``solver_name`` (the one the fit asks for).
+
+    Raises
+    ------
+    CheckpointError
+        When the file is missing or not a checkpoint, is of another gradfit or format version, of
+        another solver, or of other data.
+    """
+    path = Path(path)
+
+    def refuse(problem: str) -> CheckpointError:
+        return CheckpointError(f"{path}: {problem}")
+
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise refuse("no such checkpoint file") from None
+    except (OSError, ValueError) as error:
+        raise refuse(f"is not a gradfit checkpoint (a .npz archive): {error}") from None
+    with archive:
+        if "meta" not in archive.files:
+            raise refuse("is a .npz archive but not a gradfit checkpoint (it has no 'meta')")
+        try:
+            meta = json.loads(str(archive["meta"]))
+        except ValueError:
+            raise refuse("its 'meta' is not JSON: not a gradfit checkpoint") from None
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise refuse("is not a gradfit checkpoint")
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise refuse(f"is checkpoint format {meta.get('format_version')}; this gradfit reads {FORMAT_VERSION}")
+        recorded = meta["solver"]
+        if recorded["name"] != solver_name:
+            raise refuse(f"is a run of solver={recorded['name']!r}, not solver={solver_name!r}; resume it with "
+                         f"solver={recorded['name']!r}")
+        if meta["fingerprint"] != fingerprint(objective):
+            raise refuse("is a run on other data (their statistics differ from these): resume it on the data it "
+                         "was fitted on, with the same fit_intercept and standardize")
+        arrays = {name: archive[name] for name in archive.files if name != "meta"}
+    solver = SOLVERS[solver_name](**recorded["fields"])
+    state = _decode_state(meta["state"], arrays, objective, refuse)
+    origin = None if meta["origin"] is None else _decode_state(meta["origin"], arrays, objective, refuse)
+    history = History(*(np.array(arrays[f"history.{name}"]) for name in ("loss", "grad_norm", "step_size", "elapsed")))
+    return Continuation(Resume(state, origin, history), solver, meta["fingerprint"])

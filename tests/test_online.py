@@ -101,6 +101,38 @@ def test_batches_on_other_scales_merge_exactly():
     np.testing.assert_allclose(users, whole.xx * np.outer(whole.x_scale, whole.x_scale), rtol=64 * np.finfo(float).eps)
 
 
+@pytest.mark.parametrize("solver", ["sgd", "minibatch", "adam"])
+@pytest.mark.parametrize("schedule", [None, "constant", "adaptive"])
+def test_stochastic_partial_fit_is_one_more_epoch_of_the_same_run(solver, schedule):
+    """scikit-learn's SGDRegressor matches fit(max_iter=4) only without shuffling (its partial_fit
+    reseeds); here n calls on the same rows equal fit(max_iter=n, tol=0), shuffled, bit for bit:
+    step count, schedule, moments and the row order's seed carry over."""
+    X, y = random_problem(3, n=300, d=4)
+    batch = LinearRegression(solver=solver, schedule=schedule, tol=0, max_iter=5, random_state=3).fit(X, y)
+    online = LinearRegression(solver=solver, schedule=schedule, random_state=3)
+    for _ in range(5):
+        online.partial_fit(X, y)
+    assert np.array_equal(online.coef_, batch.coef_) and online.intercept_ == batch.intercept_
+    assert np.array_equal(online.history_.loss, batch.history_.loss) and online.n_iter_ == 5
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_stochastic_partial_fit_over_batches_goes_on_in_the_first_batchs_coordinates(solver):
+    X, y = random_problem(4, n=400, d=3)
+    exact = LinearRegression().fit(X, y)
+    runs, first_distance = [], None
+    for _ in range(2):
+        model = LinearRegression(solver=solver, random_state=7)
+        for part in np.array_split(np.arange(400), 8):
+            model.partial_fit(X[part], y[part])
+            first_distance = first_distance or np.linalg.norm(model.coef_ - exact.coef_)
+        runs.append(model)
+    assert np.array_equal(runs[0].coef_, runs[1].coef_)  # same seed, same batches: same model
+    assert runs[0].n_iter_ == 8 and len(runs[0].history_) == 8
+    # Each batch goes on from the last (a model reset per batch would stay as far as after the first).
+    assert np.linalg.norm(runs[0].coef_ - exact.coef_) < first_distance
+
+
 def test_sparse_batches_name_a_bad_value_by_its_row():
     X, y = random_problem(2, n=30, d=3)
     X[17, 2] = np.nan
@@ -110,8 +142,6 @@ def test_sparse_batches_name_a_bad_value_by_its_row():
 
 def test_what_partial_fit_refuses_is_named():
     X, y = random_problem(1, n=40, d=3)
-    with pytest.raises(ValueError, match=r"solver='sgd' steps on rows, not statistics"):
-        LinearRegression(solver="sgd").partial_fit(X, y)
     model = LinearRegression().partial_fit(X, y)
     with pytest.raises(ValueError, match="X has 2 features, but LinearRegression is expecting 3 features"):
         model.partial_fit(X[:, :2], y)

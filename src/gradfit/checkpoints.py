@@ -49,11 +49,13 @@ class CheckpointError(GradfitError, ValueError):
 @dataclass(frozen=True)
 class Continuation:
     """A run to go on from: where it stands (:class:`~gradfit.driver.Resume`), the solver that ran it
-    (hyper-parameters and seed), and the fingerprint of the objective it ran on."""
+    (hyper-parameters and seed), the fingerprint of the objective it ran on, and that objective's
+    coordinates (``frame``: a stochastic ``partial_fit`` goes on in them on the next batch)."""
 
     resume: Resume
     solver: Solver
     fingerprint: str
+    frame: object = None
 
 
 def fingerprint(objective) -> str:

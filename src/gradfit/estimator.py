@@ -26,7 +26,7 @@ from gradfit.fitting import FittedState, OptimumGap, Settings
 from gradfit.history import History
 from gradfit.modelio import read_model, write_model
 from gradfit.schedules import SCHEDULES
-from gradfit.solvers import SOLVERS
+from gradfit.solvers import SOLVERS, STOCHASTIC_SOLVERS
 from gradfit.solvers.direct import DIRECT_SOLVERS
 from gradfit.solvers.gd import LINE_SEARCHES
 from gradfit.sources import Source, is_dask_collection
@@ -313,6 +313,11 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         them with the model's solver: ``"auto"``/``"exact"`` directly, an iterative solver from 0 on
         the merged statistics. A first call starts a new model, as :meth:`fit` would.
 
+        With ``"sgd"``, ``"minibatch"`` or ``"adam"``, each call is one more epoch over its batch (as
+        scikit-learn's ``SGDRegressor.partial_fit``), going on from the run so far: step count,
+        schedule, Adam's moments, the row order's seed and the first batch's coordinates carry over,
+        so n calls on the same rows equal ``fit`` with ``max_iter=n, tol=0``, bit for bit.
+
         Parameters
         ----------
         X : array-like or sparse matrix of shape (n_samples, n_features)
@@ -327,13 +332,13 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            As :meth:`fit`; a batch with another number of features; a stochastic solver (it steps
-            on rows, not statistics); data too wide for d × d statistics (streamed by :meth:`fit`),
-            or a model fitted on the streaming engine, which keeps no statistics to add to.
+            As :meth:`fit`; a batch with another number of features; for the deterministic solvers,
+            data too wide for d × d statistics (streamed by :meth:`fit`), or a model fitted on the
+            streaming engine or loaded without statistics, which keeps none to add to.
         """
         self._validate_params()
         first = not hasattr(self, "coef_")
-        if not first and getattr(self, "_stats", None) is None:
+        if not first and self.solver not in STOCHASTIC_SOLVERS and getattr(self, "_stats", None) is None:
             if getattr(self, "engine_", None) == "streaming":
                 raise ValueError("this model was fitted on the streaming engine, which keeps no d × d statistics "
                                  "to add rows to; fit all the rows at once")
@@ -344,7 +349,8 @@ class LinearRegression(RegressorMixin, BaseEstimator):
                              ensure_min_samples=1, ensure_all_finite=False, reset=first)
         settings = Settings(**{name: getattr(self, name) for name in _SETTINGS})
         state = fitting.partial_fit(X, y, settings=settings, stats=None if first else self._stats,
-                                    sample_weight=sample_weight)
+                                    sample_weight=sample_weight,
+                                    continuation=None if first else getattr(self, "_continuation", None))
         self._store(state, given_source=False)
         for message, kind in state.warnings:
             warnings.warn(message, _WARNINGS[kind], stacklevel=2)

@@ -24,6 +24,7 @@ from gradfit.engine import STATISTICS_MAX_FEATURES, Plan, plan
 from gradfit.history import History
 from gradfit.objective import LeastSquares, StreamingLeastSquares
 from gradfit.solvers import SOLVERS, STOCHASTIC_SOLVERS
+from gradfit.solvers.base import evaluate
 from gradfit.solvers.direct import DIRECT_SOLVERS, column_unit, solve_direct
 from gradfit.solvers.exact import solve_exact
 from gradfit.sources import is_sparse
@@ -222,22 +223,29 @@ def partial_fit(
     settings: Settings,
     stats: SufficientStats | None = None,
     sample_weight: ArrayLike | None = None,
+    continuation: Continuation | None = None,
 ) -> FittedState:
-    """Add the rows of (X, y) to a fit of earlier rows, whose statistics are ``stats`` (None: these are
-    the first): one pass over the batch for its statistics, merged into ``stats`` exactly as the chunks
-    of one fit are merged, then the settings' solver on the merged statistics alone. After any split
-    of the rows into batches the answer is :func:`fit`'s on all of them, to the statistics' accuracy
-    (no refinement passes: the earlier rows are gone; the state's ``error_bound`` says how close).
+    """Add the rows of (X, y) to a fit of earlier rows.
+
+    Deterministic solvers: ``stats`` are the earlier rows' statistics (None: these are the first).
+    One pass over the batch for its statistics, merged into ``stats`` exactly as the chunks of one fit
+    are merged, then the settings' solver on the merged statistics alone. After any split of the rows
+    into batches the answer is :func:`fit`'s on all of them, to the statistics' accuracy (no
+    refinement passes: the earlier rows are gone; the state's ``error_bound`` says how close).
+
+    Stochastic solvers (``sgd``, ``minibatch``, ``adam``): one more epoch over this batch, going on
+    from ``continuation`` (the earlier calls' or fit's run: step count, schedule, moments, the row
+    order's seed, and the coordinates of the first batch), as scikit-learn's ``partial_fit`` makes one
+    epoch. So n calls on the same rows equal ``fit`` with ``max_iter=n``, ``tol=0``, bit for bit.
 
     Raises
     ------
     ValueError
-        For a stochastic solver (it needs rows, not statistics), or data the engine would stream
-        (too wide for d × d statistics): both named, with what to do instead.
+        Data the statistics engine would stream (too wide for d × d statistics), for a deterministic
+        solver: named, with what to do instead.
     """
     if settings.solver in STOCHASTIC_SOLVERS:
-        raise ValueError(f"partial_fit adds statistics, and solver={settings.solver!r} steps on rows, not statistics; "
-                         "use solver='auto' (the exact least-squares answer of all the rows so far) or call fit")
+        return _one_more_epoch(X, y, settings=settings, continuation=continuation, sample_weight=sample_weight)
     names = None
     if is_sparse(X) and X.shape[1] <= STATISTICS_MAX_FEATURES:
         # fit streams sparse data (never densified); a batch narrow enough has d × d statistics,
@@ -256,6 +264,30 @@ def partial_fit(
     merged = batch if stats is None else stats.combined(batch)
     state = fit(GatheredSource(merged), settings=settings)
     return replace(state, n_passes=1, stats=merged, feature_names=names)  # this batch, read once
+
+
+def _one_more_epoch(X, y, *, settings: Settings, continuation: Continuation | None,
+                    sample_weight: ArrayLike | None) -> FittedState:
+    """A stochastic solver's ``partial_fit``: one epoch over this batch, from where ``continuation`` stood."""
+    the_plan = plan(X, y, sample_weight, solver=settings.solver, learning_rate=settings.learning_rate,
+                    alpha=settings.alpha, l1_ratio=settings.l1_ratio)
+    going_on = continuation is not None and continuation.frame is not None and continuation.solver.name == settings.solver
+    with the_plan.threads():
+        objective = LeastSquares.from_source(the_plan.source, fit_intercept=settings.fit_intercept,
+                                             standardize=settings.standardize, alpha=settings.alpha,
+                                             l1_ratio=settings.l1_ratio,
+                                             frame=continuation.frame if going_on else None)
+        if not going_on:
+            solver = _make_solver(the_plan.solver, settings)
+            return _solve_iterative(the_plan, objective, np.zeros(objective.n_params),
+                                    replace(settings, max_iter=1, tol=0.0), solver=solver, start=None, checkpoint=None)
+        previous = continuation.resume
+        # The state goes on; its loss and gradient are this batch's (what the epoch's schedule compares).
+        loss, grad, grad_norm = evaluate(objective, previous.state.theta)
+        start = Resume(replace(previous.state, loss=loss, grad=grad, grad_norm=grad_norm), None, previous.history)
+        return _solve_iterative(the_plan, objective, previous.state.theta,
+                                replace(settings, max_iter=previous.state.k + 1, tol=0.0),
+                                solver=continuation.solver, start=start, checkpoint=None)
 
 
 def _objective(the_plan: Plan, settings: Settings) -> LeastSquares | StreamingLeastSquares:
@@ -350,7 +382,7 @@ def _solve_iterative(the_plan: Plan, objective, theta0: NDArray[np.float64], set
         solver=the_plan.solver, n_passes=n_passes, error_bound=result.error_bound, path=path,
         path_iterations=path_iterations, stats=objective.stats, n_features=the_plan.source.n_features,
         feature_names=the_plan.feature_names, warnings=raised,
-        continuation=Continuation(result.resume, solver, fingerprint(objective)),
+        continuation=Continuation(result.resume, solver, fingerprint(objective), objective.frame),
     )
 
 

@@ -307,6 +307,12 @@ def _update(model_path: Path, path: Path, *, target: str | None, kind: str, save
         raise typer.BadParameter(f"--update goes on with the saved model's own settings; drop {', '.join(given)}",
                                  param_hint="'--update'")
     model = load(model_path)
+    from gradfit.solvers import STOCHASTIC_SOLVERS
+
+    if model.solver in STOCHASTIC_SOLVERS:
+        raise typer.BadParameter(f"{model_path} was fitted by --solver {model.solver}, which steps on rows rather than "
+                                 "statistics; fit all the rows with --solver auto, or keep a long run going with "
+                                 "--checkpoint FILE and --resume FILE", param_hint="'--update'")
     if getattr(model, "_stats", None) is None:
         raise typer.BadParameter(f"{model_path} keeps no statistics to add rows to: it was saved without "
                                  "--keep-statistics; fit all the rows once with --save MODEL.json --keep-statistics",

@@ -103,6 +103,7 @@ class LeastSquares(L1Penalty):
         alpha: float = 0.0,
         l1_ratio: float = 0.0,
         iterative: bool = True,
+        frame: Frame | None = None,
     ) -> LeastSquares:
         """:meth:`from_stats` on one pass over ``source``, keeping the source for the stochastic
         solvers and the direct solver's refinement passes.
@@ -111,7 +112,8 @@ class LeastSquares(L1Penalty):
         statistics (:meth:`with_extended_precision`); the direct solver refines from the rows instead.
         """
         stats = source.stats()
-        objective = cls.from_stats(stats, fit_intercept=fit_intercept, standardize=standardize, alpha=alpha, l1_ratio=l1_ratio)
+        objective = cls.from_stats(stats, fit_intercept=fit_intercept, standardize=standardize, alpha=alpha,
+                                   l1_ratio=l1_ratio, frame=frame)
         objective.source = source
         objective.stats = stats
         if (
@@ -156,13 +158,19 @@ class LeastSquares(L1Penalty):
         standardize: bool,
         alpha: float = 0.0,
         l1_ratio: float = 0.0,
+        frame: Frame | None = None,
     ) -> LeastSquares:
         """The objective in the frame chosen by ``fit_intercept`` and ``standardize``.
 
         ``alpha``/``l1_ratio`` add scikit-learn's elastic-net penalty on the coefficients in the
         user's units, ``alpha·(l1_ratio‖coef‖₁ + ½(1 − l1_ratio)‖coef‖²)``; the intercept is never penalised.
+        ``frame``: the coordinates of an earlier batch instead (a stochastic solver's ``partial_fit``
+        goes on in the coordinates it started in); the statistics are rebased onto its units first.
         """
-        frame = Frame.for_stats(stats, fit_intercept=fit_intercept, standardize=standardize)
+        if frame is None:
+            frame = Frame.for_stats(stats, fit_intercept=fit_intercept, standardize=standardize)
+        else:
+            stats = stats.rebased(frame.x_scale, frame.y_scale, frame.x_shift, frame.y_shift)
         n = stats.weight
         u, u_t = frame.x_unit, frame.y_unit
         # The means are origin + offset; the frame's shift is their rounded sum. What it rounds away

@@ -19,13 +19,12 @@ import scipy.sparse as sp
 
 from gradfit import LinearRegression
 from gradfit.checkpoints import CheckpointError
+from gradfit.cli.group import EXIT_NOT_CONVERGED
 from gradfit.driver import minimize
 from gradfit.objective import LeastSquares
 from gradfit.solvers import SOLVERS
 from gradfit.solvers.recentre import Recentring
 from gradfit.sources.memory import MemorySource
-
-from gradfit.cli.group import EXIT_NOT_CONVERGED
 
 from cli_checks import COMMAND
 from problems import random_problem, write_csv

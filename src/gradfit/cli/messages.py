@@ -90,7 +90,7 @@ def _describe_os_error(error: OSError) -> str:
 #: Estimator parameters that no command sets. A message names them only when Python set them, so
 #: they keep Python's syntax (a test checks that every parameter is an option or here).
 PYTHON_ONLY_PARAMETERS = frozenset({"fit_intercept", "momentum", "batch_size", "schedule", "random_state",
-                                    "record_path"})
+                                    "record_path", "warm_start"})
 
 #: ``name=value`` in Python's syntax: a quoted string, a list, a number, True, False or None.
 _ASSIGNMENT = re.compile(

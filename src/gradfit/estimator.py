@@ -295,7 +295,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         if checkpoint is not None:
             writer = CheckpointFile(checkpoint, every_updates=checkpoint_every, every_seconds=checkpoint_seconds)
         elif checkpoint_every is not None or checkpoint_seconds is not None:
-            raise ValueError("checkpoint_every and checkpoint_seconds say how often to write checkpoint=PATH; give it too")
+            raise ValueError("checkpoint_every and checkpoint_seconds say how often to write the checkpoint; pass its path too, as in checkpoint='fit.ckpt'")
         state = fitting.fit(X, y, settings=settings, sample_weight=sample_weight, coef_init=coef_init,
                             intercept_init=intercept_init, continuation=continuation, resume=resume, checkpoint=writer)
         self._store(state, given_source=given_source)

@@ -181,11 +181,12 @@ def test_kill_9_at_random_moments_then_resume_gives_the_uninterrupted_model(tmp_
 
 
 def test_ctrl_c_writes_the_state_says_how_to_resume_and_exits_130(tmp_path):
-    command = long_fit(tmp_path, "--checkpoint", "run.ckpt", "--checkpoint-every", "1000000")
+    command = long_fit(tmp_path, "--checkpoint", "run.ckpt", "--checkpoint-every", "2000")
     expected = coefficients(subprocess.run(long_fit(tmp_path), cwd=tmp_path, capture_output=True, text=True,
                                            timeout=300).stdout)
     running = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)
+    while running.poll() is None and (checkpointed_updates(tmp_path / "run.ckpt") or 0) < 10_000:
+        time.sleep(0.002)  # interrupted once the run is under way (not during start-up), at its own pace
     os.kill(running.pid, signal.SIGINT)
     _, stderr = running.communicate(timeout=60)
     assert running.returncode == 130, stderr
@@ -193,3 +194,74 @@ def test_ctrl_c_writes_the_state_says_how_to_resume_and_exits_130(tmp_path):
     resumed = subprocess.run([*command, "--resume", "run.ckpt"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == FINISHED, resumed.stderr
     assert coefficients(resumed.stdout) == expected
+
+
+# --- a statistics pass over files, interrupted between files ------------------------------------------
+
+
+def write_parquet_parts(folder, n_files=6, rows=500):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder.mkdir()
+    X, y = random_problem(12, n=n_files * rows, d=3)
+    for number in range(n_files):
+        part = slice(number * rows, (number + 1) * rows)
+        table = pa.table({"a": X[part, 0], "b": X[part, 1], "c": X[part, 2], "y": y[part]})
+        pq.write_table(table, folder / f"part-{number:02d}.parquet", row_group_size=200)
+    return folder
+
+
+@pytest.mark.parametrize("solver", ["auto", "gd"])
+def test_an_interrupted_pass_over_files_resumes_after_the_last_whole_file(solver, tmp_path):
+    from gradfit.sources.files import parquet
+
+    folder = write_parquet_parts(tmp_path / "parts")
+    whole = LinearRegression(solver=solver, tol=0 if solver == "gd" else 1e-8, max_iter=200).fit(parquet(folder, target="y"))
+
+    source = parquet(folder, target="y", batch_rows=250)
+    seen = []
+
+    def stop_in_file_four(rows_done, total):
+        seen.append(rows_done)
+        if rows_done > 3 * 500 + 250:  # inside the fourth file
+            raise KeyboardInterrupt
+
+    source.progress = stop_in_file_four
+    path = tmp_path / "pass.ckpt"
+    with pytest.raises(KeyboardInterrupt):
+        LinearRegression(solver=solver, tol=0 if solver == "gd" else 1e-8, max_iter=200).fit(
+            source, checkpoint=path, checkpoint_every=1)
+    with np.load(path, allow_pickle=False) as archive:
+        meta = json.loads(str(archive["meta"]))
+    assert meta["kind"] == "pass" and meta["files_done"] == 3 and meta["rows_done"] == 1500
+
+    again = parquet(folder, target="y", batch_rows=250)
+    read = []
+    again.progress = lambda rows_done, total: read.append(rows_done)
+    resumed = LinearRegression(solver=solver, tol=0 if solver == "gd" else 1e-8, max_iter=200).fit(again, resume=path)
+    assert read[0] == 1500 + 250  # the first batch read is the fourth file's: the first three are not read again
+    assert len(read) == 6  # three files of two batches each
+    # batch_rows differs from the whole fit's default, so compare with an uninterrupted pass of the same batches.
+    same = parquet(folder, target="y", batch_rows=250)
+    reference = LinearRegression(solver=solver, tol=0 if solver == "gd" else 1e-8, max_iter=200).fit(same)
+    assert np.array_equal(resumed.coef_, reference.coef_) and resumed.intercept_ == reference.intercept_
+    np.testing.assert_allclose(resumed.coef_, whole.coef_, rtol=1e-12)  # other batches: rounding apart
+
+
+def test_a_pass_checkpoint_is_refused_for_other_files(tmp_path):
+    from gradfit.sources.files import parquet
+
+    folder = write_parquet_parts(tmp_path / "parts")
+    source = parquet(folder, target="y", batch_rows=250)
+
+    def stop(rows_done, total):
+        if rows_done > 1200:
+            raise KeyboardInterrupt
+
+    source.progress = stop
+    with pytest.raises(KeyboardInterrupt):
+        LinearRegression().fit(source, checkpoint=tmp_path / "pass.ckpt", checkpoint_every=1)
+    (folder / "part-05.parquet").unlink()
+    with pytest.raises(CheckpointError, match="is a pass over other files"):
+        LinearRegression().fit(parquet(folder, target="y", batch_rows=250), resume=tmp_path / "pass.ckpt")

@@ -11,6 +11,12 @@ checkpoint or the new one, never half of one.
 The fingerprint is a SHA-256 of what the run iterates on: the objective's statistics (G, b, c) where it
 has them, and its frame (the columns' shifts and units, which one pass over the data gives). Resuming
 on other data, or with another solver, is refused by name; so is a file from another gradfit.
+
+Files streamed for their statistics (:class:`~gradfit.sources.files.FileSource`) are checkpointed
+during that pass too, after each whole file (kind ``"pass"``): the files read, the partial merges of
+the statistics, the counters. Resuming skips the files already read and merges the rest exactly as
+the uninterrupted pass would have. Such a checkpoint names the files (path, size, modification time),
+columns and options it is of, and is refused for others.
 """
 
 from __future__ import annotations
@@ -33,8 +39,11 @@ from gradfit.history import History
 from gradfit.solvers import SOLVERS
 from gradfit.solvers.base import Solver, State
 from gradfit.solvers.replay import Replaying
+from gradfit.sources.files.reduce import PassPosition
+from gradfit.sources.stats import SufficientStats
 
-__all__ = ["CheckpointError", "CheckpointFile", "Continuation", "fingerprint", "read_checkpoint", "DEFAULT_SECONDS"]
+__all__ = ["DEFAULT_SECONDS", "CheckpointError", "CheckpointFile", "Continuation", "PassKeeper", "checkpoint_kind",
+           "describe_files", "fingerprint", "read_checkpoint", "read_pass"]
 
 FORMAT = "gradfit-checkpoint"
 FORMAT_VERSION = 1
@@ -215,6 +224,7 @@ class CheckpointFile:
             "gradfit_version": __version__,
             "solver": _solver_record(self.solver),
             "settings": self.settings,
+            "kind": "run",
             "fingerprint": fingerprint(self.objective),
             "updates": int(resume.state.k),
             "state": _encode_state(resume.state, "state", arrays),
@@ -229,17 +239,95 @@ class CheckpointFile:
         self.written += 1
 
 
-def read_checkpoint(path: str | Path, *, objective, solver_name: str) -> Continuation:
-    """The run a checkpoint file holds, for ``objective`` (the same data, as its fingerprint says) and
-    the solver named ``solver_name`` (the one the fit asks for).
+def _encode_stats(stats: SufficientStats, key: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    record: dict[str, Any] = {}
+    for item in fields(stats):
+        value = getattr(stats, item.name)
+        if isinstance(value, np.ndarray):
+            arrays[f"{key}.{item.name}"] = value
+            record[item.name] = {"array": f"{key}.{item.name}"}
+        else:
+            record[item.name] = {"number": int(value) if item.name == "n_samples" else _float(value)}
+    return record
 
-    Raises
-    ------
-    CheckpointError
-        When the file is missing or not a checkpoint, is of another gradfit or format version, of
-        another solver, or of other data.
-    """
+
+def _decode_stats(record: dict[str, Any], arrays) -> SufficientStats:
+    values = {}
+    for name, encoded in record.items():
+        if "array" in encoded:
+            values[name] = np.array(arrays[encoded["array"]])
+        else:
+            values[name] = encoded["number"] if name == "n_samples" else _unfloat(encoded["number"])
+    return SufficientStats(**values)
+
+
+def describe_files(source, settings: dict[str, Any]) -> dict[str, Any]:
+    """What a statistics pass over ``source``'s files depends on: each file's path, size and
+    modification time, the columns, and the options that change the batches or the rows kept."""
+    files = []
+    for file in source.files:
+        status = Path(file).stat()
+        files.append([str(Path(file).resolve()), status.st_size, status.st_mtime_ns])
+    return {"files": files, "target": source.target, "features": list(source.feature_names),
+            "drop_missing": source.drop_missing, "batch_rows": source.batch_rows, "settings": settings}
+
+
+class PassKeeper:
+    """A :class:`CheckpointFile`'s writer for the statistics pass over files: handed each
+    :class:`~gradfit.sources.files.reduce.PassPosition` (after a whole file), it writes those that are
+    due (every file when the checkpoint counts updates; by its seconds otherwise) and the last one
+    when the pass is interrupted."""
+
+    def __init__(self, checkpoint: CheckpointFile, identity: dict[str, Any]) -> None:
+        self.checkpoint, self.identity = checkpoint, identity
+
+    def __call__(self, position: PassPosition, interrupted: bool) -> None:
+        by_time = self.checkpoint.every_seconds is not None and self.checkpoint.every_updates is None
+        if by_time and not interrupted and time.monotonic() - self.checkpoint._last_time < self.checkpoint.every_seconds:
+            return
+        arrays: dict[str, np.ndarray] = {"pass.origin": position.origin}
+        if position.shift is not None:
+            arrays["pass.shift"] = position.shift
+        stack = []
+        for number, (level, stats, magnitude) in enumerate(position.stack):
+            arrays[f"pass.stack.{number}.magnitude"] = magnitude
+            stack.append({"level": level, "stats": _encode_stats(stats, f"pass.stack.{number}", arrays)})
+        meta = {
+            "format": FORMAT, "format_version": FORMAT_VERSION, "gradfit_version": __version__, "kind": "pass",
+            "data": self.identity, "files_done": position.files_done, "rows_done": position.rows_done,
+            "kept": position.kept, "stack": stack, "updates": 0,
+        }
+        text = json.dumps(meta, allow_nan=False)
+        write_atomically(self.checkpoint.path, lambda handle: np.savez(handle, meta=np.array(text), **arrays))
+        self.checkpoint._last_time = time.monotonic()
+        self.checkpoint.written += 1
+
+
+def checkpoint_kind(path: str | Path) -> str:
+    """``"pass"`` (the statistics pass over files was under way) or ``"run"`` (the solver's run)."""
+    meta, _ = _open(Path(path))
+    return meta.get("kind", "run")
+
+
+def read_pass(path: str | Path, *, identity: dict[str, Any]) -> PassPosition:
+    """The position a ``"pass"`` checkpoint holds, for files and options described by ``identity``
+    (:func:`describe_files`); refused (:class:`CheckpointError`) for others."""
     path = Path(path)
+    meta, arrays = _open(path)
+    recorded = meta["data"]
+    for name in ("files", "target", "features", "drop_missing", "batch_rows", "settings"):
+        if recorded.get(name) != identity[name]:
+            what = "files (or their sizes or times)" if name == "files" else name
+            raise CheckpointError(f"{path}: is a pass over other {what} than these; resume it on the files and "
+                                  "with the options it was started with, or start again without --resume")
+    stack = tuple((entry["level"], _decode_stats(entry["stats"], arrays), np.array(arrays[f"pass.stack.{number}.magnitude"]))
+                  for number, entry in enumerate(meta["stack"]))
+    shift = np.array(arrays["pass.shift"]) if "pass.shift" in arrays else None
+    return PassPosition(meta["files_done"], meta["rows_done"], meta["kept"], np.array(arrays["pass.origin"]), shift, stack)
+
+
+def _open(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The meta and arrays of a checkpoint file, refused (:class:`CheckpointError`) where it is not one."""
 
     def refuse(problem: str) -> CheckpointError:
         return CheckpointError(f"{path}: {problem}")
@@ -261,14 +349,35 @@ def read_checkpoint(path: str | Path, *, objective, solver_name: str) -> Continu
             raise refuse("is not a gradfit checkpoint")
         if meta.get("format_version") != FORMAT_VERSION:
             raise refuse(f"is checkpoint format {meta.get('format_version')}; this gradfit reads {FORMAT_VERSION}")
-        recorded = meta["solver"]
-        if recorded["name"] != solver_name:
-            raise refuse(f"is a run of solver={recorded['name']!r}, not solver={solver_name!r}; resume it with "
-                         f"solver={recorded['name']!r}")
-        if meta["fingerprint"] != fingerprint(objective):
-            raise refuse("is a run on other data (their statistics differ from these): resume it on the data it "
-                         "was fitted on, with the same fit_intercept and standardize")
         arrays = {name: archive[name] for name in archive.files if name != "meta"}
+    return meta, arrays
+
+
+def read_checkpoint(path: str | Path, *, objective, solver_name: str) -> Continuation:
+    """The run a checkpoint file holds, for ``objective`` (the same data, as its fingerprint says) and
+    the solver named ``solver_name`` (the one the fit asks for).
+
+    Raises
+    ------
+    CheckpointError
+        When the file is missing or not a checkpoint, is of another gradfit or format version, of
+        another solver, or of other data.
+    """
+    path = Path(path)
+
+    def refuse(problem: str) -> CheckpointError:
+        return CheckpointError(f"{path}: {problem}")
+
+    meta, arrays = _open(path)
+    if meta.get("kind", "run") != "run":
+        raise refuse("holds a statistics pass over files, not a solver's run")
+    recorded = meta["solver"]
+    if recorded["name"] != solver_name:
+        raise refuse(f"is a run of solver={recorded['name']!r}, not solver={solver_name!r}; resume it with "
+                     f"solver={recorded['name']!r}")
+    if meta["fingerprint"] != fingerprint(objective):
+        raise refuse("is a run on other data (their statistics differ from these): resume it on the data it "
+                     "was fitted on, with the same fit_intercept and standardize")
     solver = SOLVERS[solver_name](**recorded["fields"])
     state = _decode_state(meta["state"], arrays, objective, refuse)
     origin = None if meta["origin"] is None else _decode_state(meta["origin"], arrays, objective, refuse)

@@ -17,7 +17,16 @@ from numbers import Integral
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from gradfit.checkpoints import CheckpointFile, Continuation, fingerprint, read_checkpoint
+from gradfit.checkpoints import (
+    CheckpointFile,
+    Continuation,
+    PassKeeper,
+    checkpoint_kind,
+    describe_files,
+    fingerprint,
+    read_checkpoint,
+    read_pass,
+)
 from gradfit.cost import least_squares_cost
 from gradfit.driver import Resume, minimize
 from gradfit.engine import STATISTICS_MAX_FEATURES, Plan, plan
@@ -27,7 +36,7 @@ from gradfit.solvers import SOLVERS, STOCHASTIC_SOLVERS
 from gradfit.solvers.base import evaluate
 from gradfit.solvers.direct import DIRECT_SOLVERS, column_unit, solve_direct
 from gradfit.solvers.exact import solve_exact
-from gradfit.sources import is_sparse
+from gradfit.sources import CheckpointableSource, is_sparse, offers
 from gradfit.sources.memory import sparse_statistics
 from gradfit.sources.stats import GatheredSource, SufficientStats
 from gradfit.validation import check_initial, check_settings, check_weights
@@ -171,13 +180,25 @@ def fit(
                     alpha=settings.alpha, l1_ratio=settings.l1_ratio)
     coef_start, intercept_start = check_initial(coef_init, intercept_init, n_features=the_plan.source.n_features,
                                                 fit_intercept=settings.fit_intercept)
+    # The statistics pass over files is checkpointed between files, and resumed after the last one kept.
+    by_files = (checkpoint is not None or resume is not None) and not the_plan.streams and offers(
+        the_plan.source, CheckpointableSource)
+    if by_files:
+        identity = describe_files(the_plan.source, {name: getattr(settings, name) for name in
+                                                    ("fit_intercept", "standardize", "alpha", "l1_ratio")})
+        if checkpoint is not None:
+            the_plan.source.keep_position = PassKeeper(checkpoint, identity)
+        if resume is not None and checkpoint_kind(resume) == "pass":
+            the_plan.source.resume_position = read_pass(resume, identity=identity)
+            resume = None  # the pass goes on; the run then starts afresh
     with the_plan.threads():
         objective = _objective(the_plan, settings)
         theta0 = _initial_theta(objective, coef_start, intercept_start)
         if the_plan.solver in DIRECT_SOLVERS:
-            if resume is not None or checkpoint is not None:
-                raise ValueError(f"solver={the_plan.solver!r} solves in one go, with nothing to checkpoint or resume; "
-                                 "checkpoints are for the iterative solvers, such as solver='gd' or solver='cg'")
+            if resume is not None or (checkpoint is not None and not by_files):
+                raise ValueError(f"solver={the_plan.solver!r} solves in one go, with nothing to checkpoint or resume "
+                                 "but a pass over files; checkpoints are for the iterative solvers, such as "
+                                 "solver='gd' or solver='cg', and for the statistics of files")
             return _solve_direct(the_plan, objective, settings)
         solver = _make_solver(the_plan.solver, settings)
         start = None

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 # The statistics every source returns, re-exported: sources are what gathers them.
 from gradfit.sources.stats import SufficientStats, merge_all
 
-__all__ = ["FileSource", "Source", "InMemorySource", "NamedSource", "ReducibleSource", "StreamableSource", "SufficientStats",
+__all__ = ["CheckpointableSource", "FileSource", "Source", "InMemorySource", "NamedSource", "ReducibleSource", "StreamableSource", "SufficientStats",
            "csv", "parquet", "as_source", "is_dask_collection", "is_sparse", "is_streaming_source", "merge_all", "offers"]
 
 
@@ -122,6 +122,32 @@ class NamedSource(Source, Protocol):
     """
 
     feature_names: list[str] | None
+
+
+@runtime_checkable
+class CheckpointableSource(NamedSource, Protocol):
+    """A source whose statistics pass can be checkpointed and resumed between its files (the files
+    source: see :class:`~gradfit.sources.files.reduce.PassPosition`).
+
+    Attributes
+    ----------
+    files : list of Path
+    target : str
+    drop_missing : bool
+    batch_rows : int
+    keep_position : callable or None
+        ``keep_position(position, interrupted)``, called after each whole file of the pass, and with the
+        last position when the pass is interrupted.
+    resume_position : PassPosition or None
+        Where the next statistics pass starts.
+    """
+
+    files: list
+    target: str
+    drop_missing: bool
+    batch_rows: int
+    keep_position: object
+    resume_position: object
 
 
 #: What :func:`offers` has told, by (class of source, capability).

@@ -71,9 +71,9 @@ class _CsvLayout:
         """Data rows of all files (a pass of pyarrow's parser, converting one column to nothing)."""
         return sum(self._count_rows(file, header) for file, header in zip(self.files, self.headers))
 
-    def batches(self, batch_rows: int, *, threads: bool) -> Iterator[_Batch]:
-        offset = 0  # bytes of the files before this one
-        for file, header in zip(self.files, self.headers):
+    def batches(self, batch_rows: int, *, threads: bool, first_file: int = 0) -> Iterator[_Batch]:
+        offset = sum(file.stat().st_size for file in self.files[:first_file])  # bytes of the files before this one
+        for file, header in zip(self.files[first_file:], self.headers[first_file:]):
             block = self.block_bytes.get(file) or _csv_block_bytes(file, batch_rows)
             yield from self._file_batches(file, header, block, threads, offset)
             offset += file.stat().st_size

@@ -75,9 +75,9 @@ class _ParquetLayout:
         return cls(files=files, features=chosen, target=target, n_rows=int(sum(rows)), file_rows=rows,
                    drop_missing=drop_missing)
 
-    def batches(self, batch_rows: int, *, threads: bool) -> Iterator[_Batch]:
+    def batches(self, batch_rows: int, *, threads: bool, first_file: int = 0) -> Iterator[_Batch]:
         used = self.columns
-        for file in self.files:
+        for file in self.files[first_file:]:
             start = 0
             try:
                 reader = pq.ParquetFile(file, pre_buffer=False, buffer_size=PARQUET_BUFFER_BYTES)

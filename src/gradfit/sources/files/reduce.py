@@ -30,7 +30,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -54,6 +54,20 @@ MAX_WORKERS = 8
 #: Column magnitudes within 2^±THRESHOLD_EXPONENT are surely safe (one binade of margin below
 #: SAFE_EXPONENT covers the rounding of the bounds).
 _THRESHOLD = 2.0 ** (SAFE_EXPONENT - 1)
+
+
+@dataclass(frozen=True)
+class PassPosition:
+    """How far a statistics pass over files got, to go on from exactly: the first ``files_done`` files
+    were read whole, and these are the gatherer's state after them (its origin and shift, the
+    partial merges of its tree, as (level, statistics, magnitude)) and the pass's counters."""
+
+    files_done: int
+    rows_done: int
+    kept: int
+    origin: NDArray[np.float64]
+    shift: NDArray[np.float64] | None
+    stack: tuple[tuple[int, SufficientStats, NDArray[np.float64]], ...]
 
 
 class _Gatherer:
@@ -100,6 +114,16 @@ class _Gatherer:
                 stats = self._reduce_two_pass(batch, scale)  # extreme columns: again, divided by powers of two
             self.shift = np.append(stats.x_mean * stats.x_scale, stats.y_mean * stats.y_scale)
         self.tree.add(Part(stats, magnitude))
+
+    def position(self, files_done: int, rows_done: int, kept: int) -> PassPosition:
+        """The state to go on from after ``files_done`` whole files (see :class:`PassPosition`)."""
+        stack = tuple((level, part.stats, part.magnitude) for level, part in self.tree.stack)
+        return PassPosition(files_done, rows_done, kept, self.origin, self.shift, stack)
+
+    def restore(self, position: PassPosition) -> None:
+        """Go on from ``position``: the batches that follow it then merge as they would have."""
+        self.origin, self.shift = position.origin, position.shift
+        self.tree.stack = [(level, Part(stats, magnitude)) for level, stats, magnitude in position.stack]
 
     def snapshot(self) -> SufficientStats | None:
         """The statistics of the batches added so far, leaving the stack as it is (None before the first)."""

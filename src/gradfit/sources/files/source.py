@@ -8,7 +8,7 @@ the README). The fit decodes what the scan decodes and adds the product; both ke
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +27,7 @@ from gradfit.sources.files.batches import (
 from gradfit.sources.files.columns import list_columns
 from gradfit.sources.files.csv_text import check_delimiter
 from gradfit.sources.files.discover import _find_files, _read_layout
-from gradfit.sources.files.reduce import MAX_WORKERS, _Gatherer
+from gradfit.sources.files.reduce import MAX_WORKERS, PassPosition, _Gatherer
 from gradfit.sources.stats import SufficientStats, TreeReduce
 
 __all__ = ["FileSource", "parquet", "csv"]
@@ -162,6 +162,12 @@ class FileSource:
         self.batch_rows = batch_rows or _default_batch_rows(self.n_features + 1)
         #: Passes over the files made by a streaming fit (:meth:`columns`, :meth:`residual_pass`).
         self.passes = 0
+        #: Called with a :class:`PassPosition` after each whole file of the statistics pass, and with
+        #: the last one when the pass is interrupted (``keep(position, interrupted)``): a checkpoint.
+        self.keep_position: Callable[[PassPosition, bool], None] | None = None
+        #: Where the next statistics pass starts (a checkpoint's :class:`PassPosition`): the files
+        #: before it are not read again.
+        self.resume_position: PassPosition | None = None
 
     def __repr__(self) -> str:
         return (
@@ -216,10 +222,23 @@ class FileSource:
     def _one_pass(self) -> tuple[SufficientStats, int]:
         rows_done = 0
         kept = 0
+        first_file = 0
         with _Gatherer(self.n_features, workers=self.workers) as gather:
+            if self.resume_position is not None:
+                position = self.resume_position
+                gather.restore(position)
+                first_file, rows_done, kept = position.files_done, position.rows_done, position.kept
+            index = {file: number for number, file in enumerate(self._layout.files)}
+            reading = None
+            last = gather.position(first_file, rows_done, kept) if first_file else None
             self._gathering = gather
             try:
-                for batch in self._stream():
+                for batch in self._stream(first_file):
+                    if self.keep_position is not None and batch.file != reading:
+                        if reading is not None:  # every file before this one is whole
+                            last = gather.position(index[batch.file], rows_done, kept)
+                            self.keep_position(last, False)
+                        reading = batch.file
                     if batch.n_rows:
                         gather.add(batch)
                         kept += batch.n_rows
@@ -229,6 +248,10 @@ class FileSource:
                     del batch  # freed before the next is decoded (pyarrow's allocator reuses it)
                     if self.progress is not None:
                         self.progress(rows_done, self._layout.n_rows)
+            except KeyboardInterrupt:
+                if self.keep_position is not None and last is not None:
+                    self.keep_position(last, True)  # the last whole file: the pass goes on after it
+                raise
             finally:
                 self._gathering = None
             if not kept:
@@ -302,9 +325,10 @@ class FileSource:
                 tree.add(kernel(X, batch.columns[d], None))
         return tree.result()
 
-    def _stream(self) -> Iterator[_Batch]:
-        """The batches of all files, decoded one ahead in a background thread (pyarrow releases the GIL)."""
-        batches = self._layout.batches(self.batch_rows, threads=self._decode_threads)
+    def _stream(self, first_file: int = 0) -> Iterator[_Batch]:
+        """The batches of the files from ``first_file`` on, decoded one ahead in a background thread
+        (pyarrow releases the GIL)."""
+        batches = self._layout.batches(self.batch_rows, threads=self._decode_threads, first_file=first_file)
         return _prefetch(batches, PREFETCH_BATCHES) if PREFETCH_BATCHES > 0 else batches
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["GradfitError", "DataError", "DivergenceError", "ModelFileError"]
+__all__ = ["GradfitError", "DataError", "LostDataError", "DivergenceError", "ModelFileError"]
 
 
 class GradfitError(Exception):
@@ -14,6 +14,25 @@ class DataError(GradfitError, ValueError):
 
     The message names the place (file, line, column) and says what to do.
     """
+
+
+class LostDataError(DataError):
+    """Rows a fit needs are gone from a Dask cluster: their only copy was on a worker that died.
+
+    Dask recomputes what a lost worker held wherever the graph says how (blocks read from files, made
+    by ``da.from_array``, persisted collections), and the fit goes on; this is raised only for data it
+    cannot recompute (``client.scatter``-ed blocks, say), or for a task that kept killing its workers.
+    Nothing is fitted. The message names the blocks (and their rows, where known) and what to do.
+
+    Attributes
+    ----------
+    blocks : tuple of int
+        Numbers of the blocks (partitions) lost, in X's order; empty where they could not be told.
+    """
+
+    def __init__(self, message: str, *, blocks: tuple[int, ...] = ()) -> None:
+        self.blocks = tuple(blocks)
+        super().__init__(message)
 
 
 class ModelFileError(GradfitError, ValueError):

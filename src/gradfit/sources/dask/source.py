@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from gradfit.errors import DataError
 from gradfit.numerics.scaling import safe_scale
 from gradfit.sources.dask.align import _Block, align_blocks
+from gradfit.sources.dask.failures import on_cluster
 from gradfit.sources.dask.workers import (
     _block_kernel,
     _block_max_abs,
@@ -108,6 +109,7 @@ class DaskSource:
         self.feature_names: list[str] | None = aligned.feature_names
         self.n_features = aligned.n_features
         self._blocks = aligned.blocks
+        self._row_chunks = aligned.row_chunks
         self._n_samples: int | None = None if aligned.row_chunks is None else int(sum(aligned.row_chunks))
 
     def __repr__(self) -> str:
@@ -117,7 +119,7 @@ class DaskSource:
     @property
     def n_samples(self) -> int:
         if self._n_samples is None:
-            self._n_samples = int(sum(dask.compute(*[delayed(len)(block.X) for block in self._blocks])))
+            self._n_samples = int(sum(self._compute(*[delayed(len)(block.X) for block in self._blocks])))
         return self._n_samples
 
     @property
@@ -138,10 +140,10 @@ class DaskSource:
         origin_task = delayed(_first_row, pure=True)(
             self._blocks[0].X, self._blocks[0].y, self._describe(self._blocks[0]), dask_key_name=(f"{ORIGIN_PREFIX}-{uuid.uuid4().hex}", 0)
         )
-        origin, part = dask.compute(origin_task, self._reduction(origin_task, ones))
+        origin, part = self._compute(origin_task, self._reduction(origin_task, ones))
         if origin is None:  # the first block is empty (a filtered DataFrame): take the first row there is
             origin = self._first_origin()
-            part = dask.compute(self._reduction(origin, ones))[0]
+            part = self._compute(self._reduction(origin, ones))[0]
         if part is None:
             raise DataError("X has no rows: every block of the Dask collection is empty")
         magnitude = part.magnitude
@@ -149,7 +151,7 @@ class DaskSource:
             magnitude = self._max_abs()
         scale = safe_scale(magnitude)
         if not np.all(scale == 1.0):  # extreme columns (beyond 2^±400): once more, divided by powers of two
-            part = dask.compute(self._reduction(origin, scale))[0]
+            part = self._compute(self._reduction(origin, scale))[0]
         stats = part.stats
         if not stats.weight > 0:
             raise ValueError("sample_weight sums to zero: no row would count")
@@ -219,14 +221,14 @@ class DaskSource:
                                          dask_key_name=(f"{PASS_PREFIX}-{token}", block.index))
             for block in self._blocks
         ]
-        return dask.compute(_tree(parts, combine, split_every=self.split_every, prefix=f"{PASS_PREFIX}-sum-{token}"))[0]
+        return self._compute(_tree(parts, combine, split_every=self.split_every, prefix=f"{PASS_PREFIX}-sum-{token}"))[0]
 
     def _first_origin(self) -> NDArray[np.float64]:
         """The first row of the first non-empty block (only needed when the first block is empty)."""
-        lengths = dask.compute(*[delayed(len)(block.X) for block in self._blocks])
+        lengths = self._compute(*[delayed(len)(block.X) for block in self._blocks])
         for block, length in zip(self._blocks, lengths):
             if length:
-                return dask.compute(delayed(_first_row)(block.X, block.y, self._describe(block)))[0]
+                return self._compute(delayed(_first_row)(block.X, block.y, self._describe(block)))[0]
         raise DataError("X has no rows: every block of the Dask collection is empty")
 
     def _max_abs(self) -> NDArray[np.float64]:
@@ -236,7 +238,13 @@ class DaskSource:
             delayed(_block_max_abs, pure=True)(block.X, block.y, dask_key_name=(f"{MAX_ABS_PREFIX}-{token}", block.index))
             for block in self._blocks
         ]
-        return dask.compute(_tree(parts, _max_parts, split_every=self.split_every, prefix=f"{MAX_ABS_PREFIX}-merge-{token}"))[0]
+        return self._compute(_tree(parts, _max_parts, split_every=self.split_every, prefix=f"{MAX_ABS_PREFIX}-merge-{token}"))[0]
+
+    def _compute(self, *collections: Any) -> tuple:
+        """``dask.compute``; where the cluster lost rows it cannot recompute, a :class:`LostDataError`
+        naming them instead of ``distributed``'s own error (see :mod:`~gradfit.sources.dask.failures`)."""
+        with on_cluster(self._blocks, self._row_chunks, frame=self._frame):
+            return dask.compute(*collections)
 
     def _describe(self, block: _Block) -> _Where:
         return _Where(block=block.index, start=block.start, names=self.feature_names)

@@ -402,7 +402,14 @@ def _fit(X, y=None, *, settings: Settings, stats=None, checkpoint=None, resume=N
     if stats is not None:
         state = partial_fit(X, y, settings=settings, stats=stats)
     else:
-        state = fit(X, y, settings=settings, checkpoint=checkpoint, resume=resume)
+        try:
+            state = fit(X, y, settings=settings, checkpoint=checkpoint, resume=resume)
+        except KeyboardInterrupt:
+            if checkpoint is not None and checkpoint.written:  # interrupted in the pass over the files
+                name = _shown_name(checkpoint.path)
+                _note(f"interrupted while reading the files; the files read whole are kept in {name}: run the "
+                      f"same command with --resume {name} to go on after them")
+            raise
     for message, _kind in state.warnings:
         warnings.warn(message, stacklevel=2)
     return state

@@ -130,9 +130,11 @@ def _row_arguments(objective, rows) -> tuple:
     """The row arguments every kernel takes, from ``objective.row_arrays()`` (an absent weight or L1
     part as an empty array: the kernels then skip them)."""
     weight = rows.weight if rows.weight is not None else np.empty(0)
-    vectors = (np.ascontiguousarray(v, dtype=np.float64) for v in (rows.x_scale, rows.x_shift, rows.x_unit))
-    return (rows.X, rows.y, weight, rows.weight_scale, *vectors, rows.y_scale, rows.y_shift, rows.y_unit,
-            rows.fit_intercept, np.ascontiguousarray(objective.ridge, dtype=np.float64))
+    # Z = (X/x_scale − x_shift)/x_unit as X·x_factor − x_offset: a product and a difference an entry
+    x_factor = np.ascontiguousarray(1.0 / (rows.x_scale * rows.x_unit), dtype=np.float64)
+    x_offset = np.ascontiguousarray(rows.x_shift / rows.x_unit, dtype=np.float64)
+    return (rows.X, rows.y, weight, rows.weight_scale, x_factor, x_offset, rows.y_scale, rows.y_shift, rows.y_unit,
+            np.ascontiguousarray(objective.ridge, dtype=np.float64))
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,7 @@ class SGD(_Epochs):
     def _compiled_epoch(self, kernels, objective, rows, state, order, step):
         l1 = objective.l1 if objective.l1 is not None else np.empty(0)
         theta = kernels.sgd_epoch(state.theta, order, self.batch_size, float(step), *_row_arguments(objective, rows),
-                                  np.ascontiguousarray(l1, dtype=np.float64))
+                                  np.ascontiguousarray(l1, dtype=np.float64), kernels.prefetch_distance(rows.X.shape[1]))
         batches = -(-order.shape[0] // self.batch_size)
         return theta, (state.first_moment, state.second_moment), state.updates + batches
 
@@ -210,5 +212,6 @@ class Adam(_Epochs):
         theta, first, second, updates = kernels.adam_epoch(
             state.theta, state.first_moment, state.second_moment, state.updates, order, self.batch_size, float(step),
             float(self.beta1), float(self.beta2), float(self.epsilon), *_row_arguments(objective, rows),
+            kernels.prefetch_distance(rows.X.shape[1]),
         )
         return theta, (first, second), int(updates)

@@ -7,19 +7,23 @@ the time of ``SGDRegressor(tol=None, shuffle=True)`` per epoch (ratio ≤ 1).
 
 What is measured, per shape:
 
+Every repeat times each method once, in turn (so a burst of load on a shared machine hits them alike);
+the medians over the repeats are printed.
+
 * **gradfit, per epoch** (``step``): the objective is built once, as a fit builds it
   (``LeastSquares.from_source`` on a ``MemorySource``); then, per repeat, the solver's ``init``, one
   untimed warm-up epoch (which compiles the kernel, or loads it from numba's cache, in the first
-  repeat) and ``--epochs`` epochs, each timed alone: one ``solver.step``, that is the permutation
+  repeat: the ``1st epoch`` column) and ``--epochs`` epochs, each timed alone: one ``solver.step``, that is the permutation
   (``default_rng([seed, k]).permutation``), the pass over the batches and the evaluation of the full
   objective at the epoch's end (O(p²) from the statistics). The median over every timed epoch is printed.
 * **gradfit, whole fit** (``fit / epochs``): ``LinearRegression(solver=..., max_iter=epochs, tol=0)``
   end to end (validation, the statistics pass, the step size's pass over the rows) divided by the
-  epochs; median over the repeats. ``--no-fit`` leaves it out.
+  epochs, after one warm-up fit. ``--no-fit`` leaves it out.
 * **SGDRegressor**: ``SGDRegressor(max_iter=epochs, tol=None, shuffle=True, random_state=0).fit(X, y)``
-  divided by the epochs (its per-fit overhead spread over them, which favours it over ``max_iter=1``);
-  median over the repeats, after one warm-up fit. The ratio column is gradfit's per-epoch time over this.
-* **anchor**: one ``X @ theta`` over the same X (a memory-bandwidth floor for one epoch), median of 7.
+  divided by the epochs (its per-fit overhead spread over them, which favours it over ``max_iter=1``),
+  after one warm-up fit. The ratio column is gradfit's per-epoch time over this.
+* **anchor**: one ``X @ theta`` over the same X (a memory-bandwidth floor for one epoch), the best of
+  3 in each repeat.
 * **compile**: the first epoch in a fresh interpreter with an empty ``NUMBA_CACHE_DIR`` (numba compiles the
   kernels) and in a second one with that cache filled (numba loads them), on a 1,000 × 5 problem, for
   every solver; less one epoch's time there, this is what a first fit pays before its first epoch.
@@ -48,7 +52,6 @@ from gradfit import LinearRegression
 from gradfit.objective import LeastSquares
 from gradfit.solvers import make_solver
 from gradfit.sources.memory import MemorySource
-from timing import median_time
 
 SOLVERS = ("sgd", "minibatch", "adam")
 SHAPES = "1000000x10,200000x100"
@@ -81,36 +84,52 @@ def problem(n: int, d: int) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
-def epoch_times(objective, name: str, *, epochs: int, repeats: int) -> tuple[float, float]:
-    """(median seconds of one timed epoch, seconds of the very first epoch) of solver ``name``."""
-    solver = make_solver(name, random_state=0)
-    samples, first = [], None
-    for _ in range(repeats):
-        state = solver.init(objective, np.zeros(objective.n_params))
+def epoch_samples(objective, solver, samples: list[float]) -> float:
+    """One repeat of ``solver``: init, an untimed warm-up epoch (returned: its seconds), then
+    ``len(samples)`` epochs, each timed into ``samples``."""
+    state = solver.init(objective, np.zeros(objective.n_params))
+    start = time.perf_counter()
+    state = solver.step(objective, state)  # warm-up: the kernel compiles or loads here, the first time
+    first = time.perf_counter() - start
+    for index in range(len(samples)):
         start = time.perf_counter()
-        state = solver.step(objective, state)  # warm-up: the kernel compiles or loads here, the first time
-        if first is None:
-            first = time.perf_counter() - start
-        for _ in range(epochs):
-            start = time.perf_counter()
-            state = solver.step(objective, state)
-            samples.append(time.perf_counter() - start)
-    return statistics.median(samples), first
+        state = solver.step(objective, state)
+        samples[index] = time.perf_counter() - start
+    return first
 
 
-def fit_time(X, y, name: str, *, epochs: int, repeats: int) -> float:
-    """Median seconds per epoch of a whole fit of ``epochs`` epochs (after one warm-up fit)."""
-    model = LinearRegression(solver=name, max_iter=epochs, tol=0.0, random_state=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return median_time(lambda: model.fit(X, y), repeats=repeats) / epochs
+def timed(function) -> float:
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
 
 
-def sklearn_time(X, y, *, epochs: int, repeats: int) -> float:
-    model = SGDRegressor(max_iter=epochs, tol=None, shuffle=True, random_state=0)
+def interleaved(X, y, objective, solvers: tuple[str, ...], *, epochs: int, repeats: int, whole_fits: bool):
+    """Seconds per epoch, medians: ``{"anchor", "sklearn", name, name + " fit"}``, and each solver's first
+    epoch. Every repeat times each method once, in turn, so a burst of load on a shared machine hits
+    them alike instead of one method's whole series."""
+    theta = np.ones(X.shape[1])
+    reference = SGDRegressor(max_iter=epochs, tol=None, shuffle=True, random_state=0)
+    models = {name: LinearRegression(solver=name, max_iter=epochs, tol=0.0, random_state=0) for name in solvers}
+    stepping = {name: make_solver(name, random_state=0) for name in solvers}
+    samples: dict[str, list[float]] = {"anchor": [], "sklearn": []}
+    first: dict[str, float] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning: max_iter reached, as asked
-        return median_time(lambda: model.fit(X, y), repeats=repeats) / epochs
+        reference.fit(X, y)  # warm-up
+        for model in models.values() if whole_fits else ():
+            model.fit(X, y)
+        for _ in range(repeats):
+            samples["anchor"].append(min(timed(lambda: X @ theta) for _ in range(3)))
+            samples["sklearn"].append(timed(lambda: reference.fit(X, y)) / epochs)
+            for name in solvers:
+                epochs_timed = [0.0] * epochs
+                seconds = epoch_samples(objective, stepping[name], epochs_timed)
+                first.setdefault(name, seconds)
+                samples.setdefault(name, []).extend(epochs_timed)
+                if whole_fits:
+                    samples.setdefault(name + " fit", []).append(timed(lambda name=name: models[name].fit(X, y)) / epochs)
+    return {key: statistics.median(values) for key, values in samples.items()}, first
 
 
 def first_epochs(solvers: tuple[str, ...]) -> tuple[float, float]:
@@ -149,25 +168,24 @@ def main() -> int:
         n, d = (int(part) for part in shape.split("x"))
         X, y = problem(n, d)
         objective = LeastSquares.from_source(MemorySource(X, y), fit_intercept=True, standardize=True)
-        theta = np.ones(d)
-        anchor = median_time(lambda: X @ theta, repeats=7)  # noqa: B023 - timed at once
-        reference = sklearn_time(X, y, epochs=args.epochs, repeats=args.repeats)
+        times, first = interleaved(X, y, objective, solvers, epochs=args.epochs, repeats=args.repeats, whole_fits=not args.no_fit)
+        anchor, reference = times["anchor"], times["sklearn"]
         print(f"\ndata: {n:,} × {d} float64 ({X.nbytes / 2**20:.0f} MiB); {args.epochs} epochs, "
-              f"medians over {args.repeats} repeats")
+              f"medians over {args.repeats} repeats, interleaved")
         print(f"{'method':34s} {'s/epoch':>9s} {'÷ sklearn':>9s} {'÷ X@θ':>8s} {'1st epoch':>10s}")
         print(f"{'X @ theta (anchor)':34s} {anchor:9.4f} {anchor / reference:9.3f} {1.0:8.1f}")
         print(f"{'SGDRegressor(tol=None)':34s} {reference:9.4f} {1.0:9.3f} {reference / anchor:8.1f}")
         for name in solvers:
-            seconds, first = epoch_times(objective, name, epochs=args.epochs, repeats=args.repeats)
+            seconds = times[name]
             ratio = seconds / reference
             verdict = ""
             if name == TARGET_SOLVER:
                 met = ratio <= TARGET_RATIO
                 status |= 0 if met else 1
                 verdict = "  MET" if met else "  MISSED"
-            print(f"{'gradfit ' + name + ' (step)':34s} {seconds:9.4f} {ratio:9.3f} {seconds / anchor:8.1f} {first:10.4f}{verdict}")
+            print(f"{'gradfit ' + name + ' (step)':34s} {seconds:9.4f} {ratio:9.3f} {seconds / anchor:8.1f} {first[name]:10.4f}{verdict}")
             if not args.no_fit:
-                whole = fit_time(X, y, name, epochs=args.epochs, repeats=args.repeats)
+                whole = times[name + " fit"]
                 print(f"{'gradfit ' + name + ' (fit / epochs)':34s} {whole:9.4f} {whole / reference:9.3f} {whole / anchor:8.1f}")
     print(f"\ntarget: gradfit {TARGET_SOLVER} per epoch ≤ {TARGET_RATIO}× SGDRegressor's on every shape")
     return status

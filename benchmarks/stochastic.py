@@ -12,8 +12,8 @@ the medians over the repeats are printed.
 
 * **gradfit, per epoch** (``step``): the objective is built once, as a fit builds it
   (``LeastSquares.from_source`` on a ``MemorySource``); then, per repeat, the solver's ``init``, one
-  untimed warm-up epoch (which compiles the kernel, or loads it from numba's cache, in the first
-  repeat: the ``1st epoch`` column) and ``--epochs`` epochs, each timed alone: one ``solver.step``, that is the permutation
+  untimed warm-up epoch (the ``1st epoch`` column, of the first repeat: the kernels are loaded by
+  then, by the warm-up fits, or by it with ``--no-fit``) and ``--epochs`` epochs, each timed alone: one ``solver.step``, that is the permutation
   (``default_rng([seed, k]).permutation``), the pass over the batches and the evaluation of the full
   objective at the epoch's end (O(p²) from the statistics). The median over every timed epoch is printed.
 * **gradfit, whole fit** (``fit / epochs``): ``LinearRegression(solver=..., max_iter=epochs, tol=0)``

@@ -8,13 +8,14 @@ updates of :class:`~gradfit.solvers.stochastic.SGD`/``MiniBatch`` and ``Adam`` w
 of :meth:`~gradfit.objective.LeastSquares.batch_gradient`. The same arithmetic, but for rounding: a
 row is mapped to θ's coordinates as ``x·x_factor − x_offset`` with ``x_factor = 1/(x_scale·x_unit)``
 and ``x_offset = x_shift/x_unit`` worked out once (two divisions an entry cost the wide problem of
-``benchmarks/stochastic.py`` half its epoch), and the sums over a row and a batch are taken one term
-at a time (BLAS may pair them otherwise). Single-threaded and without fast-math, so a run is
-bit-for-bit repeatable on one machine.
+``benchmarks/stochastic.py`` about 40% of its epoch, before prefetching), and the sums over a row and
+a batch are taken one term at a time (BLAS may pair them otherwise). Single-threaded and without
+fast-math, so a run is bit-for-bit repeatable on one machine, whatever X's memory order. The rows
+ahead are prefetched (:func:`prefetch_distance`).
 
 The kernels are compiled on first use and cached (``cache=True``: next to this file, or where
-``NUMBA_CACHE_DIR`` says), so only the first fit on a machine pays the compilation (about a second
-or two per kernel); ``benchmarks/stochastic.py`` times it.
+``NUMBA_CACHE_DIR`` says), so only the first fit on a machine pays the compilation (2-3 s for the
+three solvers on a 2-core VM); ``benchmarks/stochastic.py`` times it.
 """
 
 from __future__ import annotations

@@ -18,8 +18,10 @@ from gradfit.report import REPORT_FRAMES
 from gradfit.solvers import SOLVERS
 from gradfit.solvers.direct import DIRECT_SOLVERS
 
-#: What a start must not import: each costs a tenth of a second or more (scikit-learn about 0.8 s).
-HEAVY = ("sklearn", "scipy", "matplotlib", "pyarrow", "dask", "pandas", "gradfit.estimator")
+#: What a start must not import: each costs a tenth of a second or more (scikit-learn about 0.8 s; numba,
+#: which compiles the stochastic solvers' epochs, about 0.5 s, llvmlite with it).
+HEAVY = ("sklearn", "scipy", "matplotlib", "pyarrow", "dask", "pandas", "numba", "llvmlite", "gradfit.estimator",
+         "gradfit.solvers.stochastic_kernels")
 
 #: Seconds a fresh interpreter may take to start (far more than it needs, on a busy machine).
 TIMEOUT = 120

@@ -31,11 +31,11 @@ from numpy.typing import NDArray
 
 from gradfit.objective.frame import Accuracy, Frame
 from gradfit.objective.krylov import KrylovObjective, KrylovSpace
-from gradfit.objective.statistics import DENSE_SPECTRUM_MAX, LeastSquares
+from gradfit.objective.statistics import DENSE_SPECTRUM_MAX, LeastSquares, RowArrays
 from gradfit.objective.streaming import LANCZOS_STEPS, StreamingLeastSquares
 
 __all__ = [
-    "Accuracy", "Frame", "KrylovObjective", "KrylovSpace", "LeastSquares", "StreamingLeastSquares",
+    "Accuracy", "Frame", "KrylovObjective", "KrylovSpace", "LeastSquares", "RowArrays", "StreamingLeastSquares",
     "Objective", "StatisticsObjective", "RowObjective", "DENSE_SPECTRUM_MAX", "LANCZOS_STEPS",
 ]
 
@@ -129,7 +129,9 @@ class StatisticsObjective(Objective, Protocol):
 
 class RowObjective(StatisticsObjective, Protocol):
     """An objective over rows in memory (:class:`LeastSquares` built from such a source): what the
-    stochastic solvers draw their batches from."""
+    stochastic solvers draw their batches from, by :meth:`batch_gradient`, or in a compiled epoch over
+    :meth:`row_arrays` (the rows as dense arrays and their map to θ's coordinates; None where the rows
+    are not dense float64 arrays, and the solvers fall back to :meth:`batch_gradient`)."""
 
     @property
     def n_samples(self) -> int: ...
@@ -139,3 +141,5 @@ class RowObjective(StatisticsObjective, Protocol):
     def design(self, X: NDArray[np.float64]) -> NDArray[np.float64]: ...
 
     def batch_gradient(self, theta: NDArray[np.float64], indices: NDArray[np.intp]) -> NDArray[np.float64]: ...
+
+    def row_arrays(self) -> RowArrays | None: ...

@@ -5,6 +5,7 @@ solve ``G⁺ rhs`` the direct solver and the accuracy of every iterate use."""
 from __future__ import annotations
 
 from functools import cached_property, partial
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -18,7 +19,7 @@ from gradfit.objective.penalty import L1Penalty
 from gradfit.sources import InMemorySource, ReducibleSource, Source, offers
 from gradfit.sources.stats import SufficientStats
 
-__all__ = ["LeastSquares", "DENSE_SPECTRUM_MAX", "STATISTICS_ROUNDING", "EXTENDED_PRECISION_CONDITION",
+__all__ = ["LeastSquares", "RowArrays", "DENSE_SPECTRUM_MAX", "STATISTICS_ROUNDING", "EXTENDED_PRECISION_CONDITION",
            "EXTENDED_PRECISION_MAX_WORK"]
 
 #: Above this many parameters the spectrum is estimated by Lanczos iteration instead of a full
@@ -44,6 +45,38 @@ SMALLEST_EIGENVALUE_TOL = 1e-3
 EXTENDED_PRECISION_CONDITION = 1e5
 #: ... as long as gathering them stays cheap: n·(p + 1)² at most this.
 EXTENDED_PRECISION_MAX_WORK = 5e7
+
+
+class RowArrays(NamedTuple):
+    """The rows in memory and the map to θ's coordinates, for a compiled pass over them (see
+    :meth:`LeastSquares.row_arrays`): row ``i`` is, in θ's coordinates,
+    ``z = [1,] (X[i]/x_scale − x_shift)/x_unit`` (the 1 where ``fit_intercept``) and
+    ``t = (y[i]/y_scale − y_shift)/y_unit``, with weight ``weight[i]·weight_scale`` (1 where ``weight`` is None):
+    what :meth:`LeastSquares.design`, :meth:`LeastSquares.target` and :meth:`LeastSquares.batch_gradient` compute.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n, d), float64
+    y : ndarray of shape (n,), float64
+    weight : ndarray of shape (n,), float64, or None
+    weight_scale : float
+        ``m/W``: rows over the weights' sum, so that the weights average to 1.
+    x_scale, x_shift, x_unit : ndarray of shape (d,)
+    y_scale, y_shift, y_unit : float
+    fit_intercept : bool
+    """
+
+    X: NDArray[np.float64]
+    y: NDArray[np.float64]
+    weight: NDArray[np.float64] | None
+    weight_scale: float
+    x_scale: NDArray[np.float64]
+    x_shift: NDArray[np.float64]
+    x_unit: NDArray[np.float64]
+    y_scale: float
+    y_shift: float
+    y_unit: float
+    fit_intercept: bool
 
 
 class LeastSquares(L1Penalty):
@@ -254,6 +287,25 @@ class LeastSquares(L1Penalty):
         Needs the objective to have been built by :meth:`from_source` on rows in memory.
         """
         return self.source.max_row_norm2(self.design)
+
+    def row_arrays(self) -> RowArrays | None:
+        """The rows as dense float64 arrays in memory with the map to θ's coordinates (:class:`RowArrays`),
+        for the stochastic solvers' compiled epochs; None where there are none to give (a sparse or
+        non-float64 X, a source without rows in memory): those solvers then draw :meth:`batch_gradient`.
+
+        Needs the objective to have been built by :meth:`from_source`. Nothing is copied.
+        """
+        if self.source is None or self.stats is None or not offers(self.source, InMemorySource):
+            return None
+        X, y = self.source.arrays()
+        weight = self.source.sample_weight
+        dense = all(isinstance(a, np.ndarray) and a.dtype == np.float64 for a in (X, y) + ((weight,) if weight is not None else ()))
+        if not dense or X.ndim != 2 or y.ndim != 1 or (weight is not None and weight.ndim != 1):
+            return None
+        frame = self.frame
+        weight_scale = float(self.stats.n_samples / self.stats.weight) if weight is not None else 1.0
+        return RowArrays(X, y, weight, weight_scale, frame.x_scale, frame.x_shift, frame.x_unit,
+                         float(frame.y_scale), float(frame.y_shift), float(frame.y_unit), bool(frame.fit_intercept))
 
     def batch_gradient(self, theta: NDArray[np.float64], indices: NDArray[np.intp]) -> NDArray[np.float64]:
         """Unbiased estimate of ∇f(θ) from some rows: ``Z_bᵀ(w_b ∘ (Z_bθ − t_b))·(m/W)/|b| + ridge ∘ θ``.

@@ -4,11 +4,20 @@ Each epoch draws a fresh permutation of the rows from ``default_rng([random_stat
 the same seed gives the same iterates, and walks through it in batches. The loss, gradient norm and
 tolerance test at the end of the epoch use the full objective, so ``tol`` means what it means for
 every other solver.
+
+The walk is compiled (:mod:`gradfit.solvers.stochastic_kernels`, numba, imported at the first step)
+where the objective gives its rows as dense float64 arrays (``objective.row_arrays()``: a dense X in
+memory, whatever its memory order). Elsewhere (a ``MemorySource`` given a float32 X, say: a sparse
+X never comes this far, the engine streams it and refuses these solvers) it is a Python loop over
+``objective.batch_gradient`` and ``objective.prox``: the same updates, 20-50× slower per epoch.
+Both make the same updates from the same permutation; their results differ in rounding only (the
+row's map to θ's coordinates and the sums over a row or a batch are evaluated in another order).
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, replace
 from typing import ClassVar, Literal
 
@@ -41,7 +50,8 @@ class StochasticState(State):
 
 @dataclass(frozen=True)
 class _Epochs(Solver):
-    """Shared epoch loop; subclasses define ``_update``."""
+    """Shared epoch loop; subclasses define ``_update`` (one update of the Python loop) and
+    ``_compiled_epoch`` (a whole epoch by their kernel)."""
 
     needs_rows: ClassVar[bool] = True
     learning_rate: float | Literal["auto"] = "auto"
@@ -75,11 +85,14 @@ class _Epochs(Solver):
     def step(self, objective, state: StochasticState) -> StochasticState:
         step = self._epoch_step(state)
         order = np.random.default_rng([self.random_state, state.k]).permutation(objective.n_samples)
-        theta, moments, updates = state.theta, (state.first_moment, state.second_moment), state.updates
-        for start in range(0, order.shape[0], self.batch_size):
-            grad = objective.batch_gradient(theta, order[start : start + self.batch_size])
-            updates += 1
-            theta, moments = self._update(objective, theta, grad, step, moments, updates)
+        rows = objective.row_arrays()
+        if rows is None:
+            theta, moments, updates = self._python_epoch(objective, state, order, step)
+        else:
+            from gradfit.solvers import stochastic_kernels  # here, not at the top: numba costs a start about 0.5 s
+
+            theta, moments, updates = self._compiled_epoch(stochastic_kernels, objective, rows, state, order, step)
+            _check_finite(theta)
         loss, grad, grad_norm = evaluate(objective, theta)
         base_step, best_loss, stalled = state.base_step, state.best_loss, state.stalled
         if self.schedule == "adaptive":
@@ -89,6 +102,40 @@ class _Epochs(Solver):
             base_step=base_step, best_loss=best_loss, stalled=stalled, updates=updates,
             first_moment=moments[0], second_moment=moments[1],
         )
+
+    def _python_epoch(self, objective, state: StochasticState, order, step: float):
+        """The epoch as a Python loop over ``objective.batch_gradient``: ``(θ, moments, updates)``."""
+        theta, moments, updates = state.theta, (state.first_moment, state.second_moment), state.updates
+        for start in range(0, order.shape[0], self.batch_size):
+            grad = objective.batch_gradient(theta, order[start : start + self.batch_size])
+            updates += 1
+            theta, moments = self._update(objective, theta, grad, step, moments, updates)
+        return theta, moments, updates
+
+
+def _check_finite(theta: NDArray[np.float64]) -> None:
+    """Where a compiled epoch left the floats, do what numpy would have done at the overflow under the
+    error state in force: raise FloatingPointError under the driver's (which reports a divergence),
+    warn under numpy's default. A kernel cannot tell numpy of its overflows; an inf or NaN in θ persists
+    to the epoch's end (no update maps it back to a float), so it is seen there."""
+    if np.all(np.isfinite(theta)):
+        return
+    mode = np.geterr()["over"]
+    if mode == "raise":
+        raise FloatingPointError("overflow encountered in a stochastic epoch")
+    if mode == "warn":
+        warnings.warn("overflow encountered in a stochastic epoch", RuntimeWarning, stacklevel=3)
+
+
+def _row_arguments(objective, rows) -> tuple:
+    """The row arguments every kernel takes, from ``objective.row_arrays()`` (an absent weight or L1
+    part as an empty array: the kernels then skip them)."""
+    weight = rows.weight if rows.weight is not None else np.empty(0)
+    # Z = (X/x_scale − x_shift)/x_unit as X·x_factor − x_offset: a product and a difference an entry
+    x_factor = np.ascontiguousarray(1.0 / (rows.x_scale * rows.x_unit), dtype=np.float64)
+    x_offset = np.ascontiguousarray(rows.x_shift / rows.x_unit, dtype=np.float64)
+    return (rows.X, rows.y, weight, rows.weight_scale, x_factor, x_offset, rows.y_scale, rows.y_shift, rows.y_unit,
+            np.ascontiguousarray(objective.ridge, dtype=np.float64))
 
 
 @dataclass(frozen=True)
@@ -112,6 +159,13 @@ class SGD(_Epochs):
 
     def _update(self, objective, theta, grad, step, moments, updates):
         return objective.prox(theta - step * grad, step), moments
+
+    def _compiled_epoch(self, kernels, objective, rows, state, order, step):
+        l1 = objective.l1 if objective.l1 is not None else np.empty(0)
+        theta = kernels.sgd_epoch(state.theta, order, self.batch_size, float(step), *_row_arguments(objective, rows),
+                                  np.ascontiguousarray(l1, dtype=np.float64), kernels.prefetch_distance(rows.X.shape[1]))
+        batches = -(-order.shape[0] // self.batch_size)
+        return theta, (state.first_moment, state.second_moment), state.updates + batches
 
 
 @dataclass(frozen=True)
@@ -154,3 +208,11 @@ class Adam(_Epochs):
         corrected_first = first / (1 - self.beta1**updates)
         corrected_second = second / (1 - self.beta2**updates)
         return theta - step * corrected_first / (np.sqrt(corrected_second) + self.epsilon), (first, second)
+
+    def _compiled_epoch(self, kernels, objective, rows, state, order, step):
+        theta, first, second, updates = kernels.adam_epoch(
+            state.theta, state.first_moment, state.second_moment, state.updates, order, self.batch_size, float(step),
+            float(self.beta1), float(self.beta2), float(self.epsilon), *_row_arguments(objective, rows),
+            kernels.prefetch_distance(rows.X.shape[1]),
+        )
+        return theta, (first, second), int(updates)

@@ -17,7 +17,18 @@ from threadpoolctl import threadpool_limits
 
 from gradfit.errors import DataError
 from gradfit.solvers import resolve_auto
-from gradfit.sources import InMemorySource, NamedSource, Source, StreamableSource, as_source, is_dask_collection, is_sparse, is_streaming_source, offers
+from gradfit.sources import (
+    InMemorySource,
+    NamedSource,
+    RowBlockSource,
+    Source,
+    StreamableSource,
+    as_source,
+    is_dask_collection,
+    is_sparse,
+    is_streaming_source,
+    offers,
+)
 from gradfit.validation import check_compatibility, check_source_arguments, check_weights
 
 __all__ = [
@@ -199,7 +210,7 @@ def plan(
             refusal = DataError(f"{shortfall}; select fewer feature columns, or give X as a scipy.sparse matrix")
         streams = shortfall is not None and refusal is None
         reason = f"{shortfall}: switched to streaming passes over the data" if streams else None
-        rows_in_memory = offers(source, InMemorySource)
+        rows_in_memory = offers(source, InMemorySource) or (offers(source, RowBlockSource) and not streams)
         names = source.feature_names if offers(source, NamedSource) else None
     else:
         weight = check_weights(sample_weight, X.shape[0])

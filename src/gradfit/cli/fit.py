@@ -65,7 +65,7 @@ def fit(
         typer.Option(
             help="'gd': gradient descent; 'exact': the least-squares solution directly; 'auto': the fastest that "
             "reaches --tol (the output says which ran). The others are the registry's iterative solvers; "
-            "'sgd', 'minibatch' and 'adam' draw random rows, so they read a CSV file into memory (small data only)."
+            "'sgd', 'minibatch' and 'adam' read the files once an epoch, shuffling rows within 64 MiB blocks."
         ),
     ] = SolverName(_DEFAULTS["solver"]),  # noqa: B008 - an enum member, made once: typer reads it as the default
     learning_rate: Annotated[
@@ -160,8 +160,6 @@ def fit(
     fitted by streaming passes over it, one per update, never densified.
     """
     from gradfit.fitting import Settings
-    from gradfit.solvers import STOCHASTIC_SOLVERS
-    from gradfit.sources.files.csv_text import read_csv_table
 
     feature_list = _parse_features(features)
     rate = _parse_learning_rate(learning_rate)
@@ -202,14 +200,6 @@ def fit(
     if kind == "svmlight":
         state, table = _fit_svmlight(settings, path, n_features=n_features, show_progress=show_progress,
                                      resumable=resumable)
-    elif solver.value in STOCHASTIC_SOLVERS and kind == "csv" and path.is_file():  # random rows: in memory
-        table = read_csv_table(path, target=target, features=feature_list, drop_missing=drop_missing,
-                               delimiter=separator)
-        with _warnings_to_stderr():
-            state = _fit(table.X, table.y, settings=settings, **resumable)
-        # Fitted on a plain array, the fit cannot know the CSV's column names; they are the model's, as
-        # a DataFrame's are in scikit-learn, so that the saved model can pick its columns when predicting.
-        state = replace(state, feature_names=list(table.feature_names))
     else:
         state, table = _fit_streamed(settings, path, target=target, features=feature_list, drop_missing=drop_missing,
                                      data_format=kind, show_progress=show_progress, delimiter=separator,

@@ -24,6 +24,7 @@ defaults given below, so no caller probes for them by name.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Protocol
 
 import numpy as np
@@ -131,7 +132,8 @@ class RowObjective(StatisticsObjective, Protocol):
     """An objective over rows in memory (:class:`LeastSquares` built from such a source): what the
     stochastic solvers draw their batches from, by :meth:`batch_gradient`, or in a compiled epoch over
     :meth:`row_arrays` (the rows as dense arrays and their map to θ's coordinates; None where the rows
-    are not dense float64 arrays, and the solvers fall back to :meth:`batch_gradient`)."""
+    are not dense float64 arrays, and the solvers fall back to :meth:`batch_gradient`). Rows in files
+    come by :meth:`row_blocks` instead (one scan an epoch, shuffled within each block)."""
 
     @property
     def n_samples(self) -> int: ...
@@ -143,3 +145,5 @@ class RowObjective(StatisticsObjective, Protocol):
     def batch_gradient(self, theta: NDArray[np.float64], indices: NDArray[np.intp]) -> NDArray[np.float64]: ...
 
     def row_arrays(self) -> RowArrays | None: ...
+
+    def row_blocks(self, max_rows: int) -> Iterator[RowArrays] | None: ...

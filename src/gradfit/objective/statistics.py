@@ -4,6 +4,7 @@ solve ``G⁺ rhs`` the direct solver and the accuracy of every iterate use."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cached_property, partial
 from typing import NamedTuple
 
@@ -16,7 +17,7 @@ from gradfit.numerics.residuals import ResidualSums, residual_sums
 from gradfit.numerics.scaling import power_of_two_scale
 from gradfit.objective.frame import EPS, Accuracy, Frame, _normwise
 from gradfit.objective.penalty import L1Penalty
-from gradfit.sources import InMemorySource, ReducibleSource, Source, offers
+from gradfit.sources import InMemorySource, ReducibleSource, RowBlockSource, Source, offers
 from gradfit.sources.stats import SufficientStats
 
 __all__ = ["LeastSquares", "RowArrays", "DENSE_SPECTRUM_MAX", "STATISTICS_ROUNDING", "EXTENDED_PRECISION_CONDITION",
@@ -120,6 +121,9 @@ class LeastSquares(L1Penalty):
         self.source = source
         self.stats: SufficientStats | None = None
         self.extended: tuple | None = None  # double-double (G, b) pairs, see with_extended_precision
+        #: Scans of the rows made for the stochastic solvers (an epoch each, and the step bound's), for n_passes.
+        self.row_passes = 0
+        self._max_row_norm2: float | None = None
 
     #: Whether each gradient evaluation reads the data (see :class:`StreamingLeastSquares`).
     streaming = False
@@ -284,17 +288,23 @@ class LeastSquares(L1Penalty):
     def max_row_norm2(self) -> float:
         """Largest ``‖z_i‖²`` over the rows in θ's coordinates (the stochastic solvers' step bound).
 
-        Needs the objective to have been built by :meth:`from_source` on rows in memory.
+        Needs the objective to have been built by :meth:`from_source` on rows in memory or in files.
+        Computed once (a scan of the rows), then remembered.
         """
-        return self.source.max_row_norm2(self.design)
+        if self._max_row_norm2 is None:
+            self.row_passes += 1
+            self._max_row_norm2 = self.source.max_row_norm2(self.design)
+        return self._max_row_norm2
 
     def row_arrays(self) -> RowArrays | None:
         """The rows as dense float64 arrays in memory with the map to θ's coordinates (:class:`RowArrays`),
         for the stochastic solvers' compiled epochs; None where there are none to give (a sparse or
         non-float64 X, a source without rows in memory): those solvers then draw :meth:`batch_gradient`.
 
-        Needs the objective to have been built by :meth:`from_source`. Nothing is copied.
+        Needs the objective to have been built by :meth:`from_source`. Nothing is copied. Each call is
+        counted as a scan of the rows (an epoch reads them all, compiled or by :meth:`batch_gradient`).
         """
+        self.row_passes += 1
         if self.source is None or self.stats is None or not offers(self.source, InMemorySource):
             return None
         X, y = self.source.arrays()
@@ -306,6 +316,21 @@ class LeastSquares(L1Penalty):
         weight_scale = float(self.stats.n_samples / self.stats.weight) if weight is not None else 1.0
         return RowArrays(X, y, weight, weight_scale, frame.x_scale, frame.x_shift, frame.x_unit,
                          float(frame.y_scale), float(frame.y_shift), float(frame.y_unit), bool(frame.fit_intercept))
+
+    def row_blocks(self, max_rows: int) -> Iterator[RowArrays] | None:
+        """The rows in blocks of at most ``max_rows``, each as :class:`RowArrays`, from a source that is
+        not in memory but can scan its rows (files: one scan per call); None for any other source."""
+        if self.source is None or offers(self.source, InMemorySource) or not offers(self.source, RowBlockSource):
+            return None
+        frame = self.frame
+        # (the scan is counted by row_arrays, which the epoch asked first)
+
+        def blocks() -> Iterator[RowArrays]:
+            for X, y in self.source.row_blocks(max_rows):
+                yield RowArrays(X, y, None, 1.0, frame.x_scale, frame.x_shift, frame.x_unit, float(frame.y_scale),
+                                float(frame.y_shift), float(frame.y_unit), bool(frame.fit_intercept))
+
+        return blocks()
 
     def batch_gradient(self, theta: NDArray[np.float64], indices: NDArray[np.intp]) -> NDArray[np.float64]:
         """Unbiased estimate of ∇f(θ) from some rows: ``Z_bᵀ(w_b ∘ (Z_bθ − t_b))·(m/W)/|b| + ridge ∘ θ``.

@@ -29,6 +29,9 @@ from gradfit.solvers.base import Solver, State, evaluate, reciprocal
 
 __all__ = ["SGD", "MiniBatch", "Adam", "StochasticState"]
 
+#: Elements (rows × columns) of the buffer a stochastic epoch over files shuffles at once: 64 MiB of
+#: float64. Rows are shuffled within a buffer, never across (see the README's trade-off).
+SHUFFLE_BUFFER_ELEMENTS = 2**23
 #: Adam's defaults (Kingma & Ba, 2015), but for the step: 1e-2 suits the standardized coordinates, where coefficients are O(1).
 ADAM_STEP = 1e-2
 ADAM_BETA1 = 0.9
@@ -84,13 +87,17 @@ class _Epochs(Solver):
 
     def step(self, objective, state: StochasticState) -> StochasticState:
         step = self._epoch_step(state)
-        order = np.random.default_rng([self.random_state, state.k]).permutation(objective.n_samples)
         rows = objective.row_arrays()
-        if rows is None:
+        blocks = objective.row_blocks(SHUFFLE_BUFFER_ELEMENTS // (objective.n_params + 1)) if rows is None else None
+        if blocks is not None:
+            theta, moments, updates = self._streamed_epoch(objective, state, blocks, step)
+        elif rows is None:
+            order = np.random.default_rng([self.random_state, state.k]).permutation(objective.n_samples)
             theta, moments, updates = self._python_epoch(objective, state, order, step)
         else:
             from gradfit.solvers import stochastic_kernels  # here, not at the top: numba costs a start about 0.5 s
 
+            order = np.random.default_rng([self.random_state, state.k]).permutation(objective.n_samples)
             theta, moments, updates = self._compiled_epoch(stochastic_kernels, objective, rows, state, order, step)
             _check_finite(theta)
         loss, grad, grad_norm = evaluate(objective, theta)
@@ -102,6 +109,19 @@ class _Epochs(Solver):
             base_step=base_step, best_loss=best_loss, stalled=stalled, updates=updates,
             first_moment=moments[0], second_moment=moments[1],
         )
+
+    def _streamed_epoch(self, objective, state: StochasticState, blocks, step: float):
+        """The epoch over rows that come in blocks (files, one scan): each block shuffled on its own, by
+        ``default_rng([random_state, epoch, block])``, and stepped through compiled, in the files' order."""
+        from gradfit.solvers import stochastic_kernels
+
+        going = state
+        for number, rows in enumerate(blocks):
+            order = np.random.default_rng([self.random_state, state.k, number]).permutation(rows.X.shape[0])
+            theta, moments, updates = self._compiled_epoch(stochastic_kernels, objective, rows, going, order, step)
+            _check_finite(theta)
+            going = replace(going, theta=theta, first_moment=moments[0], second_moment=moments[1], updates=updates)
+        return going.theta, (going.first_moment, going.second_moment), going.updates
 
     def _python_epoch(self, objective, state: StochasticState, order, step: float):
         """The epoch as a Python loop over ``objective.batch_gradient``: ``(θ, moments, updates)``."""

@@ -21,8 +21,9 @@ from numpy.typing import NDArray
 # The statistics every source returns, re-exported: sources are what gathers them.
 from gradfit.sources.stats import SufficientStats, merge_all
 
-__all__ = ["CheckpointableSource", "FileSource", "Source", "InMemorySource", "NamedSource", "ReducibleSource", "StreamableSource", "SufficientStats",
-           "csv", "parquet", "as_source", "is_dask_collection", "is_sparse", "is_streaming_source", "merge_all", "offers"]
+__all__ = ["CheckpointableSource", "FileSource", "RowBlockSource", "Source", "InMemorySource", "NamedSource",
+           "ReducibleSource", "StreamableSource", "SufficientStats", "csv", "parquet", "as_source",
+           "is_dask_collection", "is_sparse", "is_streaming_source", "merge_all", "offers"]
 
 
 @runtime_checkable
@@ -122,6 +123,25 @@ class NamedSource(Source, Protocol):
     """
 
     feature_names: list[str] | None
+
+
+@runtime_checkable
+class RowBlockSource(Source, Protocol):
+    """A source that can hand its rows over in blocks, in one scan (files): what the stochastic solvers
+    need of data that are not in memory. Each epoch reads the files once, shuffling within each block.
+
+    Methods
+    -------
+    row_blocks(max_rows) -> iterator of (X, y)
+        Dense float64 blocks of at most ``max_rows`` rows, in the files' order (rows with a missing value
+        left out as in ``stats()``).
+    max_row_norm2(transform) -> float
+        Largest ``‖transform(x_i)‖²`` over the rows (one scan).
+    """
+
+    def row_blocks(self, max_rows: int): ...
+
+    def max_row_norm2(self, transform) -> float: ...
 
 
 @runtime_checkable

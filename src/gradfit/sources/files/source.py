@@ -325,6 +325,37 @@ class FileSource:
                 tree.add(kernel(X, batch.columns[d], None))
         return tree.result()
 
+    def row_blocks(self, max_rows: int) -> Iterator[tuple[NDArray[np.float64], NDArray[np.float64]]]:
+        """The rows in dense float64 blocks of exactly ``max_rows`` (the last: what is left), in the
+        files' order, whatever the batches the files are read in: one scan of the files (counted in
+        :attr:`passes`). For the stochastic solvers, which shuffle within each block."""
+        self.passes += 1
+        d = self.n_features
+        held: list[NDArray[np.float64]] = []
+        count = 0
+        for batch in self._stream():
+            if not batch.n_rows:
+                continue
+            rows = np.column_stack(batch.columns)  # features, then the target
+            del batch
+            start = 0
+            while start < rows.shape[0]:
+                piece = rows[start : start + max_rows - count]
+                held.append(piece)
+                count += piece.shape[0]
+                start += piece.shape[0]
+                if count == max_rows:
+                    block = np.concatenate(held) if len(held) > 1 else held[0]
+                    yield np.ascontiguousarray(block[:, :d]), np.ascontiguousarray(block[:, d])
+                    held, count = [], 0
+        if held:
+            block = np.concatenate(held) if len(held) > 1 else held[0]
+            yield np.ascontiguousarray(block[:, :d]), np.ascontiguousarray(block[:, d])
+
+    def max_row_norm2(self, transform) -> float:
+        """Largest ``‖transform(x_i)‖²`` over the rows: one scan of the files (the stochastic solvers' step bound)."""
+        return float(self.reduce_rows(lambda X, y, weight: float(np.max(np.sum(transform(X) ** 2, axis=1))), max))
+
     def _stream(self, first_file: int = 0) -> Iterator[_Batch]:
         """The batches of the files from ``first_file`` on, decoded one ahead in a background thread
         (pyarrow releases the GIL)."""

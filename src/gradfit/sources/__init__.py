@@ -192,7 +192,7 @@ def offers(source: Source, capability: type) -> bool:
 def as_source(
     X: NDArray[np.float64], y: NDArray[np.float64], sample_weight: NDArray[np.float64] | None = None,
     *, passes: bool = False,
-) -> Source:
+) -> Source | StreamableSource:
     """Wrap data in the source that serves it. The only place that dispatches on type.
 
     Dask collections (X an array or DataFrame) become a :class:`~gradfit.sources.dask.DaskSource`,

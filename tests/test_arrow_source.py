@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -285,11 +287,15 @@ def test_csv_row_count_is_counted_lazily_and_long_rows_get_a_bigger_block(tmp_pa
     assert source._layout.block_bytes[path] > 20_000
 
 
-def test_stochastic_solvers_are_refused_for_streamed_files(tmp_path):
+def test_stochastic_solvers_read_files_once_an_epoch(tmp_path):
+    """They draw rows block by block from one scan of the files an epoch (tests/test_stochastic_files.py
+    checks the updates); the files are never read into memory whole."""
     X, y = make_data(n=100)
     source = FileSource(write_parquet(tmp_path / "a.parquet", X, y), target="y")
-    with pytest.raises(ValueError, match="streamed source"):
-        LinearRegression(solver="sgd").fit(source)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # stopping at max_iter warns
+        model = LinearRegression(solver="sgd", max_iter=4, random_state=0).fit(source)
+    assert model.n_iter_ == 4 and source.passes == 4 + 1  # the epochs and the step bound's scan
 
 
 # --- bad input: one line naming the file and the column --------------------------------------------

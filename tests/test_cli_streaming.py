@@ -143,16 +143,18 @@ def test_fit_csv_without_csv_suffix_and_format_option(gradfit_cli, tmp_path, pro
     assert result["n_samples"] == 500
 
 
-def test_stochastic_solvers_read_a_csv_in_memory_and_refuse_streamed_parquet(gradfit_cli, problem, tmp_path, monkeypatch):
+def test_stochastic_solvers_stream_csv_and_parquet(gradfit_cli, problem, tmp_path, monkeypatch):
     path, X, y = problem
     # fixed seed: the command line's stochastic solvers draw theirs from numpy's global generator
     monkeypatch.setattr(np.random.mtrand, "_rand", np.random.RandomState(0))
     # 50 epochs of minibatch do not reach tol: the fit stops short, exit code 3
     outcome = expect(gradfit_cli("fit", path, "--target", "price", "--solver", "minibatch", "--max-iter", "50", "--json"), 3)
-    assert json.loads(outcome.stdout)["solver"] == "minibatch"
+    result = json.loads(outcome.stdout)
+    assert result["solver"] == "minibatch" and result["n_passes"] == 1 + 50 + 1  # statistics, epochs, step bound
     pq.write_table(frame(X, y), tmp_path / "train.parquet")
-    expect_error(gradfit_cli("fit", tmp_path / "train.parquet", "--target", "price", "--solver", "sgd"),
-                 "--solver sgd draws random rows")
+    outcome = expect(gradfit_cli("fit", tmp_path / "train.parquet", "--target", "price", "--solver", "sgd",
+                                 "--max-iter", "5", "--json"), 3)
+    assert json.loads(outcome.stdout)["n_iter"] == 5
 
 
 def test_fit_bad_value_leaves_an_existing_model_alone_even_with_force(gradfit_cli, problem, tmp_path):

@@ -101,7 +101,7 @@ def refusal(solver: str, source: str) -> str | None:
     """The start of the message a combination is refused with, or None where it is offered."""
     if solver in STOCHASTIC and source == "sparse":
         return f"solver='{solver}' is not offered for this X"
-    if solver in STOCHASTIC and source in ("parquet", "dask"):
+    if solver in STOCHASTIC and source == "dask":
         return f"solver='{solver}' draws random rows, which a streamed source cannot give"
     if solver == "exact" and source == "sparse":
         return "solver='exact' needs the d × d statistics"

@@ -338,7 +338,7 @@ TEMPLATE = """<!DOCTYPE html>
 <p id="agreement" class="help"></p>
 </section>
 <figure class="figure map">
-  <svg id="map" viewBox="0 0 600 520" role="img" aria-labelledby="map-caption"></svg>
+  <svg id="map" viewBox="0 0 600 504" role="img" aria-labelledby="map-caption"></svg>
   <figcaption id="map-caption"><strong>The bowl and the path.</strong> Every choice of intercept and slope gives a
   line, and every line has a cost. Seen from above the cost is a bowl: each ring joins lines of equal cost, and
   the star marks the bottom, the least-squares answer. Gradient descent starts at the white dot and at every
@@ -348,13 +348,13 @@ TEMPLATE = """<!DOCTYPE html>
   is round. Both axes have the same scale, so the rings' shape is the bowl's.</figcaption>
 </figure>
 <figure class="figure data-figure">
-  <svg id="data" viewBox="0 0 600 380" role="img" aria-labelledby="data-caption"></svg>
+  <svg id="data" viewBox="0 0 600 392" role="img" aria-labelledby="data-caption"></svg>
   <figcaption id="data-caption"><strong>The data and the line.</strong> Each dot is one data point ({feature}
   across, {target} up). The solid line is the line of the current update, the dashed one the best line any update
   can reach (the exact least-squares answer). {thinning}</figcaption>
 </figure>
 <figure class="figure cost-figure">
-  <svg id="cost" viewBox="0 0 600 380" role="img" aria-labelledby="cost-caption"></svg>
+  <svg id="cost" viewBox="0 0 600 392" role="img" aria-labelledby="cost-caption"></svg>
   <figcaption id="cost-caption"><strong>The cost at each update.</strong> The cost J(θ) is half the average
   squared vertical distance between the line and the points: one number that says how wrong the line is. The
   scale is logarithmic: each grid line down is ten times smaller. The dashed line is the lowest cost any line

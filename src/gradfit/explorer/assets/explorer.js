@@ -274,8 +274,8 @@
   function tickLabel(v) { return num(Number(v.toPrecision(6)), 4); }
 
   // Plot boxes inside each viewBox (left, top, width, height).
-  var MAP = { left: 66, top: 14, width: 518, height: 452 };
-  var PLOT = { left: 66, top: 14, width: 518, height: 310 };
+  var MAP = { left: 76, top: 14, width: 504, height: 440 };
+  var PLOT = { left: 76, top: 14, width: 496, height: 286 };
 
   // The contour map's view: equal scales on both axes, holding the bottom, the start and the path
   // (up to where it climbs past four times the start's height above the bottom).
@@ -329,7 +329,7 @@
     xt.forEach(function (x) {
       var p = px(v, [x, v.cy]);
       node('line', { x1: p[0], x2: p[0], y1: MAP.top, y2: MAP.top + MAP.height, 'class': 'grid' }, layers.axes);
-      text(layers.axes, p[0], MAP.top + MAP.height + 17, tickLabel(x), { 'text-anchor': 'middle' });
+      text(layers.axes, p[0], MAP.top + MAP.height + 21, tickLabel(x), { 'text-anchor': 'middle' });
     });
     yt.forEach(function (y) {
       var p = px(v, [v.cx, y]);
@@ -337,7 +337,7 @@
       text(layers.axes, MAP.left - 6, p[1] + 4, tickLabel(y), { 'text-anchor': 'end' });
     });
     var names = state.standardize ? ['θ₀ (standardized intercept)', 'θ₁ (standardized slope)'] : ['intercept', 'slope (' + DATA.feature + ')'];
-    text(layers.axes, MAP.left + MAP.width / 2, MAP.top + MAP.height + 38, names[0], { 'text-anchor': 'middle' });
+    text(layers.axes, MAP.left + MAP.width / 2, MAP.top + MAP.height + 46, names[0], { 'text-anchor': 'middle' });
     text(layers.axes, 16, MAP.top + MAP.height / 2, names[1], { 'text-anchor': 'middle', transform: 'rotate(-90 16 ' + (MAP.top + MAP.height / 2) + ')' });
     // Rings: ½dᵀGd = level, ellipses with semi-axes √(2·level/λ) along G's eigenvectors.
     var G = P.G, lambdas = eigenvalues(P), angle = 0.5 * Math.atan2(2 * G[0][1], G[0][0] - G[1][1]);
@@ -393,13 +393,13 @@
     var axes = node('g', {}, dataSvg);
     ticks(dv.x0, dv.x1, 6).forEach(function (x) {
       node('line', { x1: X(x), x2: X(x), y1: PLOT.top, y2: PLOT.top + PLOT.height, 'class': 'grid' }, axes);
-      text(axes, X(x), PLOT.top + PLOT.height + 17, tickLabel(x), { 'text-anchor': 'middle' });
+      text(axes, X(x), PLOT.top + PLOT.height + 21, tickLabel(x), { 'text-anchor': 'middle' });
     });
     ticks(dv.y0, dv.y1, 5).forEach(function (y) {
       node('line', { x1: PLOT.left, x2: PLOT.left + PLOT.width, y1: Y(y), y2: Y(y), 'class': 'grid' }, axes);
       text(axes, PLOT.left - 6, Y(y) + 4, tickLabel(y), { 'text-anchor': 'end' });
     });
-    text(axes, PLOT.left + PLOT.width / 2, PLOT.top + PLOT.height + 38, DATA.feature, { 'text-anchor': 'middle' });
+    text(axes, PLOT.left + PLOT.width / 2, PLOT.top + PLOT.height + 46, DATA.feature, { 'text-anchor': 'middle' });
     text(axes, 16, PLOT.top + PLOT.height / 2, DATA.target, { 'text-anchor': 'middle', transform: 'rotate(-90 16 ' + (PLOT.top + PLOT.height / 2) + ')' });
     var inside = node('g', { 'clip-path': 'url(#data-clip)' }, dataSvg);
     var radius = xs.length > 500 ? 2 : 3.5;
@@ -408,11 +408,11 @@
     node('line', { x1: X(dv.x0), x2: X(dv.x1), y1: Y(o.intercept + o.slope * dv.x0), y2: Y(o.intercept + o.slope * dv.x1), 'class': 'best' }, inside);
     dataLayers.line = node('line', { 'class': 'line' }, inside);
     node('rect', { x: PLOT.left, y: PLOT.top, width: PLOT.width, height: PLOT.height, 'class': 'axis' }, dataSvg);
-    var legendY = PLOT.top + PLOT.height + 58;
+    var legendY = PLOT.top + PLOT.height + 80;
     node('line', { x1: PLOT.left, x2: PLOT.left + 28, y1: legendY - 4, y2: legendY - 4, 'class': 'line' }, dataSvg);
     text(dataSvg, PLOT.left + 34, legendY, 'the current line');
-    node('line', { x1: PLOT.left + 200, x2: PLOT.left + 228, y1: legendY - 4, y2: legendY - 4, 'class': 'best' }, dataSvg);
-    text(dataSvg, PLOT.left + 234, legendY, 'the least-squares line');
+    node('line', { x1: PLOT.left + 190, x2: PLOT.left + 218, y1: legendY - 4, y2: legendY - 4, 'class': 'best' }, dataSvg);
+    text(dataSvg, PLOT.left + 224, legendY, 'the least-squares line');
   }
 
   function drawData(model) {
@@ -432,11 +432,11 @@
     costLayers.curve = node('polyline', { 'class': 'curve', points: '' }, inside);
     costLayers.now = node('circle', { 'class': 'now', r: 4 }, inside);
     node('rect', { x: PLOT.left, y: PLOT.top, width: PLOT.width, height: PLOT.height, 'class': 'axis' }, costSvg);
-    var legendY = PLOT.top + PLOT.height + 58;
+    var legendY = PLOT.top + PLOT.height + 80;
     node('line', { x1: PLOT.left, x2: PLOT.left + 28, y1: legendY - 4, y2: legendY - 4, 'class': 'curve' }, costSvg);
     text(costSvg, PLOT.left + 34, legendY, 'cost J(θ) at each update');
-    node('line', { x1: PLOT.left + 230, x2: PLOT.left + 258, y1: legendY - 4, y2: legendY - 4, 'class': 'best' }, costSvg);
-    text(costSvg, PLOT.left + 264, legendY, 'the lowest cost');
+    node('line', { x1: PLOT.left + 252, x2: PLOT.left + 280, y1: legendY - 4, y2: legendY - 4, 'class': 'best' }, costSvg);
+    text(costSvg, PLOT.left + 286, legendY, 'the lowest cost');
   }
 
   function drawCostAxes() {
@@ -470,9 +470,9 @@
     ticks(0, n, 5).forEach(function (i) {
       if (i !== Math.round(i)) return;
       node('line', { x1: costView.X(i), x2: costView.X(i), y1: PLOT.top, y2: PLOT.top + PLOT.height, 'class': 'grid' }, axes);
-      text(axes, costView.X(i), PLOT.top + PLOT.height + 17, count(i), { 'text-anchor': 'middle' });
+      text(axes, costView.X(i), PLOT.top + PLOT.height + 21, count(i), { 'text-anchor': 'middle' });
     });
-    text(axes, PLOT.left + PLOT.width / 2, PLOT.top + PLOT.height + 38, 'update', { 'text-anchor': 'middle' });
+    text(axes, PLOT.left + PLOT.width / 2, PLOT.top + PLOT.height + 46, 'update', { 'text-anchor': 'middle' });
     text(axes, 16, PLOT.top + PLOT.height / 2, 'cost (log scale)', { 'text-anchor': 'middle', transform: 'rotate(-90 16 ' + (PLOT.top + PLOT.height / 2) + ')' });
     var yb = costView.Y(best > 0 ? best : 1e-300);
     costLayers.best.setAttribute('x1', PLOT.left); costLayers.best.setAttribute('x2', PLOT.left + PLOT.width);
@@ -508,7 +508,7 @@
   function placeMarks(P) {
     var r = sliderRange(P);
     [1, 2].forEach(function (m) {
-      var share = (Math.log10(m) - r[0]) / (r[1] - r[0]);
+      var share = (Math.log10(m) - r[0]) / (r[1] - r[0]); // 1/L's label sits left of its tick, 2/L's right
       // A range input's thumb travels the width less its own (about 16 px): place the mark above it.
       document.getElementById('mark-' + m).style.left = 'calc(' + (share * 100).toFixed(3) + '% + ' + ((0.5 - share) * 16).toFixed(2) + 'px)';
     });

@@ -17,7 +17,6 @@ from gradfit import LinearRegression
 from gradfit.datasets import make_article_data
 from gradfit.explorer import EXPLORER_NAME, article_explorer, write_explorer
 from gradfit.explorer.page import PAGE_BUDGET
-
 from test_report import chromium_driver
 
 #: The iterates the page computes must equal gradfit's to this, relatively, after 1,000 updates (the issue's

@@ -134,7 +134,7 @@ LAYERS = [
     ("errors", "numerics", "fileio", "cost", "datasets", "schedules", "history", "_version"),
     ("sources",), ("objective",), ("solvers",), ("driver",), ("checkpoints",), ("validation",), ("engine",), ("summary",),
     ("inference",), ("fitting",), ("modelio",), ("estimator",), ("gradfit",), ("plots",), ("learning",),
-    ("article",), ("report",), ("cli",),
+    ("article",), ("explorer",), ("report",), ("cli",),
 ]
 
 

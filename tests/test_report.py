@@ -16,6 +16,7 @@ import pytest
 from gradfit import LinearRegression
 from gradfit.article import run_article
 from gradfit.cli import run as run_cli
+from gradfit.explorer import EXPLORER_NAME
 from gradfit.learning import article_sweep, certificate, fit_run, sweep_learning_rates
 from gradfit.report import REPORT_NAME, article_report, data_report, write_report
 
@@ -106,7 +107,8 @@ def image_bytes(source: str) -> tuple[str, bytes]:
 def check_self_contained(text: str) -> Page:
     page = Page(text)
     assert page.scripts == 0
-    assert all(link.startswith("#") for link in page.links), page.links
+    # Anchors within the page, and the explorer written beside it (a relative file name: no network).
+    assert all(link.startswith("#") or link == EXPLORER_NAME for link in page.links), page.links
     assert not re.search(r"(?i)(https?:|//[a-z0-9.-]+\.[a-z]{2,}|@import|url\()", text.replace("http-equiv", ""))
     for image in page.images:
         mime, data = image_bytes(image["src"])
@@ -266,7 +268,8 @@ def test_demo_report_flag(tmp_path, gradfit_cli):
     assert code == 0, err
     payload = json.loads(out)
     assert payload["report"] == str(tmp_path / REPORT_NAME)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.png", "loss.png", REPORT_NAME]
+    # The report links to the explorer, so it is written beside it.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.png", EXPLORER_NAME, "loss.png", REPORT_NAME]
     code, out, err = gradfit_cli("demo", "--seed", "0", "--iterations", "100", "--out", tmp_path / "plain")
     assert code == 0 and "Report:" not in out
     assert not (tmp_path / "plain" / REPORT_NAME).exists()

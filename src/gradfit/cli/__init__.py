@@ -1,9 +1,10 @@
-"""The ``gradfit`` command: ``demo``, ``fit``, ``predict``, ``sweep`` and ``report``. The only package importing
+"""The ``gradfit`` command: ``demo``, ``fit``, ``predict``, ``sweep``, ``report`` and ``explore``. The only package importing
 typer and rich.
 
 The package, in the order a command runs through it: :mod:`~gradfit.cli.group` (the typer app, exit
 codes, help that reads well), one module per command (:mod:`~gradfit.cli.demo`, :mod:`~gradfit.cli.fit`,
-:mod:`~gradfit.cli.predict`, :mod:`~gradfit.cli.sweep`, :mod:`~gradfit.cli.report`),
+:mod:`~gradfit.cli.predict`, :mod:`~gradfit.cli.sweep`, :mod:`~gradfit.cli.report`,
+:mod:`~gradfit.cli.explore`),
 :mod:`~gradfit.cli.options` (shared options, defaults, parsers and checks of option values),
 :mod:`~gradfit.cli.output` (tables, JSON, progress bar, predictions) and
 :mod:`~gradfit.cli.messages` (errors, warnings and notes in the command line's syntax). Here:
@@ -51,7 +52,7 @@ from collections.abc import Sequence
 
 import typer
 
-from gradfit.cli import demo, fit, predict, report, sweep  # noqa: F401 - each registers its command, in this order
+from gradfit.cli import demo, explore, fit, predict, report, sweep  # noqa: F401 - each registers its command, in this order
 from gradfit.cli.group import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_NOT_CONVERGED, EXIT_OK, EXIT_USAGE, app
 from gradfit.cli.messages import _describe_os_error, _fail, _interrupted, _invocation
 from gradfit.errors import DivergenceError, GradfitError

@@ -52,6 +52,11 @@ def demo(
             "sweep and an animation of the fit, each explained (see 'gradfit report').",
         ),
     ] = False,
+    explore: Annotated[
+        bool,
+        typer.Option("--explore", help="Also write explorer.html to --out: one offline page where you drive the same "
+                     "gradient descent yourself (see 'gradfit explore')."),
+    ] = False,
     force: ForceOutOption = False,
     # --max-iter's old name, for scripts written before it was renamed.
     iterations: Annotated[int | None, typer.Option("--iterations", min=1, hidden=True)] = None,
@@ -63,7 +68,8 @@ def demo(
     from gradfit.article import run_article
     from gradfit.plots import plot_data_fit, plot_loss
 
-    _check_out_files(out, ["data.png", "loss.png", *(["report.html"] if report else [])], force=force)
+    _check_out_files(out, ["data.png", "loss.png", *(["report.html"] if report else []),
+                           *(["explorer.html"] if report or explore else [])], force=force)
     options: dict = {"seed": seed}
     if learning_rate is not None:
         options["learning_rate"] = _parse_learning_rate(learning_rate)
@@ -79,10 +85,22 @@ def demo(
         data_plot = plot_data_fit(run.X, run.y, run.model, out / "data.png")
         loss_plot = plot_loss(run.model, out / "loss.png", optimum_loss=run.optimum_loss)
         report_path = _write_article_report(run, out) if report else None
+        explorer_path = _write_explorer(run, out, written=report) if explore or report else None
     if json_output:
         extra = {"report": str(report_path)} if report_path is not None else {}
+        if explorer_path is not None:
+            extra["explorer"] = str(explorer_path)
         _print_json({**run.to_json(), "data_plot": str(data_plot), "loss_plot": str(loss_plot), **extra})
         return
     _print_demo(run, data_plot, loss_plot)
     if report_path is not None:
         stdout.print(f"Report: {escape(str(report_path))}")
+    if explorer_path is not None:
+        stdout.print(f"Explorer: {escape(str(explorer_path))}")
+
+
+def _write_explorer(run, out: Path, *, written: bool) -> Path:
+    """explorer.html on the run's own points; ``written``: the report has just written it beside itself."""
+    from gradfit.explorer import EXPLORER_NAME, article_explorer, write_explorer
+
+    return out / EXPLORER_NAME if written else write_explorer(article_explorer(seed=run.seed, data=(run.X, run.y)), out)

@@ -25,6 +25,7 @@ EXIT_INTERRUPTED = 130
 OPTION_VALUES = {
     "--target": "COLUMN",
     "--features": "NAMES",
+    "--feature": "COLUMN",
     "--n-features": "N",
     "--solver": "NAME",
     "--learning-rate": "RATE",

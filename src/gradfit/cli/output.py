@@ -215,9 +215,12 @@ def _print_demo(run, data_plot: Path, loss_plot: Path) -> None:
 
 
 def _write_article_report(run, out: Path, *, sweep=None, frames: int = DEFAULT_REPORT_FRAMES) -> Path:
+    """report.html of the article's run, and beside it the explorer on the same points, which it links to."""
+    from gradfit.explorer import EXPLORER_NAME, article_explorer, write_explorer
     from gradfit.report import article_report, write_report
 
-    return write_report(article_report(run, sweep=sweep, frames=frames), out)
+    write_explorer(article_explorer(seed=run.seed, data=(run.X, run.y)), out)
+    return write_report(article_report(run, sweep=sweep, frames=frames, explorer=EXPLORER_NAME), out)
 
 
 def _print_sweep(result) -> None:  # LearningRateSweep

@@ -95,7 +95,7 @@ def report(
     coordinates = _parse_surface(surface)
     separator = _parse_delimiter(delimiter)
     path = _data_path(path)
-    _check_out_files(out, ["report.html"], force=force)
+    _check_out_files(out, ["report.html", *(["explorer.html"] if path is None else [])], force=force)
     with _warnings_to_stderr():
         if path is None:
             _refuse_csv_options(target=target, features=features, drop_missing=drop_missing, delimiter=delimiter)

@@ -27,6 +27,7 @@ def article_report(
     learning_rates: Sequence[float] | None = None,
     sweep: LearningRateSweep | None = None,
     frames: int = REPORT_FRAMES,
+    explorer: str | None = None,
 ) -> str:
     """The HTML report of the article's run.
 
@@ -42,6 +43,8 @@ def article_report(
         A sweep already run on ``run``'s data (then ``learning_rates`` is ignored).
     frames : int, default=30
         Distinct frames of the animation.
+    explorer : str, optional
+        Relative address of an explorer page written beside the report (``explorer.html``), linked from the top.
 
     Returns
     -------
@@ -97,4 +100,4 @@ def article_report(
         verdict=verdict, verdict_body=verdict_body, coordinates=(0, 1), certified=certified, reference=reference,
         exact_command=None,
     )
-    return _document("Why gradient descent works: the article's example", intro, glance, sections)
+    return _document("Why gradient descent works: the article's example", intro, glance, sections, explorer=explorer)

@@ -125,7 +125,7 @@ def write_report(document: str, out: str | Path, *, name: str = REPORT_NAME) -> 
     return path
 
 
-def _document(title: str, intro: str, glance: str, sections: list[Section]) -> str:
+def _document(title: str, intro: str, glance: str, sections: list[Section], *, explorer: str | None = None) -> str:
     contents = "".join(f'<li><a href="#{section.anchor}">{_escape(section.title)}</a></li>' for section in sections)
     parts = [
         "<!DOCTYPE html>",
@@ -137,6 +137,10 @@ def _document(title: str, intro: str, glance: str, sections: list[Section]) -> s
         f"<h1>{_escape(title)}</h1>",
         f'<p class="lead">{intro}</p>',
         f'<div class="glance"><strong>At a glance.</strong> {glance}</div>',
+        (f'<p class="explore"><strong>Drive it yourself.</strong> <a href="{_escape(explorer)}">The explorer</a> '
+         "(a page written beside this one) runs the same gradient descent in your browser: set the learning rate, "
+         "the momentum and the start point, step through the updates and watch the path, the line and the cost.</p>"
+         if explorer else ""),
         f"<nav><ol>{contents}</ol></nav>",
     ]
     for section in sections:

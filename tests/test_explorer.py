@@ -112,6 +112,28 @@ def test_demo_explore_and_the_report_link_to_it(tmp_path, gradfit_cli):
     assert f'<a href="{EXPLORER_NAME}">' in report and (tmp_path / "report" / EXPLORER_NAME).is_file()
 
 
+def test_a_report_on_one_feature_of_a_csv_links_its_explorer(tmp_path, gradfit_cli):
+    from problems import write_csv
+
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0, 10, size=80)
+    write_csv(tmp_path / "one.csv", ["size", "price"], np.column_stack([x, 3 * x + 2 + rng.normal(size=80)]))
+    write_csv(tmp_path / "two.csv", ["size", "age", "price"], np.column_stack([x, x**2, 3 * x + 2]))
+    code, _, err = gradfit_cli("report", "one.csv", "--target", "price", "--frames", "2", "--out", "one")
+    assert code == 0, err
+    assert f'<a href="{EXPLORER_NAME}">' in (tmp_path / "one" / "report.html").read_text()
+    assert "size" in (tmp_path / "one" / EXPLORER_NAME).read_text()
+    # Two features have no plane to drive in: no explorer, no link.
+    code, _, err = gradfit_cli("report", "two.csv", "--target", "price", "--frames", "2", "--out", "two")
+    assert code == 0, err
+    assert not (tmp_path / "two" / EXPLORER_NAME).exists()
+    assert EXPLORER_NAME not in (tmp_path / "two" / "report.html").read_text()
+    # An explorer already there is not replaced without --force, and nothing is written.
+    (tmp_path / "one" / "report.html").unlink()
+    code, _, err = gradfit_cli("report", "one.csv", "--target", "price", "--frames", "2", "--out", "one")
+    assert code == 2 and "--force" in err and not (tmp_path / "one" / "report.html").exists()
+
+
 # --- in a real browser -----------------------------------------------------------------------------
 
 

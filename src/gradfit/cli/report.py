@@ -125,10 +125,20 @@ def report(
                 path, target=target, features=features, drop_missing=drop_missing, seed=seed, learning_rate=rate,
                 learning_rates=rates, max_iter=max_iter, coordinates=coordinates, delimiter=separator)
             command = shlex.join(["gradfit", "fit", str(path), "--target", table.target, "--solver", "exact"])
+            # One feature: the parameter space is the article's plane, so the explorer goes beside the report.
+            explorer = None
+            if len(table.feature_names) == 1:
+                from gradfit.explorer import EXPLORER_NAME, csv_explorer, write_explorer
+
+                _check_out_files(out, [EXPLORER_NAME], force=force)
+                explorer = csv_explorer(path, table, shown_name=_shown_name(path), delimiter=separator)
             document = data_report(
                 table.X, table.y, model, feature_names=table.feature_names, target_name=table.target,
                 source=_shown_name(path), sweep=sweep_result, coordinates=coordinates, frames=frames, exact_command=command,
+                explorer=None if explorer is None else EXPLORER_NAME,
             )
+            if explorer is not None:
+                write_explorer(explorer, out)
             report_path = write_report(document, out)
             reported_rate, data = model.learning_rate_, (table.X, table.y)
     if json_output:

@@ -37,6 +37,7 @@ def data_report(
     sweep_max_iter: int | None = None,
     sweep_tol: float = DEFAULT_TOL,
     coordinates: tuple[int | str, int | str] | None = None,
+    explorer: str | None = None,
     frames: int = REPORT_FRAMES,
     exact_command: str | None = None,
 ) -> str:
@@ -72,6 +73,9 @@ def data_report(
     coordinates : pair of int or str, optional
         The two parameters of the cost slice (default: the two that moved most; see
         :func:`gradfit.plots.loss_surface`).
+    explorer : str, optional
+        Relative address of an explorer page written beside the report (one feature: its plane is the
+        article's), linked from the top.
     frames : int, default=30
     exact_command : str, optional
         The command that computes the exact least-squares answer for these data (e.g.
@@ -136,4 +140,4 @@ def data_report(
         feature_names=names, target_name=target_name, frames=frames, verdict=verdict, verdict_body=verdict_body,
         coordinates=coordinates, certified=certified, reference=reference, exact_command=exact_command,
     )
-    return _document(f"Gradient descent on {source}", intro, glance, sections)
+    return _document(f"Gradient descent on {source}", intro, glance, sections, explorer=explorer)

@@ -27,7 +27,7 @@ import math
 import time
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -39,8 +39,10 @@ from gradfit.history import History
 from gradfit.solvers import SOLVERS
 from gradfit.solvers.base import Solver, State
 from gradfit.solvers.replay import Replaying
-from gradfit.sources.files.reduce import PassPosition
 from gradfit.sources.stats import SufficientStats
+
+if TYPE_CHECKING:  # the files' modules import pyarrow: only where files are read
+    from gradfit.sources.files.reduce import PassPosition
 
 __all__ = ["DEFAULT_SECONDS", "CheckpointError", "CheckpointFile", "Continuation", "PassKeeper", "checkpoint_kind",
            "describe_files", "fingerprint", "read_checkpoint", "read_pass"]
@@ -323,6 +325,8 @@ def read_pass(path: str | Path, *, identity: dict[str, Any]) -> PassPosition:
     stack = tuple((entry["level"], _decode_stats(entry["stats"], arrays), np.array(arrays[f"pass.stack.{number}.magnitude"]))
                   for number, entry in enumerate(meta["stack"]))
     shift = np.array(arrays["pass.shift"]) if "pass.shift" in arrays else None
+    from gradfit.sources.files.reduce import PassPosition
+
     return PassPosition(meta["files_done"], meta["rows_done"], meta["kept"], np.array(arrays["pass.origin"]), shift, stack)
 
 

@@ -112,7 +112,32 @@ def test_resuming_elsewhere_is_refused_by_name(tmp_path):
     with pytest.raises(CheckpointError, match="no such checkpoint file"):
         LinearRegression(solver="gd").fit(X, y, resume=tmp_path / "missing.ckpt")
     with pytest.raises(ValueError, match="solves in one go, with nothing to checkpoint"):
-        LinearRegression().fit(X, y, checkpoint=path)
+        LinearRegression().fit(X, y, checkpoint=tmp_path / "new.ckpt")
+
+
+def test_a_checkpoint_never_replaces_what_is_there(tmp_path, gradfit_cli):
+    """Not the data, not a model, not an unfinished run's checkpoint: only the file resumed from, or
+    (command line) with --force; a missing folder is named before any work."""
+    X, y = random_problem(5, n=150, d=3)
+    data = write_csv(tmp_path / "data.csv", ["a", "b", "c", "y"], np.column_stack([X, y]))
+    before = data.read_bytes()
+    with pytest.raises(FileExistsError, match="exists: a checkpoint replaces its file"):
+        LinearRegression(solver="gd").fit(X, y, checkpoint=data)
+    code, _, err = gradfit_cli("fit", "data.csv", "--target", "y", "--solver", "gd", "--checkpoint", "data.csv", "--force")
+    assert code == 2 and "is the command's own input" in err
+    assert data.read_bytes() == before
+    LinearRegression(solver="gd", max_iter=20, tol=0).fit(X, y, checkpoint=tmp_path / "run.ckpt")
+    with pytest.raises(FileExistsError):
+        LinearRegression(solver="gd", max_iter=40, tol=0).fit(X, y, checkpoint=tmp_path / "run.ckpt")
+    resumed = LinearRegression(solver="gd", max_iter=40, tol=0).fit(X, y, checkpoint=tmp_path / "run.ckpt",
+                                                                  resume=tmp_path / "run.ckpt")
+    assert resumed.n_iter_ == 40
+    code, _, err = gradfit_cli("fit", "data.csv", "--target", "y", "--solver", "gd", "--checkpoint", "run.ckpt")
+    assert code == 2 and "--force" in err
+    with pytest.raises(FileNotFoundError, match="does not exist; create it first"):
+        LinearRegression(solver="gd").fit(X, y, checkpoint=tmp_path / "nowhere" / "run.ckpt")
+    with pytest.raises(ValueError, match="checkpoint_every must be a whole number of updates, at least 1"):
+        LinearRegression(solver="gd").fit(X, y, checkpoint=tmp_path / "other.ckpt", checkpoint_every=0)
 
 
 def test_warm_start_on_other_data_starts_from_the_previous_coefficients():

@@ -21,6 +21,7 @@ columns and options it is of, and is refused for others.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import math
@@ -34,7 +35,7 @@ import numpy as np
 from gradfit._version import __version__
 from gradfit.driver import Resume
 from gradfit.errors import GradfitError
-from gradfit.fileio import write_atomically
+from gradfit.fileio import check_parent_folder, write_atomically
 from gradfit.history import History
 from gradfit.solvers import SOLVERS
 from gradfit.solvers.base import Solver, State
@@ -188,8 +189,24 @@ class CheckpointFile:
     updates of a streamed run) is not written; the next one is."""
 
     def __init__(self, path: str | Path, *, every_updates: int | None = None, every_seconds: float | None = None,
-                 solver: Solver | None = None, objective=None, settings: dict[str, Any] | None = None) -> None:
-        self.path = Path(path)
+                 solver: Solver | None = None, objective=None, settings: dict[str, Any] | None = None,
+                 replace: bool = False) -> None:
+        """Checked before any work: a positive ``every_updates``/``every_seconds``, a folder that exists, and
+        no file at ``path`` unless ``replace`` (the run resumed from it, or the command line's ``--force``):
+        nothing the user has is overwritten, an unfinished run's checkpoint included."""
+        path = Path(path)
+        if every_updates is not None and (isinstance(every_updates, bool) or not isinstance(every_updates, int)
+                                          or every_updates < 1):
+            raise ValueError(f"checkpoint_every must be a whole number of updates, at least 1; got {every_updates!r}")
+        if every_seconds is not None and not (isinstance(every_seconds, int | float) and 0 < every_seconds < math.inf):
+            raise ValueError(f"checkpoint_seconds must be a positive number of seconds; got {every_seconds!r}")
+        if path.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "is a folder; give the checkpoint a file name", str(path))
+        if path.exists() and not replace:
+            raise FileExistsError(errno.EEXIST, "exists: a checkpoint replaces its file, so it refuses one already there "
+                                  "(resume from it with resume='FILE', or name another file)", str(path))
+        check_parent_folder(path)
+        self.path = path
         self.every_updates = every_updates
         self.every_seconds = DEFAULT_SECONDS if every_updates is None and every_seconds is None else every_seconds
         self.solver, self.objective, self.settings = solver, objective, settings or {}

@@ -293,7 +293,9 @@ class LinearRegression(RegressorMixin, BaseEstimator):
                 coef_init, intercept_init = self.coef_, (self.intercept_ if self.fit_intercept else None)
         writer = None
         if checkpoint is not None:
-            writer = CheckpointFile(checkpoint, every_updates=checkpoint_every, every_seconds=checkpoint_seconds)
+            same = resume is not None and os.path.abspath(resume) == os.path.abspath(checkpoint)
+            writer = CheckpointFile(checkpoint, every_updates=checkpoint_every, every_seconds=checkpoint_seconds,
+                                    replace=same)
         elif checkpoint_every is not None or checkpoint_seconds is not None:
             raise ValueError("checkpoint_every and checkpoint_seconds say how often to write the checkpoint; pass its path too, as in checkpoint='fit.ckpt'")
         state = fitting.fit(X, y, settings=settings, sample_weight=sample_weight, coef_init=coef_init,

@@ -115,7 +115,7 @@ def fit(
         Path | None,
         typer.Option(dir_okay=False, help="Write the fitted model to this JSON file (see 'gradfit predict')."),
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Let --save replace an existing file.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Let --save or --checkpoint replace an existing file.")] = False,
     keep_statistics: Annotated[
         bool,
         typer.Option("--keep-statistics", help="Keep the fit's d × d statistics in the --save file (about 25·d² bytes), "
@@ -180,16 +180,19 @@ def fit(
         raise typer.BadParameter("a penalised fit (--alpha > 0) has no least-squares inference table: its "
                                  "coefficients are shrunk; drop --summary, or fit with --alpha 0 for the table",
                                  param_hint="'--summary'")
-    resumable = _resumable(checkpoint, checkpoint_every, resume)
     if keep_statistics and save is None:
         raise typer.BadParameter("--keep-statistics keeps them in the model file: give --save MODEL.json too",
                                  param_hint="'--keep-statistics'")
     if update is not None:
+        if checkpoint is not None or resume is not None:
+            raise typer.BadParameter("--update adds statistics in one pass, with no run to checkpoint or resume; "
+                                     "drop --checkpoint and --resume", param_hint="'--update'")
         return _update(update, path, target=target, kind=kind, save=save, force=force, drop_missing=drop_missing,
                        delimiter=separator, json_output=json_output, quiet=quiet, summary=summary,
                        chosen={"--solver": solver.value, "--learning-rate": rate, "--max-iter": max_iter, "--tol": tol,
                                "--no-standardize": no_standardize, "--alpha": alpha, "--l1-ratio": l1_ratio,
                                "--features": features})
+    resumable = _resumable(checkpoint, checkpoint_every, resume, force=force, data=path)
     if save is not None:
         _check_writable(save, force=force, flag="--save", inputs=[path])
     # The core fits (no scikit-learn: about 0.8 s of start-up); the estimator is built from its state
@@ -346,8 +349,10 @@ def model_settings(model) -> Settings:  # a LinearRegression
     return Settings(**{name: params[name] for name in Settings.__dataclass_fields__})
 
 
-def _resumable(checkpoint: Path | None, every: str | None, resume: Path | None) -> dict:
-    """The checkpoint writer and the file to resume from, as :func:`_fit` takes them."""
+def _resumable(checkpoint: Path | None, every: str | None, resume: Path | None, *, force: bool, data: Path) -> dict:
+    """The checkpoint writer and the file to resume from, as :func:`_fit` takes them; the checkpoint's
+    file checked before any work (as --save's: never the data, an existing file only with --force or
+    when it is the one resumed)."""
     from gradfit.checkpoints import CheckpointFile
 
     if every is not None and checkpoint is None:
@@ -356,7 +361,9 @@ def _resumable(checkpoint: Path | None, every: str | None, resume: Path | None) 
     writer = None
     if checkpoint is not None:
         updates, seconds = _parse_every(every)
-        writer = CheckpointFile(checkpoint, every_updates=updates, every_seconds=seconds)
+        resumed = resume is not None and resume.exists() and checkpoint.exists() and resume.samefile(checkpoint)
+        _check_writable(checkpoint, force=force or resumed, flag="--checkpoint", inputs=[data])
+        writer = CheckpointFile(checkpoint, every_updates=updates, every_seconds=seconds, replace=True)
     return {"checkpoint": writer, "resume": resume}
 
 

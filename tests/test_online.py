@@ -234,3 +234,25 @@ def test_update_refusals_leave_the_model_file_as_it_was(gradfit_cli, tmp_path):
     assert (tmp_path / "kept.json").read_bytes() == before
     code, _, err = gradfit_cli("fit", "a.csv", "--target", "y", "--keep-statistics")
     assert code == 2 and "give --save MODEL.json too" in err
+
+
+def test_partial_fit_never_starts_over_silently():
+    """A loaded stochastic model has no optimiser state, and a run of another solver is not one to go on
+    from: both are refused. After stochastic epochs, a deterministic partial_fit has every row seen."""
+
+    X, y = random_problem(6, n=120, d=3)
+    sgd = LinearRegression(solver="sgd", random_state=0).partial_fit(X[:60], y[:60])
+    with pytest.raises(ValueError, match="last fit was by solver='exact'; partial_fit with solver='sgd'"):
+        LinearRegression().partial_fit(X[:30], y[:30]).set_params(solver="sgd").partial_fit(X[30:], y[30:])
+    sgd.partial_fit(X[60:], y[60:])
+    exact = sgd.set_params(solver="auto").partial_fit(X[:1], y[:1])
+    assert_same_model(exact, LinearRegression().fit(np.vstack([X, X[:1]]), np.r_[y, y[:1]]))
+
+
+def test_a_loaded_stochastic_model_is_not_continued_as_if_new(tmp_path):
+    import gradfit
+
+    X, y = random_problem(6, n=120, d=3)
+    LinearRegression(solver="sgd", random_state=0).partial_fit(X, y).save(tmp_path / "sgd.json")
+    with pytest.raises(ValueError, match="keeps no run of solver='sgd' to go on from"):
+        gradfit.load(tmp_path / "sgd.json").partial_fit(X, y)

@@ -340,6 +340,15 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         """
         self._validate_params()
         first = not hasattr(self, "coef_")
+        if not first and self.solver in STOCHASTIC_SOLVERS:
+            run, ran = getattr(self, "_continuation", None), getattr(self, "solver_", None)
+            if ran != self.solver:
+                raise ValueError(f"this model's last fit was by solver={ran!r}; partial_fit with "
+                                 f"solver={self.solver!r} goes on only from a run of that solver: keep "
+                                 f"solver={ran!r}, or start a new model")
+            if run is None or run.frame is None:
+                raise ValueError(f"this model keeps no run of solver={self.solver!r} to go on from (a model file keeps "
+                                 "the coefficients, not the optimiser's state); start a new model's partial_fit, or fit again")
         if not first and self.solver not in STOCHASTIC_SOLVERS and getattr(self, "_stats", None) is None:
             if getattr(self, "engine_", None) == "streaming":
                 raise ValueError("this model was fitted on the streaming engine, which keeps no d × d statistics "

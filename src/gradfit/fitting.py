@@ -266,7 +266,10 @@ def partial_fit(
         solver: named, with what to do instead.
     """
     if settings.solver in STOCHASTIC_SOLVERS:
-        return _one_more_epoch(X, y, settings=settings, continuation=continuation, sample_weight=sample_weight)
+        state = _one_more_epoch(X, y, settings=settings, continuation=continuation, sample_weight=sample_weight)
+        # The statistics of every row seen go on too, so that a deterministic partial_fit after these
+        # epochs (or summary()) is of all of them.
+        return replace(state, stats=state.stats if stats is None else stats.combined(state.stats))
     names = None
     if is_sparse(X) and X.shape[1] <= STATISTICS_MAX_FEATURES:
         # fit streams sparse data (never densified); a batch narrow enough has d × d statistics,

@@ -350,7 +350,8 @@ def _solve_direct(the_plan: Plan, objective: LeastSquares, settings: Settings) -
         path_iterations = np.arange(len(solution.path))
     return FittedState(
         coef=solution.coef, intercept=solution.intercept, n_iter=len(solution.history.loss), history=solution.history,
-        converged=solution.settled, status="exact" if solution.settled else "precision", message=solution.message,
+        converged=solution.settled or solution.within_tol,
+        status="exact" if solution.settled else ("tol" if solution.within_tol else "precision"), message=solution.message,
         final_loss=solution.final_loss, learning_rate=None, lipschitz=objective.lipschitz,
         condition_number=objective.condition_number if objective.condition_number_known else None,
         engine=the_plan.engine, solver=the_plan.solver, n_passes=solution.n_passes,

@@ -48,7 +48,7 @@ from gradfit.history import History
 from gradfit.numerics.scaling import power_of_two_scale
 from gradfit.solvers.base import Solver
 from gradfit.solvers.exact import solve_exact_counted
-from gradfit.sources import InMemorySource, Source, offers
+from gradfit.sources import InMemorySource, ReducibleSource, Source, offers
 
 __all__ = [
     "DIRECT_SOLVERS", "DirectFit", "DirectSolution", "Exact", "solve_direct", "solve_from_statistics", "qr_preconditioner",
@@ -304,6 +304,9 @@ class DirectFit:
         How the answer was found, with figures.
     warnings : list of str
         Convergence warnings for the caller to raise (the answer could not be resolved).
+    within_tol : bool
+        Not settled to the float64 limit, yet certified within ``tol``: statistics with no rows to refine
+        from (``partial_fit``'s, a model file's) whose bound is above the limit but below ``tol``.
     """
 
     coef: NDArray[np.float64]
@@ -316,6 +319,7 @@ class DirectFit:
     final_loss: float
     message: str
     warnings: list[str]
+    within_tol: bool = False
 
 
 def solve_direct(objective, source: Source, *, tol: float, alpha: float, fit_intercept: bool) -> DirectFit:  # LeastSquares
@@ -380,12 +384,21 @@ def solve_direct(objective, source: Source, *, tol: float, alpha: float, fit_int
             solution = refined
             how = (f"least-squares solution refined by {refined.passes} accurate passes with a QR factor of the rows: "
                    f"{reason()}")
-    if not solution.settled:
+    # Statistics alone (no rows to refine from: partial_fit's merged ones): the answer is what they
+    # resolve; where that is within the caller's tol it is what was asked for, and said so.
+    within_tol = (not solution.settled and not offers(source, ReducibleSource) and tol > 0
+                  and solution.error_estimate <= tol)
+    if within_tol:
+        how = (f"least-squares solution from the statistics of every row so far (no rows kept to refine it "
+               f"with): estimated relative error ≤ {solution.error_estimate:.1g}, within tol={tol:g}")
+    elif not solution.settled:
         error = solution.error_estimate
         digits = f"about {max(-np.log10(error), 0.0):.0f}" if 0 < error < 1 else "no"
         how = f"solved from the statistics to {digits} correct digits, short of the float64 limit: {reason()}"
         remedy = ("drop or combine nearly collinear features" if in_memory else
-                  "drop or combine nearly collinear features, or fit the rows in memory, where QR resolves more")
+                  "drop or combine nearly collinear features, or fit the rows in memory, where QR resolves more"
+                  if offers(source, ReducibleSource) else
+                  "raise tol to the error above, or fit all the rows at once, where refinement passes resolve more")
         raised.append(
             f"the least-squares answer could be resolved to {digits} significant digits (estimated relative error "
             f"{error:.2g}): {reason()}. To get the answer, {remedy}."
@@ -408,7 +421,7 @@ def solve_direct(objective, source: Source, *, tol: float, alpha: float, fit_int
         path.append(theta_final)
     return DirectFit(coef=solution.coef, intercept=solution.intercept, history=history, path=path, n_passes=passes,
                      settled=solution.settled, error_estimate=solution.error_estimate, final_loss=final_loss,
-                     message=how, warnings=raised)
+                     message=how, warnings=raised, within_tol=within_tol)
 
 
 def column_unit(X: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import time
 import warnings
+import zipfile
 
 import numpy as np
 import pytest
@@ -290,3 +291,26 @@ def test_a_pass_checkpoint_is_refused_for_other_files(tmp_path):
     (folder / "part-05.parquet").unlink()
     with pytest.raises(CheckpointError, match="is a pass over other files"):
         LinearRegression().fit(parquet(folder, target="y", batch_rows=250), resume=tmp_path / "pass.ckpt")
+
+
+def test_a_damaged_checkpoint_is_named_with_what_to_do(tmp_path, gradfit_cli):
+    X, y = random_problem(5, n=150, d=3)
+    write_csv(tmp_path / "data.csv", ["a", "b", "c", "y"], np.column_stack([X, y]))
+    assert gradfit_cli("fit", "data.csv", "--target", "y", "--solver", "gd", "--tol", "0", "--max-iter", "50",
+                       "--checkpoint", "run.ckpt").code == 3
+    whole = (tmp_path / "run.ckpt").read_bytes()
+    flipped = bytearray(whole)
+    with zipfile.ZipFile(tmp_path / "run.ckpt") as archive:  # a byte of an array's data, not of a header
+        member = max(archive.infolist(), key=lambda info: info.file_size)
+    start = member.header_offset + 30 + len(member.filename.encode()) + len(member.extra)
+    flipped[start + member.file_size // 2] ^= 0xFF
+    cases = {"empty.ckpt": b"", "cut.ckpt": whole[: len(whole) // 3], "flipped.ckpt": bytes(flipped)}
+    for name, content in cases.items():
+        (tmp_path / name).write_bytes(content)
+        code, _, err = gradfit_cli("fit", "data.csv", "--target", "y", "--solver", "gd", "--resume", name)
+        assert code == 2 and f"{name}: is empty, cut short or damaged" in err, err
+        assert f"start the fit again, without --resume {name}" in err
+        with pytest.raises(CheckpointError, match="is empty, cut short or damaged"):
+            LinearRegression(solver="gd").fit(X, y, resume=tmp_path / name)
+    code, _, err = gradfit_cli("fit", "data.csv", "--target", "y", "--solver", "gd", "--resume", "data.csv")
+    assert code == 2 and "is not a gradfit checkpoint" in err and "pickle" not in err

@@ -26,6 +26,7 @@ import hashlib
 import json
 import math
 import time
+import zipfile
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -338,7 +339,7 @@ def read_pass(path: str | Path, *, identity: dict[str, Any]) -> PassPosition:
         if recorded.get(name) != identity[name]:
             what = "files (or their sizes or times)" if name == "files" else name
             raise CheckpointError(f"{path}: is a pass over other {what} than these; resume it on the files and "
-                                  "with the options it was started with, or start again without --resume")
+                                  f"with the options it was started with, or start again, without resume={path.name!r}")
     stack = tuple((entry["level"], _decode_stats(entry["stats"], arrays), np.array(arrays[f"pass.stack.{number}.magnitude"]))
                   for number, entry in enumerate(meta["stack"]))
     shift = np.array(arrays["pass.shift"]) if "pass.shift" in arrays else None
@@ -353,24 +354,38 @@ def _open(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     def refuse(problem: str) -> CheckpointError:
         return CheckpointError(f"{path}: {problem}")
 
+    damaged = ("is empty, cut short or damaged ({}), so there is nothing to go on from; start the fit again, without "
+               f"resume={path.name!r}")
     try:
         archive = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise refuse("no such checkpoint file") from None
-    except (OSError, ValueError) as error:
-        raise refuse(f"is not a gradfit checkpoint (a .npz archive): {error}") from None
-    with archive:
-        if "meta" not in archive.files:
-            raise refuse("is a .npz archive but not a gradfit checkpoint (it has no 'meta')")
-        try:
-            meta = json.loads(str(archive["meta"]))
-        except ValueError:
-            raise refuse("its 'meta' is not JSON: not a gradfit checkpoint") from None
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise refuse("is not a gradfit checkpoint")
-        if meta.get("format_version") != FORMAT_VERSION:
-            raise refuse(f"is checkpoint format {meta.get('format_version')}; this gradfit reads {FORMAT_VERSION}")
-        arrays = {name: archive[name] for name in archive.files if name != "meta"}
+    except IsADirectoryError:
+        raise refuse("is a folder, not a checkpoint file") from None
+    except (EOFError, zipfile.BadZipFile) as error:
+        raise refuse(damaged.format(error)) from None
+    except (OSError, ValueError):
+        # numpy's own words here would suggest unpickling, which gradfit never does
+        raise refuse("is not a gradfit checkpoint (those are .npz archives written by fit with a checkpoint)") from None
+    if not hasattr(archive, "files"):  # a lone .npy array
+        raise refuse("is not a gradfit checkpoint (those are .npz archives written by fit with a checkpoint)")
+    try:
+        with archive:
+            if "meta" not in archive.files:
+                raise refuse("is a .npz archive but not a gradfit checkpoint (it has no 'meta')")
+            try:
+                meta = json.loads(str(archive["meta"]))
+            except ValueError:
+                raise refuse("its 'meta' is not JSON: not a gradfit checkpoint") from None
+            if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+                raise refuse("is not a gradfit checkpoint")
+            if meta.get("format_version") != FORMAT_VERSION:
+                raise refuse(f"is checkpoint format {meta.get('format_version')}; this gradfit reads {FORMAT_VERSION}")
+            arrays = {name: archive[name] for name in archive.files if name != "meta"}
+    except (EOFError, OSError, zipfile.BadZipFile, ValueError) as error:
+        if isinstance(error, CheckpointError):
+            raise
+        raise refuse(damaged.format(error)) from None
     return meta, arrays
 
 

@@ -276,3 +276,18 @@ def test_partial_fit_on_a_real_data_set_converges_and_has_its_summary():
     assert_same_model(online, batch)
     # The summary is of the statistics, merged in another order: κ·ε-sized differences, the 1e-12 bar.
     np.testing.assert_allclose(online.summary().std_err, batch.summary().std_err, rtol=ONLINE_AGREEMENT)
+
+
+def test_update_keeps_to_the_models_target(gradfit_cli, tmp_path):
+    from problems import write_csv
+
+    X, y = random_problem(4, n=120, d=2)
+    write_csv(tmp_path / "a.csv", ["u", "v", "y", "z"], np.column_stack([X, y, 2 * y + 1]))
+    assert gradfit_cli("fit", "a.csv", "--target", "y", "--features", "u,v", "--save", "m.json",
+                       "--keep-statistics").code == 0
+    before = (tmp_path / "m.json").read_bytes()
+    code, _, err = gradfit_cli("fit", "a.csv", "--target", "z", "--update", "m.json")
+    assert code == 2 and "m.json predicts 'y', not 'z'" in err and "--target y" in err
+    assert (tmp_path / "m.json").read_bytes() == before
+    code, _, err = gradfit_cli("fit", "a.csv", "--update", "m.json")  # the model's own target
+    assert code == 0, err

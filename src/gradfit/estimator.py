@@ -545,11 +545,11 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         """Whether a table's estimates are ``[intercept_, *coef_]`` (``coef_`` without intercept), bit for bit."""
         return same_terms(summary, self.coef_, self.intercept_, fit_intercept=self.fit_intercept)
 
-    def save(self, path: str | Path, *, statistics: bool = False) -> None:
+    def save(self, path: str | Path, *, statistics: bool = False, target: str | None = None) -> None:
         """Write the fitted model as versioned JSON (see :func:`gradfit.load`); with ``statistics``,
         its d × d sufficient statistics too (about 25·d² bytes), so that the loaded model can
-        :meth:`partial_fit` more rows exactly."""
-        save_model(self, path, statistics=statistics)
+        :meth:`partial_fit` more rows exactly; ``target``, the name of the column it predicts."""
+        save_model(self, path, statistics=statistics, target=target)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -563,7 +563,7 @@ _SETTINGS = tuple(field.name for field in fields(Settings))
 _WARNINGS: dict[str, type[Warning]] = {"convergence": ConvergenceWarning, "interrupted": UserWarning}
 
 
-def save_model(estimator, path: str | os.PathLike[str], *, statistics: bool = False) -> None:
+def save_model(estimator, path: str | os.PathLike[str], *, statistics: bool = False, target: str | None = None) -> None:
     """Write a fitted :class:`LinearRegression` to ``path`` as versioned JSON (see :mod:`gradfit.modelio`).
 
     The file is written next to ``path`` under a temporary name and moved into place with
@@ -595,7 +595,7 @@ def save_model(estimator, path: str | os.PathLike[str], *, statistics: bool = Fa
         raise ModelFileError("this model has no sufficient statistics to keep (a fit on the streaming engine gathers "
                              "none, and a model loaded from a file saved without them has none); save it without statistics")
     write_model(path, params=estimator.get_params(deep=False), state=estimator.fitted_state(),
-                summary=lambda: _summary_document(estimator), statistics=kept)
+                summary=lambda: _summary_document(estimator), statistics=kept, target=target)
 
 
 def _summary_document(estimator: LinearRegression) -> dict[str, Any] | None:
@@ -633,4 +633,5 @@ def load_model(path: str | os.PathLike[str]) -> LinearRegression:
                                                     check_params=LinearRegression.from_params)
     model = LinearRegression.from_params(params).with_fitted_state(state, summary=summary)
     model._stats = statistics  # None: saved without them, and partial_fit says so
+    model._target_name = state["target_name"]  # the command line's files name it
     return model

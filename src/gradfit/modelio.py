@@ -91,6 +91,7 @@ def write_model(
     state: dict[str, Any],
     summary: Callable[[], dict[str, Any] | None],
     statistics: SufficientStats | None = None,
+    target: str | None = None,
 ) -> None:
     """Write a fitted model's parameters and state to ``path`` as versioned JSON.
 
@@ -111,6 +112,9 @@ def write_model(
         savable (a parameter set behind ``set_params``' back may keep the table from being computed).
     statistics : SufficientStats or None
         Kept in the file where given (see the module's notes), for ``partial_fit`` after loading.
+    target : str or None
+        The name of the column the model predicts, where it was fitted on named columns (the command
+        line's files): ``"target"`` in the file, so that rows added later are of the same target.
 
     Raises
     ------
@@ -126,6 +130,8 @@ def write_model(
     document = _document(params, state, summary)
     if statistics is not None:
         document["statistics"] = _encode_statistics(statistics)
+    if target is not None:
+        document["target"] = str(target)
     _write_atomically(Path(path), _encode_document(document).encode("utf-8"))
 
 
@@ -498,6 +504,8 @@ class _Reader:
         if summary is not None:
             self.check_summary_names(names, summary)
         statistics = self.statistics(n_features) if "statistics" in self.document else None
+        # the target's name came later in format 1, written by the command line only
+        state["target_name"] = self.string("target") if "target" in self.document else None
         return params, state, summary, statistics
 
     def statistics(self, n_features: int) -> SufficientStats:

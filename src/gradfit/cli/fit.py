@@ -173,7 +173,7 @@ def fit(
         if n_features is not None:
             raise typer.BadParameter("--n-features is the width of an svmlight file; a CSV or Parquet file's "
                                      "columns are named (--features)", param_hint="'--n-features'")
-        if target is None:
+        if target is None and update is None:  # --update takes the model's own
             raise typer.BadParameter("a CSV or Parquet file needs --target, the column to predict",
                                      param_hint="'--target'")
     if summary and alpha > 0:
@@ -223,7 +223,7 @@ def fit(
     inference = model.summary() if summary and state.converged else None
     if save is not None:
         _check_writable(save, force=force, flag="--save", inputs=[path])
-        model.save(save, statistics=keep_statistics)
+        model.save(save, statistics=keep_statistics, target=table.target)
     return _report(state, table, inference, path=path, save=save, summary=summary, json_output=json_output)
 
 
@@ -310,6 +310,16 @@ def _update(model_path: Path, path: Path, *, target: str | None, kind: str, save
         raise typer.BadParameter(f"{model_path} keeps no statistics to add rows to: it was saved without "
                                  "--keep-statistics; fit all the rows once with --save MODEL.json --keep-statistics",
                                  param_hint="'--update'")
+    saved_target = getattr(model, "_target_name", None)
+    if target is None and saved_target is not None:
+        target = saved_target  # the model's own
+    elif saved_target is not None and target != saved_target:
+        raise typer.BadParameter(f"{model_path} predicts {saved_target!r}, not {target!r}: rows of another target "
+                                 f"would be mixed into its statistics; give --target {saved_target}",
+                                 param_hint="'--target'")
+    if target is None:
+        raise typer.BadParameter(f"{model_path} does not name its target: give --target, the column it predicts",
+                                 param_hint="'--target'")
     names = getattr(model, "feature_names_in_", None)
     if names is None:
         raise typer.BadParameter(f"{model_path} has no feature names to pick the columns of the data by",
@@ -324,7 +334,7 @@ def _update(model_path: Path, path: Path, *, target: str | None, kind: str, save
     if state.status == "interrupted":
         raise KeyboardInterrupt
     updated = LinearRegression.from_fit(state, settings)
-    updated.save(written, statistics=True)
+    updated.save(written, statistics=True, target=target)
     size = written.stat().st_size
     _note(f"added {table.n_samples:,} rows to the {state.stats.n_samples - table.n_samples:,} of {_shown_name(model_path)}; "
           f"{_shown_name(written)} holds the model of all {state.stats.n_samples:,} rows, with its d × d statistics "

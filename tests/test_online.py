@@ -291,3 +291,20 @@ def test_update_keeps_to_the_models_target(gradfit_cli, tmp_path):
     assert (tmp_path / "m.json").read_bytes() == before
     code, _, err = gradfit_cli("fit", "a.csv", "--update", "m.json")  # the model's own target
     assert code == 0, err
+
+
+def test_partial_fit_takes_file_sources_as_fit_does(tmp_path):
+    from problems import write_csv
+
+    from gradfit.sources.files import csv
+
+    X, y = random_problem(8, n=200, d=3)
+    for number, part in enumerate(np.array_split(np.arange(200), 2)):
+        write_csv(tmp_path / f"part{number}.csv", ["a", "b", "c", "y"], np.column_stack([X[part], y[part]]))
+    online = LinearRegression()
+    for number in range(2):
+        online.partial_fit(csv(tmp_path / f"part{number}.csv", target="y"))
+    assert list(online.feature_names_in_) == ["a", "b", "c"]
+    assert_same_model(online, LinearRegression().fit(X, y))
+    with pytest.raises(ValueError, match="carries its own target"):
+        online.partial_fit(csv(tmp_path / "part0.csv", target="y"), y)

@@ -31,7 +31,7 @@ from gradfit.solvers.direct import DIRECT_SOLVERS
 from gradfit.solvers.gd import LINE_SEARCHES
 from gradfit.sources import Source, is_dask_collection
 from gradfit.summary import same_terms
-from gradfit.validation import refuse_non_numeric
+from gradfit.validation import check_source_arguments, refuse_non_numeric
 
 if TYPE_CHECKING:
     from gradfit.summary import ModelSummary
@@ -305,7 +305,8 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             warnings.warn(message, _WARNINGS[kind], stacklevel=2)
         return self
 
-    def partial_fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> LinearRegression:
+    def partial_fit(self, X: ArrayLike | Source, y: ArrayLike | None = None,
+                    sample_weight: ArrayLike | None = None) -> LinearRegression:
         """Add the rows of (X, y) to the model: after any split of the rows into batches, the model is
         :meth:`fit`'s on all of them (coefficients and :meth:`summary`), to the accuracy of the
         statistics (``error_bound_``; the earlier rows are not kept, so there are no refinement passes).
@@ -322,8 +323,9 @@ class LinearRegression(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like or sparse matrix of shape (n_samples, n_features)
-            The same features, in the same order, as the earlier batches.
+        X : array-like or sparse matrix of shape (n_samples, n_features), or a :class:`~gradfit.sources.Source`
+            The same features, in the same order, as the earlier batches. A source (files streamed in
+            batches, ``gradfit.sources.parquet(...)``) carries its own target: then no ``y``.
         y : array-like of shape (n_samples,)
         sample_weight : array-like of shape (n_samples,), optional
 
@@ -355,14 +357,21 @@ class LinearRegression(RegressorMixin, BaseEstimator):
                                  "to add rows to; fit all the rows at once")
             raise ValueError("this model keeps no statistics to add rows to: a model file keeps them only when saved "
                              "with save(path, statistics=True); save it that way after fitting, or fit all the rows at once")
-        y = refuse_non_numeric(X, y)
-        X, y = validate_data(self, X, y, accept_sparse=("csr", "csc"), dtype=np.float64, y_numeric=True,
-                             ensure_min_samples=1, ensure_all_finite=False, reset=first)
+        given_source = not isinstance(X, np.ndarray) and isinstance(X, Source)
+        if given_source:
+            check_source_arguments(y, sample_weight)
+            if not first and X.n_features != self.n_features_in_:
+                raise ValueError(f"X has {X.n_features} features, but LinearRegression is expecting "
+                                 f"{self.n_features_in_} features as input.")
+        else:
+            y = refuse_non_numeric(X, y)
+            X, y = validate_data(self, X, y, accept_sparse=("csr", "csc"), dtype=np.float64, y_numeric=True,
+                                 ensure_min_samples=1, ensure_all_finite=False, reset=first)
         settings = Settings(**{name: getattr(self, name) for name in _SETTINGS})
         state = fitting.partial_fit(X, y, settings=settings, stats=None if first else self._stats,
                                     sample_weight=sample_weight,
                                     continuation=None if first else getattr(self, "_continuation", None))
-        self._store(state, given_source=False)
+        self._store(state, given_source=given_source)
         for message, kind in state.warnings:
             warnings.warn(message, _WARNINGS[kind], stacklevel=2)
         return self

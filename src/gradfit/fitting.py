@@ -195,7 +195,9 @@ def fit(
         objective = _objective(the_plan, settings)
         theta0 = _initial_theta(objective, coef_start, intercept_start)
         if the_plan.solver in DIRECT_SOLVERS:
-            if resume is not None or (checkpoint is not None and not by_files):
+            if resume is not None:  # a solver's run: refused, naming the solver to resume it with
+                read_checkpoint(resume, objective=objective, solver_name=the_plan.solver)
+            if checkpoint is not None and not by_files:
                 raise ValueError(f"solver={the_plan.solver!r} solves in one go, with nothing to checkpoint or resume "
                                  "but a pass over files; checkpoints are for the iterative solvers, such as "
                                  "solver='gd' or solver='cg', and for the statistics of files")

@@ -248,6 +248,8 @@ class FileSource:
                     del batch  # freed before the next is decoded (pyarrow's allocator reuses it)
                     if self.progress is not None:
                         self.progress(rows_done, self._layout.n_rows)
+                if self.keep_position is not None:  # the whole pass: a resumed fit reads no file again
+                    self.keep_position(gather.position(len(self._layout.files), rows_done, kept), True)
             except KeyboardInterrupt:
                 if self.keep_position is not None and last is not None:
                     self.keep_position(last, True)  # the last whole file: the pass goes on after it

@@ -104,3 +104,14 @@ def test_row_blocks_are_the_rows_in_file_order(tmp_path):
     assert [block[0].shape[0] for block in blocks] == [100, 100, 50]  # whatever the batches (of 40)
     np.testing.assert_array_equal(np.concatenate([block[0] for block in blocks]), X)
     np.testing.assert_array_equal(np.concatenate([block[1] for block in blocks]), y)
+
+
+def test_the_command_lines_seed_makes_a_stochastic_fit_reproducible(files, gradfit_cli):
+    import json
+
+    folder, _, _ = files
+    runs = [json.loads(gradfit_cli("fit", folder, "--target", "y", "--solver", "sgd", "--max-iter", "3", "--seed", "7",
+                                   "--json").stdout) for _ in range(2)]
+    assert runs[0]["coef"] == runs[1]["coef"] and runs[0]["intercept"] == runs[1]["intercept"]
+    code, _, err = gradfit_cli("fit", folder, "--target", "y", "--solver", "sgd", "--max-iter", "3", "--seed", "7")
+    assert code == 3 and "raise --max-iter" not in err  # more epochs at the same steps would not help

@@ -446,6 +446,11 @@ def _convergence_advice(result, *, solver: str, condition_number: float | None, 
             return f"{solver}: {result.message}. Use {direct}."
         looser = 10.0 ** np.ceil(np.log10(max(result.error_floor, np.finfo(np.float64).tiny)))
         return f"{solver}: {result.message}. Use {direct}, or a tol of {looser:.0e} or more."
+    if solver in STOCHASTIC_SOLVERS:
+        # More epochs at the same steps do not help: the error settles at the noise of the sampled gradients.
+        return (f"{solver}: {result.message}. Use {direct}; a stochastic solver's error settles where the noise "
+                "of its sampled gradients keeps it, so more epochs help only with steps that shrink "
+                "(schedule='invscaling') or larger batches (solver='minibatch', batch_size)")
     advice = f"{solver}: {result.message}. Use {direct}, or raise max_iter"
     kappa = condition_number
     if kappa is not None and np.isfinite(kappa) and kappa > 1e3 and solver == "gd" and np.isfinite(result.error_bound):

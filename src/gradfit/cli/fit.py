@@ -116,6 +116,11 @@ def fit(
         typer.Option(dir_okay=False, help="Write the fitted model to this JSON file (see 'gradfit predict')."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Let --save or --checkpoint replace an existing file.")] = False,
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Seed of the row order of --solver sgd, minibatch and adam: the same seed, the same model. "
+                     "Default: one drawn afresh each run.", show_default=False),
+    ] = None,
     keep_statistics: Annotated[
         bool,
         typer.Option("--keep-statistics", help="Keep the fit's d × d statistics in the --save file (about 25·d² bytes), "
@@ -198,7 +203,7 @@ def fit(
     # The core fits (no scikit-learn: about 0.8 s of start-up); the estimator is built from its state
     # only where a model is needed, to save it or for its summary.
     settings = Settings(solver=solver.value, learning_rate=rate, max_iter=max_iter, tol=tol,
-                        standardize=not no_standardize, alpha=alpha, l1_ratio=l1_ratio)
+                        standardize=not no_standardize, alpha=alpha, l1_ratio=l1_ratio, random_state=seed)
     show_progress = not (json_output or quiet) and sys.stderr.isatty()
     if kind == "svmlight":
         state, table = _fit_svmlight(settings, path, n_features=n_features, show_progress=show_progress,

@@ -294,9 +294,9 @@ def test_update_keeps_to_the_models_target(gradfit_cli, tmp_path):
 
 
 def test_partial_fit_takes_file_sources_as_fit_does(tmp_path):
-    from problems import write_csv
-
     from gradfit.sources.files import csv
+
+    from problems import write_csv
 
     X, y = random_problem(8, n=200, d=3)
     for number, part in enumerate(np.array_split(np.arange(200), 2)):

@@ -246,6 +246,7 @@ class CheckpointFile:
             "settings": self.settings,
             "kind": "run",
             "fingerprint": fingerprint(self.objective),
+            "n_params": int(self.objective.n_params),
             "updates": int(resume.state.k),
             "state": _encode_state(resume.state, "state", arrays),
             "origin": None if resume.origin is None else _encode_state(resume.origin, "origin", arrays),
@@ -389,7 +390,7 @@ def _open(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     return meta, arrays
 
 
-def read_checkpoint(path: str | Path, *, objective, solver_name: str) -> Continuation:
+def read_checkpoint(path: str | Path, *, objective, solver_name: str, settings: dict[str, Any] | None = None) -> Continuation:
     """The run a checkpoint file holds, for ``objective`` (the same data, as its fingerprint says) and
     the solver named ``solver_name`` (the one the fit asks for).
 
@@ -412,8 +413,18 @@ def read_checkpoint(path: str | Path, *, objective, solver_name: str) -> Continu
         raise refuse(f"is a run of solver={recorded['name']!r}, not solver={solver_name!r}; resume it with "
                      f"solver={recorded['name']!r}")
     if meta["fingerprint"] != fingerprint(objective):
+        recorded_settings = meta.get("settings", {})
+        for name, value in (settings or {}).items():
+            if name in ("max_iter", "tol") or name not in recorded_settings or recorded_settings[name] == value:
+                continue
+            was = f"{name}={recorded_settings[name]!r}"
+            raise refuse(f"is a run set otherwise (the run: {was}; this fit: {name}={value!r}); resume it as the run "
+                         f"was set: {was}")
+        if meta.get("n_params") not in (None, objective.n_params):
+            raise refuse(f"is a run with {meta['n_params']} parameters (intercept and coefficients), and these data "
+                         f"give {objective.n_params}: resume it on the columns it was fitted on")
         raise refuse("is a run on other data (their statistics differ from these): resume it on the data it "
-                     "was fitted on, with the same fit_intercept and standardize")
+                     "was fitted on")
     solver = SOLVERS[solver_name](**recorded["fields"])
     state = _decode_state(meta["state"], arrays, objective, refuse)
     origin = None if meta["origin"] is None else _decode_state(meta["origin"], arrays, objective, refuse)

@@ -205,13 +205,20 @@ def fit(
         solver = _make_solver(the_plan.solver, settings)
         start = None
         if resume is not None:
-            continuation = read_checkpoint(resume, objective=objective, solver_name=solver.name)
+            continuation = read_checkpoint(resume, objective=objective, solver_name=solver.name,
+                                           settings=_run_settings(settings))
             _check_same_solver(continuation.solver, solver, settings)
             solver, start = continuation.solver, continuation.resume
         elif continuation is not None and _continues(continuation, objective, solver, settings):
             solver, start = continuation.solver, continuation.resume
             settings = replace(settings, max_iter=start.state.k + settings.max_iter)
         return _solve_iterative(the_plan, objective, theta0, settings, solver=solver, start=start, checkpoint=checkpoint)
+
+
+def _run_settings(settings: Settings) -> dict:
+    """The settings a checkpoint records beside a run (those that shape its objective, and its budget)."""
+    return {"max_iter": settings.max_iter, "tol": settings.tol, "fit_intercept": settings.fit_intercept,
+            "standardize": settings.standardize, "alpha": settings.alpha, "l1_ratio": settings.l1_ratio}
 
 
 def _same_solver(recorded, solver, settings: Settings) -> tuple[str, object, object] | None:
@@ -368,9 +375,7 @@ def _solve_iterative(the_plan: Plan, objective, theta0: NDArray[np.float64], set
     record = settings.record_path
     capacity = (DEFAULT_PATH_POINTS if record is True else int(record)) if record else None
     if checkpoint is not None:
-        checkpoint.bind(solver=solver, objective=objective, settings={
-            "max_iter": settings.max_iter, "tol": settings.tol, "fit_intercept": settings.fit_intercept,
-            "standardize": settings.standardize, "alpha": settings.alpha, "l1_ratio": settings.l1_ratio})
+        checkpoint.bind(solver=solver, objective=objective, settings=_run_settings(settings))
     result = minimize(objective, solver, theta0, max_iter=settings.max_iter, tol=settings.tol, record_path=capacity,
                       start=start, checkpoint=checkpoint)
     frame = objective.frame

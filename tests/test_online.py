@@ -308,3 +308,15 @@ def test_partial_fit_takes_file_sources_as_fit_does(tmp_path):
     assert_same_model(online, LinearRegression().fit(X, y))
     with pytest.raises(ValueError, match="carries its own target"):
         online.partial_fit(csv(tmp_path / "part0.csv", target="y"), y)
+
+
+def test_keep_statistics_is_refused_before_the_fit_where_it_could_not_serve(gradfit_cli, tmp_path):
+    from problems import write_csv
+
+    X, y = random_problem(4, n=60, d=2)
+    write_csv(tmp_path / "a.csv", ["u", "v", "y"], np.column_stack([X, y]))
+    code, _, err = gradfit_cli("fit", "a.csv", "--target", "y", "--solver", "sgd", "--save", "m.json", "--keep-statistics")
+    assert code == 2 and "drop --keep-statistics" in err and not (tmp_path / "m.json").exists()
+    gradfit_cli("fit", "a.csv", "--target", "y", "--save", "m.json", "--keep-statistics")
+    code, _, err = gradfit_cli("fit", "a.csv", "--update", "m.json", "--save", "m.json", "--keep-statistics")
+    assert code == 0, err  # --save to the model itself is writing it in place, as --update does

@@ -165,6 +165,7 @@ def fit(
     fitted by streaming passes over it, one per update, never densified.
     """
     from gradfit.fitting import Settings
+    from gradfit.solvers import STOCHASTIC_SOLVERS
 
     feature_list = _parse_features(features)
     rate = _parse_learning_rate(learning_rate)
@@ -185,9 +186,13 @@ def fit(
         raise typer.BadParameter("a penalised fit (--alpha > 0) has no least-squares inference table: its "
                                  "coefficients are shrunk; drop --summary, or fit with --alpha 0 for the table",
                                  param_hint="'--summary'")
-    if keep_statistics and save is None:
+    if keep_statistics and save is None and update is None:  # --update keeps them anyway
         raise typer.BadParameter("--keep-statistics keeps them in the model file: give --save MODEL.json too",
                                  param_hint="'--keep-statistics'")
+    if keep_statistics and update is None and (kind == "svmlight" or solver.value in STOCHASTIC_SOLVERS):
+        why = ("an svmlight file is fitted by streaming passes, which gather no d × d statistics" if kind == "svmlight"
+               else f"--update adds rows with the deterministic solvers only, not --solver {solver.value}")
+        raise typer.BadParameter(f"{why}; drop --keep-statistics", param_hint="'--keep-statistics'")
     if update is not None:
         if checkpoint is not None or resume is not None:
             raise typer.BadParameter("--update adds statistics in one pass, with no run to checkpoint or resume; "
@@ -329,8 +334,9 @@ def _update(model_path: Path, path: Path, *, target: str | None, kind: str, save
     if names is None:
         raise typer.BadParameter(f"{model_path} has no feature names to pick the columns of the data by",
                                  param_hint="'--update'")
-    written = model_path if save is None else save
-    if save is not None:
+    in_place = save is None or (save.exists() and save.samefile(model_path))
+    written = model_path if in_place else save
+    if not in_place:
         _check_writable(save, force=force, flag="--save", inputs=[path, model_path])
     settings = model_settings(model)
     state, table = _fit_streamed(settings, path, target=target, features=[str(name) for name in names],

@@ -186,9 +186,12 @@ def fit(
     if by_files:
         identity = describe_files(the_plan.source, {name: getattr(settings, name) for name in
                                                     ("fit_intercept", "standardize", "alpha", "l1_ratio")})
-        if checkpoint is not None:
+        kind = checkpoint_kind(resume) if resume is not None else None
+        # Resuming a solver's run, the pass is read whole again, unkept: a pass checkpoint would replace
+        # the run's state (often in the same file) before it is read.
+        if checkpoint is not None and kind != "run":
             the_plan.source.keep_position = PassKeeper(checkpoint, identity)
-        if resume is not None and checkpoint_kind(resume) == "pass":
+        if kind == "pass":
             the_plan.source.resume_position = read_pass(resume, identity=identity)
             resume = None  # the pass goes on; the run then starts afresh
     with the_plan.threads():

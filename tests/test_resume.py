@@ -105,6 +105,8 @@ def test_resuming_elsewhere_is_refused_by_name(tmp_path):
         LinearRegression(solver="gd", tol=0, max_iter=40).fit(X[:-1], y[:-1], resume=path)
     with pytest.raises(CheckpointError, match=r"the run: alpha=0.0; this fit: alpha=0.1\); resume it as the run was set: alpha=0.0"):
         LinearRegression(solver="gd", tol=0, max_iter=40, alpha=0.1).fit(X, y, resume=path)
+    with pytest.raises(ValueError, match="the checkpoint has made 20 updates, more than max_iter=10"):
+        LinearRegression(solver="gd", tol=0, max_iter=10).fit(X, y, resume=path)
     with pytest.raises(CheckpointError, match="is a run with 4 parameters"):
         LinearRegression(solver="gd", tol=0, max_iter=40).fit(X[:, :2], y, resume=path)
     with pytest.raises(CheckpointError, match=r"is a run of solver='gd', not solver='cg'; resume it with solver='gd'"):

@@ -212,6 +212,9 @@ def fit(
                                            settings=_run_settings(settings))
             _check_same_solver(continuation.solver, solver, settings)
             solver, start = continuation.solver, continuation.resume
+            if settings.max_iter < start.state.k:
+                raise ValueError(f"the checkpoint has made {start.state.k:,} updates, more than max_iter={settings.max_iter}; "
+                                 f"max_iter counts them too: give one above {start.state.k} to go on")
         elif continuation is not None and _continues(continuation, objective, solver, settings):
             solver, start = continuation.solver, continuation.resume
             settings = replace(settings, max_iter=start.state.k + settings.max_iter)

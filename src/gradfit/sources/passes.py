@@ -359,6 +359,35 @@ class StreamingSource:
             y_scale=y_scale,
         )
 
+    def csr_arrays(self) -> tuple | None:
+        """X's CSR arrays ``(indptr, indices, data)``, ``y`` and the weights (None without), as held here
+        (nothing copied), for a compiled walk over the rows in any order (the stochastic solvers'
+        epochs); None for a dense X. Counted in :attr:`passes`: a walk reads every row."""
+        if not self.sparse:
+            return None
+        self.passes += 1
+        return self._X.indptr, self._X.indices, self._X.data, self._y, self._weight
+
+    def max_row_norm2(self, factor: NDArray[np.float64], offset: NDArray[np.float64], constant: float) -> float:
+        """Largest ``constant + Σ_j (x_j·factor_j − offset_j)²`` over the rows of a sparse X, at O(nonzeros):
+        ``‖offset‖² + Σ_nnz (v_j² − 2 v_j·offset_j)`` with ``v = x·factor`` (duplicates summed first), a
+        block of rows at a time. Not counted as a pass of the solvers' (a scan for the step size)."""
+        X = self._X
+        base = constant + float(offset @ offset)
+        largest = -np.inf
+        block = max(1, int(PASS_CHUNK_NNZ / max(1.0, X.nnz / max(1, self.n_samples))))
+        for start in range(0, self.n_samples, block):
+            rows = X[start : start + block]
+            if not rows.has_canonical_format:
+                rows = rows.copy()  # the caller's matrix is left as it is
+                rows.sum_duplicates()
+            values = rows.data * factor[rows.indices]
+            terms = values * (values - 2.0 * offset[rows.indices])
+            counts = np.diff(rows.indptr)
+            sums = np.bincount(np.repeat(np.arange(rows.shape[0]), counts), weights=terms, minlength=rows.shape[0])
+            largest = max(largest, float(np.max(sums)))
+        return base + largest if np.isfinite(largest) else base
+
     def residual_pass(
         self, v: NDArray[np.float64], a: float, beta: float
     ) -> tuple[float, NDArray[np.float64], float]:

@@ -210,7 +210,12 @@ class StreamingSource:
     ) -> None:
         self.sparse = sp.issparse(X)
         if self.sparse:
-            X = X.tocsr()  # duplicate or unsorted entries are fine: products sum them
+            X = X.tocsr()
+            if not X.has_canonical_format:
+                # Products would sum duplicate entries, but the column pass's squares would not (two
+                # halves of v give v²/2): sum them once, in a copy (the caller's matrix is left as it is).
+                X = X.copy()
+                X.sum_duplicates()
             if X.indices.dtype != X.indptr.dtype or X.data.dtype != np.float64:
                 X = sp.csr_matrix((X.data.astype(np.float64), X.indices.astype(np.int64), X.indptr.astype(np.int64)),
                                   shape=X.shape)
@@ -370,17 +375,15 @@ class StreamingSource:
 
     def max_row_norm2(self, factor: NDArray[np.float64], offset: NDArray[np.float64], constant: float) -> float:
         """Largest ``constant + Σ_j (x_j·factor_j − offset_j)²`` over the rows of a sparse X, at O(nonzeros):
-        ``‖offset‖² + Σ_nnz (v_j² − 2 v_j·offset_j)`` with ``v = x·factor`` (duplicates summed first), a
-        block of rows at a time. Not counted as a pass of the solvers' (a scan for the step size)."""
+        ``‖offset‖² + Σ_nnz (v_j² − 2 v_j·offset_j)`` with ``v = x·factor`` (no duplicate entries: they
+        were summed on the way in), a block of rows at a time. Not counted as a pass of the solvers'
+        (a scan for the step size)."""
         X = self._X
         base = constant + float(offset @ offset)
         largest = -np.inf
         block = max(1, int(PASS_CHUNK_NNZ / max(1.0, X.nnz / max(1, self.n_samples))))
         for start in range(0, self.n_samples, block):
             rows = X[start : start + block]
-            if not rows.has_canonical_format:
-                rows = rows.copy()  # the caller's matrix is left as it is
-                rows.sum_duplicates()
             values = rows.data * factor[rows.indices]
             terms = values * (values - 2.0 * offset[rows.indices])
             counts = np.diff(rows.indptr)

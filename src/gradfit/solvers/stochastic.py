@@ -7,8 +7,10 @@ every other solver.
 
 The walk is compiled (:mod:`gradfit.solvers.stochastic_kernels`, numba, imported at the first step)
 where the objective gives its rows as dense float64 arrays (``objective.row_arrays()``: a dense X in
-memory, whatever its memory order). Elsewhere (a ``MemorySource`` given a float32 X, say: a sparse
-X never comes this far, the engine streams it and refuses these solvers) it is a Python loop over
+memory, whatever its memory order), or as CSR arrays (:class:`~gradfit.objective.SparseRowArrays`:
+a scipy.sparse X, on the streaming engine, for ``sgd`` and ``minibatch`` without a penalty; each
+row costs O(its nonzeros), the centring kept as a lazy shift, see ``sparse_sgd_epoch``). Elsewhere
+(a ``MemorySource`` given a float32 X, say) it is a Python loop over
 ``objective.batch_gradient`` and ``objective.prox``: the same updates, 20-50× slower per epoch.
 Both make the same updates from the same permutation; their results differ in rounding only (the
 row's map to θ's coordinates and the sums over a row or a batch are evaluated in another order).

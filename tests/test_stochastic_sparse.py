@@ -217,3 +217,16 @@ def test_the_command_line_fits_an_svmlight_file_with_sgd(gradfit_cli, tmp_path):
     model = LinearRegression(solver="sgd", random_state=3, tol=TOL).fit(X, y)
     np.testing.assert_array_equal(result["coef"], model.coef_)
     assert result["intercept"] == model.intercept_
+
+
+def test_warm_start_goes_on_bit_for_bit_and_partial_fit_is_refused():
+    X, y, _ = data(weighted=False)
+    going = LinearRegression(solver="sgd", max_iter=2, tol=0.0, warm_start=True, random_state=0).fit(X, y)
+    going.set_params(max_iter=1)
+    going.fit(X, y)
+    whole = LinearRegression(solver="sgd", max_iter=3, tol=0.0, random_state=0).fit(X, y)
+    assert going.n_iter_ == 3
+    np.testing.assert_array_equal(going.coef_, whole.coef_)
+    # each sparse batch would be standardized in its own frame: refused, naming what works
+    with pytest.raises(ValueError, match="partial_fit with solver='sgd' is not offered for this X .*fit all the rows"):
+        LinearRegression(solver="sgd").partial_fit(X, y)

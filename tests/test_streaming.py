@@ -265,8 +265,10 @@ def test_refusals_name_what_to_do():
     X, y = sparse_problem(17)
     with pytest.raises(ValueError, match=r"solver='exact'.*sparse.*solver='auto'"):
         LinearRegression(solver="exact").fit(X, y)
-    with pytest.raises(ValueError, match=r"solver='sgd' is not offered.*'cg'"):
-        LinearRegression(solver="sgd").fit(X, y)
+    with pytest.raises(ValueError, match=r"solver='adam' is not offered.*'sgd' or 'minibatch'.*'cg'"):
+        LinearRegression(solver="adam").fit(X, y)
+    with pytest.raises(ValueError, match=r"solver='sgd' on a sparse X cannot honour a ridge penalty.*'auto'"):
+        LinearRegression(solver="sgd", alpha=1.0).fit(X, y)
     model = LinearRegression(solver="cg").fit(X, y)
     with pytest.raises(ValueError, match=r"summary\(\) needs the d × d statistics.*streaming"):
         model.summary()

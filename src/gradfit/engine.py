@@ -227,7 +227,8 @@ def plan(
                 )
     resolved = resolve_auto(solver, has_l1=has_l1, streams=streams)
     check_compatibility(solver, resolved, learning_rate=learning_rate, alpha=alpha, l1_ratio=l1_ratio,
-                        streams=streams, rows_in_memory=rows_in_memory, given_source=given_source, reason=reason)
+                        streams=streams, rows_in_memory=rows_in_memory, given_source=given_source, reason=reason,
+                        sparse_rows=not given_source and is_sparse(X))
     if refusal is not None:
         raise refusal
     if not given_source:

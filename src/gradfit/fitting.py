@@ -310,6 +310,14 @@ def _one_more_epoch(X, y, *, settings: Settings, continuation: Continuation | No
     """A stochastic solver's ``partial_fit``: one epoch over this batch, from where ``continuation`` stood."""
     the_plan = plan(X, y, sample_weight, solver=settings.solver, learning_rate=settings.learning_rate,
                     alpha=settings.alpha, l1_ratio=settings.l1_ratio)
+    if the_plan.streams:
+        # A sparse batch's epoch would run (fit does), but in the frame of this batch's own moments:
+        # the next batches' epochs need the first batch's frame, which only the statistics objective takes.
+        raise ValueError(
+            f"partial_fit with solver={settings.solver!r} is not offered for this X ({the_plan.reason}): each batch "
+            f"would be centred and scaled on its own; fit all the rows at once (its epochs walk a sparse X's "
+            f"nonzeros), or give the batches dense"
+        )
     going_on = continuation is not None and continuation.frame is not None and continuation.solver.name == settings.solver
     with the_plan.threads():
         objective = LeastSquares.from_source(the_plan.source, fit_intercept=settings.fit_intercept,

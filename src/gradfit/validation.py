@@ -76,6 +76,7 @@ def check_compatibility(
     rows_in_memory: bool,
     given_source: bool,
     reason: str | None,
+    sparse_rows: bool = False,
 ) -> None:
     """Refuse a solver asked for what it does not declare it supports (ValueError naming the way out).
 
@@ -95,9 +96,27 @@ def check_compatibility(
         Whether the data came as a :class:`~gradfit.sources.Source` (else as arrays).
     reason : str or None
         Why the fit streams, where it does.
+    sparse_rows : bool
+        Whether X is a scipy.sparse matrix in memory: its rows can be walked at O(nonzeros) each by a
+        solver that declares ``sparse_rows``, though the fit streams.
     """
     declared = SOLVERS[resolved] if resolved in SOLVERS else DIRECT_SOLVERS[resolved]
-    if declared.needs_rows and not rows_in_memory:
+    if declared.needs_rows and not rows_in_memory and sparse_rows and declared.sparse_rows and alpha > 0:
+        # The shift of the centred columns is kept lazily (one scalar for all d coefficients); a ridge
+        # term's decay differs column by column in θ's units, and L1's thresholding touches every one.
+        penalty = f"an L1 penalty (alpha={alpha}, l1_ratio={l1_ratio})" if l1_ratio > 0 else f"a ridge penalty (alpha={alpha})"
+        raise ValueError(
+            f"solver={requested!r} on a sparse X cannot honour {penalty}: each update would touch all "
+            f"coefficients, not just the row's nonzeros; use 'auto' or 'nesterov', which read X in fused "
+            f"passes, or alpha=0"
+        )
+    if declared.needs_rows and not rows_in_memory and not (sparse_rows and declared.sparse_rows):
+        if sparse_rows:
+            raise ValueError(
+                f"solver={requested!r} is not offered for this X ({reason}): its moments make every update "
+                f"touch all d coefficients, not just the row's nonzeros; use 'sgd' or 'minibatch' (O(nonzeros) "
+                f"a row), or 'auto', 'cg', 'nesterov', 'gd', 'momentum' or 'lbfgs', which read X in fused passes"
+            )
         if given_source:
             raise ValueError(
                 f"solver={requested!r} draws random rows, which a streamed source cannot give; use 'cg', "

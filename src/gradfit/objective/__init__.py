@@ -18,7 +18,8 @@ The rooms:
 
 What callers may use is declared here, as protocols: :class:`Objective` (solvers and the driver),
 :class:`StatisticsObjective` (the direct solver and closed-form blocks), :class:`RowObjective` (the
-stochastic solvers). Optional capabilities are attributes every objective class declares, with the
+stochastic solvers) and :class:`SparseRowObjective` (the same solvers on a sparse X in memory, on
+the streaming engine). Optional capabilities are attributes every objective class declares, with the
 defaults given below, so no caller probes for them by name.
 """
 
@@ -32,12 +33,13 @@ from numpy.typing import NDArray
 
 from gradfit.objective.frame import Accuracy, Frame
 from gradfit.objective.krylov import KrylovObjective, KrylovSpace
-from gradfit.objective.statistics import DENSE_SPECTRUM_MAX, LeastSquares, RowArrays
+from gradfit.objective.statistics import DENSE_SPECTRUM_MAX, LeastSquares, RowArrays, SparseRowArrays
 from gradfit.objective.streaming import LANCZOS_STEPS, StreamingLeastSquares
 
 __all__ = [
     "Accuracy", "Frame", "KrylovObjective", "KrylovSpace", "LeastSquares", "RowArrays", "StreamingLeastSquares",
-    "Objective", "StatisticsObjective", "RowObjective", "DENSE_SPECTRUM_MAX", "LANCZOS_STEPS",
+    "SparseRowArrays", "Objective", "StatisticsObjective", "RowObjective", "SparseRowObjective", "DENSE_SPECTRUM_MAX",
+    "LANCZOS_STEPS",
 ]
 
 
@@ -147,3 +149,22 @@ class RowObjective(StatisticsObjective, Protocol):
     def row_arrays(self) -> RowArrays | None: ...
 
     def row_blocks(self, max_rows: int) -> Iterator[RowArrays] | None: ...
+
+
+class SparseRowObjective(Objective, Protocol):
+    """An objective over a sparse X in memory without statistics (:class:`StreamingLeastSquares` on a
+    scipy.sparse X): what ``sgd`` and ``minibatch`` walk in their compiled epochs, by
+    :meth:`row_arrays` (the CSR arrays and their map to θ's coordinates, :class:`SparseRowArrays`),
+    besides the :class:`Objective` they evaluate at each epoch's end (one pass). ``row_blocks`` is
+    None (the rows are in memory); there is no ``batch_gradient`` (no Python loop over sparse rows)."""
+
+    ridge: NDArray[np.float64]
+
+    @property
+    def n_samples(self) -> int: ...
+
+    def max_row_norm2(self) -> float: ...
+
+    def row_arrays(self) -> SparseRowArrays | None: ...
+
+    def row_blocks(self, max_rows: int) -> None: ...

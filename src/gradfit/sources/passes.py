@@ -210,7 +210,12 @@ class StreamingSource:
     ) -> None:
         self.sparse = sp.issparse(X)
         if self.sparse:
-            X = X.tocsr()  # duplicate or unsorted entries are fine: products sum them
+            X = X.tocsr()
+            if not X.has_canonical_format:
+                # Products would sum duplicate entries, but the column pass's squares would not (two
+                # halves of v give v²/2): sum them once, in a copy (the caller's matrix is left as it is).
+                X = X.copy()
+                X.sum_duplicates()
             if X.indices.dtype != X.indptr.dtype or X.data.dtype != np.float64:
                 X = sp.csr_matrix((X.data.astype(np.float64), X.indices.astype(np.int64), X.indptr.astype(np.int64)),
                                   shape=X.shape)
@@ -358,6 +363,33 @@ class StreamingSource:
             y_var=max(y_var, 0.0),
             y_scale=y_scale,
         )
+
+    def csr_arrays(self) -> tuple | None:
+        """X's CSR arrays ``(indptr, indices, data)``, ``y`` and the weights (None without), as held here
+        (nothing copied), for a compiled walk over the rows in any order (the stochastic solvers'
+        epochs); None for a dense X. Counted in :attr:`passes`: a walk reads every row."""
+        if not self.sparse:
+            return None
+        self.passes += 1
+        return self._X.indptr, self._X.indices, self._X.data, self._y, self._weight
+
+    def max_row_norm2(self, factor: NDArray[np.float64], offset: NDArray[np.float64], constant: float) -> float:
+        """Largest ``constant + Σ_j (x_j·factor_j − offset_j)²`` over the rows of a sparse X, at O(nonzeros):
+        ``‖offset‖² + Σ_nnz (v_j² − 2 v_j·offset_j)`` with ``v = x·factor`` (no duplicate entries: they
+        were summed on the way in), a block of rows at a time. Not counted as a pass of the solvers'
+        (a scan for the step size)."""
+        X = self._X
+        base = constant + float(offset @ offset)
+        largest = -np.inf
+        block = max(1, int(PASS_CHUNK_NNZ / max(1.0, X.nnz / max(1, self.n_samples))))
+        for start in range(0, self.n_samples, block):
+            rows = X[start : start + block]
+            values = rows.data * factor[rows.indices]
+            terms = values * (values - 2.0 * offset[rows.indices])
+            counts = np.diff(rows.indptr)
+            sums = np.bincount(np.repeat(np.arange(rows.shape[0]), counts), weights=terms, minlength=rows.shape[0])
+            largest = max(largest, float(np.max(sums)))
+        return base + largest if np.isfinite(largest) else base
 
     def residual_pass(
         self, v: NDArray[np.float64], a: float, beta: float

@@ -1,4 +1,5 @@
-"""References the tests share and gradfit does not: exact rational least squares, and real data sets."""
+"""References the tests share and gradfit does not: exact rational least squares, real data sets, and the
+stochastic solvers' updates written by the book, one row at a time."""
 
 from __future__ import annotations
 
@@ -198,3 +199,28 @@ def assert_same_statistics(stats, reference, X, y, *, fields=("x_mean", "y_mean"
         error = np.abs(np.asarray(getattr(stats, name)) - np.asarray(getattr(reference, name)))
         assert np.all(error <= bounds[name]), f"{name}: {np.max(error / np.maximum(bounds[name], 1e-300)):.3g} of the bound"
 
+
+# --- the stochastic solvers' updates, by the book -------------------------------------------------------
+
+
+def row_gradient(frame, rows_X, rows_y, theta, weight=None, weight_scale: float = 1.0) -> np.ndarray:
+    """``Σ_i w_i z_i (z_iᵀθ − t_i)`` over some rows, one at a time, in θ's coordinates:
+    ``z = [1,] (x/x_scale − x_shift)/x_unit`` and ``t = (y/y_scale − y_shift)/y_unit`` (``frame``: a
+    gradfit Frame); ``w_i = weight[i]·weight_scale`` (1 without weights). Dense rows."""
+    grad = np.zeros_like(theta)
+    for i in range(len(rows_y)):
+        z = (rows_X[i] / frame.x_scale - frame.x_shift) / frame.x_unit
+        z = np.concatenate([[1.0], z]) if frame.fit_intercept else z
+        residual = z @ theta - (rows_y[i] / frame.y_scale - frame.y_shift) / frame.y_unit
+        if weight is not None:
+            residual *= weight[i] * weight_scale
+        grad += z * residual
+    return grad
+
+
+def adam_update(theta, first, second, grad, step: float, t: int):
+    """One Adam update with gradfit's defaults (β₁ 0.9, β₂ 0.999, ε 1e-8), bias-corrected at update ``t``:
+    ``(θ, first, second)``."""
+    first = 0.9 * first + 0.1 * grad
+    second = 0.999 * second + 0.001 * grad**2
+    return theta - step * (first / (1 - 0.9**t)) / (np.sqrt(second / (1 - 0.999**t)) + 1e-8), first, second

@@ -17,6 +17,7 @@ from gradfit.solvers import make_solver
 from gradfit.sources.files import csv, parquet
 
 from problems import random_problem, write_csv
+from references import adam_update, row_gradient
 
 EPS = np.finfo(np.float64).eps
 SEED = 3
@@ -43,17 +44,11 @@ def reference(objective, X, y, name, *, step, batch_size, epochs, block_rows):
             rows = np.arange(start, min(start + block_rows, len(y)))
             order = rows[np.random.default_rng([SEED, k, number]).permutation(rows.size)]
             for begin in range(0, order.size, batch_size):
-                grad = np.zeros(p)
                 batch = order[begin : begin + batch_size]
-                for i in batch:
-                    z = np.concatenate([[1.0], (X[i] / frame.x_scale - frame.x_shift) / frame.x_unit])
-                    grad += z * (z @ theta - (y[i] / frame.y_scale - frame.y_shift) / frame.y_unit)
-                grad = grad / len(batch)
+                grad = row_gradient(frame, X[batch], y[batch], theta) / len(batch)
                 t += 1
                 if name == "adam":
-                    first = 0.9 * first + 0.1 * grad
-                    second = 0.999 * second + 0.001 * grad**2
-                    theta = theta - step * (first / (1 - 0.9**t)) / (np.sqrt(second / (1 - 0.999**t)) + 1e-8)
+                    theta, first, second = adam_update(theta, first, second, grad, step, t)
                 else:
                     theta = theta - step * grad
     return theta, t

@@ -14,6 +14,8 @@ from gradfit.objective import LeastSquares
 from gradfit.solvers import make_solver
 from gradfit.sources.memory import MemorySource
 
+from references import adam_update, row_gradient
+
 EPS = np.finfo(np.float64).eps
 EPOCHS = 3
 N_ROWS = 600
@@ -38,21 +40,12 @@ def reference_epochs(objective, X, y, weight, name: str, *, step: float, batch_s
     for k in range(epochs):
         order = np.random.default_rng([SEED, k]).permutation(N_ROWS)
         for start in range(0, N_ROWS, batch_size):
-            grad = np.zeros(p)
             batch = order[start : start + batch_size]
-            for i in batch:
-                z = (X[i] / frame.x_scale - frame.x_shift) / frame.x_unit
-                z = np.concatenate([[1.0], z]) if frame.fit_intercept else z
-                residual = z @ theta - (y[i] / frame.y_scale - frame.y_shift) / frame.y_unit
-                if weight is not None:
-                    residual *= weight[i] * scale
-                grad += z * residual
-            grad = grad / len(batch) + objective.ridge * theta
+            rows = row_gradient(frame, X[batch], y[batch], theta, None if weight is None else weight[batch], scale)
+            grad = rows / len(batch) + objective.ridge * theta
             t += 1
             if name == "adam":
-                first = 0.9 * first + 0.1 * grad
-                second = 0.999 * second + 0.001 * grad**2
-                theta = theta - step * (first / (1 - 0.9**t)) / (np.sqrt(second / (1 - 0.999**t)) + 1e-8)
+                theta, first, second = adam_update(theta, first, second, grad, step, t)
             else:
                 moved = theta - step * grad
                 l1 = objective.l1 if objective.l1 is not None else np.zeros(p)

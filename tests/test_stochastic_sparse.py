@@ -20,6 +20,7 @@ from gradfit.solvers import make_solver
 from gradfit.sources.passes import StreamingSource
 
 from cli_checks import expect
+from references import row_gradient
 
 EPS = np.finfo(np.float64).eps
 EPOCHS = 3
@@ -57,15 +58,8 @@ def reference_epochs(objective, X, y, weight, *, step: float, batch_size: int, e
     for k in range(epochs):
         order = np.random.default_rng([SEED, k]).permutation(N_ROWS)
         for start in range(0, N_ROWS, batch_size):
-            grad = np.zeros(p)
             batch = order[start : start + batch_size]
-            for i in batch:
-                z = (dense[i] / frame.x_scale - frame.x_shift) / frame.x_unit
-                z = np.concatenate([[1.0], z]) if frame.fit_intercept else z
-                residual = z @ theta - (y[i] / frame.y_scale - frame.y_shift) / frame.y_unit
-                if weight is not None:
-                    residual *= weight[i] * scale
-                grad += z * residual
+            grad = row_gradient(frame, dense[batch], y[batch], theta, None if weight is None else weight[batch], scale)
             theta = theta - step * (grad / len(batch))
             t += 1
     return theta, t

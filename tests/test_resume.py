@@ -256,7 +256,7 @@ def test_an_interrupted_pass_over_files_resumes_after_the_last_whole_file(solver
 
     def stop_in_file_four(rows_done, total):
         seen.append(rows_done)
-        if rows_done > 3 * 500 + 250:  # inside the fourth file
+        if rows_done > 3 * 500 + 250:  # inside the fourth file's second row group (of 200, 200 and 100 rows)
             raise KeyboardInterrupt
 
     source.progress = stop_in_file_four
@@ -266,14 +266,15 @@ def test_an_interrupted_pass_over_files_resumes_after_the_last_whole_file(solver
             source, checkpoint=path, checkpoint_every=1)
     with np.load(path, allow_pickle=False) as archive:
         meta = json.loads(str(archive["meta"]))
-    assert meta["kind"] == "pass" and meta["files_done"] == 3 and meta["rows_done"] == 1500
+    # Kept after the last whole row group: three files and the fourth's first row group.
+    assert meta["kind"] == "pass" and (meta["files_done"], meta["groups_done"], meta["rows_done"]) == (3, 1, 1700)
 
     again = parquet(folder, target="y", batch_rows=250)
     read = []
     again.progress = lambda rows_done, total: read.append(rows_done)
     resumed = LinearRegression(solver=solver, tol=0 if solver == "gd" else 1e-8, max_iter=200).fit(again, resume=path)
-    assert read[0] == 1500 + 250  # the first batch read is the fourth file's: the first three are not read again
-    assert len(read) == 6  # three files of two batches each
+    # Not read again: the first three files, nor the fourth's first row group. Batches never span row groups.
+    assert read == [1900, 2000, 2200, 2400, 2500, 2700, 2900, 3000]
     # batch_rows differs from the whole fit's default, so compare with an uninterrupted pass of the same batches.
     same = parquet(folder, target="y", batch_rows=250)
     reference = LinearRegression(solver=solver, tol=0 if solver == "gd" else 1e-8, max_iter=200).fit(same)

@@ -315,7 +315,8 @@ class PassKeeper:
             stack.append({"level": level, "stats": _encode_stats(stats, f"pass.stack.{number}", arrays)})
         meta = {
             "format": FORMAT, "format_version": FORMAT_VERSION, "gradfit_version": __version__, "kind": "pass",
-            "data": self.identity, "files_done": position.files_done, "rows_done": position.rows_done,
+            "data": self.identity, "files_done": position.files_done, "groups_done": position.groups_done,
+            "rows_done": position.rows_done,
             "kept": position.kept, "stack": stack, "updates": 0,
         }
         text = json.dumps(meta, allow_nan=False)
@@ -346,7 +347,8 @@ def read_pass(path: str | Path, *, identity: dict[str, Any]) -> PassPosition:
     shift = np.array(arrays["pass.shift"]) if "pass.shift" in arrays else None
     from gradfit.sources.files.reduce import PassPosition
 
-    return PassPosition(meta["files_done"], meta["rows_done"], meta["kept"], np.array(arrays["pass.origin"]), shift, stack)
+    return PassPosition(meta["files_done"], meta["rows_done"], meta["kept"], np.array(arrays["pass.origin"]), shift, stack,
+                        meta.get("groups_done", 0))
 
 
 def _open(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

@@ -58,6 +58,8 @@ class _Batch:
     #: (features first, target last) and row within the batch.
     bad_value: Callable[[int, int], str]
     n_rows_read: int
+    #: The Parquet row group the rows are of (0 for CSV, which has none): a batch never spans two.
+    part: int = 0
     #: CSV: bytes of all the files read once this batch is (about: pyarrow reads ahead); None for Parquet.
     bytes_done: int | None = None
 

@@ -71,7 +71,8 @@ class _CsvLayout:
         """Data rows of all files (a pass of pyarrow's parser, converting one column to nothing)."""
         return sum(self._count_rows(file, header) for file, header in zip(self.files, self.headers))
 
-    def batches(self, batch_rows: int, *, threads: bool, first_file: int = 0) -> Iterator[_Batch]:
+    def batches(self, batch_rows: int, *, threads: bool, first_file: int = 0, first_group: int = 0) -> Iterator[_Batch]:
+        """The files' rows in batches, from file ``first_file`` (CSV has no row groups: ``first_group`` is 0)."""
         offset = sum(file.stat().st_size for file in self.files[:first_file])  # bytes of the files before this one
         for file, header in zip(self.files[first_file:], self.headers[first_file:]):
             block = self.block_bytes.get(file) or _csv_block_bytes(file, batch_rows)

@@ -5,7 +5,7 @@ of the used columns streamed page by page through a small buffer.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -75,16 +75,21 @@ class _ParquetLayout:
         return cls(files=files, features=chosen, target=target, n_rows=int(sum(rows)), file_rows=rows,
                    drop_missing=drop_missing)
 
-    def batches(self, batch_rows: int, *, threads: bool, first_file: int = 0) -> Iterator[_Batch]:
+    def batches(self, batch_rows: int, *, threads: bool, first_file: int = 0, first_group: int = 0) -> Iterator[_Batch]:
+        """The files' rows in batches, row group by row group (a batch never spans two, so a pass can be
+        taken up again after any whole row group), from row group ``first_group`` of file ``first_file``."""
         used = self.columns
-        for file in self.files[first_file:]:
-            start = 0
+        for number, file in enumerate(self.files[first_file:]):
             try:
                 reader = pq.ParquetFile(file, pre_buffer=False, buffer_size=PARQUET_BUFFER_BYTES)
-                batches = reader.iter_batches(batch_size=batch_rows, columns=used, use_threads=threads)
-                for record in batches:
-                    yield self._batch(file, start, record)
-                    start += record.num_rows
+                skipped = first_group if number == 0 else 0
+                start = sum(reader.metadata.row_group(group).num_rows for group in range(skipped))
+                for group in range(skipped, reader.num_row_groups):
+                    batches = reader.iter_batches(batch_size=batch_rows, row_groups=[group], columns=used,
+                                                  use_threads=threads)
+                    for record in batches:
+                        yield replace(self._batch(file, start, record), part=group)
+                        start += record.num_rows
             except (OSError, pa.ArrowException) as error:
                 raise DataError(f"{file}: cannot be read as Parquet ({_first_line(error)}); the file may be damaged") from error
 

@@ -59,8 +59,9 @@ _THRESHOLD = 2.0 ** (SAFE_EXPONENT - 1)
 @dataclass(frozen=True)
 class PassPosition:
     """How far a statistics pass over files got, to go on from exactly: the first ``files_done`` files
-    were read whole, and these are the gatherer's state after them (its origin and shift, the
-    partial merges of its tree, as (level, statistics, magnitude)) and the pass's counters."""
+    were read whole, and the first ``groups_done`` row groups of the next (Parquet), and these are the
+    gatherer's state after them (its origin and shift, the partial merges of its tree, as (level,
+    statistics, magnitude)) and the pass's counters."""
 
     files_done: int
     rows_done: int
@@ -68,6 +69,7 @@ class PassPosition:
     origin: NDArray[np.float64]
     shift: NDArray[np.float64] | None
     stack: tuple[tuple[int, SufficientStats, NDArray[np.float64]], ...]
+    groups_done: int = 0
 
 
 class _Gatherer:
@@ -115,10 +117,11 @@ class _Gatherer:
             self.shift = np.append(stats.x_mean * stats.x_scale, stats.y_mean * stats.y_scale)
         self.tree.add(Part(stats, magnitude))
 
-    def position(self, files_done: int, rows_done: int, kept: int) -> PassPosition:
-        """The state to go on from after ``files_done`` whole files (see :class:`PassPosition`)."""
+    def position(self, files_done: int, rows_done: int, kept: int, groups_done: int = 0) -> PassPosition:
+        """The state to go on from after ``files_done`` whole files and ``groups_done`` row groups of the
+        next (see :class:`PassPosition`)."""
         stack = tuple((level, part.stats, part.magnitude) for level, part in self.tree.stack)
-        return PassPosition(files_done, rows_done, kept, self.origin, self.shift, stack)
+        return PassPosition(files_done, rows_done, kept, self.origin, self.shift, stack, groups_done)
 
     def restore(self, position: PassPosition) -> None:
         """Go on from ``position``: the batches that follow it then merge as they would have."""

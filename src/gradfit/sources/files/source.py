@@ -224,21 +224,23 @@ class FileSource:
         kept = 0
         first_file = 0
         with _Gatherer(self.n_features, workers=self.workers) as gather:
+            first_group = 0
             if self.resume_position is not None:
                 position = self.resume_position
                 gather.restore(position)
                 first_file, rows_done, kept = position.files_done, position.rows_done, position.kept
+                first_group = position.groups_done
             index = {file: number for number, file in enumerate(self._layout.files)}
             reading = None
-            last = gather.position(first_file, rows_done, kept) if first_file else None
+            last = gather.position(first_file, rows_done, kept, first_group) if first_file or first_group else None
             self._gathering = gather
             try:
-                for batch in self._stream(first_file):
-                    if self.keep_position is not None and batch.file != reading:
-                        if reading is not None:  # every file before this one is whole
-                            last = gather.position(index[batch.file], rows_done, kept)
+                for batch in self._stream(first_file, first_group):
+                    if self.keep_position is not None and (batch.file, batch.part) != reading:
+                        if reading is not None:  # every file before this one is whole, and its row groups before this one
+                            last = gather.position(index[batch.file], rows_done, kept, batch.part)
                             self.keep_position(last, False)
-                        reading = batch.file
+                        reading = (batch.file, batch.part)
                     if batch.n_rows:
                         gather.add(batch)
                         kept += batch.n_rows
@@ -358,10 +360,11 @@ class FileSource:
         """Largest ``‖transform(x_i)‖²`` over the rows: one scan of the files (the stochastic solvers' step bound)."""
         return float(self.reduce_rows(lambda X, y, weight: float(np.max(np.sum(transform(X) ** 2, axis=1))), max))
 
-    def _stream(self, first_file: int = 0) -> Iterator[_Batch]:
-        """The batches of the files from ``first_file`` on, decoded one ahead in a background thread
-        (pyarrow releases the GIL)."""
-        batches = self._layout.batches(self.batch_rows, threads=self._decode_threads, first_file=first_file)
+    def _stream(self, first_file: int = 0, first_group: int = 0) -> Iterator[_Batch]:
+        """The batches of the files from row group ``first_group`` of file ``first_file`` on, decoded one
+        ahead in a background thread (pyarrow releases the GIL)."""
+        batches = self._layout.batches(self.batch_rows, threads=self._decode_threads, first_file=first_file,
+                                       first_group=first_group)
         return _prefetch(batches, PREFETCH_BATCHES) if PREFETCH_BATCHES > 0 else batches
 
 

@@ -321,3 +321,20 @@ def test_a_damaged_checkpoint_is_named_with_what_to_do(tmp_path, gradfit_cli):
             LinearRegression(solver="gd").fit(X, y, resume=tmp_path / name)
     code, _, err = gradfit_cli("fit", "data.csv", "--target", "y", "--solver", "gd", "--resume", "data.csv")
     assert code == 2 and "is not a gradfit checkpoint" in err and "pickle" not in err
+
+
+@pytest.mark.parametrize("solver", ["sgd", "minibatch", "adam"])
+def test_a_stochastic_run_stops_when_its_loss_stalls_and_a_continued_one_stops_there_too(solver):
+    """With tol > 0 a stochastic run stops once its loss has not gone below its best for STALL_EPOCHS
+    epochs (status "stalled", said), not after max_iter epochs that cannot help; the watch is taken up
+    from the history, so a run continued part-way stops at the same epoch, bit for bit."""
+    from gradfit.driver import STALL_EPOCHS
+
+    X, y = random_problem(3, n=2000, d=5)
+    whole = LinearRegression(solver=solver, random_state=0).fit(X, y)
+    assert whole.status_ == "stalled" and not whole.converged_ and whole.n_iter_ < 10_000
+    assert f"has not gone below its best for {STALL_EPOCHS} epochs" in whole.message_
+    best = int(np.argmin(np.r_[whole.history_.loss, whole.final_loss_]))
+    assert whole.n_iter_ - best == STALL_EPOCHS
+    part = LinearRegression(solver=solver, random_state=0, max_iter=whole.n_iter_ - 3, warm_start=True).fit(X, y)
+    same_run(part.set_params(max_iter=10_000).fit(X, y), whole)

@@ -16,7 +16,7 @@ from gradfit.solvers.base import Solver, State, Trajectory
 from gradfit.solvers.recentre import Recentred
 from gradfit.solvers.replay import Replayed
 
-__all__ = ["minimize", "DIVERGENCE_GROWTH", "Resume", "Checkpoint"]
+__all__ = ["minimize", "DIVERGENCE_GROWTH", "STALL_EPOCHS", "Resume", "Checkpoint"]
 
 #: A run has diverged once its loss is this many times its starting loss (times the solver's
 #: ``transient_growth``): a descent method never gets there, and at a step past 2/L the loss grows
@@ -29,6 +29,11 @@ BLOCK_ELEMENTS = 2**20
 #: update count alone (see :func:`block_bounds`), never by max_iter or where a run stopped, so a run
 #: continued from any update computes the iterates an uninterrupted one does, bit for bit.
 FIRST_BLOCK_STEPS = 1024
+#: A stochastic run with tol > 0 stops (status "stalled") once its loss has not gone below its best for
+#: this many epochs: the sampled gradients' noise, not the number of epochs, then limits it (as
+#: scikit-learn's SGD stops after n_iter_no_change = 5 epochs without improvement; 10 here, since
+#: gradfit's loss is the whole objective's, smoother than a running average).
+STALL_EPOCHS = 10
 #: Iterates of a closed-form block whose relative error is checked at once (a batch costs a few
 #: matrix products of this many rows by p columns).
 CANDIDATES_AT_ONCE = 1024
@@ -160,6 +165,13 @@ def minimize(
         started -= earlier  # elapsed times go on from the earlier run's
         initial_loss = float(before.loss[0]) if len(before) else state.loss
     reached = time.perf_counter() - started  # when the current state was reached
+    # Stochastic runs that should stop early watch their loss for a stall (STALL_EPOCHS); a continued
+    # run takes the watch up from its history, so it stops where the uninterrupted run would.
+    watch = solver.needs_rows and tol > 0
+    best_loss, best_k = np.inf, 0
+    if watch and start is not None and len(before):
+        best_k = int(np.argmin(before.loss))
+        best_loss = float(before.loss[best_k])
     # Momentum methods may raise the loss for a while before it falls (their iteration matrix is
     # not normal); a solver says by how much at most, and only growth beyond that is divergence.
     transient = solver.transient_growth
@@ -225,6 +237,12 @@ def minimize(
             if stuck:
                 status = "floor"
                 break
+            if watch:
+                if state.loss < best_loss:
+                    best_loss, best_k = state.loss, state.k
+                elif state.k - best_k >= STALL_EPOCHS:
+                    status = "stalled"
+                    break
             if state.k >= max_iter:
                 status = "max_iter"
                 break
@@ -339,6 +357,9 @@ def _message(status: Status, n_iter: int, bound: float, floor: float, tol: float
             f"stopped after {n_iter} updates at the rounding floor: {within}, and rounding in the gradient "
             f"limits this solver to about {_beside(floor, tol)}, above tol={tol:g}"
         )
+    if status == "stalled":
+        return (f"stopped after {n_iter} epochs: the loss has not gone below its best for {STALL_EPOCHS} epochs, so "
+                f"the noise of the sampled gradients, not more epochs, limits this run; {within}, above tol={tol:g}")
     if status == "max_iter" and tol == 0:
         return f"made all max_iter={max_iter} updates (tol=0: no early stop); {within}"
     if status == "max_iter":

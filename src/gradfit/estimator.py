@@ -130,7 +130,8 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         coefficient is not known. For the direct solver, its estimate (refined answers: at least
         64ε, since a weak direction of G can hide a few tens of ulps from every correction).
     status_ : str
-        ``"exact"``, ``"tol"``, ``"floor"`` (stopped at its rounding floor, above ``tol``),
+        ``"exact"``, ``"tol"``, ``"floor"`` (stopped at its rounding floor, above ``tol``), ``"stalled"``
+        (a stochastic run whose loss had not gone below its best for ``driver.STALL_EPOCHS`` epochs),
         ``"max_iter"``, ``"precision"`` (the direct solve could not settle: files or Dask data too
         ill-conditioned for the normal equations), ``"callback"`` or ``"interrupted"``.
     message_ : str

@@ -417,7 +417,7 @@ def _solve_iterative(the_plan: Plan, objective, theta0: NDArray[np.float64], set
         # the statistics' pass (and the double-double one), and the stochastic solvers' scans of the rows
         n_passes = (1 if objective.extended is None else 2) + objective.row_passes
     raised = []
-    if result.status in ("max_iter", "floor") and settings.tol > 0:
+    if result.status in ("max_iter", "floor", "stalled") and settings.tol > 0:
         raised = [(_convergence_advice(result, solver=the_plan.solver, condition_number=condition_number,
                                        settings=settings), "convergence")]
     elif result.status == "interrupted":

@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 
 __all__ = ["History", "PathRecorder", "Result", "Status"]
 
-Status = Literal["tol", "floor", "max_iter", "callback", "interrupted"]
+Status = Literal["tol", "floor", "stalled", "max_iter", "callback", "interrupted"]
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ class Result:
         Number of updates made; ``len(history) == n_iter``.
     converged : bool
         Whether the tolerance was met.
-    status : {"tol", "floor", "max_iter", "callback", "interrupted"}
+    status : {"tol", "floor", "stalled", "max_iter", "callback", "interrupted"}
     message : str
         One sentence saying why the run stopped, with the figures.
     history : History

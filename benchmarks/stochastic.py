@@ -175,6 +175,26 @@ def first_epochs(solvers: tuple[str, ...]) -> tuple[float, float]:
     return float(runs[0].stdout.split()[-1]), float(runs[1].stdout.split()[-1])
 
 
+def print_solvers(times: dict, first: dict, names, *, whole_fits: bool) -> int:
+    """gradfit's rows of one shape's table, per epoch against SGDRegressor and the anchor; 1 where the
+    target solver misses TARGET_RATIO, else 0."""
+    anchor, reference = times["anchor"], times["sklearn"]
+    status = 0
+    for name in names:
+        seconds = times[name]
+        ratio = seconds / reference
+        verdict = ""
+        if name == TARGET_SOLVER:
+            met = ratio <= TARGET_RATIO
+            status |= 0 if met else 1
+            verdict = "  MET" if met else "  MISSED"
+        print(f"{'gradfit ' + name + ' (step)':34s} {seconds:9.4f} {ratio:9.3f} {seconds / anchor:8.1f} {first[name]:10.4f}{verdict}")
+        if whole_fits:
+            whole = times[name + " fit"]
+            print(f"{'gradfit ' + name + ' (fit / epochs)':34s} {whole:9.4f} {whole / reference:9.3f} {whole / anchor:8.1f}")
+    return status
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shapes", default=SHAPES, help="comma-separated ROWSxFEATURES of dense X, or 'none'")
@@ -210,18 +230,7 @@ def main() -> int:
         print(f"{'method':34s} {'s/epoch':>9s} {'÷ sklearn':>9s} {'÷ X@θ':>8s} {'1st epoch':>10s}")
         print(f"{'X @ theta (anchor)':34s} {anchor:9.4f} {anchor / reference:9.3f} {1.0:8.1f}")
         print(f"{'SGDRegressor(tol=None)':34s} {reference:9.4f} {1.0:9.3f} {reference / anchor:8.1f}")
-        for name in solvers:
-            seconds = times[name]
-            ratio = seconds / reference
-            verdict = ""
-            if name == TARGET_SOLVER:
-                met = ratio <= TARGET_RATIO
-                status |= 0 if met else 1
-                verdict = "  MET" if met else "  MISSED"
-            print(f"{'gradfit ' + name + ' (step)':34s} {seconds:9.4f} {ratio:9.3f} {seconds / anchor:8.1f} {first[name]:10.4f}{verdict}")
-            if not args.no_fit:
-                whole = times[name + " fit"]
-                print(f"{'gradfit ' + name + ' (fit / epochs)':34s} {whole:9.4f} {whole / reference:9.3f} {whole / anchor:8.1f}")
+        status |= print_solvers(times, first, solvers, whole_fits=not args.no_fit)
     sparse_solvers = tuple(name for name in solvers if name in SPARSE_SOLVERS)
     for shape in () if args.sparse == "none" else args.sparse.split(","):
         n, d = (int(part) for part in shape.split("x"))
@@ -240,18 +249,7 @@ def main() -> int:
         print(f"{'SGDRegressor(max_iter=1, tol=None)':34s} {reference:9.4f} {1.0:9.3f} {reference / anchor:8.1f}")
         evaluation = times["evaluation"]
         print(f"{'  gradfit loss_grad (in each step)':34s} {evaluation:9.4f} {evaluation / reference:9.3f} {evaluation / anchor:8.1f}")
-        for name in sparse_solvers:
-            seconds = times[name]
-            ratio = seconds / reference
-            verdict = ""
-            if name == TARGET_SOLVER:
-                met = ratio <= TARGET_RATIO
-                status |= 0 if met else 1
-                verdict = "  MET" if met else "  MISSED"
-            print(f"{'gradfit ' + name + ' (step)':34s} {seconds:9.4f} {ratio:9.3f} {seconds / anchor:8.1f} {first[name]:10.4f}{verdict}")
-            if not args.no_fit:
-                whole = times[name + " fit"]
-                print(f"{'gradfit ' + name + ' (fit / epochs)':34s} {whole:9.4f} {whole / reference:9.3f} {whole / anchor:8.1f}")
+        status |= print_solvers(times, first, sparse_solvers, whole_fits=not args.no_fit)
     print(f"\ntarget: gradfit {TARGET_SOLVER} per epoch ≤ {TARGET_RATIO}× SGDRegressor's on every shape")
     return status
 

@@ -190,7 +190,6 @@ class CheckpointFile:
     updates of a streamed run) is not written; the next one is."""
 
     def __init__(self, path: str | Path, *, every_updates: int | None = None, every_seconds: float | None = None,
-                 solver: Solver | None = None, objective=None, settings: dict[str, Any] | None = None,
                  replace: bool = False) -> None:
         """Checked before any work: a positive ``every_updates``/``every_seconds``, a folder that exists, and
         no file at ``path`` unless ``replace`` (the run resumed from it, or the command line's ``--force``):
@@ -210,7 +209,8 @@ class CheckpointFile:
         self.path = path
         self.every_updates = every_updates
         self.every_seconds = DEFAULT_SECONDS if every_updates is None and every_seconds is None else every_seconds
-        self.solver, self.objective, self.settings = solver, objective, settings or {}
+        self.solver: Solver | None = None  # the run's, its objective and settings: see bind
+        self.objective, self.settings = None, {}
         self._last_k: int | None = None
         self._last_time = time.monotonic()
         self.written = 0
@@ -234,17 +234,18 @@ class CheckpointFile:
         last = k if self._last_k is None else self._last_k
         return last + self.every_updates
 
+    def due_by_time(self) -> bool:
+        """Whether a checkpoint counted in seconds only (no ``every_updates``) is due."""
+        return (self.every_updates is None and self.every_seconds is not None
+                and time.monotonic() - self._last_time >= self.every_seconds)
+
     def write(self, resume: Resume) -> None:
         if isinstance(resume.state, Replaying) or isinstance(resume.origin, Replaying):
             return
         arrays: dict[str, np.ndarray] = {}
         meta = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "gradfit_version": __version__,
             "solver": _solver_record(self.solver),
             "settings": self.settings,
-            "kind": "run",
             "fingerprint": fingerprint(self.objective),
             "n_params": int(self.objective.n_params),
             "updates": int(resume.state.k),
@@ -254,9 +255,16 @@ class CheckpointFile:
         history = resume.history
         for name in ("loss", "grad_norm", "step_size", "elapsed"):
             arrays[f"history.{name}"] = getattr(history, name)
-        text = json.dumps(meta, allow_nan=False)
+        self.save("run", meta, arrays)
+        self._last_k = resume.state.k
+
+    def save(self, kind: str, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        """Write one checkpoint of ``kind`` (``"run"`` or ``"pass"``) atomically: the format's header and
+        ``meta`` as JSON beside ``arrays``."""
+        header = {"format": FORMAT, "format_version": FORMAT_VERSION, "gradfit_version": __version__, "kind": kind}
+        text = json.dumps({**header, **meta}, allow_nan=False)
         write_atomically(self.path, lambda handle: np.savez(handle, meta=np.array(text), **arrays))
-        self._last_k, self._last_time = resume.state.k, time.monotonic()
+        self._last_time = time.monotonic()
         self.written += 1
 
 
@@ -303,8 +311,8 @@ class PassKeeper:
         self.checkpoint, self.identity = checkpoint, identity
 
     def __call__(self, position: PassPosition, interrupted: bool) -> None:
-        by_time = self.checkpoint.every_seconds is not None and self.checkpoint.every_updates is None
-        if by_time and not interrupted and time.monotonic() - self.checkpoint._last_time < self.checkpoint.every_seconds:
+        counted_in_updates = self.checkpoint.every_updates is not None
+        if not (interrupted or counted_in_updates or self.checkpoint.due_by_time()):
             return
         arrays: dict[str, np.ndarray] = {"pass.origin": position.origin}
         if position.shift is not None:
@@ -313,16 +321,9 @@ class PassKeeper:
         for number, (level, stats, magnitude) in enumerate(position.stack):
             arrays[f"pass.stack.{number}.magnitude"] = magnitude
             stack.append({"level": level, "stats": _encode_stats(stats, f"pass.stack.{number}", arrays)})
-        meta = {
-            "format": FORMAT, "format_version": FORMAT_VERSION, "gradfit_version": __version__, "kind": "pass",
-            "data": self.identity, "files_done": position.files_done, "groups_done": position.groups_done,
-            "rows_done": position.rows_done,
-            "kept": position.kept, "stack": stack, "updates": 0,
-        }
-        text = json.dumps(meta, allow_nan=False)
-        write_atomically(self.checkpoint.path, lambda handle: np.savez(handle, meta=np.array(text), **arrays))
-        self.checkpoint._last_time = time.monotonic()
-        self.checkpoint.written += 1
+        meta = {"data": self.identity, "files_done": position.files_done, "groups_done": position.groups_done,
+                "rows_done": position.rows_done, "kept": position.kept, "stack": stack, "updates": 0}
+        self.checkpoint.save("pass", meta, arrays)
 
 
 def checkpoint_kind(path: str | Path) -> str:
@@ -417,7 +418,7 @@ def read_checkpoint(path: str | Path, *, objective, solver_name: str, settings: 
     if meta["fingerprint"] != fingerprint(objective):
         recorded_settings = meta.get("settings", {})
         for name, value in (settings or {}).items():
-            if name in ("max_iter", "tol") or name not in recorded_settings or recorded_settings[name] == value:
+            if name not in recorded_settings or recorded_settings[name] == value:
                 continue
             was = f"{name}={recorded_settings[name]!r}"
             raise refuse(f"is a run set otherwise (the run: {was}; this fit: {name}={value!r}); resume it as the run "

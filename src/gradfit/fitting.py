@@ -184,8 +184,7 @@ def fit(
     by_files = (checkpoint is not None or resume is not None) and not the_plan.streams and offers(
         the_plan.source, CheckpointableSource)
     if by_files:
-        identity = describe_files(the_plan.source, {name: getattr(settings, name) for name in
-                                                    ("fit_intercept", "standardize", "alpha", "l1_ratio")})
+        identity = describe_files(the_plan.source, _objective_settings(settings))
         kind = checkpoint_kind(resume) if resume is not None else None
         # Resuming a solver's run, the pass is read whole again, unkept: a pass checkpoint would replace
         # the run's state (often in the same file) before it is read.
@@ -209,7 +208,7 @@ def fit(
         start = None
         if resume is not None:
             continuation = read_checkpoint(resume, objective=objective, solver_name=solver.name,
-                                           settings=_run_settings(settings))
+                                           settings=_objective_settings(settings))
             _check_same_solver(continuation.solver, solver, settings)
             solver, start = continuation.solver, continuation.resume
             if settings.max_iter < start.state.k:
@@ -221,10 +220,14 @@ def fit(
         return _solve_iterative(the_plan, objective, theta0, settings, solver=solver, start=start, checkpoint=checkpoint)
 
 
+def _objective_settings(settings: Settings) -> dict:
+    """The settings that shape the objective: a checkpoint is resumed only with the same."""
+    return {name: getattr(settings, name) for name in ("fit_intercept", "standardize", "alpha", "l1_ratio")}
+
+
 def _run_settings(settings: Settings) -> dict:
-    """The settings a checkpoint records beside a run (those that shape its objective, and its budget)."""
-    return {"max_iter": settings.max_iter, "tol": settings.tol, "fit_intercept": settings.fit_intercept,
-            "standardize": settings.standardize, "alpha": settings.alpha, "l1_ratio": settings.l1_ratio}
+    """The settings a checkpoint records beside a run: the objective's, and the run's budget."""
+    return {"max_iter": settings.max_iter, "tol": settings.tol, **_objective_settings(settings)}
 
 
 def _same_solver(recorded, solver, settings: Settings) -> tuple[str, object, object] | None:

@@ -25,6 +25,7 @@ from gradfit.sources import (
     StreamableSource,
     as_source,
     is_dask_collection,
+    is_device_array,
     is_sparse,
     is_streaming_source,
     offers,
@@ -194,15 +195,18 @@ def plan(
     # article's whole fit), and validated arrays never are one.
     given_source = not (isinstance(X, np.ndarray) or is_sparse(X)) and isinstance(X, Source)
     refusal = None  # memory that no engine has: raised once the parameters are known to be compatible
-    if given_source or is_dask_collection(X):
+    device = None  # where the rows live, for arrays on a device
+    if given_source or is_dask_collection(X) or is_device_array(X):
         if given_source:
             check_source_arguments(y, sample_weight)
             source = X
         else:
             # A Dask array or DataFrame: wrapped in a DaskSource, checked and reduced on the workers
-            # block by block (validating it here would compute it into memory).
+            # block by block (validating it here would compute it into memory). An array on a device:
+            # an ArraySource, checked and read there.
             source = as_source(X, y, sample_weight)
             given_source = True
+        device = getattr(source, "device", None)
         # Checked before any d × d allocation: rather than an out-of-memory crash, a source that can
         # serve streaming passes (a Dask cluster, or files scanned once per update) streams.
         shortfall = statistics_shortfall(source.n_features)
@@ -210,6 +214,11 @@ def plan(
             refusal = DataError(f"{shortfall}; select fewer feature columns, or give X as a scipy.sparse matrix")
         streams = shortfall is not None and refusal is None
         reason = f"{shortfall}: switched to streaming passes over the data" if streams else None
+        if device is not None and not streams and source.n_features > STATISTICS_MAX_FEATURES:
+            # As for arrays on the host: past this width a pass per update costs less than d × d sums.
+            streams = True
+            reason = (f"{source.n_features} features (over {STATISTICS_MAX_FEATURES}): streaming passes on "
+                      f"{device} cost less than d × d statistics")
         rows_in_memory = offers(source, InMemorySource) or (offers(source, RowBlockSource) and not streams)
         names = source.feature_names if offers(source, NamedSource) else None
     else:
@@ -228,7 +237,7 @@ def plan(
     resolved = resolve_auto(solver, has_l1=has_l1, streams=streams)
     check_compatibility(solver, resolved, learning_rate=learning_rate, alpha=alpha, l1_ratio=l1_ratio,
                         streams=streams, rows_in_memory=rows_in_memory, given_source=given_source, reason=reason,
-                        sparse_rows=not given_source and is_sparse(X))
+                        sparse_rows=not given_source and is_sparse(X), device=device)
     if refusal is not None:
         raise refusal
     if not given_source:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from sklearn import get_config
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -29,7 +30,7 @@ from gradfit.schedules import SCHEDULES
 from gradfit.solvers import SOLVERS, STOCHASTIC_SOLVERS
 from gradfit.solvers.direct import DIRECT_SOLVERS
 from gradfit.solvers.gd import LINE_SEARCHES
-from gradfit.sources import Source, is_dask_collection
+from gradfit.sources import Source, as_source, is_dask_collection, is_device_array
 from gradfit.summary import same_terms
 from gradfit.validation import check_source_arguments, refuse_non_numeric
 
@@ -278,7 +279,8 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         """
         self._validate_params()
         # (an ndarray is never a Source: not asked, since the protocol's check inspects X's attributes)
-        given_source = not isinstance(X, np.ndarray) and (isinstance(X, Source) or is_dask_collection(X))
+        given_source = not isinstance(X, np.ndarray) and (is_device_array(X) or isinstance(X, Source)
+                                                          or is_dask_collection(X))
         if not given_source:
             # NaN/inf in X are found by the source's own pass (the statistics propagate them), which
             # names the row and column; a separate check would read X once more. A Dask collection
@@ -291,7 +293,8 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         if self.warm_start and hasattr(self, "coef_"):
             continuation = getattr(self, "_continuation", None)
             if coef_init is None and intercept_init is None:  # where the run cannot go on: start from it
-                coef_init, intercept_init = self.coef_, (self.intercept_ if self.fit_intercept else None)
+                coef, intercept = self._terms()
+                coef_init, intercept_init = coef, (intercept if self.fit_intercept else None)
         writer = None
         if checkpoint is not None:
             same = resume is not None and os.path.abspath(resume) == os.path.abspath(checkpoint)
@@ -301,7 +304,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             raise ValueError("checkpoint_every and checkpoint_seconds say how often to write the checkpoint; pass its path too, as in checkpoint='fit.ckpt'")
         state = fitting.fit(X, y, settings=settings, sample_weight=sample_weight, coef_init=coef_init,
                             intercept_init=intercept_init, continuation=continuation, resume=resume, checkpoint=writer)
-        self._store(state, given_source=given_source)
+        self._store(state, given_source=given_source, placed_like=X)
         for message, kind in state.warnings:
             warnings.warn(message, _WARNINGS[kind], stacklevel=2)
         return self
@@ -358,6 +361,9 @@ class LinearRegression(RegressorMixin, BaseEstimator):
                                  "to add rows to; fit all the rows at once")
             raise ValueError("this model keeps no statistics to add rows to: a model file keeps them only when saved "
                              "with save(path, statistics=True); save it that way after fitting, or fit all the rows at once")
+        placed_like = X
+        if is_device_array(X):  # read on its device, as fit does
+            X, y, sample_weight = as_source(X, y, sample_weight), None, None
         given_source = not isinstance(X, np.ndarray) and isinstance(X, Source)
         if given_source:
             check_source_arguments(y, sample_weight)
@@ -372,15 +378,17 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         state = fitting.partial_fit(X, y, settings=settings, stats=None if first else self._stats,
                                     sample_weight=sample_weight,
                                     continuation=None if first else getattr(self, "_continuation", None))
-        self._store(state, given_source=given_source)
+        self._store(state, given_source=given_source, placed_like=placed_like)
         for message, kind in state.warnings:
             warnings.warn(message, _WARNINGS[kind], stacklevel=2)
         return self
 
-    def _store(self, state: FittedState, *, given_source: bool) -> None:
+    def _store(self, state: FittedState, *, given_source: bool, placed_like=None) -> None:
         """Keep a fit's state as the fitted attributes; its statistics for :meth:`summary`, with its
         coefficients (never before: a fit that fails keeps the table of the coefficients it leaves),
-        and drop a table read from a file."""
+        and drop a table read from a file. ``placed_like``: the X fitted; under scikit-learn's
+        ``array_api_dispatch``, ``coef_`` and ``intercept_`` of an array on a device are put in its
+        namespace, on its device (float64 where the device has it)."""
         if given_source:  # validate_data set these for arrays
             self.n_features_in_ = state.n_features
             if state.feature_names is not None:
@@ -390,6 +398,10 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         self.engine_ = state.engine
         self.solver_ = state.solver
         self.coef_, self.intercept_ = state.coef, state.intercept
+        if placed_like is not None and is_device_array(placed_like) and get_config()["array_api_dispatch"]:
+            from gradfit.sources.arrays import placed_as
+
+            self.coef_, self.intercept_ = placed_as(placed_like, state.coef, state.intercept)
         if state.path is not None:
             self.path_ = state.path
             self.path_iterations_ = state.path_iterations
@@ -408,6 +420,15 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         self.condition_number_ = state.condition_number
         self.n_passes_ = state.n_passes
         self.error_bound_ = state.error_bound
+
+    def _terms(self) -> tuple[NDArray[np.float64], float]:
+        """``coef_`` and ``intercept_`` on the host (numpy float64 and a float), wherever they were put."""
+        coef, intercept = self.coef_, self.intercept_
+        if isinstance(coef, np.ndarray):
+            return coef, intercept
+        from gradfit.numerics.array_api import to_host
+
+        return to_host(coef), float(to_host(intercept))
 
     @classmethod
     def from_fit(cls, state: FittedState, settings: Settings) -> LinearRegression:
@@ -435,7 +456,10 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         what a model file keeps and :meth:`with_fitted_state` takes back (``feature_names_in_`` is
         None where X had no column names)."""
         check_is_fitted(self)
-        return {name: getattr(self, name, None) for name in FITTED_ATTRIBUTES}
+        state = {name: getattr(self, name, None) for name in FITTED_ATTRIBUTES}
+        if state["coef_"] is not None:
+            state["coef_"], state["intercept_"] = self._terms()
+        return state
 
     def with_fitted_state(self, state: dict, *, summary: ModelSummary | None = None) -> LinearRegression:
         """This model with the fitted attributes of ``state`` (as :meth:`fitted_state` gives them), and
@@ -462,16 +486,21 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         For files without the target, ``gradfit predict MODEL DATA`` on the command line.
         """
         check_is_fitted(self)
+        coef, intercept = self._terms()
         if is_dask_collection(X):
             from gradfit.sources.dask import predict_blocks
 
-            return predict_blocks(X, self.coef_, self.intercept_, getattr(self, "feature_names_in_", None))
+            return predict_blocks(X, coef, intercept, getattr(self, "feature_names_in_", None))
+        if is_device_array(X):
+            from gradfit.sources.arrays import predict_on_device
+
+            return predict_on_device(X, coef, intercept)
         files = sys.modules.get("gradfit.sources.files.source")  # a FileSource exists only once it is imported
         if files is not None and isinstance(X, files.FileSource):
             return self._predict_source(X)
         refuse_non_numeric(X, None)
         X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=np.float64, reset=False)
-        return np.asarray(X @ self.coef_ + self.intercept_, dtype=np.float64)
+        return np.asarray(X @ coef + intercept, dtype=np.float64)
 
     def _predict_source(self, source) -> NDArray[np.float64]:  # FileSource
         from gradfit.sources.files import feature_batches
@@ -484,14 +513,16 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             )
         blocks = feature_batches(source.path, features=[str(name) for name in names], format=source.format,
                                  batch_rows=source.batch_rows)
-        predictions = [block @ self.coef_ + self.intercept_ for block in blocks]
+        coef, intercept = self._terms()
+        predictions = [block @ coef + intercept for block in blocks]
         return np.concatenate(predictions) if predictions else np.empty(0)
 
     def distance_to_optimum(self, X: ArrayLike, y: ArrayLike) -> OptimumGap:
         """How far this model is from the exact least-squares fit of (X, y)."""
         check_is_fitted(self)
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True, reset=False)
-        return fitting.distance_to_optimum(X, y, self.coef_, self.intercept_, fit_intercept=self.fit_intercept,
+        coef, intercept = self._terms()
+        return fitting.distance_to_optimum(X, y, coef, intercept, fit_intercept=self.fit_intercept,
                                            standardize=self.standardize)
 
     def summary(self) -> ModelSummary:
@@ -548,12 +579,14 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         from gradfit.inference import summarize
 
         names = [str(name) for name in self.feature_names_in_] if hasattr(self, "feature_names_in_") else None
-        return summarize(stats, self.coef_, self.intercept_ if self.fit_intercept else 0.0,
+        coef, intercept = self._terms()
+        return summarize(stats, coef, intercept if self.fit_intercept else 0.0,
                          fit_intercept=self.fit_intercept, feature_names=names)
 
     def _is_summary_of_coefficients(self, summary: ModelSummary) -> bool:
         """Whether a table's estimates are ``[intercept_, *coef_]`` (``coef_`` without intercept), bit for bit."""
-        return same_terms(summary, self.coef_, self.intercept_, fit_intercept=self.fit_intercept)
+        coef, intercept = self._terms()
+        return same_terms(summary, coef, intercept, fit_intercept=self.fit_intercept)
 
     def save(self, path: str | Path, *, statistics: bool = False, target: str | None = None) -> None:
         """Write the fitted model as versioned JSON (see :func:`gradfit.load`); with ``statistics``,

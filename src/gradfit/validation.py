@@ -77,6 +77,7 @@ def check_compatibility(
     given_source: bool,
     reason: str | None,
     sparse_rows: bool = False,
+    device: object = None,
 ) -> None:
     """Refuse a solver asked for what it does not declare it supports (ValueError naming the way out).
 
@@ -99,6 +100,8 @@ def check_compatibility(
     sparse_rows : bool
         Whether X is a scipy.sparse matrix in memory: its rows can be walked at O(nonzeros) each by a
         solver that declares ``sparse_rows``, though the fit streams.
+    device : optional
+        The device the rows live on, for arrays read there (None elsewhere).
     """
     declared = SOLVERS[resolved] if resolved in SOLVERS else DIRECT_SOLVERS[resolved]
     if declared.needs_rows and not rows_in_memory and sparse_rows and declared.sparse_rows and alpha > 0:
@@ -116,6 +119,12 @@ def check_compatibility(
                 f"solver={requested!r} is not offered for this X ({reason}): its moments make every update "
                 f"touch all d coefficients, not just the row's nonzeros; use 'sgd' or 'minibatch' (O(nonzeros) "
                 f"a row), or 'auto', 'cg', 'nesterov', 'gd', 'momentum' or 'lbfgs', which read X in fused passes"
+            )
+        if device is not None:
+            raise ValueError(
+                f"solver={requested!r} draws rows one at a time, which would bring X from {device} to the host "
+                f"row by row; on arrays on a device use 'auto', 'exact', 'gd', 'cg', 'nesterov', 'momentum' or "
+                f"'lbfgs', which run on the statistics or passes gathered there"
             )
         if given_source:
             raise ValueError(

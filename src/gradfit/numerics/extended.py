@@ -114,20 +114,27 @@ def _two_product(a, b):
     return p, e
 
 
-def _sum_pair(terms: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """``(hi, lo)`` with ``hi + lo`` the sum of ``terms`` over axis 0 to about ``u²·Σ|t|`` (a TwoSum tree)."""
+def _sum_pair(terms: NDArray[np.float64], xp=None) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``(hi, lo)`` with ``hi + lo`` the sum of ``terms`` over axis 0 to about ``u²·Σ|t|`` (a TwoSum tree).
+
+    ``xp``: the array-API namespace of ``terms`` where they are not numpy (rows on a device: the
+    tree runs there, in log₂(N) whole-array steps)."""
     # A binary tree of TwoSums keeps the leading parts exact; the rounding errors, each below
     # u·|partial sum|, are summed in float64: a second-order error (≈ log₂(N)²·u²·Σ|t|).
-    hi = np.array(terms, dtype=np.float64)
-    lo = np.zeros(hi.shape[1:])
+    if xp is None:
+        xp, hi = np, np.array(terms, dtype=np.float64)
+        concat = np.concatenate
+    else:
+        hi, concat = terms, xp.concat
+    lo = xp.zeros_like(hi[0, ...]) if hi.shape[0] else np.zeros(hi.shape[1:])
     if hi.shape[0] == 0:
         return lo, np.zeros_like(lo)
     while hi.shape[0] > 1:
         half = hi.shape[0] // 2
-        s, e = _two_sum(hi[:half], hi[half : 2 * half])
-        lo += e.sum(axis=0)
-        hi = np.concatenate([s, hi[2 * half :]]) if hi.shape[0] % 2 else s
-    head, tail = _two_sum(hi[0], lo)  # renormalise: |tail| ≤ u·|head|
+        s, e = _two_sum(hi[:half, ...], hi[half : 2 * half, ...])
+        lo = lo + xp.sum(e, axis=0)
+        hi = concat([s, hi[2 * half :, ...]]) if hi.shape[0] % 2 else s
+    head, tail = _two_sum(hi[0, ...], lo)  # renormalise: |tail| ≤ u·|head|
     return head, tail
 
 

@@ -313,3 +313,4 @@ def residual_sums(
         gradient=(to_frame(gradient_hi), to_frame(gradient_lo)),
         squares=squares * square_factor,
     )
+

@@ -5,7 +5,7 @@ solve ``G⁺ rhs`` the direct solver and the accuracy of every iterate use."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import cached_property, partial
+from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
@@ -13,11 +13,12 @@ from numpy.typing import NDArray
 
 from gradfit.errors import DataError
 from gradfit.numerics.extended import _two_sum, add_to_pair, affine_double_double, affine_pair, gram_double_double
-from gradfit.numerics.residuals import ResidualSums, residual_sums
+from gradfit.numerics.kernels import ResidualKernel
+from gradfit.numerics.residuals import ResidualSums
 from gradfit.numerics.scaling import power_of_two_scale
 from gradfit.objective.frame import EPS, Accuracy, Frame, _normwise
 from gradfit.objective.penalty import L1Penalty
-from gradfit.sources import InMemorySource, ReducibleSource, RowBlockSource, Source, offers
+from gradfit.sources import InMemorySource, PrecisionSource, ReducibleSource, RowBlockSource, Source, offers
 from gradfit.sources.stats import SufficientStats
 
 __all__ = ["LeastSquares", "RowArrays", "SparseRowArrays", "DENSE_SPECTRUM_MAX", "STATISTICS_ROUNDING", "EXTENDED_PRECISION_CONDITION",
@@ -445,8 +446,21 @@ class LeastSquares(L1Penalty):
             return False
         eigenvalues, eigenvectors = self.spectrum
         dropped = eigenvectors[:, eigenvalues <= self.rank_cutoff]
-        rounding = STATISTICS_ROUNDING * np.sqrt(self.n_params) * np.sqrt(self.lipschitz * max(self.c, 0.0))
+        rounding = self.statistics_unit * np.sqrt(self.n_params) * np.sqrt(self.lipschitz * max(self.c, 0.0))
         return bool(np.any(np.abs(dropped.T @ self.b) > rounding))
+
+    @property
+    def statistics_epsilon(self) -> float:
+        """Machine epsilon of the arithmetic the statistics were gathered in: float64's, or less where the
+        source says so (a device without float64: :class:`~gradfit.sources.PrecisionSource`)."""
+        if self.source is not None and offers(self.source, PrecisionSource):
+            return float(self.source.statistics_epsilon)
+        return EPS
+
+    @property
+    def statistics_unit(self) -> float:
+        """:data:`STATISTICS_ROUNDING` in the statistics' own arithmetic."""
+        return STATISTICS_ROUNDING * self.statistics_epsilon / EPS
 
     def statistics_rounding(self, theta_norm):  # float or array alike
         """How far the rounding of float64 statistics can move their minimiser from the data's, in
@@ -456,7 +470,7 @@ class LeastSquares(L1Penalty):
         mu = self.strong_convexity
         if not mu > 0:
             return np.full(np.shape(theta_norm), np.inf)[()]
-        rounding = STATISTICS_ROUNDING * np.sqrt(self.n_params)
+        rounding = self.statistics_unit * np.sqrt(self.n_params)
         lipschitz = self.lipschitz
         return rounding * (lipschitz * np.asarray(theta_norm) + np.sqrt(lipschitz * max(self.c, 0.0))) / mu
 
@@ -471,15 +485,15 @@ class LeastSquares(L1Penalty):
 
     @property
     def can_refine(self) -> bool:
-        """Whether the rows can be read again for :meth:`residual_sums` (the source can reduce them)."""
-        return offers(self.source, ReducibleSource)
+        """Whether the rows can be read again for :meth:`residual_sums` (the source can reduce them, in float64)."""
+        return offers(self.source, ReducibleSource) and self.statistics_epsilon == EPS
 
     def residual_sums(self, coef_scaled: NDArray[np.float64], intercept_scaled: float):  # ResidualSums
         """One pass over the source: the residual sums of :func:`gradfit.numerics.residuals.residual_sums`
         for (coef, intercept) in the power-of-two units (see :meth:`Frame.to_scaled`), to about ε²."""
         frame = self.frame
-        kernel = partial(residual_sums, coef=np.asarray(coef_scaled, dtype=np.float64), intercept=float(intercept_scaled),
-                         x_scale=frame.x_scale, y_scale=frame.y_scale, weight_scale=self.weight_scale)
+        kernel = ResidualKernel(coef=np.asarray(coef_scaled, dtype=np.float64), intercept=float(intercept_scaled),
+                                x_scale=frame.x_scale, y_scale=frame.y_scale, weight_scale=self.weight_scale)
         return self.source.reduce_rows(kernel, ResidualSums.merge)
 
     @property

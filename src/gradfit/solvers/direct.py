@@ -360,7 +360,12 @@ def solve_direct(objective, source: Source, *, tol: float, alpha: float, fit_int
                f"≤ {solution.error_estimate:.1g})")
     theta_final = None  # the answer in θ's coordinates, where another method than the statistics' gave it
 
+    single = objective.statistics_epsilon > EPS  # a device without float64 gathered them
+
     def reason() -> str:
+        if single:
+            return (f"{getattr(source, 'device', 'the device')} has no float64, so the statistics were gathered in "
+                    f"float32 there and no refinement pass can run")
         # Only where the solve did not settle: κ needs the full spectrum, O(p³) past DENSE_SPECTRUM_MAX.
         collinear = ", nearly collinear columns" if objective.unresolved_directions else ""
         return (f"the normal equations cannot resolve these data (condition number of XᵀX/m ≈ "
@@ -395,7 +400,9 @@ def solve_direct(objective, source: Source, *, tol: float, alpha: float, fit_int
         error = solution.error_estimate
         digits = f"about {max(-np.log10(error), 0.0):.0f}" if 0 < error < 1 else "no"
         how = f"solved from the statistics to {digits} correct digits, short of the float64 limit: {reason()}"
-        remedy = ("drop or combine nearly collinear features" if in_memory else
+        remedy = ("move the data to a device with float64 (for PyTorch, X.to('cpu', torch.float64)), or raise tol "
+                  "to the error above" if single else
+                  "drop or combine nearly collinear features" if in_memory else
                   "drop or combine nearly collinear features, or fit the rows in memory, where QR resolves more"
                   if offers(source, ReducibleSource) else
                   "raise tol to the error above, or fit all the rows at once, where refinement passes resolve more")

@@ -19,11 +19,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 # The statistics every source returns, re-exported: sources are what gathers them.
+from gradfit.sources.kinds import is_dask_collection, is_device_array, is_sparse
 from gradfit.sources.stats import SufficientStats, merge_all
 
-__all__ = ["CheckpointableSource", "FileSource", "RowBlockSource", "Source", "InMemorySource", "NamedSource",
+__all__ = ["CheckpointableSource", "FileSource", "PrecisionSource", "RowBlockSource", "Source", "InMemorySource", "NamedSource",
            "ReducibleSource", "StreamableSource", "SufficientStats", "csv", "parquet", "as_source",
-           "is_dask_collection", "is_sparse", "is_streaming_source", "merge_all", "offers"]
+           "is_dask_collection", "is_device_array", "is_sparse", "is_streaming_source", "merge_all", "offers"]
 
 
 @runtime_checkable
@@ -170,6 +171,24 @@ class CheckpointableSource(NamedSource, Protocol):
     resume_position: object
 
 
+@runtime_checkable
+class PrecisionSource(Source, Protocol):
+    """A source that says in what arithmetic it gathers its statistics (arrays on a device without
+    float64, Apple's MPS, gather in float32): the objective's rounding bounds are then that precision's,
+    and no refinement pass is made (the residual sums need float64 where the rows are).
+
+    Attributes
+    ----------
+    statistics_epsilon : float
+        Machine epsilon of that arithmetic (float64's, 2**-52, where it is float64).
+    device : object
+        Where the rows are, for messages.
+    """
+
+    statistics_epsilon: float
+    device: object
+
+
 #: What :func:`offers` has told, by (class of source, capability).
 _OFFERED: dict[tuple[type, type], bool] = {}
 
@@ -196,7 +215,9 @@ def as_source(
     """Wrap data in the source that serves it. The only place that dispatches on type.
 
     Dask collections (X an array or DataFrame) become a :class:`~gradfit.sources.dask.DaskSource`,
-    unvalidated: their blocks are checked on the workers. Anything else must have been validated:
+    unvalidated: their blocks are checked on the workers. Arrays of another array-API library
+    (PyTorch, CuPy, array-api-strict) become an :class:`~gradfit.sources.arrays.ArraySource`, checked
+    and read on their device. Anything else must have been validated:
     with ``passes`` (the streaming engine, chosen by :func:`gradfit.engine.plan`) it is served by
     fused passes (:class:`~gradfit.sources.passes.StreamingSource`), else from memory.
     """
@@ -204,6 +225,10 @@ def as_source(
         from gradfit.sources.dask import DaskSource
 
         return DaskSource(X, y, sample_weight)
+    if is_device_array(X):
+        from gradfit.sources.arrays import ArraySource
+
+        return ArraySource(X, y, sample_weight)
     if passes:
         from gradfit.sources.passes import StreamingSource
 
@@ -211,18 +236,6 @@ def as_source(
     from gradfit.sources.memory import MemorySource
 
     return MemorySource(X, y, sample_weight)
-
-
-def is_dask_collection(X: object) -> bool:
-    """Whether ``X`` is a Dask array or DataFrame (told by its type's module: dask is not imported)."""
-    return type(X).__module__.startswith("dask")
-
-
-def is_sparse(X: object) -> bool:
-    """Whether ``X`` is a scipy.sparse matrix or array, without importing scipy (about 0.15 s of a
-    command's start): none exists before scipy.sparse is imported."""
-    sparse = sys.modules.get("scipy.sparse")
-    return sparse is not None and sparse.issparse(X)
 
 
 def is_streaming_source(source: object) -> bool:

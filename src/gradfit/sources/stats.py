@@ -144,8 +144,16 @@ class SufficientStats:
             W -= x_origin
         ys = (y / y_scale if y_scale != 1.0 else y) - y_origin
         ones = np.ones(k)
-        x_sums, y_sum = ones @ W, float(ones @ ys)
-        gram, xy, yy = W.T @ W, W.T @ ys, float(ys @ ys)
+        return cls.from_products(k, ones @ W, float(ones @ ys), W.T @ W, W.T @ ys, float(ys @ ys), x_scale=x_scale,
+                                 y_scale=y_scale, x_origin=x_origin, y_origin=y_origin)
+
+    @classmethod
+    def from_products(cls, k: int, x_sums: NDArray[np.float64], y_sum: float, gram: NDArray[np.float64],
+                      xy: NDArray[np.float64], yy: float, *, x_scale, y_scale, x_origin, y_origin) -> SufficientStats | None:
+        """The statistics of ``k`` unweighted rows ``W = X/x_scale − x_origin``, ``t = y/y_scale − y_origin``
+        from their sums and products about the origin (``ΣW``, ``Σt``, ``WᵀW``, ``Wᵀt``, ``tᵀt``), centred
+        on the d × d result; None where that would cancel too much (see :meth:`_one_product`): then
+        centre the rows themselves. Wherever the products were taken (a device gives them here)."""
         squares = np.append(np.diag(gram), yy)
         sums = np.append(x_sums, y_sum)
         with np.errstate(invalid="ignore", over="ignore"):

@@ -210,7 +210,7 @@ class DaskSource:
         with ``combine(a, b)`` in a tree on the workers: one ``dask.compute``; only the kernel's
         results travel (for the direct solver's refinement, a few d-vectors)."""
         self.passes += 1
-        return self._sum_blocks(_block_kernel, kernel, partial(_fold, combine))
+        return self._sum_blocks(_block_kernel, (kernel, combine), partial(_fold, combine))
 
     def _sum_blocks(self, function: Callable, argument: Any, combine: Callable | None = None) -> Any:
         """``function`` on every block (with ``argument``), combined in a tree (default: summed) on the workers."""

@@ -16,6 +16,7 @@ from dask.sizeof import sizeof
 from numpy.typing import NDArray
 
 from gradfit.errors import DataError
+from gradfit.sources.kinds import is_device_array
 from gradfit.sources.memory import CHUNK_BYTES
 from gradfit.sources.stats import Part, SufficientStats, merge_all
 
@@ -48,8 +49,29 @@ def _values(block: Any) -> tuple[NDArray[np.float64], Any]:
     return np.asarray(block, dtype=np.float64), None
 
 
+def _on_device(x_block: Any, y_block: Any, weight: Any, where: _Where):
+    """A block of arrays on a device (CuPy blocks on a worker's GPU) as an
+    :class:`~gradfit.sources.arrays.ArraySource`, read there; None for an empty one. Its errors name the block."""
+    from gradfit.sources.arrays import ArraySource
+
+    if x_block.shape[0] == 0:
+        return None
+    try:
+        return ArraySource(x_block, y_block, weight)
+    except DataError as error:
+        raise DataError(f"{error} (of block {where.block}{'' if where.start is None else f', whose first row is row {where.start}'})") from None
+
+
 def _first_row(x_block: Any, y_block: Any, where: _Where) -> NDArray[np.float64] | None:
     """``[x_0, y_0]`` in raw units, the origin every block is centred on; None for an empty block."""
+    if is_device_array(x_block):
+        source = _on_device(x_block, y_block, None, where)
+        if source is None:
+            return None
+        row = source.first_row()
+        if not np.all(np.isfinite(row)):
+            raise DataError(_bad_value_message(where, int(np.flatnonzero(~np.isfinite(row))[0]), 0, len(row) - 1, None))
+        return row
     X, labels = _values(x_block)
     y = _values(y_block)[0].reshape(-1)
     if X.shape[0] == 0 or y.shape[0] == 0:
@@ -69,7 +91,18 @@ def _block_stats(
     scale: NDArray[np.float64],
     where: _Where,
 ) -> Part | None:
-    """Statistics of one block, 2 MiB of rows at a time through one scratch chunk (as MemorySource)."""
+    """Statistics of one block, 2 MiB of rows at a time through one scratch chunk (as MemorySource); a
+    block on a device, on that device (:meth:`ArraySource.gather <gradfit.sources.arrays.ArraySource.gather>`)."""
+    if is_device_array(x_block):
+        source = _on_device(x_block, y_block, weight, where)
+        if source is None or origin is None:
+            return None
+        d = source.n_features
+        stats, magnitude = source.gather(x_scale=scale[:d], y_scale=float(scale[d]), x_origin=origin[:d] / scale[:d],
+                                         y_origin=float(origin[d] / scale[d]))
+        if not np.all(np.isfinite(magnitude)):
+            raise DataError(f"{source.not_finite()} (of block {where.block})")
+        return Part(stats, magnitude)
     X, labels = _values(x_block)
     y = _values(y_block)[0].reshape(-1)
     n, d = X.shape
@@ -157,6 +190,9 @@ def _bad_value_message(where: _Where, column: int, row: int, n_features: int, la
 
 
 def _block_max_abs(x_block: Any, y_block: Any) -> NDArray[np.float64] | None:
+    if is_device_array(x_block):
+        source = _on_device(x_block, y_block, None, _Where(0, None, None))
+        return None if source is None else source.max_abs(with_target=True)
     X = _values(x_block)[0]
     y = _values(y_block)[0].reshape(-1)
     if X.shape[0] == 0:
@@ -166,6 +202,14 @@ def _block_max_abs(x_block: Any, y_block: Any) -> NDArray[np.float64] | None:
 
 def _block_moments(x_block: Any, y_block: Any, weight: Any, scale: NDArray[np.float64], where: _Where) -> tuple | None:
     """(rows, Σw, Σw·[x, y], Σw·[x, y]², max|[x, y]|) of one block, on ``[X, y] / scale``; checks finiteness."""
+    if is_device_array(x_block):
+        source = _on_device(x_block, y_block, weight, where)
+        if source is None:
+            return None
+        sums, squares, largest, n = source.moments(scale)
+        if not np.all(np.isfinite(largest)):
+            raise DataError(f"{source.not_finite()} (of block {where.block})")
+        return n, source.total_weight(), sums, squares, largest
     X, labels = _values(x_block)
     y = _values(y_block)[0].reshape(-1)
     n, d = X.shape
@@ -187,6 +231,12 @@ def _block_moments(x_block: Any, y_block: Any, weight: Any, scale: NDArray[np.fl
 def _block_residual(x_block: Any, y_block: Any, weight: Any, argument: tuple, where: _Where) -> tuple | None:
     """(rows, Σwr², Xᵀ(w∘r), Σwr) of one block for ``r = Xv + a − βy``."""
     v, a, beta = argument
+    if is_device_array(x_block):
+        source = _on_device(x_block, y_block, weight, where)
+        if source is None:
+            return None
+        sum_r2, gradient, sum_r = source.residual_pass(v, a, beta)
+        return source.n_samples, sum_r2, gradient, sum_r
     X, labels = _values(x_block)
     n = X.shape[0]
     if n == 0:
@@ -198,8 +248,13 @@ def _block_residual(x_block: Any, y_block: Any, weight: Any, argument: tuple, wh
     return n, float(weighted @ residual), weighted @ X, float(weighted.sum())
 
 
-def _block_kernel(x_block: Any, y_block: Any, weight: Any, kernel: Callable, where: _Where) -> Any:
-    """``kernel`` on one block's rows (None for an empty block)."""
+def _block_kernel(x_block: Any, y_block: Any, weight: Any, argument: tuple[Callable, Callable], where: _Where) -> Any:
+    """``kernel`` on one block's rows (None for an empty block); a block on a device is read there, chunk
+    by chunk, the chunks' results folded with ``combine`` (``argument`` is ``(kernel, combine)``)."""
+    kernel, combine = argument
+    if is_device_array(x_block):
+        source = _on_device(x_block, y_block, weight, where)
+        return None if source is None else source.reduce_rows(kernel, combine)
     X, labels = _values(x_block)
     n = X.shape[0]
     if n == 0:

@@ -1,0 +1,420 @@
+"""Arrays where they live: the fit of array-API arrays (numpy through array-api-compat, array-api-strict,
+PyTorch CPU tensors where torch is installed), read on their device, against the numpy path and the
+exact least squares.
+
+Tolerances:
+- *Against the numpy path, 1e-12 relative.* Both answers are certified by their own ``error_bound_``
+  (≤ 1e-13 here, asserted) to be that close to the exact least squares; two such answers are within the
+  sum of the bounds of each other.
+- *Against exact rationals, 1e-10* (the host's bar for the default answer, ``test_real_data.py``).
+- *float32 input, 1e-6 of the exact least squares of those float32 values* (the issue's bar; the
+  products of float32 values are exact in float64, so the answer is in fact float64's).
+- *Iterative solvers, 1e-12 against the numpy path after the same updates (tol=0)*: the same updates
+  on statistics that differ by their rounding, about m·ε·κ relative on these well-conditioned (κ < 10)
+  problems of m ≤ 2,000 rows: 1e-12 leaves a factor of 20 at least.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+import pytest
+
+import gradfit.numerics.array_api as array_api_module
+import gradfit.sources.arrays as arrays_module
+from gradfit import LinearRegression
+from gradfit.errors import DataError
+from gradfit.sources import as_source
+from gradfit.sources.arrays import ArraySource
+from gradfit.sources.memory import MemorySource
+
+from problems import random_problem
+from references import exact_least_squares, polynomial_design, real_data_sets, worst_relative_error
+
+pytest.importorskip("array_api_compat", reason="array-api-compat is not installed (pip install 'gradfit[test]')")
+
+NUMPY_PATH_BAR = 1e-12
+EXACT_BAR = 1e-10
+FLOAT32_BAR = 1e-6
+
+
+def _strict():
+    return pytest.importorskip("array_api_strict", reason="array-api-strict is not installed (pip install 'gradfit[test]')")
+
+
+def _torch():
+    return pytest.importorskip("torch", reason="PyTorch is not installed: pip install 'gradfit[torch]' runs these")
+
+
+def on(kind: str, array: np.ndarray):
+    """``array`` in the library ``kind``: "numpy" stays numpy (wrapped in an ArraySource by :func:`fit_on`)."""
+    if kind == "numpy":
+        return array
+    if kind == "strict":
+        return _strict().asarray(array)
+    return _torch().tensor(np.array(array))
+
+
+def fit_on(kind: str, X, y, sample_weight=None, **params) -> LinearRegression:
+    """The fit of (X, y) given as arrays of ``kind``, through the array-API path (numpy: an ArraySource)."""
+    model = LinearRegression(**params)
+    if kind == "numpy":
+        return model.fit(ArraySource(X, y, sample_weight))
+    weight = None if sample_weight is None else on(kind, sample_weight)
+    return model.fit(on(kind, X), on(kind, y), sample_weight=weight)
+
+
+KINDS = ["numpy", "strict", "torch"]
+
+
+def relative(a, b) -> float:
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), np.finfo(np.float64).tiny)))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_the_direct_answer_is_the_numpy_paths(kind, fit_intercept, weighted):
+    X, y = random_problem(3, n=2000, d=5, scale=1e3)
+    X = X + 50.0  # means far from 0: the centring matters
+    weight = np.random.default_rng(3).uniform(0.1, 3.0, size=len(y)) if weighted else None
+    host = LinearRegression(fit_intercept=fit_intercept).fit(X, y, sample_weight=weight)
+    device = fit_on(kind, X, y, weight, fit_intercept=fit_intercept)
+    assert device.converged_ and device.solver_ == "exact" and device.engine_ == "statistics"
+    assert max(host.error_bound_, device.error_bound_) <= 1e-13
+    assert relative(device.coef_, host.coef_) <= NUMPY_PATH_BAR
+    if fit_intercept:
+        assert relative(device.intercept_, host.intercept_) <= NUMPY_PATH_BAR
+    # σ² of the summaries comes from the statistics, Σw(y − ȳ)² − bᵀθ: each rounded by about ε times the
+    # centred sum of squares, which this near-perfect fit makes ~1e8 times the residual sum of squares.
+    w = np.ones(len(y)) if weight is None else weight
+    residual = y - X @ host.coef_ - host.intercept_
+    centred = y - (np.average(y, weights=w) if fit_intercept else 0.0)
+    rounding = 64 * np.finfo(np.float64).eps * float(w @ centred**2) / float(w @ residual**2)
+    np.testing.assert_allclose(device.summary().std_err, host.summary().std_err, rtol=max(rounding, NUMPY_PATH_BAR))
+
+
+REAL = {**real_data_sets(), "polynomial, degree 6 (κ ≈ 1e13)": polynomial_design(6, 400)}
+
+
+@pytest.mark.parametrize("name", list(REAL))
+def test_real_data_sets_on_the_array_api_path_are_the_least_squares_answer(name):
+    """Every real set of test_real_data.py, ill-conditioned ones included (longley, the degree-6
+    polynomial: refinement passes, computed on the device), to the host's bar, without a warning."""
+    X, y = REAL[name]
+    exact = exact_least_squares(X, y, fit_intercept=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = fit_on("numpy", X, y)
+    assert model.converged_ and worst_relative_error([model.intercept_, *model.coef_], exact) <= EXACT_BAR
+
+
+@pytest.mark.parametrize("kind", ["strict", "torch"])
+@pytest.mark.parametrize("name", ["longley", "macrodata (realinv)", "polynomial, degree 6 (κ ≈ 1e13)"])
+def test_ill_conditioned_sets_in_other_libraries(kind, name):
+    X, y = REAL[name]
+    exact = exact_least_squares(X, y, fit_intercept=True)
+    model = fit_on(kind, X, y)
+    assert model.n_passes_ > 1  # refined, on the device
+    assert worst_relative_error([model.intercept_, *model.coef_], exact) <= EXACT_BAR
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_rank_deficient_designs_get_the_minimum_norm_answer(kind):
+    """A duplicated column (the case where torch.linalg.lstsq on CUDA goes wrong): the minimum-norm answer
+    splits the coefficient equally; exact, from the rationals of the full-rank design."""
+    X, y = random_problem(5, n=500, d=3)
+    exact = exact_least_squares(X, y, fit_intercept=True)
+    model = fit_on(kind, np.column_stack([X, X[:, 0]]), y)
+    assert model.converged_
+    expected = [exact[0], exact[1] / 2, exact[2], exact[3], exact[1] / 2]
+    assert worst_relative_error([model.intercept_, *model.coef_], expected) <= EXACT_BAR
+    # An exact combination of two columns: the same answer as the host's QR, normwise (the least norm
+    # mixes the components' errors; both are within 1e-13 of it, by their bounds).
+    combined = np.column_stack([X, X[:, 0] + X[:, 1]])
+    host = LinearRegression().fit(combined, y)
+    model = fit_on(kind, combined, y)
+    assert np.linalg.norm(model.coef_ - host.coef_) <= NUMPY_PATH_BAR * np.linalg.norm(host.coef_)
+
+
+@pytest.mark.parametrize("kind", ["strict", "torch"])
+def test_float32_input_gets_the_least_squares_of_its_values(kind):
+    X, y = REAL["longley"]
+    X32, y32 = X.astype(np.float32), y.astype(np.float32)
+    exact = exact_least_squares(X32.astype(np.float64), y32.astype(np.float64), fit_intercept=True)
+    if kind == "torch":
+        torch = _torch()
+        model = LinearRegression().fit(torch.tensor(X32), torch.tensor(y32))
+    else:
+        xp = _strict()
+        model = LinearRegression().fit(xp.asarray(X32), xp.asarray(y32))
+    assert worst_relative_error([model.intercept_, *model.coef_], exact) <= FLOAT32_BAR
+    assert model.coef_.dtype == np.float64
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("solver", ["gd", "cg", "nesterov", "lbfgs", "momentum"])
+def test_iterative_solvers_make_the_numpy_paths_updates(kind, solver):
+    X, y = random_problem(8, n=1500, d=4)
+    params = {"solver": solver, "tol": 0.0, "max_iter": 60}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 60 updates do not converge: both say so
+        host = LinearRegression(**params).fit(X, y)
+        device = fit_on(kind, X, y, **params)
+    assert device.n_iter_ == host.n_iter_ == 60
+    assert relative(device.coef_, host.coef_) <= NUMPY_PATH_BAR
+
+
+@pytest.mark.parametrize("kind", ["strict", "torch"])
+def test_stochastic_solvers_are_refused_naming_those_that_run(kind):
+    X, y = random_problem(1, n=50, d=2)
+    with pytest.raises(ValueError, match=r"solver='sgd' draws rows one at a time.*'exact', 'gd', 'cg', 'nesterov'"):
+        fit_on(kind, X, y, solver="sgd")
+
+
+@pytest.mark.parametrize("kind", ["strict", "torch"])
+def test_predict_returns_the_inputs_namespace_and_dtype(kind):
+    X, y = random_problem(2, n=300, d=3)
+    model = fit_on(kind, X, y)
+    predicted = model.predict(on(kind, X))
+    assert type(predicted) is type(on(kind, X))
+    # Each prediction is a sum of d + 1 terms, rounded in another order: d·ε of the terms' magnitudes.
+    magnitude = np.abs(X) @ np.abs(model.coef_) + abs(model.intercept_)
+    np.testing.assert_allclose(np.asarray(array_api_module.to_host(predicted)), X @ model.coef_ + model.intercept_,
+                               rtol=0, atol=4 * np.finfo(np.float64).eps * X.shape[1] * float(magnitude.max()))
+    single = on(kind, X.astype(np.float32))
+    assert model.predict(single).dtype == single.dtype
+    with pytest.raises(DataError, match="X has 2 features, but LinearRegression is expecting 3"):
+        model.predict(on(kind, X[:, :2]))
+
+
+def test_coef_follows_scikit_learns_array_api_dispatch(monkeypatch):
+    """Without dispatch, numpy float64 (what every other gradfit method reads); with
+    ``array_api_dispatch=True``, arrays of X's namespace on X's device, float64, the intercept 0-d."""
+    torch = _torch()
+    from sklearn import config_context
+
+    X, y = random_problem(4, n=200, d=3)
+    model = LinearRegression().fit(torch.tensor(X), torch.tensor(y))
+    assert isinstance(model.coef_, np.ndarray) and isinstance(model.intercept_, float)
+    monkeypatch.setenv("SCIPY_ARRAY_API", "1")  # scikit-learn asks for it before dispatching
+    with config_context(array_api_dispatch=True):
+        placed = LinearRegression().fit(torch.tensor(X), torch.tensor(y))
+    assert isinstance(placed.coef_, torch.Tensor) and placed.coef_.dtype == torch.float64
+    assert placed.intercept_.ndim == 0 and placed.coef_.device == torch.tensor(X).device
+    np.testing.assert_array_equal(placed.coef_.numpy(), model.coef_)
+    # The model's other methods read the host copy.
+    assert placed.summary().rank == 4
+    np.testing.assert_array_equal(placed.predict(X), model.predict(X))
+
+
+def test_only_d_sized_results_cross_to_the_host(monkeypatch):
+    """Every array the fit brings to the host is d-sized, d × d, or the refinement's 32 × d terms;
+    and no tensor is turned into numpy behind the path's back (``__array__`` is refused)."""
+    torch = _torch()
+    X, y = REAL["longley"]  # refined: the refinement's passes count too
+    rows = 40 * len(y)
+    X, y = np.tile(X, (40, 1)), np.tile(y, 40)
+    sizes = []
+    original = array_api_module.to_host
+
+    def counted(value):
+        sizes.append(int(np.prod(getattr(value, "shape", ()))))
+        return original(value)
+
+    monkeypatch.setattr(array_api_module, "to_host", counted)
+    monkeypatch.setattr(arrays_module, "to_host", counted)
+
+    def refuse(self, *args, **kwargs):
+        raise AssertionError("a tensor was converted to numpy")
+
+    monkeypatch.setattr(torch.Tensor, "__array__", refuse)
+    model = LinearRegression().fit(torch.tensor(X), torch.tensor(y))
+    assert model.n_passes_ > 1 and sizes
+    p = X.shape[1] + 1
+    assert max(sizes) <= max(p * p, 32 * p) < rows
+
+
+@pytest.mark.parametrize("kind", ["numpy", "torch"])
+def test_wide_data_stream_on_the_device(kind, monkeypatch):
+    """Past the width for d × d statistics (lowered here to 4 columns), the streaming engine's passes run
+    on the device: the same answer as the host's streaming fit, to within both bounds (tol)."""
+    import gradfit.engine as engine
+
+    monkeypatch.setattr(engine, "STATISTICS_MAX_FEATURES", 4)
+    X, y = random_problem(6, n=800, d=7)
+    host = LinearRegression(tol=1e-10).fit(X, y)
+    device = fit_on(kind, X, y, tol=1e-10)
+    assert host.engine_ == device.engine_ == "streaming" and device.converged_
+    assert relative(device.coef_, host.coef_) <= 4e-10  # each within tol = 1e-10 of the optimum, componentwise
+
+
+@pytest.mark.parametrize("kind", ["strict", "torch"])
+def test_partial_fit_of_device_batches_is_the_fit(kind):
+    X, y = random_problem(7, n=900, d=3)
+    whole = LinearRegression().fit(X, y)
+    model = LinearRegression()
+    for rows in (slice(0, 300), slice(300, 900)):
+        model.partial_fit(on(kind, X[rows]), on(kind, y[rows]))
+    # Both within their certified bounds of the answer (partial_fit has no rows to refine with).
+    bound = (whole.error_bound_ + model.error_bound_)
+    assert relative(model.coef_, whole.coef_) <= max(bound, NUMPY_PATH_BAR)
+
+
+@pytest.mark.parametrize("kind", ["strict", "torch"])
+def test_bad_input_is_named(kind):
+    X, y = random_problem(9, n=40, d=3)
+    bad = X.copy()
+    bad[17, 2] = np.nan
+    with pytest.raises(DataError, match=r"Input X contains NaN at row 17, column 2"):
+        fit_on(kind, bad, y)
+    y_bad = y.copy()
+    y_bad[5] = np.inf
+    with pytest.raises(DataError, match=r"Input y contains infinity at row 5"):
+        fit_on(kind, X, y_bad)
+    with pytest.raises(DataError, match=r"y has shape \(39,\) but X has 40 rows"):
+        fit_on(kind, X, y[:39])
+    with pytest.raises(DataError, match="sample_weight is -1 at row 3"):
+        fit_on(kind, X, y, np.where(np.arange(40) == 3, -1.0, 1.0))
+    with pytest.raises(DataError, match=r"X must be 2-D.*X.reshape\(-1, 1\)"):
+        LinearRegression().fit(on(kind, X[:, 0]), on(kind, y))
+
+
+def test_another_library_or_device_for_y_is_refused():
+    torch, xp = _torch(), _strict()
+    X, y = random_problem(9, n=40, d=3)
+    with pytest.raises(DataError, match="y is a array_api_strict array but X a torch one|give both in one library"):
+        LinearRegression().fit(torch.tensor(X), xp.asarray(y))
+    # A numpy y goes to X's device.
+    model = LinearRegression().fit(torch.tensor(X), y)
+    assert relative(model.coef_, LinearRegression().fit(X, y).coef_) <= NUMPY_PATH_BAR
+
+
+def test_device_statistics_are_the_memory_sources():
+    """The statistics gathered on the device against those of MemorySource (same rows, other chunks):
+    within the bounds of tests/references.py (2m·u, Cauchy–Schwarz)."""
+    from references import assert_same_statistics
+
+    X, y = random_problem(11, n=3000, d=4, scale=1e4)
+    X = X + 1e3
+    reference = MemorySource(X, y).stats()
+    stats = ArraySource(X, y).stats()
+    assert_same_statistics(stats, reference, X, y)
+
+
+def test_extreme_columns_are_scaled_on_the_device():
+    """Columns near 1e200 and 1e-200 (beyond 2^±400) are gathered again divided by powers of two, as on the host."""
+    X, y = random_problem(12, n=400, d=3)
+    X = X * np.array([1e200, 1.0, 1e-200])
+    host, device = LinearRegression().fit(X, y), fit_on("numpy", X, y)
+    assert relative(device.coef_, host.coef_) <= NUMPY_PATH_BAR
+
+
+def test_as_source_dispatches_device_arrays():
+    torch = _torch()
+    X, y = random_problem(1, n=20, d=2)
+    assert isinstance(as_source(torch.tensor(X), torch.tensor(y)), ArraySource)
+    assert isinstance(as_source(X, y), MemorySource)
+
+
+def test_device_residual_sums_are_the_hosts():
+    """The refinement's residual sums (:mod:`gradfit.numerics.array_api`) against the host's: both within
+    about u² of the exact sums, so within a few u² of each other, relative to the sums of magnitudes."""
+    import array_api_compat
+
+    from gradfit.numerics.array_api import residual_sums_on_device
+    from gradfit.numerics.residuals import residual_sums
+
+    rng = np.random.default_rng(13)
+    X = rng.normal(size=(2500, 6)) * np.array([1.0, 1e3, 1e-3, 5.0, 1.0, 1e6]) + 100.0
+    coef = rng.normal(size=6)
+    y = X @ coef + 0.3 + rng.normal(size=2500) * 1e-9  # near the optimum: the sums cancel
+    weight = rng.uniform(0.0, 2.0, size=2500)
+    xp = array_api_compat.array_namespace(X)
+    for w in (None, weight):
+        host = residual_sums(X, y, w, coef=coef, intercept=0.3, x_scale=np.ones(6), y_scale=1.0, weight_scale=2.0)
+        device = residual_sums_on_device(xp, X, y, w, coef=coef, intercept=0.3, x_scale=np.ones(6), y_scale=1.0,
+                                         weight_scale=2.0)
+        magnitude = np.abs(X).T @ (np.abs(y) + np.abs(X) @ np.abs(coef)) * (1.0 if w is None else 2.0)
+        gap = np.abs((host.gradient[0] - device.gradient[0]) + (host.gradient[1] - device.gradient[1]))
+        assert np.all(gap <= 64 * np.finfo(np.float64).eps ** 2 * magnitude)
+
+
+def test_dask_arrays_of_device_blocks_fit_on_the_workers():
+    """Dask blocks that are device arrays (CuPy on a GPU cluster; PyTorch CPU tensors here) are read
+    where they are, through the Dask source's own path: statistics, refinement and streaming passes."""
+    torch = _torch()
+    dask = pytest.importorskip("dask")
+    import dask.array as da
+
+    from gradfit.sources.dask import DaskSource
+
+    X, y = REAL["longley"]
+    exact = exact_least_squares(X, y, fit_intercept=True)
+    tensors = {"meta": np.empty((0, 0)), "dtype": np.float64}
+    X_blocks = da.from_array(X, chunks=(6, -1)).map_blocks(lambda block: torch.tensor(block), **tensors)
+    y_blocks = da.from_array(y, chunks=6).map_blocks(lambda block: torch.tensor(block), meta=np.empty(0), dtype=np.float64)
+    with dask.config.set(scheduler="synchronous"):
+        model = LinearRegression().fit(X_blocks, y_blocks)
+        assert model.n_passes_ > 1 and worst_relative_error([model.intercept_, *model.coef_], exact) <= EXACT_BAR
+        on_device, on_host = DaskSource(X_blocks, y_blocks), DaskSource(da.from_array(X, chunks=(6, -1)), da.from_array(y, chunks=6))
+        moments, reference = on_device.columns(), on_host.columns()
+        np.testing.assert_allclose(moments.x_mean, reference.x_mean, rtol=16 * np.finfo(np.float64).eps)
+        v = np.linspace(-1.0, 1.0, X.shape[1])
+        passes = on_device.residual_pass(v, 0.5, 1.0), on_host.residual_pass(v, 0.5, 1.0)
+        # r's rounding is u·(|X||v| + |a| + |y|) a row; 16 rows a block: far below 1e-12 of the sums here.
+        np.testing.assert_allclose(passes[0][1], passes[1][1], rtol=1e-12)
+        bad = X.copy()
+        bad[8, 1] = np.nan
+        nan_blocks = da.from_array(bad, chunks=(6, -1)).map_blocks(lambda block: torch.tensor(block), **tensors)
+        with pytest.raises(DataError, match=r"NaN at row 2, column 1.*block 1"):
+            LinearRegression().fit(nan_blocks, y_blocks)
+
+
+def test_a_device_without_float64_says_what_precision_it_reached(monkeypatch):
+    """Apple's MPS has no float64: simulated by a namespace that reports none, the statistics are gathered
+    in float32 and the fit states the precision reached (a warning and error_bound_), never 1e-16."""
+    X, y = random_problem(14, n=2000, d=3)
+    monkeypatch.setattr(arrays_module, "has_float64", lambda xp, device: False)
+    with pytest.warns(UserWarning, match="has no float64"):
+        model = fit_on("numpy", X, y)
+    exact = exact_least_squares(X, y, fit_intercept=True)
+    error = worst_relative_error([model.intercept_, *model.coef_], exact)
+    assert error <= model.error_bound_ <= 1e-3
+    assert model.error_bound_ > 1e-10
+
+
+def test_the_core_suite_needs_none_of_the_array_libraries():
+    """``import gradfit`` and a numpy fit import neither array-api-compat nor torch (optional extras)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np, gradfit; gradfit.LinearRegression().fit(np.eye(3), np.ones(3)); "
+            "print(sorted(m for m in ('array_api_compat', 'torch', 'cupy', 'array_api_strict') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    assert result.stdout.strip() == "[]"
+
+
+def test_the_gpu_benchmark_runs_its_comparisons(tmp_path):
+    """benchmarks/gpu.py at a thousandth of its sizes on the CPU: every case and comparison runs (the
+    script is the one a GPU session runs whole), and gradfit meets its bars in each."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    _torch()
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu.py"
+    out = tmp_path / "gpu.json"
+    subprocess.run([sys.executable, str(script), "--device", "cpu", "--scale", "0.0005", "--repeats", "1", "--json", str(out)],
+                   check=True, capture_output=True, text=True, timeout=300)
+    rows = json.loads(out.read_text())["results"]
+    assert [row["case"] for row in rows] == ["float64", "float32", "rank-deficient (2 duplicated columns)"]
+    for row in rows:
+        assert row["gradfit error"] <= row["bar"]
+        assert isinstance(row["torch.linalg.lstsq error"], float)
+    assert {"anchor X.T @ X s", "anchor X.T @ X (TF32) s", "ratio"} <= set(rows[1])

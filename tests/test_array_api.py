@@ -140,6 +140,37 @@ def test_rank_deficient_designs_get_the_minimum_norm_answer(kind):
     assert np.linalg.norm(model.coef_ - host.coef_) <= NUMPY_PATH_BAR * np.linalg.norm(host.coef_)
 
 
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("alpha", [0.0, 1e-6])
+def test_designs_beyond_the_normal_equations_are_refined_with_a_qr_factor_made_on_the_device(kind, alpha):
+    """Degree 8 (G numerically singular): where rows in memory go to QR, rows on a device are factored
+    there (a QR per chunk, only p × p to the host) and the refinement is preconditioned by that factor."""
+    X, y = polynomial_design(8, 400)
+    model = fit_on(kind, X, y, alpha=alpha)
+    assert model.converged_
+    if alpha == 0:
+        assert "QR factor of the rows, computed on" in model.message_
+        exact = exact_least_squares(X, y, fit_intercept=True)
+        assert worst_relative_error([model.intercept_, *model.coef_], exact) <= EXACT_BAR
+    else:  # (the ridge lets the statistics resolve it) both certified to 1e-11 of the ridge answer
+        host = LinearRegression(alpha=alpha).fit(X, y)
+        assert relative(model.coef_, host.coef_) <= 2e-11
+
+
+def test_past_what_refinement_can_certify_the_fit_says_what_it_reached():
+    """Degree 10 (κ(G) ≈ 1e22): the normal equations' refinement, whose gradients are good to about
+    u²·|Z|ᵀ|Z||θ|, stops near κ·u² ≈ 1e-10; the fit says so, with a bound the error is within (the host's
+    QR on the augmented system, for rows in memory, goes further)."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y = polynomial_design(10, 400)
+    with pytest.warns(ConvergenceWarning, match="resolved to about 10 significant digits"):
+        model = fit_on("numpy", X, y)
+    exact = exact_least_squares(X, y, fit_intercept=True)
+    assert not model.converged_ and model.status_ == "precision"
+    assert worst_relative_error([model.intercept_, *model.coef_], exact) <= model.error_bound_ <= 1e-9
+
+
 @pytest.mark.parametrize("kind", ["strict", "torch"])
 def test_float32_input_gets_the_least_squares_of_its_values(kind):
     X, y = REAL["longley"]
@@ -211,13 +242,19 @@ def test_coef_follows_scikit_learns_array_api_dispatch(monkeypatch):
     np.testing.assert_array_equal(placed.predict(X), model.predict(X))
 
 
-def test_only_d_sized_results_cross_to_the_host(monkeypatch):
-    """Every array the fit brings to the host is d-sized, d × d, or the refinement's 32 × d terms;
-    and no tensor is turned into numpy behind the path's back (``__array__`` is refused)."""
+@pytest.mark.parametrize("case", ["refined", "QR factor", "streaming"])
+def test_only_d_sized_results_cross_to_the_host(case, monkeypatch):
+    """Every array a fit brings to the host is d-sized, p × p, or the refinement's 32 × d terms, whatever
+    path it takes (refinement passes on longley, the QR factor on a degree-8 polynomial, the streaming
+    engine's passes); and no tensor is turned into numpy behind the path's back (``__array__`` refused)."""
     torch = _torch()
-    X, y = REAL["longley"]  # refined: the refinement's passes count too
-    rows = 40 * len(y)
+    import gradfit.engine as engine
+
+    X, y = {"refined": REAL["longley"], "QR factor": polynomial_design(8, 400),
+            "streaming": random_problem(15, n=400, d=6)}[case]
     X, y = np.tile(X, (40, 1)), np.tile(y, 40)
+    if case == "streaming":
+        monkeypatch.setattr(engine, "STATISTICS_MAX_FEATURES", 4)
     sizes = []
     original = array_api_module.to_host
 
@@ -232,10 +269,11 @@ def test_only_d_sized_results_cross_to_the_host(monkeypatch):
         raise AssertionError("a tensor was converted to numpy")
 
     monkeypatch.setattr(torch.Tensor, "__array__", refuse)
-    model = LinearRegression().fit(torch.tensor(X), torch.tensor(y))
-    assert model.n_passes_ > 1 and sizes
+    model = LinearRegression(tol=1e-10).fit(torch.tensor(X), torch.tensor(y))
+    assert model.converged_ and model.n_passes_ > 1 and sizes
+    assert model.engine_ == ("streaming" if case == "streaming" else "statistics")
     p = X.shape[1] + 1
-    assert max(sizes) <= max(p * p, 32 * p) < rows
+    assert max(sizes) <= max(p * p, 32 * p) < len(y)
 
 
 @pytest.mark.parametrize("kind", ["numpy", "torch"])

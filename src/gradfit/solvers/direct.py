@@ -48,7 +48,7 @@ from gradfit.history import History
 from gradfit.numerics.scaling import power_of_two_scale
 from gradfit.solvers.base import Solver
 from gradfit.solvers.exact import solve_exact_counted
-from gradfit.sources import InMemorySource, ReducibleSource, Source, offers
+from gradfit.sources import FactoredSource, InMemorySource, ReducibleSource, Source, offers
 
 __all__ = [
     "DIRECT_SOLVERS", "DirectFit", "DirectSolution", "Exact", "solve_direct", "solve_from_statistics", "qr_preconditioner",
@@ -270,6 +270,21 @@ def qr_preconditioner(objective, X: NDArray[np.float64], weight: NDArray[np.floa
     _, R = scipy.linalg.qr(rows, mode="raw", overwrite_a=True, check_finite=False)
     if R.shape[0] < R.shape[1]:  # fewer rows than parameters: a singular factor
         R = np.vstack([R, np.zeros((R.shape[1] - R.shape[0], R.shape[1]))])
+    return triangular_solver(R)
+
+
+def factor_preconditioner(objective, source):  # FactoredSource
+    """:func:`qr_preconditioner` with the factor of the rows computed where they live (arrays on a device:
+    only p × p comes back), the ridge's rows added to it on the host."""
+    R = source.triangular_factor(objective.frame)
+    if np.any(objective.ridge > 0):
+        R = np.linalg.qr(np.vstack([R, np.diag(np.sqrt(objective.ridge))]), mode="r")
+    return triangular_solver(R)
+
+
+def triangular_solver(R: NDArray[np.float64]):
+    """``rhs ↦ (RᵀR)⁻¹ rhs`` by two triangular solves (non-finite where R is singular)."""
+    import scipy.linalg
 
     def solve(rhs: NDArray[np.float64]) -> NDArray[np.float64]:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -389,6 +404,15 @@ def solve_direct(objective, source: Source, *, tol: float, alpha: float, fit_int
             solution = refined
             how = (f"least-squares solution refined by {refined.passes} accurate passes with a QR factor of the rows: "
                    f"{reason()}")
+    elif not solution.settled and offers(source, FactoredSource) and not single:
+        # Rows on a device: refinement preconditioned by a QR factor of the rows computed there.
+        refined = solve_from_statistics(objective, target=target, solve=factor_preconditioner(objective, source),
+                                        force_refinement=True)
+        passes += 1 + refined.passes  # the factor reads the rows once, then the refinement passes
+        if refined.settled or refined.error_estimate < solution.error_estimate:
+            solution = refined
+            how = (f"least-squares solution refined by {refined.passes} accurate passes with a QR factor of the rows, "
+                   f"computed on {getattr(source, 'device', 'their device')}: {reason()}")
     # Statistics alone (no rows to refine from: partial_fit's merged ones): the answer is what they
     # resolve; where that is within the caller's tol it is what was asked for, and said so.
     within_tol = (not solution.settled and not offers(source, ReducibleSource) and tol > 0

@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from gradfit.sources.kinds import is_dask_collection, is_device_array, is_sparse
 from gradfit.sources.stats import SufficientStats, merge_all
 
-__all__ = ["CheckpointableSource", "FileSource", "PrecisionSource", "RowBlockSource", "Source", "InMemorySource", "NamedSource",
+__all__ = ["CheckpointableSource", "FactoredSource", "FileSource", "PrecisionSource", "RowBlockSource", "Source", "InMemorySource", "NamedSource",
            "ReducibleSource", "StreamableSource", "SufficientStats", "csv", "parquet", "as_source",
            "is_dask_collection", "is_device_array", "is_sparse", "is_streaming_source", "merge_all", "offers"]
 
@@ -187,6 +187,17 @@ class PrecisionSource(Source, Protocol):
 
     statistics_epsilon: float
     device: object
+
+
+@runtime_checkable
+class FactoredSource(Source, Protocol):
+    """A source that can factor its rows where they live (arrays on a device): the direct solver's
+    fallback where the normal equations cannot resolve the data, as QR is for rows in memory."""
+
+    def triangular_factor(self, frame) -> NDArray[np.float64]:
+        """R (p, p) with ``RᵀR = Zᵀ diag(w/Σw) Z``, Z the rows in the :class:`~gradfit.objective.frame.Frame`'s
+        coordinates (a ones column first with an intercept): one pass, only p × p results to the host."""
+        ...
 
 
 #: What :func:`offers` has told, by (class of source, capability).

@@ -285,6 +285,27 @@ class ArraySource:
                 return non_finite("X", float(to_host(X[row, column])), start + row, column)
         return DataError("Input X contains NaN or infinity")
 
+    # -- the QR factor ---------------------------------------------------------------------------
+
+    def triangular_factor(self, frame) -> np.ndarray:
+        """R (p, p), ``RᵀR = Zᵀ diag(w/Σw) Z`` with Z the rows in ``frame``'s coordinates (a ones column
+        first with an intercept): a QR of each chunk on the device, its R (at most p × p) to the host,
+        and a QR of those stacked (a tall-skinny QR: backward stable as one QR of all the rows)."""
+        xp = self._xp
+        scale, shift, unit = (self._device_vector(v) for v in (frame.x_scale, frame.x_shift, frame.x_unit))
+        total = self.total_weight()
+        factors = []
+        for _, X, _, weight in self._chunks():
+            Z = (X / scale - shift) / unit
+            if frame.fit_intercept:
+                Z = xp.concat([xp.ones((Z.shape[0], 1), dtype=self.dtype, device=self.device), Z], axis=1)
+            share = (weight / total) if weight is not None else xp.full((Z.shape[0],), 1.0 / total, dtype=self.dtype,
+                                                                          device=self.device)
+            factors.append(to_host(_r_factor(xp, Z * xp.sqrt(share)[:, None])))
+        R = np.linalg.qr(np.vstack(factors), mode="r")
+        p = R.shape[1]
+        return R if R.shape[0] == p else np.vstack([R, np.zeros((p - R.shape[0], p))])
+
     # -- passes --------------------------------------------------------------------------------
 
     def reduce_rows(self, kernel, combine):  # a kernel with on_device, and how its results merge
@@ -345,6 +366,20 @@ class ArraySource:
             else:
                 gradient, sum_r2, sum_r = gradient + parts[0], sum_r2 + parts[1], sum_r + parts[2]
         return float(to_host(sum_r2)), to_host(gradient), float(to_host(sum_r))
+
+
+def _r_factor(xp, rows):
+    """The triangular factor of ``rows`` (k, p) by the namespace's QR: its ``mode="r"`` where it has one
+    (PyTorch, CuPy, numpy: no Q formed), else the standard's reduced QR."""
+    try:
+        return xp.linalg.qr(rows, mode="r")[-1] if _returns_pair(xp) else xp.linalg.qr(rows, mode="r")
+    except (ValueError, TypeError, RuntimeError):  # the standard offers only "reduced" and "complete"
+        return xp.linalg.qr(rows, mode="reduced")[1]
+
+
+def _returns_pair(xp) -> bool:
+    """Whether the namespace's ``qr(mode="r")`` returns a (Q, R) pair (PyTorch's, with an empty Q)."""
+    return "torch" in getattr(xp, "__name__", "")
 
 
 def predict_on_device(X, coef: np.ndarray, intercept: float):

@@ -17,7 +17,7 @@ NUMERICAL_TESTS := tests/test_accuracy.py tests/test_arrow_source.py tests/test_
 	tests/test_estimator_api.py tests/test_estimator_solvers.py tests/test_exact.py tests/test_solvers.py \
 	tests/test_streaming.py tests/test_summary.py tests/test_cli_streaming.py tests/test_cli_sparse.py \
 	tests/test_real_data.py tests/test_solver_table.py tests/test_stochastic_kernels.py tests/test_online.py \
-	tests/test_stochastic_files.py
+	tests/test_stochastic_files.py tests/test_array_api.py
 KERNELS ?= Prescott Haswell
 
 .PHONY: demo test test-kernel lint bench clean

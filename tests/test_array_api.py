@@ -207,7 +207,7 @@ def test_stochastic_solvers_are_refused_naming_those_that_run(kind):
 
 
 @pytest.mark.parametrize("kind", ["strict", "torch"])
-def test_predict_returns_the_inputs_namespace_and_dtype(kind):
+def test_predict_returns_the_inputs_namespace_in_float64(kind):
     X, y = random_problem(2, n=300, d=3)
     model = fit_on(kind, X, y)
     predicted = model.predict(on(kind, X))
@@ -216,8 +216,11 @@ def test_predict_returns_the_inputs_namespace_and_dtype(kind):
     magnitude = np.abs(X) @ np.abs(model.coef_) + abs(model.intercept_)
     np.testing.assert_allclose(np.asarray(array_api_module.to_host(predicted)), X @ model.coef_ + model.intercept_,
                                rtol=0, atol=4 * np.finfo(np.float64).eps * X.shape[1] * float(magnitude.max()))
-    single = on(kind, X.astype(np.float32))
-    assert model.predict(single).dtype == single.dtype
+    # float32 rows are predicted in float64, as numpy rows are (their products are exact).
+    single = X.astype(np.float32)
+    predicted = model.predict(on(kind, single))
+    np.testing.assert_allclose(array_api_module.to_host(predicted), single.astype(np.float64) @ model.coef_ + model.intercept_,
+                               rtol=0, atol=4 * np.finfo(np.float64).eps * X.shape[1] * float(magnitude.max()))
     with pytest.raises(DataError, match="X has 2 features, but LinearRegression is expecting 3"):
         model.predict(on(kind, X[:, :2]))
 
@@ -321,14 +324,62 @@ def test_bad_input_is_named(kind):
         LinearRegression().fit(on(kind, X[:, 0]), on(kind, y))
 
 
-def test_another_library_or_device_for_y_is_refused():
+def test_y_and_weights_from_another_library_are_moved_to_xs():
+    """scikit-learn's rule for mixed inputs: y and sample_weight go to X's namespace and device."""
     torch, xp = _torch(), _strict()
     X, y = random_problem(9, n=40, d=3)
-    with pytest.raises(DataError, match="y is a array_api_strict array but X a torch one|give both in one library"):
-        LinearRegression().fit(torch.tensor(X), xp.asarray(y))
-    # A numpy y goes to X's device.
-    model = LinearRegression().fit(torch.tensor(X), y)
-    assert relative(model.coef_, LinearRegression().fit(X, y).coef_) <= NUMPY_PATH_BAR
+    weight = np.linspace(0.5, 2.0, 40)
+    reference = LinearRegression().fit(X, y, sample_weight=weight)
+    for y_given, weight_given in ((xp.asarray(y), xp.asarray(weight)), (y, weight), (torch.tensor(y), weight)):
+        model = LinearRegression().fit(torch.tensor(X), y_given, sample_weight=weight_given)
+        assert relative(model.coef_, reference.coef_) <= NUMPY_PATH_BAR
+
+
+def test_scikit_learns_array_api_checks(monkeypatch):
+    """scikit-learn's own checks of array-API support (namespace, device, dtype and values of the fitted
+    arrays and of predict; same-namespace and mixed inputs; predict refusing X of another namespace than
+    the fit's under dispatch), for array-api-strict and PyTorch on the CPU.
+
+    Their data come from make_classification, whose redundant columns make the design rank-deficient:
+    numpy rows then go to QR (a longer loss_history_) and device rows to the statistics (whose
+    minimum-norm answer is tested above), so the checks run here on its full-rank variant."""
+    _strict()
+    from sklearn.datasets import make_classification
+    from sklearn.utils import estimator_checks
+
+    def full_rank(**kwargs):
+        return make_classification(**kwargs, n_redundant=0)
+
+    monkeypatch.setattr(estimator_checks, "make_classification", full_rank)
+    monkeypatch.setenv("SCIPY_ARRAY_API", "1")
+    namespaces = [("array_api_strict", None)]
+    try:
+        import torch  # noqa: F401 - run the checks on PyTorch tensors too, where it is installed
+        namespaces.append(("torch", "cpu"))
+    except ImportError:
+        pass
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the checks' tiny fits warn of nothing that matters here
+        for namespace, device in namespaces:
+            for dtype in ("float64", "float32"):
+                estimator_checks.check_array_api_input_and_values(
+                    "LinearRegression", LinearRegression(), namespace, device_name=device, dtype_name=dtype,
+                    check_sample_weight=True)
+                estimator_checks.check_array_api_input("LinearRegression", LinearRegression(), namespace,
+                                                       device_name=device, dtype_name=dtype)
+            estimator_checks.check_array_api_same_namespace("LinearRegression", LinearRegression(), namespace,
+                                                            device_name=device)
+        if len(namespaces) > 1:
+            from sklearn.utils._array_api import yield_mixed_namespace_input_permutations
+
+            ran = []
+            for X_side, other_side, label in yield_mixed_namespace_input_permutations():
+                sides = (X_side, other_side)
+                if all(side.xp in ("numpy", "array_api_strict", "torch") and str(side.device) not in ("cuda", "mps")
+                       for side in sides):  # the pairs this CPU can hold
+                    estimator_checks.check_array_api_mixed_inputs("LinearRegression", LinearRegression(), X_side, other_side)
+                    ran.append(label)
+            assert ran  # array_api_strict to torch cpu, at least
 
 
 def test_device_statistics_are_the_memory_sources():

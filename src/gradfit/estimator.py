@@ -398,10 +398,6 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         self.engine_ = state.engine
         self.solver_ = state.solver
         self.coef_, self.intercept_ = state.coef, state.intercept
-        if placed_like is not None and is_device_array(placed_like) and get_config()["array_api_dispatch"]:
-            from gradfit.sources.arrays import placed_as
-
-            self.coef_, self.intercept_ = placed_as(placed_like, state.coef, state.intercept)
         if state.path is not None:
             self.path_ = state.path
             self.path_iterations_ = state.path_iterations
@@ -420,6 +416,14 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         self.condition_number_ = state.condition_number
         self.n_passes_ = state.n_passes
         self.error_bound_ = state.error_bound
+        if placed_like is not None and is_device_array(placed_like) and get_config()["array_api_dispatch"]:
+            # scikit-learn's convention: fitted arrays in X's namespace, on X's device
+            from gradfit.sources.arrays import placed_as
+
+            self.coef_, self.intercept_ = placed_as(placed_like, state.coef, state.intercept)
+            self.loss_history_ = placed_as(placed_like, state.history.loss)
+            if state.path is not None:
+                self.path_iterations_ = placed_as(placed_like, state.path_iterations)
 
     def _terms(self) -> tuple[NDArray[np.float64], float]:
         """``coef_`` and ``intercept_`` on the host (numpy float64 and a float), wherever they were put."""
@@ -459,6 +463,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         state = {name: getattr(self, name, None) for name in FITTED_ATTRIBUTES}
         if state["coef_"] is not None:
             state["coef_"], state["intercept_"] = self._terms()
+            state["loss_history_"] = self.history_.loss
         return state
 
     def with_fitted_state(self, state: dict, *, summary: ModelSummary | None = None) -> LinearRegression:
@@ -486,6 +491,11 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         For files without the target, ``gradfit predict MODEL DATA`` on the command line.
         """
         check_is_fitted(self)
+        if get_config()["array_api_dispatch"]:
+            # scikit-learn's rule under dispatch: X in the namespace and on the device the model was fitted on
+            from sklearn.utils._array_api import check_same_namespace
+
+            check_same_namespace(X, self, attribute="coef_", method="predict")
         coef, intercept = self._terms()
         if is_dask_collection(X):
             from gradfit.sources.dask import predict_blocks
@@ -597,6 +607,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.array_api_support = True  # arrays of the array API are read on their device (sources/arrays.py)
         return tags
 
 

@@ -122,16 +122,17 @@ class ArraySource:
     # -- checks --------------------------------------------------------------------------------
 
     def _vector(self, values, name: str):
-        """``values`` as a float vector of n entries on X's device (a numpy one is moved there)."""
+        """``values`` as a float vector of n entries in X's namespace, on X's device: one from the host, another
+        library or another device is moved there (scikit-learn's rule for ``y`` and ``sample_weight``),
+        through DLPack where the two libraries can, else through the host (n numbers: y, never X)."""
         xp = self._xp
         if isinstance(values, np.ndarray) or np.isscalar(values) or isinstance(values, list | tuple):
             values = xp.asarray(np.asarray(values, dtype=np.float64), dtype=self.dtype, device=self.device)
-        elif array_namespace(values) is not xp:
-            raise DataError(f"{name} is a {type(values).__module__.split('.')[0]} array but X a "
-                            f"{type(self._X).__module__.split('.')[0]} one; give both in one library, on one device")
-        elif str(_device(values)) != str(self.device):
-            raise DataError(f"{name} is on {_device(values)} but X on {self.device}; move {name} to X's device "
-                            f"(for PyTorch, {name}.to(X.device))")
+        elif array_namespace(values) is not xp or str(_device(values)) != str(self.device):
+            try:
+                values = xp.from_dlpack(values, device=self.device, copy=True)
+            except (TypeError, ValueError, RuntimeError, BufferError, NotImplementedError):  # no DLPack path between them
+                values = xp.asarray(to_host(values), dtype=self.dtype, device=self.device)
         if values.ndim == 2 and values.shape[1] == 1:
             values = xp.reshape(values, (-1,))
         if values.ndim != 1 or values.shape[0] != self.n_samples:
@@ -383,29 +384,35 @@ def _returns_pair(xp) -> bool:
 
 
 def predict_on_device(X, coef: np.ndarray, intercept: float):
-    """``X @ coef + intercept`` where X lives, in X's namespace and on its device, in X's floating
-    dtype (float64 for integer X where the device has it): scikit-learn's convention under array-API
-    dispatch. Raises DataError for a shape that does not fit ``coef``."""
+    """``X @ coef + intercept`` where X lives, in X's namespace and on its device: float64 where the device
+    has it, whatever X's dtype (as gradfit predicts numpy input; float32 rows are taken to float64 chunk by
+    chunk, so their products are exact), else float32. Raises DataError for a shape that does not fit."""
     xp = array_namespace(X)
     if getattr(X, "ndim", None) != 2:
         raise DataError(f"X must be 2-D (n_samples, n_features); got shape {tuple(X.shape)}")
     if X.shape[1] != coef.shape[0]:
         raise DataError(f"X has {X.shape[1]} features, but LinearRegression is expecting {coef.shape[0]} features as input.")
     device = _device(X)
-    if xp.isdtype(X.dtype, "real floating"):
-        dtype = X.dtype
-    else:
-        dtype = xp.float64 if has_float64(xp, device) else xp.float32
-    rows = xp.astype(X, dtype, copy=False)
-    return xp.matmul(rows, xp.asarray(np.asarray(coef, dtype=np.float64), dtype=dtype, device=device)) + intercept
+    dtype = xp.float64 if has_float64(xp, device) else xp.float32
+    weights = xp.asarray(np.asarray(coef, dtype=np.float64), dtype=dtype, device=device)
+    if X.dtype == dtype:
+        return xp.matmul(X, weights) + intercept
+    step = max(1, (CHUNK_BYTES if _on_cpu(device) else DEVICE_CHUNK_BYTES) // (8 * max(1, X.shape[1])))
+    n = X.shape[0]
+    parts = [xp.matmul(xp.astype(X[start : min(start + step, n), :], dtype), weights) for start in range(0, n, step)]
+    return (xp.concat(parts) if parts else xp.zeros((0,), dtype=dtype, device=device)) + intercept
 
 
-def placed_as(X, coef: np.ndarray, intercept: float):
-    """``coef`` and ``intercept`` as arrays of X's namespace on X's device (float64 where the device has
-    it: the answer is accurate to float64, whatever X's dtype), the intercept a 0-d array: the fitted
-    attributes scikit-learn keeps under ``array_api_dispatch``."""
+def placed_as(X, *arrays):
+    """Host results (numpy arrays or floats) as arrays of X's namespace on X's device, float64 where the
+    device has it (the answer is good to float64, whatever X's dtype; integer arrays keep their dtype),
+    floats as 0-d arrays: the fitted attributes scikit-learn keeps under ``array_api_dispatch``."""
     xp = array_namespace(X)
     device = _device(X)
-    dtype = xp.float64 if has_float64(xp, device) else xp.float32
-    return (xp.asarray(np.asarray(coef, dtype=np.float64), dtype=dtype, device=device),
-            xp.asarray(float(intercept), dtype=dtype, device=device))
+    floating = xp.float64 if has_float64(xp, device) else xp.float32
+    placed = []
+    for value in arrays:
+        value = np.asarray(value)
+        dtype = floating if np.issubdtype(value.dtype, np.floating) else None
+        placed.append(xp.asarray(value, dtype=dtype, device=device) if dtype is not None else xp.asarray(value, device=device))
+    return placed[0] if len(placed) == 1 else tuple(placed)

@@ -21,6 +21,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 import gradfit.numerics.array_api as array_api_module
 import gradfit.sources.arrays as arrays_module
@@ -507,3 +509,27 @@ def test_the_gpu_benchmark_runs_its_comparisons(tmp_path):
         assert row["gradfit error"] <= row["bar"]
         assert isinstance(row["torch.linalg.lstsq error"], float)
     assert {"anchor X.T @ X s", "anchor X.T @ X (TF32) s", "ratio"} <= set(rows[1])
+
+
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(8, 300), d=st.integers(1, 6),
+       magnitude=st.integers(0, 6), fit_intercept=st.booleans(), standardize=st.booleans(), weighted=st.booleans())
+@settings(max_examples=40, deadline=None)
+def test_the_array_api_path_agrees_with_the_numpy_path_within_both_bounds(seed, n, d, magnitude, fit_intercept,
+                                                                           standardize, weighted):
+    """Invariant: whatever the shape, scale, weights and coordinates, the device path's answer and the numpy
+    path's are each within their certified relative bound (error_bound_) of the least squares, so within
+    the sum of the two of each other, coefficient by coefficient."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)) * 10.0 ** rng.uniform(-magnitude, magnitude, size=d) + rng.normal(size=d) * 10.0**magnitude
+    y = X @ rng.normal(size=d) + rng.normal() + rng.normal(size=n)
+    weight = rng.uniform(0.1, 2.0, size=n) if weighted else None
+    params = {"fit_intercept": fit_intercept, "standardize": standardize}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        host = LinearRegression(**params).fit(X, y, sample_weight=weight)
+        device = fit_on("numpy", X, y, weight, **params)
+    assume(host.converged_ and device.converged_)
+    bound = host.error_bound_ + device.error_bound_
+    assert relative(device.coef_, host.coef_) <= bound
+    if fit_intercept:
+        assert relative(device.intercept_, host.intercept_) <= bound

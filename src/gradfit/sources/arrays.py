@@ -95,6 +95,11 @@ class ArraySource:
     def __init__(self, X, y, sample_weight=None) -> None:
         xp = array_namespace(X)
         self._xp = xp
+        if getattr(X, "requires_grad", False):  # a PyTorch tensor in an autograd graph: read its values only
+            X = X.detach()
+        if str(getattr(X, "layout", "torch.strided")) != "torch.strided":
+            raise DataError(f"X is a sparse PyTorch tensor ({X.layout}): give it dense (X.to_dense()), or as a "
+                            f"scipy.sparse matrix, which the streaming engine reads without densifying")
         if getattr(X, "ndim", None) != 2:
             raise DataError(f"X must be 2-D (n_samples, n_features); got shape {tuple(X.shape)}: "
                             f"give one feature as X.reshape(-1, 1)")
@@ -144,7 +149,7 @@ class ArraySource:
 
     def _weights(self, sample_weight):
         xp = self._xp
-        if np.isscalar(sample_weight):
+        if np.ndim(sample_weight) == 0 and not hasattr(sample_weight, "__array_namespace__"):
             sample_weight = np.full(self.n_samples, float(sample_weight))
         weight = self._vector(sample_weight, "sample_weight")
         bad = ~(xp.isfinite(weight) & (weight >= 0))

@@ -19,10 +19,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 
 from gradfit import LinearRegression
 
 from cli_checks import expect
+from problems import nearly_constant_columns
 from references import exact_least_squares, polynomial_design, real_data_sets, worst_relative_error
 
 #: The issue's bar for the default answer.
@@ -125,3 +127,48 @@ def test_the_default_on_dask_collections_is_the_least_squares_answer(name, exact
     for model in (on_arrays, on_frame):
         assert model.solver_ == "exact" and model.converged_
         assert worst_relative_error([model.intercept_, *model.coef_], exact[name]) <= DEFAULT_BAR
+
+
+def test_directions_the_statistics_drop_are_checked_by_a_pass_on_files_and_dask(tmp_path):
+    """Files and Dask have no QR to fall back on: where G drops a direction that a pass's accurate
+    gradient shows is not collinearity, the fit says it could not resolve the answer (status
+    "precision", a ConvergenceWarning naming the collinear columns), where it used to certify a
+    truncated answer 100% off to 1e-14. Rows in memory get the answer (QR)."""
+    dask = pytest.importorskip("dask")
+    import dask.array as da
+
+    from gradfit.sources import csv
+
+    X, y = nearly_constant_columns()
+    exact = exact_least_squares(X, y, fit_intercept=False)
+    in_memory = LinearRegression(fit_intercept=False).fit(X, y)
+    assert in_memory.converged_ and worst_relative_error(in_memory.coef_, exact) <= DEFAULT_BAR
+    path = write_table(tmp_path, "nearly constant", X, y)["csv"]
+    with dask.config.set(scheduler="synchronous"):
+        for data, target in ((csv(path, target="target"), None), (da.from_array(X, chunks=(4, 4)), da.from_array(y, chunks=4))):
+            with pytest.warns(ConvergenceWarning, match="nearly collinear columns"):
+                model = LinearRegression(fit_intercept=False).fit(data, target)
+            assert not model.converged_ and model.status_ == "precision" and model.error_bound_ == np.inf
+
+
+@pytest.mark.parametrize("design", ["duplicate", "sum", "dummy-coded"])
+def test_exact_collinearity_on_files_still_settles_with_the_minimum_norm_answer(design, tmp_path):
+    """The check lets exact collinearity through: the dropped direction's gradient is the data's rounding
+    (measured at most 0.01 of its allowance), and the answer is the rows' minimum-norm one (QR's)."""
+    from gradfit.sources import csv
+
+    rng = np.random.default_rng(4)
+    base = rng.normal(size=(300, 3))
+    extra = {"duplicate": base[:, :1], "sum": base[:, :1] + base[:, 1:2],
+             "dummy-coded": np.eye(3)[rng.integers(0, 3, size=300)]}[design]
+    X = np.column_stack([base, extra])
+    y = base @ [1.0, -2.0, 0.5] + 3.0 + rng.normal(size=300) + (extra @ np.arange(1.0, extra.shape[1] + 1) if design == "dummy-coded" else 0.0)
+    reference = LinearRegression().fit(X, y)  # rows in memory: QR
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = LinearRegression().fit(csv(write_table(tmp_path, design, X, y)["csv"], target="target"))
+    assert model.converged_
+    # Both minimum-norm answers in the columns' units, each within its bound: normwise (the least norm
+    # mixes the components' errors).
+    assert np.linalg.norm(model.coef_ - reference.coef_) <= 1e-12 * np.linalg.norm(reference.coef_)
+

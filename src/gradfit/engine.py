@@ -223,6 +223,9 @@ def plan(
         names = source.feature_names if offers(source, NamedSource) else None
     else:
         weight = check_weights(sample_weight, X.shape[0])
+        # validate_data casts X only: a float32 y would keep the target's sums in float32 (numpy 2 keeps
+        # float32 / float), 1e-7 off while the bound said 1e-14.
+        y = np.asarray(y, dtype=np.float64)
         reason = streaming_reason(X)
         streams = reason is not None
         rows_in_memory = not streams

@@ -531,6 +531,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         """How far this model is from the exact least-squares fit of (X, y)."""
         check_is_fitted(self)
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True, reset=False)
+        y = np.asarray(y, dtype=np.float64)
         coef, intercept = self._terms()
         return fitting.distance_to_optimum(X, y, coef, intercept, fit_intercept=self.fit_intercept,
                                            standardize=self.standardize)

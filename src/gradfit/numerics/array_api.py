@@ -76,6 +76,32 @@ def _slices(values) -> list:
     return parts
 
 
+def _next_power_of_two(xp, values):
+    """The smallest power of two at or above each ``|value|`` (1 for zeros), exactly, in IEEE arithmetic
+    (Rump's NextPowerTwo: ``|(q + v) − q|`` with ``q = v/u``): no frexp, which the standard lacks."""
+    q = values * 2.0**53
+    power = xp.abs((q + values) - q)
+    power = xp.where(power == 0, xp.abs(values), power)
+    return xp.where(power == 0, xp.ones_like(power), power)
+
+
+def _block_powers_of_two(xp, values):
+    """For each entry of a vector, the power of two at or above the largest ``|value|`` of its block of
+    :data:`ROW_BLOCK` entries (the last block may be shorter): a vector of the same length."""
+    k = values.shape[0]
+    whole = k // ROW_BLOCK
+    parts = []
+    if whole:
+        blocks = xp.reshape(values[: whole * ROW_BLOCK], (whole, ROW_BLOCK))
+        top = _next_power_of_two(xp, xp.max(xp.abs(blocks), axis=1))
+        parts.append(xp.reshape(xp.broadcast_to(xp.reshape(top, (whole, 1)), (whole, ROW_BLOCK)), (-1,)))
+    if k > whole * ROW_BLOCK:
+        rest = values[whole * ROW_BLOCK:]
+        top = _next_power_of_two(xp, xp.max(xp.abs(rest), keepdims=True))
+        parts.append(xp.broadcast_to(top, rest.shape))
+    return xp.concat(parts) if len(parts) > 1 else parts[0]
+
+
 def _magnitude(xp, v) -> int:
     """``e`` with ``max |v| < 2**e`` (0 for zeros), read to the host as one number."""
     return int(np.frexp(float(to_host(xp.max(xp.abs(v)))) if v.shape[0] else 0.0)[1])
@@ -167,9 +193,11 @@ def residual_sums_on_device(
         squares = float(to_host(xp.vecdot(hi, hi)))
     squares *= unweighted_share
 
-    # Aᵀf and Σf with f = hi + lo: hi in exact slices, lo carried in the inexact last one.
-    f_exponent = _magnitude(xp, hi)
-    f_parts = [_scaled(xp, part, np.array([-f_exponent]), X) for part in _slices(_scaled(xp, hi, np.array([f_exponent]), X))]
+    # Aᵀf and Σf with f = hi + lo: hi in exact slices, on the grid of its own block of ROW_BLOCK rows (as
+    # the host does: one large residual must not push other blocks' into the inexact last slice), lo
+    # carried in that last one.
+    unit = _block_powers_of_two(xp, hi)
+    f_parts = [part * unit for part in _slices(hi / unit)]
     f_parts[_EXACT_SLICES] = f_parts[_EXACT_SLICES] + lo
     products, block_sums = _block_products(xp, sliced, f_parts, k)  # (B, 4, d, 4) and (B, 4): exact
     products_hi, products_lo = _sum_pair(products, xp)  # over the blocks, on the device

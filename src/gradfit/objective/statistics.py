@@ -38,6 +38,8 @@ SPECTRAL_CACHE = ("spectrum", "lipschitz", "strong_convexity", "condition_number
 #: random data and on the fuzzed designs of tests/test_claims.py (one of which, without an intercept,
 #: came within 1.17× of κ·√p·ε·‖θ‖), which hold every claim made from it to exact rationals.
 STATISTICS_ROUNDING = 2 * EPS
+#: How many times over :meth:`LeastSquares.dropped_signal` takes its allowance for exact collinearity.
+COLLINEARITY_MARGIN = 8.0
 #: Relative accuracy to which λmax(G⁻¹) is computed for μ past DENSE_SPECTRUM_MAX parameters.
 SMALLEST_EIGENVALUE_TOL = 1e-3
 
@@ -449,6 +451,31 @@ class LeastSquares(L1Penalty):
         rounding = self.statistics_unit * np.sqrt(self.n_params) * np.sqrt(self.lipschitz * max(self.c, 0.0))
         return bool(np.any(np.abs(dropped.T @ self.b) > rounding))
 
+    def dropped_signal(self, gradient: NDArray[np.float64], theta: NDArray[np.float64], loss: float) -> bool:
+        """Whether an accurate gradient at the refined θ (from a pass over the rows: to about ε² of its
+        terms) has a component along the directions :meth:`solve` drops that exact collinearity in
+        well-determined data cannot give.
+
+        Along an exactly collinear direction v (duplicate, summed, dummy-coded columns) ``Zv`` is the
+        data's own rounding, about ε·|Z| an entry, so ``vᵀ∇J = (Zv)ᵀr/m`` is within ``√p·ε·√(L·2J)``
+        (Cauchy–Schwarz), plus the gradient's rounding, ``p·ε²·(L‖θ‖ + √(L·c))``. A larger component is
+        curvature the statistics cannot see: the answer misses its part along v. Taken
+        :data:`COLLINEARITY_MARGIN` times over. Measured, as a share of that: at most 1e-4 for duplicate,
+        summed and dummy-coded columns; 4·10⁵ for nearly constant columns without an intercept (κ(X) ≈
+        2e9, κ(G) ≈ 4e18), whose truncated answer was off by 100%. Fewer rows than parameters can exceed
+        it too (their null space is known to G only to its rounding): such a fit is then reported
+        unsettled rather than certified, and rows on a device go to their QR factor.
+        """
+        if not self.numerically_singular:
+            return False
+        eigenvalues, eigenvectors = self.spectrum
+        dropped = eigenvectors[:, eigenvalues <= self.rank_cutoff]
+        p, lipschitz = self.n_params, self.lipschitz
+        allowance = COLLINEARITY_MARGIN * (
+            np.sqrt(p) * EPS * np.sqrt(lipschitz * 2.0 * max(loss, 0.0))
+            + p * EPS**2 * (lipschitz * float(np.linalg.norm(theta)) + np.sqrt(lipschitz * max(self.c, 0.0))))
+        return bool(np.any(np.abs(dropped.T @ gradient) > allowance))
+
     @property
     def statistics_epsilon(self) -> float:
         """Machine epsilon of the arithmetic the statistics were gathered in: float64's, or less where the
@@ -456,6 +483,12 @@ class LeastSquares(L1Penalty):
         if self.source is not None and offers(self.source, PrecisionSource):
             return float(self.source.statistics_epsilon)
         return EPS
+
+    @property
+    def float64_rows(self) -> bool:
+        """Whether the source reads its rows in float64 (not so on a device without it): refinement
+        passes and a QR of the rows need it."""
+        return not (self.source is not None and offers(self.source, PrecisionSource)) or bool(self.source.float64)
 
     @property
     def statistics_unit(self) -> float:
@@ -486,7 +519,7 @@ class LeastSquares(L1Penalty):
     @property
     def can_refine(self) -> bool:
         """Whether the rows can be read again for :meth:`residual_sums` (the source can reduce them, in float64)."""
-        return offers(self.source, ReducibleSource) and self.statistics_epsilon == EPS
+        return offers(self.source, ReducibleSource) and self.float64_rows
 
     def residual_sums(self, coef_scaled: NDArray[np.float64], intercept_scaled: float):  # ResidualSums
         """One pass over the source: the residual sums of :func:`gradfit.numerics.residuals.residual_sums`

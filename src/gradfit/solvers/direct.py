@@ -142,6 +142,7 @@ def solve_from_statistics(
     solve: Callable[[NDArray[np.float64]], NDArray[np.float64]] | None = None,
     force_refinement: bool = False,
     trust_collinearity: bool = True,
+    null_angle: float = 0.0,
 ) -> DirectSolution:
     """Solve ``Gθ = b`` and refine the answer by passes over the rows where its error bound asks for it.
 
@@ -160,6 +161,10 @@ def solve_from_statistics(
         Where G is numerically singular, take its dropped directions for exact collinearity when
         ``b`` shows no signal along them (the best the statistics can tell: for files and Dask);
         False: report such a G not settled at once, without passes (rows in memory, which QR solves).
+        A pass's accurate gradient then checks them (:meth:`LeastSquares.dropped_signal`).
+    null_angle : float, default=0
+        How far (in radians) the directions ``solve`` drops may lie from the data's null space (a
+        singular factor's): the minimum-norm answer is known to that share of ‖θ‖, added to the estimate.
 
     Returns
     -------
@@ -174,6 +179,10 @@ def solve_from_statistics(
     theta = solve(objective.b)
     bound = np.inf if unresolved else _a_priori_bound(objective, theta)
     path = [theta]
+    # Directions dropped as collinear are checked by a pass's accurate gradient (dropped_signal), so a
+    # refinable source makes one pass at least where G drops any.
+    trusted = own_solve and not unresolved and objective.numerically_singular and objective.can_refine
+    force_refinement = force_refinement or trusted
     if unresolved or not objective.can_refine or (bound <= target and not force_refinement):
         coef, intercept = frame.to_model(theta)
         return DirectSolution(coef, intercept, 0, bound <= target, bound, [], [], 0, path)
@@ -187,6 +196,7 @@ def solve_from_statistics(
         theta = frame.from_scaled(coef, intercept)
         gradient = objective.gradient_from_sums(sums, theta)
         losses.append(sums.squares / (2.0 * objective.scaled_weight * frame.y_unit**2))  # f = −y_unit·(Zθ − t)
+        last = (gradient, theta, losses[-1])
         gradient_norms.append(float(np.linalg.norm(gradient)))
         step = -solve(gradient)
         # The correction moves θ to θ + step: it is the error of θ (sign aside), per component.
@@ -215,6 +225,20 @@ def solve_from_statistics(
         previous = size
     if passes:
         estimate = max(estimate, REFINED_FLOOR, _representation_floor(objective, path[-1]) if own_solve else 0.0)
+    if trusted and passes:
+        # The dropped directions are G's eigenvectors, within about √p·ε·L/μ (μ its smallest kept
+        # eigenvalue) of the data's null space: the minimum-norm answer moves by that much of ‖θ‖.
+        kept = objective.spectrum[0][objective.spectrum[0] > objective.rank_cutoff]
+        null_angle = max(null_angle, np.sqrt(objective.n_params) * EPS * objective.lipschitz / float(kept.min())
+                         if kept.size else np.inf)
+    if passes and null_angle > 0:
+        theta_final = path[-1]
+        estimate = max(estimate, frame.relative_error(theta_final, np.zeros_like(theta_final),
+                                                      null_angle * float(np.linalg.norm(theta_final))))
+    if trusted and passes and objective.dropped_signal(*last):
+        # Not collinearity: curvature G cannot resolve. The answer misses its part along those
+        # directions, by an amount no pass here can tell: not settled (rows elsewhere go to QR).
+        estimate = np.inf
     coef_model, intercept_model = frame.unscaled(coef, intercept)
     return DirectSolution(coef_model, intercept_model, passes, estimate <= target, estimate,
                           losses, gradient_norms, len(path) - 1, path)
@@ -275,11 +299,25 @@ def qr_preconditioner(objective, X: NDArray[np.float64], weight: NDArray[np.floa
 
 def factor_preconditioner(objective, source):  # FactoredSource
     """:func:`qr_preconditioner` with the factor of the rows computed where they live (arrays on a device:
-    only p × p comes back), the ridge's rows added to it on the host."""
+    only p × p comes back), the ridge's rows added to it on the host. Where the factor is numerically
+    singular (σ ≤ p·ε·σmax: collinear columns, fewer rows than parameters, at the rows' own precision,
+    not G's), its pseudo-inverse: the refinement then converges to the minimum-norm answer in θ's
+    coordinates, as G⁺ and QR give it for rows in memory. Returns ``(solve, null_angle)`` (see
+    :func:`solve_from_statistics`; 0 where nothing is dropped)."""
     R = source.triangular_factor(objective.frame)
     if np.any(objective.ridge > 0):
         R = np.linalg.qr(np.vstack([R, np.diag(np.sqrt(objective.ridge))]), mode="r")
-    return triangular_solver(R)
+    _, singular, right = np.linalg.svd(R)
+    kept = singular > R.shape[0] * EPS * (singular[0] if singular.size else 0.0)
+    if np.all(kept):
+        return triangular_solver(R), 0.0
+    directions, inverse = right[kept].T, 1.0 / singular[kept] ** 2
+
+    def solve(rhs: NDArray[np.float64]) -> NDArray[np.float64]:
+        return directions @ ((directions.T @ rhs) * inverse)
+
+    # The dropped right singular vectors lie within √p·ε·σmax/σ (σ the smallest kept) of R's null space.
+    return solve, float(np.sqrt(R.shape[0]) * EPS * singular[0] / singular[kept][-1]) if np.any(kept) else np.inf
 
 
 def triangular_solver(R: NDArray[np.float64]):
@@ -288,8 +326,11 @@ def triangular_solver(R: NDArray[np.float64]):
 
     def solve(rhs: NDArray[np.float64]) -> NDArray[np.float64]:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            inner = scipy.linalg.solve_triangular(R, rhs, trans="T", check_finite=False)
-            return scipy.linalg.solve_triangular(R, inner, check_finite=False)
+            try:
+                inner = scipy.linalg.solve_triangular(R, rhs, trans="T", check_finite=False)
+                return scipy.linalg.solve_triangular(R, inner, check_finite=False)
+            except np.linalg.LinAlgError:  # an exactly zero pivot (fewer rows than parameters)
+                return np.full_like(rhs, np.nan)
 
     return solve
 
@@ -363,7 +404,10 @@ def solve_direct(objective, source: Source, *, tol: float, alpha: float, fit_int
     target = min(ACCURACY_TARGET, tol) if tol > 0 else ACCURACY_TARGET
     frame = objective.frame
     in_memory = offers(source, InMemorySource)
-    solution = solve_from_statistics(objective, target=target, trust_collinearity=not in_memory)
+    factored = offers(source, FactoredSource) and objective.float64_rows
+    # Rows that can be factored (in memory, or on a device) decide collinearity by QR, at the rows'
+    # own precision; files and Dask trust G, checked by a pass (LeastSquares.dropped_signal).
+    solution = solve_from_statistics(objective, target=target, trust_collinearity=not (in_memory or factored))
     passes = 1 + solution.passes
     raised: list[str] = []
     if solution.passes == 0:
@@ -375,14 +419,15 @@ def solve_direct(objective, source: Source, *, tol: float, alpha: float, fit_int
                f"≤ {solution.error_estimate:.1g})")
     theta_final = None  # the answer in θ's coordinates, where another method than the statistics' gave it
 
-    single = objective.statistics_epsilon > EPS  # a device without float64 gathered them
+    single = not objective.float64_rows  # a device without float64 gathered them
 
     def reason() -> str:
         if single:
             return (f"{getattr(source, 'device', 'the device')} has no float64, so the statistics were gathered in "
                     f"float32 there and no refinement pass can run")
         # Only where the solve did not settle: κ needs the full spectrum, O(p³) past DENSE_SPECTRUM_MAX.
-        collinear = ", nearly collinear columns" if objective.unresolved_directions else ""
+        refuted = not np.isfinite(solution.error_estimate)  # dropped directions a pass showed not collinear
+        collinear = ", nearly collinear columns" if objective.unresolved_directions or refuted else ""
         return (f"the normal equations cannot resolve these data (condition number of XᵀX/m ≈ "
                 f"{objective.condition_number:.3g}{collinear})")
     if not solution.settled and in_memory:
@@ -404,10 +449,10 @@ def solve_direct(objective, source: Source, *, tol: float, alpha: float, fit_int
             solution = refined
             how = (f"least-squares solution refined by {refined.passes} accurate passes with a QR factor of the rows: "
                    f"{reason()}")
-    elif not solution.settled and offers(source, FactoredSource) and not single:
+    elif not solution.settled and factored:
         # Rows on a device: refinement preconditioned by a QR factor of the rows computed there.
-        refined = solve_from_statistics(objective, target=target, solve=factor_preconditioner(objective, source),
-                                        force_refinement=True)
+        solve, null_angle = factor_preconditioner(objective, source)
+        refined = solve_from_statistics(objective, target=target, solve=solve, force_refinement=True, null_angle=null_angle)
         passes += 1 + refined.passes  # the factor reads the rows once, then the refinement passes
         if refined.settled or refined.error_estimate < solution.error_estimate:
             solution = refined

@@ -180,12 +180,16 @@ class PrecisionSource(Source, Protocol):
     Attributes
     ----------
     statistics_epsilon : float
-        Machine epsilon of that arithmetic (float64's, 2**-52, where it is float64).
+        The unit the statistics' rounding is bounded in: that arithmetic's machine epsilon (float64's,
+        2**-52), times a margin for sums in an order gradfit does not choose.
+    float64 : bool
+        Whether the rows are read in float64 (refinement passes and QR need it).
     device : object
         Where the rows are, for messages.
     """
 
     statistics_epsilon: float
+    float64: bool
     device: object
 
 

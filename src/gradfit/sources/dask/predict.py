@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gradfit.sources.dask.align import _is_frame
+from gradfit.sources.kinds import is_device_array
 
 __all__ = ["predict_blocks"]
 
@@ -35,4 +36,27 @@ def predict_blocks(X: Any, coef: NDArray[np.float64], intercept: float, feature_
         raise ValueError(f"X has shape {X.shape} but the model was fitted on {coef.shape[0]} features")
     if X.numblocks[1] > 1:
         X = X.rechunk({1: -1})
-    return X.astype(np.float64) @ coef + intercept
+    meta = X._meta
+    if not isinstance(meta, np.ndarray):  # CuPy blocks: predictions stay on the workers' devices, as CuPy arrays
+        from gradfit.sources.arrays import array_namespace
+
+        meta = array_namespace(meta).empty((0,))
+    else:
+        meta = np.empty((0,), dtype=np.float64)
+    import dask.array as da
+
+    # Whole rows a block, handed over as they are (concatenate=False: Dask would join the one block of
+    # columns with numpy's concatenate, which a device array's library may not be).
+    return da.blockwise(_predict_block, "i", X, "ij", dtype=np.float64, meta=meta, concatenate=False,
+                        coef=coef, intercept=intercept)
+
+
+def _predict_block(blocks: list, *, coef: NDArray[np.float64], intercept: float) -> Any:
+    """One block of rows' predictions (``blocks``: its one block of columns): on its device where it is a
+    device array (float64 there), else in numpy."""
+    (block,) = blocks
+    if is_device_array(block):
+        from gradfit.sources.arrays import predict_on_device
+
+        return predict_on_device(block, coef, intercept)
+    return np.asarray(block, dtype=np.float64) @ coef + intercept

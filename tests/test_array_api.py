@@ -214,7 +214,9 @@ def test_iterative_solvers_make_the_numpy_paths_updates(kind, solver):
 
 
 @pytest.mark.parametrize("kind", ["strict", "torch"])
-def test_stochastic_solvers_are_refused_naming_those_that_run(kind):
+def test_stochastic_solvers_are_refused_on_a_device_naming_those_that_run(kind, monkeypatch):
+    """Rows on a GPU (simulated: the arrays said not to be in host memory) are not drawn one by one."""
+    monkeypatch.setattr(ArraySource, "in_host_memory", property(lambda self: False))
     X, y = random_problem(1, n=50, d=2)
     with pytest.raises(ValueError, match=r"solver='sgd' draws rows one at a time.*'exact', 'gd', 'cg', 'nesterov'"):
         fit_on(kind, X, y, solver="sgd")
@@ -480,7 +482,7 @@ def test_dask_arrays_of_device_blocks_fit_on_the_workers():
         bad = X.copy()
         bad[8, 1] = np.nan
         nan_blocks = da.from_array(bad, chunks=(6, -1)).map_blocks(lambda block: torch.tensor(block), **tensors)
-        with pytest.raises(DataError, match=r"NaN at row 2, column 1.*block 1"):
+        with pytest.raises(DataError, match=r"NaN at row 8, column 1; remove or impute it \(block 1\)"):
             LinearRegression().fit(nan_blocks, y_blocks)
 
 
@@ -553,3 +555,88 @@ def test_the_array_api_path_agrees_with_the_numpy_path_within_both_bounds(seed, 
     if fit_intercept:
         assert relative(device.intercept_, host.intercept_) <= bound
 
+
+def test_every_kind_of_input_beside_a_device_x_is_taken_or_named():
+    """What a user passes beside a tensor: weights as a number, a numpy scalar, a 0-d array of either
+    library; y as a pandas Series or a tensor that requires grad; and what is refused, by name."""
+    torch = _torch()
+    import pandas as pd
+
+    X, y = random_problem(21, n=60, d=3)
+    reference = LinearRegression().fit(X, y, sample_weight=np.full(60, 2.0))
+    for weight in (2.0, np.float64(2.0), np.array(2.0), torch.tensor(2.0)):
+        model = LinearRegression().fit(torch.tensor(X), torch.tensor(y), sample_weight=weight)
+        assert relative(model.coef_, reference.coef_) <= NUMPY_PATH_BAR
+    model = LinearRegression().fit(torch.tensor(X), pd.Series(y))
+    assert relative(model.coef_, reference.coef_) <= NUMPY_PATH_BAR
+    model = LinearRegression().fit(torch.tensor(X, requires_grad=True), torch.tensor(y, requires_grad=True))
+    assert relative(model.coef_, reference.coef_) <= NUMPY_PATH_BAR
+    with pytest.raises(DataError, match=r"sample_weight has shape \(60, 1\): give one weight per row"):
+        LinearRegression().fit(torch.tensor(X), torch.tensor(y), sample_weight=torch.ones(60, 1, dtype=torch.float64))
+    with pytest.raises(DataError, match=r"X must be 2-D \(n_samples, n_features\); got shape \(60, 3, 1\)$"):
+        LinearRegression().fit(torch.tensor(X).reshape(60, 3, 1), torch.tensor(y))
+
+
+def test_extreme_targets_fit_on_the_device():
+    """y near 1e307 (its mean overflows unless taken after the scaling) and near 1e-310 (subnormal)."""
+    X, y = random_problem(22, n=50, d=2)
+    for scale in (1e306, 1e-310):
+        host, device = LinearRegression().fit(X, y * scale), fit_on("numpy", X, y * scale)
+        assert relative(device.coef_, host.coef_) <= 1e-10  # subnormal targets keep fewer digits, on both paths
+
+
+@pytest.mark.parametrize("kind", ["numpy", "strict"])
+def test_the_qr_factor_of_two_rows(kind):
+    """A chunk of two rows (the last of a pass, or two rows in all): R is 2 × p, whatever the library."""
+    import array_api_compat
+
+    from gradfit.sources.arrays import _r_factor
+
+    rows = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.5]])
+    given = on(kind, rows)
+    R = array_api_module.to_host(_r_factor(array_api_compat.array_namespace(given), given))
+    assert R.shape == (2, 3)
+    np.testing.assert_allclose(R.T @ R, rows.T @ rows, rtol=0, atol=8 * np.finfo(np.float64).eps * float((rows**2).sum()))
+
+
+def test_predict_refuses_what_fit_refuses():
+    torch = _torch()
+    X, y = random_problem(23, n=30, d=3)
+    model = LinearRegression().fit(torch.tensor(X), torch.tensor(y))
+    bad = torch.tensor(X)
+    bad[4, 1] = float("nan")
+    with pytest.raises(DataError, match=r"Input X contains NaN at row 4, column 1"):
+        model.predict(bad)
+    with pytest.raises(DataError, match="complex"):
+        model.predict(torch.tensor(X, dtype=torch.complex128))
+    with pytest.raises(DataError, match="0 rows"):
+        model.predict(torch.zeros((0, 3), dtype=torch.float64))
+
+
+@pytest.mark.parametrize("solver", ["sgd", "minibatch", "adam"])
+def test_stochastic_solvers_take_cpu_tensors_as_the_host_arrays_they_are(solver):
+    """A CPU tensor is host memory: the solvers that draw rows one by one read it as numpy (no copy), as
+    they did before the array-API path; on a GPU they are refused (test above, by the simulated device)."""
+    torch = _torch()
+    X, y = random_problem(24, n=400, d=3)
+    params = {"solver": solver, "max_iter": 20, "tol": 0.0, "random_state": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        host = LinearRegression(**params).fit(X, y)
+        tensor = LinearRegression(**params).fit(torch.tensor(X), torch.tensor(y))
+    np.testing.assert_array_equal(tensor.coef_, host.coef_)
+
+
+def test_streaming_moments_of_a_target_far_from_zero():
+    """The columns' pass of the streaming engine on y = 1e9 + N(0, 1): the moments of values far from
+    zero, taken about the first row, keep their variance (a one-pass Σy² − (Σy)² would lose it all)."""
+    from gradfit.sources.passes import StreamingSource
+
+    X, y = random_problem(25, n=500, d=3)
+    y = y + 1e9
+    device, host = ArraySource(X, y).columns(), StreamingSource(X, y).columns()
+    # Sums about the first row are of values within a few spreads of it: the variance within m·ε of itself.
+    bound = len(y) * np.finfo(np.float64).eps * 16
+    np.testing.assert_allclose(device.y_var, np.var(y), rtol=bound)
+    np.testing.assert_allclose(device.x_var, np.var(X, axis=0), rtol=bound)
+    np.testing.assert_allclose(host.y_var, np.var(y), rtol=1e-3)  # the host's pass, for comparison

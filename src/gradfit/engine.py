@@ -16,7 +16,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from gradfit.errors import DataError
-from gradfit.solvers import resolve_auto
+from gradfit.solvers import STOCHASTIC_SOLVERS, resolve_auto
 from gradfit.sources import (
     InMemorySource,
     NamedSource,
@@ -196,6 +196,12 @@ def plan(
     given_source = not (isinstance(X, np.ndarray) or is_sparse(X)) and isinstance(X, Source)
     refusal = None  # memory that no engine has: raised once the parameters are known to be compatible
     device = None  # where the rows live, for arrays on a device
+    if not given_source and is_device_array(X) and solver in STOCHASTIC_SOLVERS:
+        # Solvers that draw rows one by one need the rows in host memory: a CPU tensor is there already,
+        # and is read as the numpy array it is (checked as a device array first); elsewhere, refused below.
+        checked = as_source(X, y, sample_weight)
+        if checked.in_host_memory:
+            X, y, sample_weight = checked.host_arrays()
     if given_source or is_dask_collection(X) or is_device_array(X):
         if given_source:
             check_source_arguments(y, sample_weight)

@@ -362,7 +362,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             raise ValueError("this model keeps no statistics to add rows to: a model file keeps them only when saved "
                              "with save(path, statistics=True); save it that way after fitting, or fit all the rows at once")
         placed_like = X
-        if is_device_array(X):  # read on its device, as fit does
+        if is_device_array(X) or is_dask_collection(X):  # read where it lives, as fit does (not into memory)
             X, y, sample_weight = as_source(X, y, sample_weight), None, None
         given_source = not isinstance(X, np.ndarray) and isinstance(X, Source)
         if given_source:

@@ -32,4 +32,11 @@ def power_of_two_scale(max_abs: NDArray[np.float64]) -> NDArray[np.float64]:
     mantissa, exponent = np.frexp(np.where(max_abs > 0, max_abs, 1.0))
     # frexp gives value = mantissa·2^exponent with mantissa in [0.5, 1): a power of two has mantissa 0.5.
     exponent = np.where(mantissa == 0.5, exponent - 1, exponent)
+    # Never below the smallest normal power of two: a subnormal scale's reciprocal overflows (values below
+    # 2^-1022 are then divided by it, still exactly, into [0, 1)).
+    exponent = np.maximum(exponent, _MIN_NORMAL_EXPONENT)
     return np.ldexp(1.0, exponent).astype(np.float64)
+
+
+#: log₂ of float64's smallest normal number.
+_MIN_NORMAL_EXPONENT = int(np.finfo(np.float64).minexp)

@@ -16,6 +16,8 @@ imported only when such an array is given.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from gradfit.errors import DataError, non_finite
@@ -34,6 +36,9 @@ __all__ = ["ArraySource", "DEVICE_CHUNK_BYTES", "array_namespace", "predict_on_d
 #: Not yet measured on a GPU (benchmarks/gpu.py is the script that will). On the host's CPU a chunk
 #: is MemorySource's (CHUNK_BYTES, measured there).
 DEVICE_CHUNK_BYTES = 256 * 2**20
+
+#: Fewest rows a chunk holds (wide rows): 1,024 rows of 4,100 float64 columns are 34 MB.
+MIN_CHUNK_ROWS = 1024
 
 #: How many times over the statistics' rounding bound is taken on a device (see ArraySource.statistics_epsilon).
 DEVICE_SUMMATION = 4.0
@@ -93,11 +98,14 @@ class ArraySource:
         X's namespace (moved to X's device when it comes as numpy), finite.
     sample_weight : array of shape (n,) or float, optional
         Finite, non-negative, not all zero.
+    first_row : int, default=0
+        The number of these rows' first row in the whole data (a Dask block's), for messages.
     """
 
-    def __init__(self, X, y, sample_weight=None) -> None:
+    def __init__(self, X, y, sample_weight=None, *, first_row: int = 0) -> None:
         xp = array_namespace(X)
         self._xp = xp
+        self._first_row = first_row
         if getattr(X, "requires_grad", False):  # a PyTorch tensor in an autograd graph: read its values only
             X = X.detach()
         if str(getattr(X, "layout", "torch.strided")) != "torch.strided":
@@ -125,9 +133,21 @@ class ArraySource:
         bad = ~xp.isfinite(self._y)
         if bool(xp.any(bad)):
             row = self._first(bad)
-            raise non_finite("y", float(to_host(self._y[row])), row)
+            raise non_finite("y", float(to_host(self._y[row])), first_row + row)
         #: Passes over the rows made by :meth:`columns` and :meth:`residual_pass` (the streaming engine's).
         self.passes = 0
+
+    @property
+    def in_host_memory(self) -> bool:
+        """Whether the rows are in the host's memory (a CPU device), so numpy can read them where they are."""
+        return _on_cpu(self.device) and self.float64
+
+    def host_arrays(self):
+        """``(X, y, sample_weight)`` as float64 numpy arrays (X without a copy where it is float64 on a
+        CPU; y and the weights as this source holds them): for the solvers that draw rows one by one."""
+        X = np.from_dlpack(self._X)
+        return (np.asarray(X, dtype=np.float64), np.from_dlpack(self._y),
+                None if self._weight is None else np.from_dlpack(self._weight))
 
     # -- checks --------------------------------------------------------------------------------
 
@@ -142,7 +162,7 @@ class ArraySource:
             values = values.detach()
         if not array_api_compat.is_array_api_obj(values) or isinstance(values, np.ndarray | np.generic):
             # host data (numpy, a list, a pandas Series): to X's device
-            values = xp.asarray(np.asarray(values, dtype=np.float64), dtype=self.dtype, device=self.device)
+            values = xp.asarray(np.array(values, dtype=np.float64), dtype=self.dtype, device=self.device)  # a copy: a read-only view (pandas) cannot be shared
         elif array_namespace(values) is not xp or str(_device(values)) != str(self.device):
             try:
                 values = xp.from_dlpack(values, device=self.device, copy=True)
@@ -168,7 +188,7 @@ class ArraySource:
         bad = ~(xp.isfinite(weight) & (weight >= 0))
         if bool(xp.any(bad)):
             row = self._first(bad)
-            raise DataError(f"sample_weight is {float(to_host(weight[row])):g} at row {row}: weights must be "
+            raise DataError(f"sample_weight is {float(to_host(weight[row])):g} at row {self._first_row + row}: weights must be "
                             f"finite and non-negative")
         if not float(to_host(xp.sum(weight))) > 0:
             raise DataError("sample_weight is zero for every row: at least one row must weigh something")
@@ -185,7 +205,9 @@ class ArraySource:
         """Rows per chunk: :data:`DEVICE_CHUNK_BYTES` of float64 rows on an accelerator, MemorySource's
         chunk on a CPU."""
         budget = CHUNK_BYTES if _on_cpu(self.device) else DEVICE_CHUNK_BYTES
-        return max(1, min(self.n_samples, budget // (8 * self.n_features)))
+        # At least MIN_CHUNK_ROWS rows: very wide rows would otherwise make chunks of a few rows, whose
+        # operations cost more to start than to run (9× StreamingSource's pass at 4,100 columns).
+        return max(1, min(self.n_samples, max(MIN_CHUNK_ROWS, budget // (8 * self.n_features))))
 
     def _chunks(self):
         """``(start, X chunk in the working dtype, y chunk, weight chunk or None)`` over the rows."""
@@ -301,7 +323,7 @@ class ArraySource:
             if bool(xp.any(bad)):
                 row = self._first(xp.any(bad, axis=1))
                 column = self._first(bad[row, :])
-                return non_finite("X", float(to_host(X[row, column])), start + row, column)
+                return non_finite("X", float(to_host(X[row, column])), self._first_row + start + row, column)
         return DataError("Input X contains NaN or infinity")
 
     # -- the QR factor ---------------------------------------------------------------------------
@@ -344,24 +366,31 @@ class ArraySource:
         """Weighted column means and variances (one pass, counted in :attr:`passes`), see
         :class:`~gradfit.sources.passes.ColumnMoments`; columns beyond 2^±400 summed again, scaled."""
         self.passes += 1
-        sums, square_sums, magnitude, _ = self.moments(np.ones(self.n_features + 1))
+        magnitude = self.max_abs(with_target=True)
         if not np.all(np.isfinite(magnitude)):
             raise self.not_finite()
         scale = safe_scale(magnitude)
-        if not np.all(scale == 1.0):
-            sums, square_sums, _, _ = self.moments(scale)
-        return ColumnMoments.from_sums(self.n_samples, self.total_weight(), sums, square_sums, scale)
+        # About the first row: sums of values near it keep the spread that Σv² − (Σv)²/W would cancel
+        # (y = 1e9 + noise has all of its variance in the last bits of Σy²).
+        origin = self.first_row() / scale
+        sums, square_sums, _, _ = self.moments(scale, origin)
+        moments = ColumnMoments.from_sums(self.n_samples, self.total_weight(), sums, square_sums, scale)
+        d = self.n_features
+        return replace(moments, x_mean=moments.x_mean + origin[:d], y_mean=moments.y_mean + float(origin[d]))
 
-    def moments(self, scale: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-        """``Σw·v``, ``Σw·v²`` and ``max |v|`` of the columns ``v`` of ``[X, y] / scale`` (features, then
-        the target), and the number of rows: one pass."""
+    def moments(self, scale: np.ndarray, origin: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """``Σw·v``, ``Σw·v²`` and ``max |v − origin|`` of the columns ``v`` of ``[X, y] / scale − origin``
+        (features, then the target; origin 0 by default), and the number of rows: one pass."""
         xp = self._xp
         divisor = self._device_vector(scale)
+        shift = None if origin is None else self._device_vector(origin)
         sums = squares = None
         largest = []
         with np.errstate(over="ignore", invalid="ignore"):
             for _, X, y, weight in self._chunks():
                 table = xp.concat([X, xp.reshape(y, (-1, 1))], axis=1) / divisor
+                if shift is not None:
+                    table = table - shift
                 weighted = table if weight is None else table * weight[:, None]
                 chunk_sums, chunk_squares = xp.sum(weighted, axis=0), xp.sum(weighted * table, axis=0)
                 sums = chunk_sums if sums is None else sums + chunk_sums
@@ -400,17 +429,34 @@ def predict_on_device(X, coef: np.ndarray, intercept: float):
     xp = array_namespace(X)
     if getattr(X, "ndim", None) != 2:
         raise DataError(f"X must be 2-D (n_samples, n_features); got shape {tuple(X.shape)}")
+    if not xp.isdtype(X.dtype, _NUMERIC_KINDS):
+        raise DataError(f"X has dtype {X.dtype}: least squares needs real numbers (float, integer or bool)")
+    if X.shape[0] == 0:
+        raise DataError("X has 0 rows: there is nothing to predict")
     if X.shape[1] != coef.shape[0]:
         raise DataError(f"X has {X.shape[1]} features, but LinearRegression is expecting {coef.shape[0]} features as input.")
     device = _device(X)
     dtype = xp.float64 if has_float64(xp, device) else xp.float32
     weights = xp.asarray(np.asarray(coef, dtype=np.float64), dtype=dtype, device=device)
     if X.dtype == dtype:
-        return xp.matmul(X, weights) + intercept
+        return _finite_predictions(xp, X, xp.matmul(X, weights) + intercept)
     step = max(1, (CHUNK_BYTES if _on_cpu(device) else DEVICE_CHUNK_BYTES) // (8 * max(1, X.shape[1])))
     n = X.shape[0]
     parts = [xp.matmul(xp.astype(X[start : min(start + step, n), :], dtype), weights) for start in range(0, n, step)]
-    return (xp.concat(parts) if parts else xp.zeros((0,), dtype=dtype, device=device)) + intercept
+    return _finite_predictions(xp, X, xp.concat(parts) + intercept)
+
+
+def _finite_predictions(xp, X, predictions):
+    """``predictions``, or the DataError naming X's first NaN/inf where one is not finite (NaN and inf
+    propagate into the products, so finite rows are never scanned twice)."""
+    if bool(xp.all(xp.isfinite(predictions))):
+        return predictions
+    bad = ~xp.isfinite(X)
+    if bool(xp.any(bad)):
+        row = int(to_host(xp.nonzero(xp.any(bad, axis=1))[0][0]))
+        column = int(to_host(xp.nonzero(bad[row, :])[0][0]))
+        raise non_finite("X", float(to_host(X[row, column])), row, column)
+    return predictions  # finite X whose products overflow: inf, as numpy gives
 
 
 def placed_as(X, *arrays):

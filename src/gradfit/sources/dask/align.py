@@ -272,7 +272,11 @@ def _check_array(X: Any) -> Any:
             "X is a Dask array of scipy.sparse blocks, which the cluster path does not take; fit X.compute() "
             "(one scipy.sparse matrix: the streaming engine fits it without densifying) instead"
         )
-    if X.dtype.kind not in "biuf":
+    kind = getattr(X.dtype, "kind", None)
+    if kind is None:  # a dtype of another library (a PyTorch meta): Dask's own operations need numpy's
+        raise DataError(f"X is a Dask array of dtype {X.dtype}, which Dask cannot describe; give its blocks a "
+                        f"numpy-like meta (CuPy arrays, or meta=np.empty((0, 0)) in map_blocks)")
+    if kind not in "biuf":
         raise DataError(f"X must hold numbers; got a Dask array of dtype {X.dtype}")
     if X.numblocks[1] > 1:
         # Each row's products need all its columns: whole rows per block (moved on the workers).

@@ -57,9 +57,14 @@ def _on_device(x_block: Any, y_block: Any, weight: Any, where: _Where):
     if x_block.shape[0] == 0:
         return None
     try:
-        return ArraySource(x_block, y_block, weight)
+        return ArraySource(x_block, y_block, weight, first_row=where.start or 0)
     except DataError as error:
-        raise DataError(f"{error} (of block {where.block}{'' if where.start is None else f', whose first row is row {where.start}'})") from None
+        raise DataError(f"{error} ({_block_words(where)})") from None
+
+
+def _block_words(where: _Where) -> str:
+    """Which block a device block's message is of (its rows numbered in the whole data where known)."""
+    return f"block {where.block}" if where.start is not None else f"rows numbered within partition {where.block}"
 
 
 def _first_row(x_block: Any, y_block: Any, where: _Where) -> NDArray[np.float64] | None:
@@ -101,7 +106,7 @@ def _block_stats(
         stats, magnitude = source.gather(x_scale=scale[:d], y_scale=float(scale[d]), x_origin=origin[:d] / scale[:d],
                                          y_origin=float(origin[d] / scale[d]))
         if not np.all(np.isfinite(magnitude)):
-            raise DataError(f"{source.not_finite()} (of block {where.block})")
+            raise DataError(f"{source.not_finite()} ({_block_words(where)})")
         return Part(stats, magnitude)
     X, labels = _values(x_block)
     y = _values(y_block)[0].reshape(-1)
@@ -208,7 +213,7 @@ def _block_moments(x_block: Any, y_block: Any, weight: Any, scale: NDArray[np.fl
             return None
         sums, squares, largest, n = source.moments(scale)
         if not np.all(np.isfinite(largest)):
-            raise DataError(f"{source.not_finite()} (of block {where.block})")
+            raise DataError(f"{source.not_finite()} ({_block_words(where)})")
         return n, source.total_weight(), sums, squares, largest
     X, labels = _values(x_block)
     y = _values(y_block)[0].reshape(-1)

@@ -640,3 +640,25 @@ def test_streaming_moments_of_a_target_far_from_zero():
     np.testing.assert_allclose(device.y_var, np.var(y), rtol=bound)
     np.testing.assert_allclose(device.x_var, np.var(X, axis=0), rtol=bound)
     np.testing.assert_allclose(host.y_var, np.var(y), rtol=1e-3)  # the host's pass, for comparison
+
+
+def test_distance_to_optimum_of_device_rows_is_measured_where_they_are(monkeypatch):
+    """The optimum by the exact fit on the device and the losses by passes there, under dispatch too;
+    against the host's measure of the same model on the same values."""
+    torch = _torch()
+    from sklearn import config_context
+
+    X, y = random_problem(26, n=300, d=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LinearRegression(solver="gd", learning_rate=1e-3, max_iter=30, tol=0.0).fit(X, y)  # far from the optimum
+    host = model.distance_to_optimum(X, y)
+    device = model.distance_to_optimum(torch.tensor(X), torch.tensor(y))
+    np.testing.assert_allclose(device.coef_optimum, host.coef_optimum, rtol=NUMPY_PATH_BAR)
+    assert relative(device.coef_error, host.coef_error) <= 1e-10  # a difference of two close vectors
+    # Each loss is a float64 sum over 300 rows: the gap (a difference of two) within 300·ε of the losses.
+    assert abs(device.loss_gap - host.loss_gap) <= 300 * np.finfo(np.float64).eps * model.final_loss_ * 4
+    monkeypatch.setenv("SCIPY_ARRAY_API", "1")
+    with config_context(array_api_dispatch=True):
+        placed = LinearRegression(solver="gd", learning_rate=1e-3, max_iter=30, tol=0.0).fit(torch.tensor(X), torch.tensor(y))
+        assert relative(placed.distance_to_optimum(torch.tensor(X), torch.tensor(y)).coef_error, host.coef_error) <= 1e-10

@@ -530,9 +530,16 @@ class LinearRegression(RegressorMixin, BaseEstimator):
     def distance_to_optimum(self, X: ArrayLike, y: ArrayLike) -> OptimumGap:
         """How far this model is from the exact least-squares fit of (X, y)."""
         check_is_fitted(self)
+        coef, intercept = self._terms()
+        if is_device_array(X):  # the optimum and the losses computed where the rows are
+            source = as_source(X, y)
+            if source.n_features != self.n_features_in_:
+                raise ValueError(f"X has {source.n_features} features, but LinearRegression is expecting "
+                                 f"{self.n_features_in_} features as input.")
+            return fitting.distance_on_device(source, coef, intercept, fit_intercept=self.fit_intercept,
+                                              standardize=self.standardize)
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True, reset=False)
         y = np.asarray(y, dtype=np.float64)
-        coef, intercept = self._terms()
         return fitting.distance_to_optimum(X, y, coef, intercept, fit_intercept=self.fit_intercept,
                                            standardize=self.standardize)
 

@@ -509,6 +509,24 @@ class OptimumGap:
     loss_gap: float
 
 
+def distance_on_device(source, coef: NDArray[np.float64], intercept: float, *, fit_intercept: bool,
+                       standardize: bool) -> OptimumGap:  # ArraySource
+    """:func:`distance_to_optimum` for rows on a device: the optimum by the exact fit there (statistics,
+    refinement and QR factor, all on the device), each loss from one pass (``residual_pass``)."""
+    optimum = fit(source, None, settings=Settings(solver="exact", fit_intercept=fit_intercept, standardize=standardize))
+    coef_opt, intercept_opt = optimum.coef, float(optimum.intercept)
+
+    def loss(c: NDArray[np.float64], b: float) -> float:
+        squares, _, _ = source.residual_pass(np.asarray(c, dtype=np.float64), float(b), 1.0)
+        return squares / (2.0 * source.n_samples)
+
+    norm = float(np.linalg.norm(coef_opt))
+    error = float(np.linalg.norm(coef - coef_opt))
+    return OptimumGap(coef_optimum=coef_opt, intercept_optimum=intercept_opt,
+                      coef_error=error / norm if norm > 0 else error, intercept_error=abs(intercept - intercept_opt),
+                      loss_gap=loss(coef, intercept) - loss(coef_opt, intercept_opt))
+
+
 def distance_to_optimum(
     X: NDArray[np.float64], y: NDArray[np.float64], coef: NDArray[np.float64], intercept: float, *,
     fit_intercept: bool, standardize: bool,

@@ -662,3 +662,22 @@ def test_distance_to_optimum_of_device_rows_is_measured_where_they_are(monkeypat
     with config_context(array_api_dispatch=True):
         placed = LinearRegression(solver="gd", learning_rate=1e-3, max_iter=30, tol=0.0).fit(torch.tensor(X), torch.tensor(y))
         assert relative(placed.distance_to_optimum(torch.tensor(X), torch.tensor(y)).coef_error, host.coef_error) <= 1e-10
+
+
+@pytest.mark.parametrize("kind", ["strict", "torch"])
+def test_score_of_device_rows_is_scikit_learns_r2(kind):
+    """R² on the device, against scikit-learn's r2_score of the numpy predictions (weighted too):
+    each sum of squares a float64 sum of n terms, so within n·ε of each other, relatively."""
+    from sklearn.metrics import r2_score
+
+    X, y = random_problem(27, n=200, d=3)
+    weight = np.linspace(0.5, 1.5, 200)
+    model = LinearRegression(solver="gd", learning_rate=1e-3, max_iter=20, tol=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X, y)
+    predicted = X @ model.coef_ + model.intercept_
+    for w in (None, weight):
+        expected = r2_score(y, predicted, sample_weight=w)
+        got = model.score(on(kind, X), on(kind, y), sample_weight=None if w is None else on(kind, w))
+        assert abs(got - expected) <= 200 * np.finfo(np.float64).eps * 4

@@ -512,6 +512,19 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=np.float64, reset=False)
         return np.asarray(X @ coef + intercept, dtype=np.float64)
 
+    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
+        """R² of the predictions, ``1 − Σw(y − ŷ)²/Σw(y − ȳ)²`` (scikit-learn's). Arrays on a device are
+        scored there: the residuals' and the target's sums from one pass each, two numbers to the host."""
+        if not is_device_array(X):
+            return super().score(X, y, sample_weight=sample_weight)
+        check_is_fitted(self)
+        coef, intercept = self._terms()
+        source = as_source(X, y, sample_weight)
+        if source.n_features != coef.shape[0]:
+            raise ValueError(f"X has {source.n_features} features, but LinearRegression is expecting "
+                             f"{coef.shape[0]} features as input.")
+        return source.r2_score(coef, intercept)
+
     def _predict_source(self, source) -> NDArray[np.float64]:  # FileSource
         from gradfit.sources.files import feature_batches
 

@@ -326,6 +326,21 @@ class ArraySource:
                 return non_finite("X", float(to_host(X[row, column])), self._first_row + start + row, column)
         return DataError("Input X contains NaN or infinity")
 
+    def r2_score(self, coef: np.ndarray, intercept: float) -> float:
+        """``1 − Σw(y − Xc − b)²/Σw(y − ȳ)²`` on the device (scikit-learn's R²: 1 where y is constant and
+        fitted exactly, 0 where it is constant and not)."""
+        xp = self._xp
+        residual_squares, _, _ = self.residual_pass(np.asarray(coef, dtype=np.float64), float(intercept), 1.0)
+        self.passes -= 1  # a score, not a pass of a fit
+        weight = self._weight
+        total = self.total_weight()
+        mean = (xp.sum(self._y) if weight is None else xp.vecdot(weight, self._y)) / total
+        centred = self._y - mean
+        spread = float(to_host(xp.vecdot(centred, centred) if weight is None else xp.vecdot(weight * centred, centred)))
+        if spread == 0:
+            return 1.0 if residual_squares == 0 else 0.0
+        return 1.0 - residual_squares / spread
+
     # -- the QR factor ---------------------------------------------------------------------------
 
     def triangular_factor(self, frame) -> np.ndarray:

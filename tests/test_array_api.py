@@ -357,8 +357,9 @@ def test_scikit_learns_array_api_checks(monkeypatch):
     the fit's under dispatch), for array-api-strict and PyTorch on the CPU.
 
     Their data come from make_classification, whose redundant columns make the design rank-deficient:
-    numpy rows then go to QR (a longer loss_history_) and device rows to the statistics (whose
-    minimum-norm answer is tested above), so the checks run here on its full-rank variant."""
+    numpy rows are then solved by QR on the augmented system and device rows by passes preconditioned
+    with their QR factor (each recorded in loss_history_: another length; the minimum-norm answers
+    agree, tested above), so the checks run here on its full-rank variant."""
     _strict()
     from sklearn.datasets import make_classification
     from sklearn.utils import estimator_checks

@@ -77,6 +77,12 @@ def torch_lstsq(torch, X, y):
     return solution[1:].double().cpu().numpy(), float(solution[0])
 
 
+def release(torch, device: str) -> None:
+    """Give back the device memory a method left cached (an out-of-memory failure included)."""
+    if device.startswith("cuda"):
+        torch.cuda.empty_cache()
+
+
 def cuml_fit(X, y):
     """cuML's LinearRegression (its default algorithm), or None where cuML does not import."""
     try:
@@ -123,10 +129,15 @@ def run_case(torch, name: str, X, y, *, device: str, repeats: int, bar: float, a
     try:
         row["torch.linalg.lstsq s"], answer = median_seconds(torch, device, lambda: torch_lstsq(torch, X, y), repeats=1)
         row["torch.linalg.lstsq error"] = relative_error(*answer, *reference)
-    except RuntimeError as error:  # out of memory, or a driver that refuses the problem
+    except RuntimeError as error:  # out of memory (its copy of [1, X] and its QR's), or a driver that refuses it
         row["torch.linalg.lstsq error"] = f"failed: {str(error).splitlines()[0]}"
-    cuml = cuml_fit(X, y) if device.startswith("cuda") else None
-    row["cuML error"] = "not installed" if cuml is None else relative_error(*cuml, *reference)
+    release(torch, device)
+    try:
+        cuml = cuml_fit(X, y) if device.startswith("cuda") else None
+        row["cuML error"] = "not installed" if cuml is None else relative_error(*cuml, *reference)
+    except (RuntimeError, MemoryError) as error:  # cuML's own out-of-memory errors
+        row["cuML error"] = f"failed: {str(error).splitlines()[0]}"
+    release(torch, device)
     return row
 
 

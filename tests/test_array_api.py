@@ -682,3 +682,56 @@ def test_score_of_device_rows_is_scikit_learns_r2(kind):
         expected = r2_score(y, predicted, sample_weight=w)
         got = model.score(on(kind, X), on(kind, y), sample_weight=None if w is None else on(kind, w))
         assert abs(got - expected) <= 200 * np.finfo(np.float64).eps * 4
+
+
+def test_a_weighted_constant_column_is_centred_to_exact_zeros():
+    """With weights, a constant column's statistics are exactly 0 (so it is inert), on the host and on the
+    device: its weighted mean is taken about the chunk's first row, where ``w·x/Σw`` of equal values was
+    not always that value, and the rounding left a spread of 1e-15 relative, whose α/σ² ridge (1e60 in
+    θ's units) once made every other coefficient 0, certified (a review's case, on torch)."""
+    torch = _torch()
+    rng = np.random.default_rng(2345)
+    for trial in range(40):
+        n = int(rng.integers(2, 60))
+        X = np.column_stack([rng.normal(size=n), np.full(n, rng.normal() * 10.0 ** rng.uniform(-5, 8))])
+        y, weight = rng.normal(size=n), 10.0 ** rng.uniform(-3, 3, size=n)
+        for stats in (MemorySource(X, y, weight).stats(), ArraySource(torch.tensor(X), torch.tensor(y), torch.tensor(weight)).stats()):
+            assert stats.xx[1, 1] == 0.0 and stats.xx[0, 1] == 0.0 and stats.xy[1] == 0.0, trial
+
+
+def test_the_ridge_does_not_decide_what_the_rows_factor_drops():
+    """The level below which a direction of the rows' factor is rounding comes from the rows' own factor:
+    a ridge of 1e60 on one coordinate (exact rows) must not make the others look like rounding."""
+    from gradfit.objective import LeastSquares
+    from gradfit.solvers.direct import factor_preconditioner
+
+    X, y = random_problem(28, n=200, d=3)
+    source = ArraySource(X, y)
+    objective = LeastSquares.from_source(source, fit_intercept=True, standardize=True, alpha=1.0)
+    huge = objective.ridge.copy()
+    huge[1] = 1e60
+    objective.ridge = huge  # (the ridge a tiny spread gives a column: α/σ² in θ's units)
+    solve, null_spread = factor_preconditioner(objective, source)
+    assert null_spread is None  # nothing dropped: every direction of these full-rank rows is kept
+    theta = solve(objective.b)
+    assert np.all(np.isfinite(theta)) and np.count_nonzero(theta[2:]) == 2
+
+
+def test_weighted_ridge_with_a_constant_column_and_tiny_spreads():
+    """A constant column, columns whose spreads span 1e-8 to 1e5, weights from 1e-3 to 1e3 and a ridge:
+    the ridge's rows in θ's coordinates reach α/σ² ≈ 1e17, which must not decide which directions of the
+    rows' factor are rounding (they once made every coefficient 0, certified); the constant column,
+    centred about its chunk's first row, stays exactly inert with weights. Against exact rationals."""
+    torch = _torch()
+    rng = np.random.default_rng(2345)
+    n = 36
+    X = np.column_stack([rng.normal(size=n) * 1e-8, rng.integers(0, 2, size=n) * 1e-2, rng.normal(size=n) * 0.05,
+                         6.9e7 + rng.normal(size=n) * 1e5, np.full(n, 18.9063433)])
+    y = X[:, :4] @ np.array([1e3, -10.0, 2.0, -1e-3]) + 2e5 + rng.normal(size=n)
+    weight = 10.0 ** rng.uniform(-3, 3, size=n)
+    exact = exact_least_squares(X, y, fit_intercept=True, sample_weight=weight, alpha=4.2)
+    for model in (LinearRegression(alpha=4.2).fit(X, y, sample_weight=weight),
+                  LinearRegression(alpha=4.2).fit(torch.tensor(X), torch.tensor(y), sample_weight=torch.tensor(weight))):
+        # the constant column carries nothing beside the intercept (its coefficient at rounding level)
+        assert model.converged_ and abs(model.coef_[4]) * 18.9063433 <= np.finfo(np.float64).eps * abs(model.intercept_)
+        assert worst_relative_error([model.intercept_, *model.coef_[:4]], exact[:5]) <= EXACT_BAR

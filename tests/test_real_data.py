@@ -186,3 +186,20 @@ def test_a_float32_target_is_fitted_in_float64(name):
     for rows in (slice(0, len(y) // 2), slice(len(y) // 2, None)):
         batches.partial_fit(X[rows], y32[rows])
     assert worst_relative_error([batches.intercept_, *batches.coef_], exact) <= max(DEFAULT_BAR, batches.error_bound_)
+
+
+def test_a_duplicate_beside_a_tiny_intercept_is_still_certified_on_files(tmp_path):
+    """The bound for the directions G drops is carried along them only (not divided by every component):
+    a duplicated column beside an intercept of 3e-5 settles, as before the check (a review's case)."""
+    from gradfit.sources import csv
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 2))
+    X = np.column_stack([x, x[:, 0]])
+    y = x @ [1.0, 1.0] + 0.01 * rng.normal(size=200)
+    reference = LinearRegression().fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = LinearRegression().fit(csv(write_table(tmp_path, "dup", X, y)["csv"], target="target"))
+    assert model.converged_ and model.error_bound_ <= 1e-11
+    assert np.linalg.norm(model.coef_ - reference.coef_) <= 1e-12 * np.linalg.norm(reference.coef_)

@@ -142,7 +142,7 @@ def solve_from_statistics(
     solve: Callable[[NDArray[np.float64]], NDArray[np.float64]] | None = None,
     force_refinement: bool = False,
     trust_collinearity: bool = True,
-    null_angle: float = 0.0,
+    null_spread: NDArray[np.float64] | None = None,
 ) -> DirectSolution:
     """Solve ``Gθ = b`` and refine the answer by passes over the rows where its error bound asks for it.
 
@@ -162,9 +162,10 @@ def solve_from_statistics(
         ``b`` shows no signal along them (the best the statistics can tell: for files and Dask);
         False: report such a G not settled at once, without passes (rows in memory, which QR solves).
         A pass's accurate gradient then checks them (:meth:`LeastSquares.dropped_signal`).
-    null_angle : float, default=0
-        How far (in radians) the directions ``solve`` drops may lie from the data's null space (a
-        singular factor's): the minimum-norm answer is known to that share of ‖θ‖, added to the estimate.
+    null_spread : ndarray of shape (p,), optional
+        How far, per component and in units of ‖θ‖, the answer may move because the directions ``solve``
+        drops lie off the data's null space (a singular factor's): their angle times each component's
+        share of them. Added to the estimate.
 
     Returns
     -------
@@ -227,14 +228,18 @@ def solve_from_statistics(
         estimate = max(estimate, REFINED_FLOOR, _representation_floor(objective, path[-1]) if own_solve else 0.0)
     if trusted and passes:
         # The dropped directions are G's eigenvectors, within about √p·ε·L/μ (μ its smallest kept
-        # eigenvalue) of the data's null space: the minimum-norm answer moves by that much of ‖θ‖.
-        kept = objective.spectrum[0][objective.spectrum[0] > objective.rank_cutoff]
-        null_angle = max(null_angle, np.sqrt(objective.n_params) * EPS * objective.lipschitz / float(kept.min())
-                         if kept.size else np.inf)
-    if passes and null_angle > 0:
+        # eigenvalue) of the data's null space: the minimum-norm answer moves by that much of ‖θ‖, along
+        # them (measured: 2.2e-13 where the corrections said 1.4e-14, 3 rows and 4 parameters; and it
+        # is what flags nearly collinear columns whose truncated answer was 100% off, certified, when
+        # their gradient stays within the collinearity allowance).
+        eigenvalues, eigenvectors = objective.spectrum
+        kept = eigenvalues[eigenvalues > objective.rank_cutoff]
+        angle = np.sqrt(objective.n_params) * EPS * objective.lipschitz / float(kept.min()) if kept.size else np.inf
+        spread = angle * np.linalg.norm(eigenvectors[:, eigenvalues <= objective.rank_cutoff], axis=1)
+        null_spread = spread if null_spread is None else np.maximum(null_spread, spread)
+    if passes and null_spread is not None:
         theta_final = path[-1]
-        estimate = max(estimate, frame.relative_error(theta_final, np.zeros_like(theta_final),
-                                                      null_angle * float(np.linalg.norm(theta_final))))
+        estimate = max(estimate, frame.relative_error(theta_final, null_spread * float(np.linalg.norm(theta_final)), 0.0))
     if trusted and passes and objective.dropped_signal(*last):
         # Not collinearity: curvature G cannot resolve. The answer misses its part along those
         # directions, by an amount no pass here can tell: not settled (rows elsewhere go to QR).
@@ -302,22 +307,27 @@ def factor_preconditioner(objective, source):  # FactoredSource
     only p × p comes back), the ridge's rows added to it on the host. Where the factor is numerically
     singular (σ ≤ p·ε·σmax: collinear columns, fewer rows than parameters, at the rows' own precision,
     not G's), its pseudo-inverse: the refinement then converges to the minimum-norm answer in θ's
-    coordinates, as G⁺ and QR give it for rows in memory. Returns ``(solve, null_angle)`` (see
-    :func:`solve_from_statistics`; 0 where nothing is dropped)."""
+    coordinates, as G⁺ and QR give it for rows in memory. Returns ``(solve, null_spread)`` (see
+    :func:`solve_from_statistics`; None where nothing is dropped)."""
     R = source.triangular_factor(objective.frame)
+    # The rows' rounding is relative to their own factor: the ridge's rows (exact, and as large as α/σ²
+    # for a column of tiny spread) do not raise the level below which a direction is rounding.
+    data_scale = float(np.linalg.norm(R, 2)) if R.size else 0.0
     if np.any(objective.ridge > 0):
         R = np.linalg.qr(np.vstack([R, np.diag(np.sqrt(objective.ridge))]), mode="r")
     _, singular, right = np.linalg.svd(R)
-    kept = singular > R.shape[0] * EPS * (singular[0] if singular.size else 0.0)
-    if np.all(kept):
-        return triangular_solver(R), 0.0
+    kept = singular > R.shape[0] * EPS * data_scale
+    if np.all(kept) or not np.all(np.isfinite(singular)):
+        return triangular_solver(R), None
     directions, inverse = right[kept].T, 1.0 / singular[kept] ** 2
 
     def solve(rhs: NDArray[np.float64]) -> NDArray[np.float64]:
         return directions @ ((directions.T @ rhs) * inverse)
 
-    # The dropped right singular vectors lie within √p·ε·σmax/σ (σ the smallest kept) of R's null space.
-    return solve, float(np.sqrt(R.shape[0]) * EPS * singular[0] / singular[kept][-1]) if np.any(kept) else np.inf
+    # The dropped right singular vectors lie within √p·ε·σmax/σ (σ the smallest kept) of R's null space;
+    # the answer moves by that much of ‖θ‖, along them.
+    angle = float(np.sqrt(R.shape[0]) * EPS * data_scale / singular[kept][-1]) if np.any(kept) else np.inf
+    return solve, angle * np.linalg.norm(right[~kept], axis=0)
 
 
 def triangular_solver(R: NDArray[np.float64]):
@@ -451,8 +461,9 @@ def solve_direct(objective, source: Source, *, tol: float, alpha: float, fit_int
                    f"{reason()}")
     elif not solution.settled and factored:
         # Rows on a device: refinement preconditioned by a QR factor of the rows computed there.
-        solve, null_angle = factor_preconditioner(objective, source)
-        refined = solve_from_statistics(objective, target=target, solve=solve, force_refinement=True, null_angle=null_angle)
+        solve, null_spread = factor_preconditioner(objective, source)
+        refined = solve_from_statistics(objective, target=target, solve=solve, force_refinement=True,
+                                        null_spread=null_spread)
         passes += 1 + refined.passes  # the factor reads the rows once, then the refinement passes
         if refined.settled or refined.error_estimate < solution.error_estimate:
             solution = refined

@@ -282,17 +282,25 @@ class ArraySource:
         return tree.result(), largest
 
     def _centred(self, W, t, weight, frame: dict) -> SufficientStats:
-        """A chunk's statistics centred on its own (weighted) means, row by row (two passes over it)."""
+        """A chunk's statistics centred on its own (weighted) means, row by row (two passes over it).
+
+        Weighted means are taken about the chunk's first row, as the host does: a constant column is
+        then centred to exact zeros (``w·x/Σw`` of equal values is not always that value) and is seen
+        inert, as without weights."""
         xp = self._xp
         k = int(W.shape[0])
         if weight is None:
             total = float(k)
             x_offset, y_offset = xp.mean(W, axis=0), xp.mean(t)
+            W, t = W - x_offset, t - y_offset
         else:
             total = float(to_host(xp.sum(weight)))
-            x_offset = xp.matmul(weight, W) / total if total > 0 else xp.zeros_like(W[0, :])
-            y_offset = xp.vecdot(weight, t) / total if total > 0 else xp.zeros_like(t[0])
-        W, t = W - x_offset, t - y_offset
+            x_base, y_base = W[0, :], t[0]
+            W, t = W - x_base, t - y_base
+            x_shift = xp.matmul(weight, W) / total if total > 0 else xp.zeros_like(W[0, :])
+            y_shift = xp.vecdot(weight, t) / total if total > 0 else xp.zeros_like(t[0])
+            x_offset, y_offset = x_base + x_shift, y_base + y_shift
+            W, t = W - x_shift, t - y_shift
         weighted_W, weighted_t = (W, t) if weight is None else (W * weight[:, None], t * weight)
         return SufficientStats(
             n_samples=k, weight=total, x_offset=to_host(x_offset), y_offset=float(to_host(y_offset)),

@@ -103,10 +103,16 @@ class SufficientStats:
             weighted_X = Xs
         else:
             weight = float(sample_weight.sum())
-            x_offset = (sample_weight @ Xs) / weight if weight > 0 else np.zeros(X.shape[1])
-            y_offset = float(sample_weight @ ys) / weight if weight > 0 else 0.0
-            Xs -= x_offset
-            ys -= y_offset
+            # The weighted means about the chunk's first row: a constant column is then centred to exact
+            # zeros (w·x/Σw of equal values is not always that value), so it is seen inert, as unweighted.
+            x_base, y_base = Xs[0].copy(), float(ys[0])
+            Xs -= x_base
+            ys -= y_base
+            x_shift = (sample_weight @ Xs) / weight if weight > 0 else np.zeros(X.shape[1])
+            y_shift = float(sample_weight @ ys) / weight if weight > 0 else 0.0
+            x_offset, y_offset = x_base + x_shift, y_base + y_shift
+            Xs -= x_shift
+            ys -= y_shift
             weighted_X = Xs * sample_weight[:, None]
         return cls(
             n_samples=int(X.shape[0]),

@@ -519,11 +519,15 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             return super().score(X, y, sample_weight=sample_weight)
         check_is_fitted(self)
         coef, intercept = self._terms()
+        return self._device_rows(X, y, sample_weight).r2_score(coef, intercept)
+
+    def _device_rows(self, X, y, sample_weight=None):  # -> ArraySource
+        """Rows on a device as the source that reads them there, with as many features as the model's."""
         source = as_source(X, y, sample_weight)
-        if source.n_features != coef.shape[0]:
+        if source.n_features != self.n_features_in_:
             raise ValueError(f"X has {source.n_features} features, but LinearRegression is expecting "
-                             f"{coef.shape[0]} features as input.")
-        return source.r2_score(coef, intercept)
+                             f"{self.n_features_in_} features as input.")
+        return source
 
     def _predict_source(self, source) -> NDArray[np.float64]:  # FileSource
         from gradfit.sources.files import feature_batches
@@ -545,11 +549,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         coef, intercept = self._terms()
         if is_device_array(X):  # the optimum and the losses computed where the rows are
-            source = as_source(X, y)
-            if source.n_features != self.n_features_in_:
-                raise ValueError(f"X has {source.n_features} features, but LinearRegression is expecting "
-                                 f"{self.n_features_in_} features as input.")
-            return fitting.distance_on_device(source, coef, intercept, fit_intercept=self.fit_intercept,
+            return fitting.distance_on_device(self._device_rows(X, y), coef, intercept, fit_intercept=self.fit_intercept,
                                               standardize=self.standardize)
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True, reset=False)
         y = np.asarray(y, dtype=np.float64)

@@ -508,6 +508,16 @@ class OptimumGap:
     intercept_error: float
     loss_gap: float
 
+    @classmethod
+    def between(cls, coef: NDArray[np.float64], intercept: float, coef_opt: NDArray[np.float64], intercept_opt: float,
+                loss) -> OptimumGap:
+        """The gap from (coef, intercept) to the optimum, ``loss(coef, intercept)`` giving J."""
+        norm = float(np.linalg.norm(coef_opt))
+        error = float(np.linalg.norm(coef - coef_opt))
+        return cls(coef_optimum=coef_opt, intercept_optimum=intercept_opt,
+                   coef_error=error / norm if norm > 0 else error, intercept_error=abs(intercept - intercept_opt),
+                   loss_gap=loss(coef, intercept) - loss(coef_opt, intercept_opt))
+
 
 def distance_on_device(source, coef: NDArray[np.float64], intercept: float, *, fit_intercept: bool,
                        standardize: bool) -> OptimumGap:  # ArraySource
@@ -520,11 +530,7 @@ def distance_on_device(source, coef: NDArray[np.float64], intercept: float, *, f
         squares, _, _ = source.residual_pass(np.asarray(c, dtype=np.float64), float(b), 1.0)
         return squares / (2.0 * source.n_samples)
 
-    norm = float(np.linalg.norm(coef_opt))
-    error = float(np.linalg.norm(coef - coef_opt))
-    return OptimumGap(coef_optimum=coef_opt, intercept_optimum=intercept_opt,
-                      coef_error=error / norm if norm > 0 else error, intercept_error=abs(intercept - intercept_opt),
-                      loss_gap=loss(coef, intercept) - loss(coef_opt, intercept_opt))
+    return OptimumGap.between(coef, intercept, coef_opt, intercept_opt, loss)
 
 
 def distance_to_optimum(
@@ -535,12 +541,4 @@ def distance_to_optimum(
     (the minimum norm in units of the columns' spreads when ``standardize``)."""
     unit = column_unit(X) if standardize else None
     coef_opt, intercept_opt = solve_exact(X, y, fit_intercept=fit_intercept, column_unit=unit)
-    norm = float(np.linalg.norm(coef_opt))
-    error = float(np.linalg.norm(coef - coef_opt))
-    return OptimumGap(
-        coef_optimum=coef_opt,
-        intercept_optimum=intercept_opt,
-        coef_error=error / norm if norm > 0 else error,
-        intercept_error=abs(intercept - intercept_opt),
-        loss_gap=least_squares_cost(X, y, coef, intercept) - least_squares_cost(X, y, coef_opt, intercept_opt),
-    )
+    return OptimumGap.between(coef, intercept, coef_opt, intercept_opt, lambda c, b: least_squares_cost(X, y, c, b))
